@@ -1,0 +1,96 @@
+"""The data-source contract and the checks every parser's output passes.
+
+A source module provides
+
+* ``parse_<format>(path_or_bytes, *, name=...) -> xr.Dataset``: pure and strict; a malformed
+  line raises :class:`ValueError` naming the file, the line number and the field;
+* ``get_<source>(start, end, *, base_url=None, cache_dir=None) -> xr.Dataset``: downloads
+  what the cache lacks, then parses;
+* ``mirror_files(data_dir) -> dict[str, bytes | Path]``: the upstream URL paths (below the
+  source's base URL host) that a loopback mirror serves from recorded data, for tests and the
+  offline demo (see :mod:`data_sources.mirror`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources.vocabulary import annotate
+
+
+class DataSource(Protocol):
+    """What a notebook or flow can call on any source."""
+
+    name: str
+
+    def __call__(self, start: pd.Timestamp, end: pd.Timestamp) -> xr.Dataset: ...
+
+
+def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
+    """Return ``(raw bytes, display name)`` for a path or an in-memory body."""
+    if isinstance(path_or_bytes, bytes | bytearray):
+        return bytes(path_or_bytes), name or "<bytes>"
+    path = Path(path_or_bytes)
+    return path.read_bytes(), name or str(path)
+
+
+def to_utc_index(times) -> pd.DatetimeIndex:
+    """Timezone-naive UTC ``DatetimeIndex`` (nanoseconds) from anything pandas understands."""
+    idx = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(None)
+    return idx.astype("datetime64[ns]")
+
+
+def finalize(
+    ds: xr.Dataset,
+    *,
+    source: str,
+    source_url: str,
+    cadence: str,
+    data_version: str | dict[str, str],
+    name: str,
+) -> xr.Dataset:
+    """Sort by time, check uniqueness, annotate variables and set the dataset attributes.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` (the file) holds the same time twice.
+    """
+    ds = ds.sortby("time")
+    times = ds.indexes["time"]
+    if not times.is_unique:
+        dup = times[times.duplicated()][0]
+        raise ValueError(f"{name}: time {dup} appears more than once; the file is inconsistent")
+    ds = annotate(ds, source=source, data_version=data_version)
+    ds["time"].attrs.update(standard_name="time", long_name="start of averaging interval (UTC)")
+    ds.attrs.update(
+        source=source,
+        source_url=source_url,
+        cadence=cadence,
+        retrieved=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        Conventions="CF-1.8",
+    )
+    return ds
+
+
+def naive_utc(ts) -> pd.Timestamp:
+    """A timezone-naive UTC :class:`pandas.Timestamp` (aware inputs are converted to UTC)."""
+    ts = pd.Timestamp(ts)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
+
+
+def clip_time(ds: xr.Dataset, start, end) -> xr.Dataset:
+    """Values with ``start <= time < end`` (``None`` leaves that side open)."""
+    t = ds.indexes["time"]
+    mask = np.ones(len(t), dtype=bool)
+    if start is not None:
+        mask &= t >= naive_utc(start)
+    if end is not None:
+        mask &= t < naive_utc(end)
+    return ds.isel(time=mask)

@@ -1,0 +1,195 @@
+"""NASA OMNI2 hourly data (``low_res_omni/omni2_YYYY.dat`` from SPDF).
+
+Format: one line per hour, 55 whitespace-separated words (``omni2.text`` at SPDF). Missing
+values are all-9 fills of the field's width (999.9, 9999., 9999999., 99999 ...); they become
+NaN here. Time words are year, day of year and hour, the hour being the START of the
+interval. Reference: King & Papitashvili (2005), doi:10.1029/2004JA010649.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources import config
+from data_sources.base import clip_time, finalize, read_input
+from data_sources.http import NotFoundError, cached_download
+
+N_WORDS = 55
+
+#: canonical name -> (1-based OMNI2 word, fill value, scale)
+VARIABLE_MAP: dict[str, tuple[int, float, float]] = {
+    "b_total": (9, 999.9, 1.0),
+    "bx_gsm": (13, 999.9, 1.0),
+    "by_gsm": (16, 999.9, 1.0),
+    "bz_gsm": (17, 999.9, 1.0),
+    "t_p": (23, 9999999.0, 1.0),
+    "n_p": (24, 999.9, 1.0),
+    "v_sw": (25, 9999.0, 1.0),
+    "p_dyn": (29, 99.99, 1.0),
+    "e_y": (36, 999.99, 1.0),
+    "kp": (39, 99.0, 0.1),
+    "sunspot_number": (40, 999.0, 1.0),
+    "dst": (41, 99999.0, 1.0),
+    "ae": (42, 9999.0, 1.0),
+    "ap": (50, 999.0, 1.0),
+    "f107": (51, 999.9, 1.0),
+}
+
+SOLAR_WIND = ("b_total", "bx_gsm", "by_gsm", "bz_gsm", "t_p", "n_p", "v_sw", "p_dyn", "e_y")
+
+#: OMNI2 carries each index as Kyoto / GFZ published it at retrieval time, which may be
+#: provisional for recent years; solar-wind values are the definitive OMNI processing.
+DATA_VERSION = {name: ("final" if name in SOLAR_WIND else "provisional") for name in VARIABLE_MAP}
+
+
+def _words(raw: bytes, name: str) -> np.ndarray:
+    """All words as a ``(n_lines, 55)`` float array; a bad line raises naming line and word."""
+    try:
+        words = np.array(raw.split(), dtype=float)
+        if words.size % N_WORDS == 0:
+            table = words.reshape(-1, N_WORDS)
+            if len(table) == raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1):
+                return table
+    except ValueError:
+        pass
+    _raise_first_bad_line(raw, name)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _raise_first_bad_line(raw: bytes, name: str) -> None:
+    for lineno, line in enumerate(raw.decode("ascii", "replace").splitlines(), start=1):
+        words = line.split()
+        if len(words) != N_WORDS:
+            raise ValueError(
+                f"{name}, line {lineno}: expected {N_WORDS} words, found {len(words)}"
+                " (is this an OMNI2 hourly omni2_YYYY.dat file? truncated download?)"
+            )
+        for k, word in enumerate(words, start=1):
+            try:
+                float(word)
+            except ValueError:
+                raise ValueError(
+                    f"{name}, line {lineno}, word {k}: {word!r} is not a number"
+                ) from None
+    raise ValueError(f"{name}: empty file, no OMNI2 lines")
+
+
+def _times(table: np.ndarray, name: str) -> pd.DatetimeIndex:
+    year, doy, hour = (table[:, i].astype(int) for i in range(3))
+    bad = (doy < 1) | (doy > 366) | (hour < 0) | (hour > 23)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{name}, line {i + 1}, words 2-3: day {doy[i]} hour {hour[i]} out of range"
+        )
+    base = pd.to_datetime(year.astype(str), format="%Y")
+    offsets = pd.to_timedelta((doy - 1) * 24 + hour, unit="h")
+    return pd.DatetimeIndex(base + offsets).astype("datetime64[ns]")
+
+
+def _kp_from_tenths(x: np.ndarray) -> np.ndarray:
+    """OMNI2 Kp x10 (33 = 3+, 37 = 4-) to Kp in thirds (3.333, 3.667)."""
+    return np.round(x * 0.3) / 3.0
+
+
+def parse_omni2(path_or_bytes: str | Path | bytes, *, name: str | None = None) -> xr.Dataset:
+    """Parse one OMNI2 hourly file into the canonical vocabulary.
+
+    Parameters
+    ----------
+    path_or_bytes
+        Path to ``omni2_YYYY.dat`` or its bytes.
+    name
+        How to name the input in error messages (default: the path).
+
+    Returns
+    -------
+    xr.Dataset
+        Hourly, ``time`` = start of interval (UTC); fills are NaN. Units: nT, km s-1, cm-3,
+        K, nPa, mV m-1; ``kp`` in thirds (0..9), ``f107`` in sfu.
+
+    Raises
+    ------
+    ValueError
+        On a line with the wrong number of words, a non-numeric word, or an impossible time;
+        the message names the file, line and word.
+    """
+    raw, name = read_input(path_or_bytes, name)
+    table = _words(raw, name)
+    time = _times(table, name)
+    data = {}
+    for var, (word, fill, scale) in VARIABLE_MAP.items():
+        col = table[:, word - 1]
+        col = np.where(col >= fill, np.nan, col) * scale
+        if var == "kp":
+            col = _kp_from_tenths(col * 10.0)
+        data[var] = ("time", col.astype("float32"))
+    ds = xr.Dataset(data, coords={"time": time})
+    return finalize(
+        ds,
+        source="NASA/GSFC SPDF OMNI2 hourly (King & Papitashvili 2005)",
+        source_url=name,
+        cadence="1h",
+        data_version=DATA_VERSION,
+        name=name,
+    )
+
+
+def file_name(year: int) -> str:
+    """Upstream file name for ``year``."""
+    return f"omni2_{year}.dat"
+
+
+def get_omni2(
+    start,
+    end,
+    *,
+    base_url: str | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = False,
+) -> xr.Dataset:
+    """Download (into the cache) and parse OMNI2 hourly data for ``start <= time < end``.
+
+    Years the server does not have (HTTP 404) are skipped with a warning: a missing year is a
+    real gap in the record. Each file is parsed before it enters the cache, so a truncated or
+    corrupt download never replaces a good cached copy.
+    """
+    base = (base_url or config.base_url("omni2")).rstrip("/")
+    cache = Path(cache_dir or config.cache_dir()) / "omni2"
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    parts = []
+    for year in range(start.year, (end - pd.Timedelta("1ns")).year + 1):
+        url = f"{base}/{file_name(year)}"
+        try:
+            path = cached_download(
+                url, cache / file_name(year), refresh=refresh,
+                validate=lambda body, u=url: parse_omni2(body, name=u),
+            )
+        except NotFoundError:
+            continue
+        parts.append(parse_omni2(path, name=url))
+    if not parts:
+        raise ValueError(f"no OMNI2 data between {start} and {end} at {base}")
+    ds = xr.concat(parts, dim="time", combine_attrs="override") if len(parts) > 1 else parts[0]
+    ds.attrs["source_url"] = base
+    return clip_time(ds, start, end)
+
+
+def mirror_files(data_dir: Path) -> dict[str, Path]:
+    """Upstream paths served by a mirror: every recorded ``omni2_YYYY`` file in ``data_dir``.
+
+    The recorded files are byte-for-byte upstream files (some stored with another suffix);
+    where two hold the same year, ``omni2_low_res`` wins over ``omni2_low_res_dynaml``.
+    """
+    prefix = "spdf.gsfc.nasa.gov/pub/data/omni/low_res_omni"
+    files: dict[str, Path] = {}
+    for folder in ("omni2_low_res_dynaml", "omni2_low_res"):
+        for path in sorted((Path(data_dir) / folder).glob("omni2_*")):
+            stem = path.stem.split("_")
+            if len(stem) >= 2 and stem[1].isdigit() and len(stem[1]) == 4:
+                files[f"{prefix}/{file_name(int(stem[1]))}"] = path
+    return files

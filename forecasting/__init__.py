@@ -1,0 +1,1 @@
+"""Forecasting core: features, models (TFT and baselines), verification, alerts, backtests."""

@@ -1,0 +1,161 @@
+"""The forecast dataset schema, shared by scheduled forecasts and backtests.
+
+Dims ``init_time`` (UTC issue time), ``lead_time`` (timedelta) and ``quantile``; coordinate
+``valid_time = init_time + lead_time``; one data variable per target (``dst`` [nT], ``kp``)
+holding quantile values; attrs ``model``, ``model_version``, ``data_cutoff``, ``created``.
+
+Time convention (DESIGN.md): a forecast issued at ``init_time`` t uses only hourly values
+labelled h with ``h + 1 h <= t``. ``data_cutoff`` is the end of the newest interval used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources.vocabulary import describe
+
+QUANTILES: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+#: Exceedance thresholds: Kp >= level (NOAA G1..G5), Dst <= level (Gonzalez et al. 1994).
+KP_THRESHOLDS: tuple[float, ...] = (5.0, 6.0, 7.0, 8.0, 9.0)
+DST_THRESHOLDS: tuple[float, ...] = (-50.0, -100.0, -250.0)
+
+REQUIRED_ATTRS = ("model", "model_version", "data_cutoff", "created")
+
+
+def make_forecast(
+    values: dict[str, np.ndarray],
+    *,
+    init_time: Sequence | pd.DatetimeIndex,
+    lead_time: Sequence | pd.TimedeltaIndex,
+    quantiles: Sequence[float] = QUANTILES,
+    model: str,
+    model_version: str,
+    data_cutoff: pd.Timestamp | str | None = None,
+    extra_attrs: dict | None = None,
+) -> xr.Dataset:
+    """Build a forecast dataset.
+
+    Parameters
+    ----------
+    values
+        Target name (``dst``, ``kp``) -> array ``(init_time, lead_time, quantile)``.
+        Quantiles are sorted along the last axis (crossing quantiles are repaired by sorting).
+    init_time, lead_time, quantiles
+        Coordinates. ``lead_time`` is timedelta (e.g. ``pd.to_timedelta(range(1, 25), "h")``).
+    model, model_version
+        Which model made it (``tft``, ``persistence`` ...) and its registry version.
+    data_cutoff
+        End of the newest input interval used; defaults to the last ``init_time``.
+
+    Returns
+    -------
+    xr.Dataset
+        The schema above; validated by :func:`validate_forecast`.
+    """
+    init = pd.DatetimeIndex(init_time).astype("datetime64[ns]")
+    lead = pd.TimedeltaIndex(lead_time).astype("timedelta64[ns]")
+    q = np.asarray(quantiles, dtype=float)
+    data_vars = {}
+    for name, arr in values.items():
+        arr = np.sort(np.asarray(arr, dtype="float32"), axis=-1)
+        if arr.shape != (len(init), len(lead), len(q)):
+            raise ValueError(
+                f"forecast {name!r} has shape {arr.shape}; expected "
+                f"(init_time, lead_time, quantile) = {(len(init), len(lead), len(q))}"
+            )
+        var = describe(name)
+        data_vars[name] = (
+            ("init_time", "lead_time", "quantile"),
+            arr,
+            {"units": var.units, "long_name": f"forecast {var.long_name}"},
+        )
+    valid = init.values[:, None] + lead.values[None, :]
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "init_time": ("init_time", init, {"long_name": "forecast issue time (UTC)"}),
+            "lead_time": ("lead_time", lead, {"long_name": "time after init_time"}),
+            "quantile": ("quantile", q, {"long_name": "quantile level"}),
+            "valid_time": (("init_time", "lead_time"), valid, {"long_name": "init_time + lead_time"}),
+        },
+    )
+    cutoff = pd.Timestamp(data_cutoff) if data_cutoff is not None else init.max()
+    ds.attrs.update(
+        model=model,
+        model_version=str(model_version),
+        data_cutoff=cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        Conventions="CF-1.8",
+        **(extra_attrs or {}),
+    )
+    return validate_forecast(ds)
+
+
+def validate_forecast(ds: xr.Dataset) -> xr.Dataset:
+    """Check a dataset against the forecast schema; raise ``ValueError`` saying what is off."""
+    for dim in ("init_time", "lead_time", "quantile"):
+        if dim not in ds.dims:
+            raise ValueError(f"forecast lacks dimension {dim!r}; dims are {tuple(ds.dims)}")
+    missing = [a for a in REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise ValueError(f"forecast lacks attributes {missing}")
+    if "valid_time" not in ds.coords:
+        raise ValueError("forecast lacks the valid_time coordinate (init_time + lead_time)")
+    if not ds.data_vars:
+        raise ValueError("forecast has no target variables")
+    return ds
+
+
+def median(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """The 0.5 quantile of ``name`` (nearest quantile if 0.5 is absent)."""
+    return ds[name].sel(quantile=0.5, method="nearest")
+
+
+def cdf_at(values: np.ndarray, levels: np.ndarray, threshold: float) -> np.ndarray:
+    """P(X <= ``threshold``) from quantile values (last axis) at quantile ``levels``.
+
+    The CDF is linear between forecast quantiles; beyond the outermost quantiles it is
+    extended linearly with the slope of the two outermost ones and clipped to [0, 1], so a
+    threshold just outside the forecast range gets a small, non-zero probability.
+    """
+    v = np.sort(np.asarray(values, dtype=float), axis=-1)
+    q = np.asarray(levels, dtype=float)
+    flat = v.reshape(-1, len(q))
+    out = np.full(len(flat), np.nan)
+    for i, row in enumerate(flat):
+        if np.isnan(row).any():
+            continue
+        if threshold < row[0]:
+            slope = (q[1] - q[0]) / max(row[1] - row[0], 1e-6)
+            out[i] = q[0] - (row[0] - threshold) * slope
+        elif threshold > row[-1]:
+            slope = (q[-1] - q[-2]) / max(row[-1] - row[-2], 1e-6)
+            out[i] = q[-1] + (threshold - row[-1]) * slope
+        else:
+            out[i] = np.interp(threshold, row, q)
+    return np.clip(out, 0.0, 1.0).reshape(v.shape[:-1])
+
+
+def exceedance_probability(
+    ds: xr.Dataset, name: str, threshold: float, *, below: bool | None = None
+) -> xr.DataArray:
+    """P(``name`` beyond ``threshold``) per ``(init_time, lead_time)`` from the quantiles.
+
+    ``below`` defaults to True for ``dst`` (P(Dst <= threshold)) and False otherwise
+    (P(Kp >= threshold)). See :func:`cdf_at` for the interpolation.
+    """
+    below = (name == "dst") if below is None else below
+    da = ds[name].transpose(..., "quantile")
+    p_below = cdf_at(da.values, ds["quantile"].values, threshold)
+    dims = da.dims[:-1]
+    out = xr.DataArray(p_below if below else 1.0 - p_below, dims=dims,
+                       coords={d: ds[d] for d in dims})
+    op = "<=" if below else ">="
+    out.attrs.update(long_name=f"P({name} {op} {threshold:g})", units="1")
+    return out

@@ -1,0 +1,1 @@
+"""The ``superstorm`` command line."""

@@ -1,0 +1,53 @@
+"""Shared fixtures: the recorded data folder, an isolated SUPERSTORM_HOME, a loopback mirror."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+from data_sources.mirror import default_data_dir, serve_recorded  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``../shared/data`` (the recorded upstream files); skip nothing: it must exist."""
+    path = default_data_dir()
+    assert path.is_dir(), f"recorded data not found at {path}; set SUPERSTORM_DATA"
+    return path
+
+
+@pytest.fixture(scope="session")
+def mirror(data_dir):
+    """A loopback server serving the recorded data under the upstream URL paths."""
+    server = serve_recorded(data_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_mirror(mirror):
+    """The session mirror with its injected faults cleared before and after the test."""
+    mirror.faults.clear()
+    yield mirror
+    mirror.faults.clear()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An isolated SUPERSTORM_HOME (store, cache, registry, archive) for one test."""
+    monkeypatch.setenv("SUPERSTORM_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def mirrored_home(home, fresh_mirror, monkeypatch) -> Path:
+    """SUPERSTORM_HOME isolated and every base URL pointed at the loopback mirror."""
+    monkeypatch.setenv("SUPERSTORM_MIRROR", fresh_mirror.url)
+    return home
