@@ -1,0 +1,1 @@
+"""Plotly dashboards: a static site built from forecasts, observations, alerts and metrics."""

@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only; the science lives in data_sources/ and forecasting/."""
