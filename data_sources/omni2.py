@@ -8,6 +8,7 @@ interval. Reference: King & Papitashvili (2005), doi:10.1029/2004JA010649.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import NotFoundError, cached_download
+
+log = logging.getLogger(__name__)
 
 N_WORDS = 55
 
@@ -46,18 +49,81 @@ SOLAR_WIND = ("b_total", "bx_gsm", "by_gsm", "bz_gsm", "t_p", "n_p", "v_sw", "p_
 DATA_VERSION = {name: ("final" if name in SOLAR_WIND else "provisional") for name in VARIABLE_MAP}
 
 
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
+_POW10 = 10.0 ** np.arange(19)
+_POW10_INT = 10 ** np.arange(19, dtype=np.int64)
+
+
 def _words(raw: bytes, name: str) -> np.ndarray:
-    """All words as a ``(n_lines, 55)`` float array; a bad line raises naming line and word."""
+    """All words as a ``(n_lines, 55)`` float array; a bad line raises naming line and word.
+
+    The fast path tokenises the raw bytes with numpy and converts plain decimal words
+    (``[+-]digits[.digits]``, at most 15 digits) exactly: ``int / 10**k`` is correctly rounded,
+    so each value equals ``float(word)``. Anything else (exponents, ``nan``, junk, a line
+    with the wrong number of words) goes to the word-by-word path, which keeps the old
+    behaviour and error messages.
+    """
+    n_lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
+    table = _words_fast(raw, n_lines)
+    if table is not None:
+        return table
+    if not raw.strip():
+        _raise_first_bad_line(raw, name)  # "empty file": an empty body is not an empty year
     try:
         words = np.array(raw.split(), dtype=float)
         if words.size % N_WORDS == 0:
             table = words.reshape(-1, N_WORDS)
-            if len(table) == raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1):
+            if len(table) == n_lines:
                 return table
     except ValueError:
         pass
     _raise_first_bad_line(raw, name)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _words_fast(raw: bytes, n_lines: int) -> np.ndarray | None:
+    """Vectorised tokenise + decimal conversion; ``None`` when the input needs the slow path."""
+    if not raw or n_lines == 0:
+        return None
+    b = np.frombuffer(raw, dtype=np.uint8)
+    space = _WHITESPACE[b]
+    word = ~space
+    prev_space = np.concatenate(([True], space[:-1]))
+    starts = np.flatnonzero(word & prev_space)
+    if starts.size != n_lines * N_WORDS:
+        return None
+    # every line must hold exactly N_WORDS words
+    newlines = np.flatnonzero(b == 10)
+    line_of = np.searchsorted(newlines, starts)
+    if not (np.bincount(line_of, minlength=n_lines)[:n_lines] == N_WORDS).all():
+        return None
+    digit = (b >= 48) & (b <= 57)
+    dot = b == 46
+    first = b[starts]
+    signed = (first == 45) | (first == 43)
+    bad = word & ~digit & ~dot
+    bad[starts[signed]] = False
+    if bad.any():
+        return None
+    # per word: sums over [start_i, start_{i+1}) see only its own characters (then blanks)
+    n_digits = np.add.reduceat(digit.astype(np.int32), starts)
+    if (n_digits == 0).any() or int(n_digits.max()) > 15:
+        return None
+    if (np.add.reduceat(dot.astype(np.int32), starts) > 1).any():
+        return None
+    pos = np.flatnonzero(digit)
+    word_of = np.repeat(np.arange(starts.size), n_digits)
+    seg = np.concatenate(([0], np.cumsum(n_digits)[:-1]))
+    rank = np.arange(pos.size) - seg[word_of]  # 0 for the first digit of each word
+    right = n_digits[word_of] - 1 - rank  # digits to the right of this one
+    mantissa = np.add.reduceat((b[pos] - 48).astype(np.int64) * _POW10_INT[right], seg)
+    dots_before = np.cumsum(dot)
+    after_dot = dots_before[pos] > (dots_before[starts] - dot[starts])[word_of]
+    decimals = np.add.reduceat(after_dot.astype(np.int32), seg)
+    out = mantissa.astype(np.float64) / _POW10[decimals]
+    out = np.where(first == 45, -out, out)
+    return out.reshape(n_lines, N_WORDS)
 
 
 def _raise_first_bad_line(raw: bytes, name: str) -> None:
@@ -151,12 +217,16 @@ def get_omni2(
     base_url: str | None = None,
     cache_dir: str | Path | None = None,
     refresh: bool = False,
+    timeout: float = 30.0,
+    retries: int = 3,
+    backoff: float = 1.0,
 ) -> xr.Dataset:
     """Download (into the cache) and parse OMNI2 hourly data for ``start <= time < end``.
 
     Years the server does not have (HTTP 404) are skipped with a warning: a missing year is a
     real gap in the record. Each file is parsed before it enters the cache, so a truncated or
-    corrupt download never replaces a good cached copy.
+    corrupt download never replaces a good cached copy. ``timeout`` [s], ``retries`` and
+    ``backoff`` [s] go to :func:`data_sources.http.fetch_bytes`.
     """
     base = (base_url or config.base_url("omni2")).rstrip("/")
     cache = Path(cache_dir or config.cache_dir()) / "omni2"
@@ -166,10 +236,16 @@ def get_omni2(
         url = f"{base}/{file_name(year)}"
         try:
             path = cached_download(
-                url, cache / file_name(year), refresh=refresh,
+                url,
+                cache / file_name(year),
+                refresh=refresh,
                 validate=lambda body, u=url: parse_omni2(body, name=u),
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
             )
         except NotFoundError:
+            log.warning("OMNI2 %s not on the server: a gap in the record", url)
             continue
         parts.append(parse_omni2(path, name=url))
     if not parts:

@@ -1,0 +1,77 @@
+"""Colours and levels shared by every dashboard page.
+
+NOAA G-scale from Kp (DESIGN.md): G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8 (8-, 8, 8+, 9-),
+G5 Kp=9. Colours follow the NOAA SWPC space-weather-scales page (minor yellow ... extreme
+dark red); quiet and active conditions below G1 are green. Dst storm classes follow
+Gonzalez et al. (1994): moderate <= -50 nT, intense <= -100 nT, superstorm <= -250 nT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: colour below G1 (Kp < 5)
+QUIET = "#92D050"
+
+#: G level -> (name, lowest Kp of the level, SWPC colour)
+G_LEVELS: dict[int, tuple[str, float, str]] = {
+    1: ("G1 minor", 5.0, "#F6EB14"),
+    2: ("G2 moderate", 6.0, "#FFC800"),
+    3: ("G3 strong", 7.0, "#FF9600"),
+    4: ("G4 severe", 8.0 - 1.0 / 3.0, "#FF0000"),
+    5: ("G5 extreme", 9.0, "#C80000"),
+}
+
+#: Dst threshold [nT] -> label (Gonzalez et al. 1994)
+DST_LEVELS: dict[float, str] = {
+    -50.0: "moderate storm (Dst <= -50 nT)",
+    -100.0: "intense storm (Dst <= -100 nT)",
+    -250.0: "superstorm (Dst <= -250 nT)",
+}
+
+#: quantile bands drawn in fan charts, widest first: (lower, upper, label, fill colour)
+BANDS: tuple[tuple[float, float, str, str], ...] = (
+    (0.05, 0.95, "90% range", "rgba(31,119,180,0.15)"),
+    (0.10, 0.90, "80% range", "rgba(31,119,180,0.25)"),
+    (0.25, 0.75, "50% range", "rgba(31,119,180,0.40)"),
+)
+MEDIAN_COLOR = "#1f4e8c"
+OBSERVED_COLOR = "#111111"
+ISSUE_COLOR = "#d62728"
+LATEST_COLOR = "#7f7f7f"
+
+#: one fixed colour per model so a model looks the same on every page
+MODEL_COLORS: dict[str, str] = {
+    "tft": "#1f77b4",
+    "persistence": "#7f7f7f",
+    "recurrence27": "#9467bd",
+    "climatology": "#bcbd22",
+    "burton": "#ff7f0e",
+    "obrien_mcpherron": "#2ca02c",
+}
+_FALLBACK = ("#17becf", "#8c564b", "#e377c2", "#d62728")
+
+
+def g_level(kp: float) -> int:
+    """NOAA G level (0 below G1, 1..5) for one Kp value; NaN gives 0.
+
+    Kp is in thirds; 8- (7.667) already counts as G4, as on the NOAA scale.
+    """
+    if kp is None or not np.isfinite(kp):
+        return 0
+    level = 0
+    for g, (_, lowest, _) in G_LEVELS.items():
+        if kp >= lowest - 1e-6:
+            level = g
+    return level
+
+
+def g_color(kp: float) -> str:
+    """SWPC colour of the G level that ``kp`` reaches (green below G1)."""
+    level = g_level(kp)
+    return G_LEVELS[level][2] if level else QUIET
+
+
+def model_color(name: str, index: int = 0) -> str:
+    """Fixed colour of a model (a fallback cycle for names not in :data:`MODEL_COLORS`)."""
+    return MODEL_COLORS.get(name, _FALLBACK[index % len(_FALLBACK)])

@@ -1,0 +1,722 @@
+"""Plotly figure builders. Each takes plain xarray / pandas / dict inputs and returns a figure.
+
+Time axes: every value is drawn at the MIDDLE of its averaging interval, so an hourly value
+labelled h (interval start, OMNI's convention) sits at h + 30 min and a forecast for lead L
+from init t (target hour labelled t + L - 1 h, see :mod:`forecasting.timeconv`) sits at
+t + L - 30 min. The issue-time marker then separates what was known (left) from the forecast
+(right), and the "latest sample" marker at the END of the newest known interval shows data
+latency as a visible gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import xarray as xr
+from plotly.subplots import make_subplots
+
+from dashboards import colors
+from forecasting import timeconv
+from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability
+
+HOUR = pd.Timedelta("1h")
+UNITS = {"dst": "nT", "kp": ""}
+LABELS = {"dst": "Dst [nT]", "kp": "Kp"}
+X_TITLE = "UTC (values at mid-interval)"
+
+
+# ----------------------------------------------------------------------------- helpers
+def _series(observed: xr.Dataset | xr.DataArray | pd.Series | None, name: str) -> pd.Series:
+    """``observed[name]`` as a float Series on a DatetimeIndex (empty if absent)."""
+    if observed is None:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
+    if isinstance(observed, pd.Series):
+        return observed.astype(float)
+    if isinstance(observed, xr.Dataset):
+        if name not in observed:
+            return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
+        observed = observed[name]
+    return observed.to_series().astype(float)
+
+
+def latest_known(observed, name: str, at: pd.Timestamp) -> pd.Timestamp | None:
+    """End of the newest non-missing interval of ``name`` known at ``at`` (None if none).
+
+    Uses :func:`forecasting.timeconv.interval_end`, so 3-hourly Kp labelled 18:00 is known
+    at 21:00 and not before.
+    """
+    s = _series(observed, name).dropna()
+    if s.empty:
+        return None
+    ends = timeconv.interval_end(name, s.index)
+    ok = ends <= pd.Timestamp(at)
+    return pd.Timestamp(ends[ok].max()) if ok.any() else None
+
+
+def _mid(name: str, labels: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    step = timeconv.INTERVAL.get(name, HOUR)
+    return pd.DatetimeIndex(labels) + step / 2
+
+
+def _nearest_q(quantiles: np.ndarray, q: float, tol: float = 1e-6) -> float | None:
+    i = int(np.argmin(np.abs(quantiles - q)))
+    return float(quantiles[i]) if abs(quantiles[i] - q) <= tol else None
+
+
+def _pick_init(fc: xr.Dataset, init_time) -> pd.Timestamp:
+    if init_time is None:
+        return pd.Timestamp(fc["init_time"].values[-1])
+    t = pd.Timestamp(init_time)
+    if t not in pd.DatetimeIndex(fc["init_time"].values):
+        raise ValueError(
+            f"init_time {t} is not in the forecast (it has {fc.sizes['init_time']} issue times "
+            f"from {pd.Timestamp(fc['init_time'].values[0])}); pass one of them"
+        )
+    return t
+
+
+def forecast_frame(fc: xr.Dataset, name: str, init_time=None) -> pd.DataFrame:
+    """One issue of ``fc[name]``: rows = lead, columns = quantile levels, plus ``x`` (mid-target time)."""
+    t = _pick_init(fc, init_time)
+    da = fc[name].sel(init_time=t).transpose("lead_time", "quantile")
+    lead = pd.TimedeltaIndex(fc["lead_time"].values)
+    df = pd.DataFrame(da.values, index=lead, columns=[float(q) for q in fc["quantile"].values])
+    df["x"] = t + lead - HOUR / 2
+    return df
+
+
+def _vline(fig: go.Figure, x: pd.Timestamp, name: str, color: str, text: str, dash: str,
+           side: str = "left") -> None:
+    """A vertical marker line with its label written on ``side`` of it, above the plot area."""
+    fig.add_shape(
+        type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", name=name,
+        line={"color": color, "width": 2, "dash": dash},
+    )
+    fig.add_annotation(
+        x=x, y=1.0, xref="x", yref="paper", text=text, showarrow=False, yanchor="bottom",
+        xanchor=side, font={"color": color, "size": 11}, name=name,
+    )
+
+
+def _hline(fig: go.Figure, y: float, name: str, text: str, color: str) -> None:
+    fig.add_shape(
+        type="line", x0=0, x1=1, y0=y, y1=y, xref="paper", yref="y", name=name,
+        line={"color": color, "width": 1, "dash": "dot"}, layer="below",
+    )
+    fig.add_annotation(
+        x=1.0, y=y, xref="paper", yref="y", text=text, showarrow=False, xanchor="right",
+        yanchor="bottom", font={"size": 10, "color": "#555"}, name=name,
+    )
+
+
+def _base_layout(fig: go.Figure, title: str, ytitle: str, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "font": {"size": 16}},
+        height=height, margin={"l": 60, "r": 20, "t": 70, "b": 45},
+        hovermode="x unified", template="plotly_white",
+        legend={"orientation": "v", "y": 1, "x": 1.01, "xanchor": "left", "yanchor": "top",
+                "font": {"size": 11}},
+        xaxis_title=X_TITLE, yaxis_title=ytitle,
+    )
+    return fig
+
+
+def band_traces(df: pd.DataFrame, name: str, *, legendgroup: str = "fc") -> list[go.Scatter]:
+    """Quantile bands (widest first) as closed polygons, then the median line."""
+    qs = np.array([c for c in df.columns if isinstance(c, float)])
+    traces = []
+    unit = f" {UNITS[name]}" if UNITS.get(name) else ""
+    for lo, hi, label, fill in colors.BANDS:
+        qlo, qhi = _nearest_q(qs, lo), _nearest_q(qs, hi)
+        if qlo is None or qhi is None:
+            continue
+        x = list(df["x"]) + list(df["x"][::-1])
+        y = np.concatenate([df[qlo].to_numpy(), df[qhi].to_numpy()[::-1]])
+        traces.append(go.Scatter(
+            x=x, y=y, fill="toself", fillcolor=fill, line={"width": 0}, mode="lines",
+            name=f"forecast {label} ({qlo:g}-{qhi:g})", legendgroup=legendgroup,
+            hoverinfo="skip", meta={"band": [qlo, qhi]},
+        ))
+    qm = _nearest_q(qs, 0.5)
+    if qm is not None:
+        traces.append(go.Scatter(
+            x=df["x"], y=df[qm], mode="lines+markers", name="forecast median",
+            line={"color": colors.MEDIAN_COLOR, "width": 2.5}, marker={"size": 4},
+            legendgroup=legendgroup, hovertemplate=f"median %{{y:.1f}}{unit}<extra></extra>",
+        ))
+    return traces
+
+
+# ----------------------------------------------------------------------------- Now page
+def fan_chart(
+    fc: xr.Dataset,
+    name: str,
+    *,
+    observed=None,
+    init_time=None,
+    history: pd.Timedelta | str = "3D",
+    title: str | None = None,
+) -> go.Figure:
+    """Fan chart of one target: 90/80/50 % bands, median, observed values and markers.
+
+    Parameters
+    ----------
+    fc
+        Forecast dataset (:mod:`forecasting.schema`); one issue time is drawn.
+    name
+        ``dst`` [nT] or ``kp``.
+    observed
+        Hourly observations (Dataset with ``name`` on ``time``, labels = interval start);
+        drawn from ``init_time - history`` to the end of the forecast.
+    init_time
+        Issue time to draw (default: the newest in ``fc``).
+    history
+        How much observed past to show before the issue time.
+    """
+    if name not in fc:
+        raise ValueError(f"forecast has no {name!r}; it holds {list(fc.data_vars)}")
+    t = _pick_init(fc, init_time)
+    df = forecast_frame(fc, name, t)
+    fig = go.Figure()
+    for tr in band_traces(df, name):
+        fig.add_trace(tr)
+    start = t - pd.Timedelta(history)
+    end = t + pd.TimedeltaIndex(fc["lead_time"].values).max()
+    obs = _series(observed, name)
+    obs = obs[(obs.index >= start) & (obs.index < end)]
+    if name == "kp":
+        _kp_bars(fig, obs, df)
+    elif not obs.empty:
+        fig.add_trace(go.Scatter(
+            x=_mid(name, obs.index), y=obs.to_numpy(), mode="lines", name=f"observed {name}",
+            line={"color": colors.OBSERVED_COLOR, "width": 1.8},
+            hovertemplate="observed %{y:.0f} nT<extra></extra>",
+        ))
+    latest = latest_known(observed, name, t)
+    lag = (t - latest) / HOUR if latest is not None else None
+    _vline(fig, t, "issue time", colors.ISSUE_COLOR,
+           f" issued {t:%m-%d %H:%M}" + (f" · newest {name} up to date" if lag == 0 else ""), "solid")
+    if latest is not None:
+        _vline(fig, latest, "latest sample", colors.LATEST_COLOR,
+               f"newest {name} sample ends {latest:%H:%M} ({lag:.0f} h before issue) ", "dash",
+               side="right")
+    if name == "kp":
+        for g, (label, lowest, _) in colors.G_LEVELS.items():
+            _hline(fig, lowest, f"G{g}", label, "#999")
+        fig.update_yaxes(range=[0, 9.3], dtick=1)
+    else:
+        lows = [np.nanmin(df.drop(columns="x").to_numpy())]
+        if not obs.empty:
+            lows.append(np.nanmin(obs.to_numpy()))
+        low = float(np.nanmin(lows))
+        for thr in DST_THRESHOLDS:
+            if thr >= -100 or low <= thr + 100:
+                _hline(fig, thr, f"dst {thr:g}", colors.DST_LEVELS[thr], "#999")
+    title = title or (
+        f"{'Dst' if name == 'dst' else 'Kp'} forecast issued {t:%Y-%m-%d %H:%M} UTC "
+        f"({fc.attrs.get('model', '?')} {fc.attrs.get('model_version', '')})"
+    )
+    _base_layout(fig, title, LABELS[name])
+    fig.update_xaxes(range=[start, end + HOUR])
+    return fig
+
+
+def _kp_bars(fig: go.Figure, obs: pd.Series, df: pd.DataFrame) -> None:
+    """Observed 3-hourly Kp and the forecast median per 3-h block, as G-coloured bars."""
+    width_ms = 3 * 3600 * 1000
+    kp3 = obs[obs.index.hour % 3 == 0].dropna()
+    if not kp3.empty:
+        fig.add_trace(go.Bar(
+            x=_mid("kp", kp3.index), y=kp3.to_numpy(), width=width_ms * 0.92,
+            marker={"color": [colors.g_color(v) for v in kp3], "line": {"width": 0.5, "color": "#444"}},
+            name="observed Kp (bar colour = G level)",
+            hovertemplate="observed Kp %{y:.2f}<extra></extra>",
+        ))
+    qm = _nearest_q(np.array([c for c in df.columns if isinstance(c, float)]), 0.5)
+    if qm is None:
+        return
+    target = df["x"] - HOUR / 2
+    blocks = df.groupby(pd.DatetimeIndex(target).floor("3h"))[qm].mean()
+    fig.add_trace(go.Bar(
+        x=_mid("kp", blocks.index), y=blocks.to_numpy(), width=width_ms * 0.92, opacity=0.55,
+        marker={"color": [colors.g_color(v) for v in blocks], "pattern": {"shape": "/"},
+                "line": {"width": 0.5, "color": "#444"}},
+        name="forecast median Kp per 3 h (hatched)",
+        hovertemplate="forecast median Kp %{y:.2f}<extra></extra>",
+    ))
+    # bars first so bands and median are drawn above them
+    fig.data = tuple([d for d in fig.data if d.type == "bar"] + [d for d in fig.data if d.type != "bar"])
+    fig.update_layout(barmode="overlay")
+
+
+def probability_table(fc: xr.Dataset, init_time=None, *, windows_h: Sequence[int] = (3, 12)) -> pd.DataFrame:
+    """Highest hourly event probability in the first 3 h, 12 h and the whole horizon.
+
+    Rows are the NOAA G levels (``P(Kp >= k)``, k = 5..9) and the Dst classes
+    (``P(Dst <= -50/-100/-250 nT)``, Gonzalez et al. 1994); values in [0, 1] straight from
+    :func:`forecasting.schema.exceedance_probability` (the maximum over the window's leads).
+    """
+    t = _pick_init(fc, init_time)
+    lead_h = pd.TimedeltaIndex(fc["lead_time"].values) / HOUR
+    horizon = int(lead_h.max())
+    wins = [w for w in windows_h if w < horizon] + [horizon]
+    rows = {}
+    events = []
+    if "kp" in fc:
+        events += [("kp", k, f"G{g} (Kp ≥ {k:g})") for g, k in enumerate(KP_THRESHOLDS, start=1)]
+    if "dst" in fc:
+        events += [("dst", d, f"Dst ≤ {d:g} nT") for d in DST_THRESHOLDS]
+    for name, thr, label in events:
+        p = exceedance_probability(fc, name, thr).sel(init_time=t).to_numpy()
+        rows[label] = [float(np.nanmax(p[lead_h <= w])) for w in wins]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[f"next {w} h" for w in wins])
+
+
+def probability_figure(fc: xr.Dataset, init_time=None) -> go.Figure:
+    """Event probabilities by lead time (one line per G level and Dst class)."""
+    t = _pick_init(fc, init_time)
+    x = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR / 2
+    fig = go.Figure()
+    if "kp" in fc:
+        for g, k in enumerate(KP_THRESHOLDS, start=1):
+            p = exceedance_probability(fc, "kp", k).sel(init_time=t).to_numpy()
+            fig.add_trace(go.Scatter(
+                x=x, y=100 * p, mode="lines+markers", name=f"P(G{g}: Kp ≥ {k:g})",
+                line={"color": colors.G_LEVELS[g][2], "width": 2.5},
+                hovertemplate=f"G{g} %{{y:.0f}}%<extra></extra>",
+            ))
+    if "dst" in fc:
+        for d, dash in zip(DST_THRESHOLDS, ("dot", "dash", "longdash"), strict=True):
+            p = exceedance_probability(fc, "dst", d).sel(init_time=t).to_numpy()
+            fig.add_trace(go.Scatter(
+                x=x, y=100 * p, mode="lines", name=f"P(Dst ≤ {d:g} nT)",
+                line={"color": "#333", "dash": dash, "width": 2},
+                hovertemplate=f"Dst≤{d:g} %{{y:.0f}}%<extra></extra>",
+            ))
+    _base_layout(fig, f"Event probability by hour ahead (issued {t:%Y-%m-%d %H:%M} UTC)",
+                 "probability [%]", height=330)
+    fig.update_yaxes(range=[0, 100])
+    return fig
+
+
+# ----------------------------------------------------------------------------- Drivers page
+def minmax_downsample(
+    times: pd.DatetimeIndex | np.ndarray, values: np.ndarray, max_points: int
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Keep the minimum and the maximum of each of ``max_points // 2`` equal-count buckets.
+
+    The extremes of a series (a storm's Dst minimum, a southward Bz spike) always survive,
+    in time order; NaN gaps survive as one NaN per bucket that holds only NaN. Series with
+    at most ``max_points`` samples are returned unchanged.
+    """
+    times = pd.DatetimeIndex(times)
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if max_points < 2:
+        raise ValueError(f"max_points={max_points}: need at least 2")
+    if n <= max_points:
+        return times, values
+    edges = np.linspace(0, n, max_points // 2 + 1).astype(int)
+    keep: list[int] = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if b <= a:
+            continue
+        chunk = values[a:b]
+        if np.isnan(chunk).all():
+            keep.append(a)
+            continue
+        lo, hi = a + int(np.nanargmin(chunk)), a + int(np.nanargmax(chunk))
+        keep.extend(sorted({lo, hi}))
+    idx = np.array(keep)
+    return times[idx], values[idx]
+
+
+def newell_coupling(v: np.ndarray, by: np.ndarray, bz: np.ndarray) -> np.ndarray:
+    """Newell et al. (2007) coupling function dPhi_MP/dt = v^(4/3) B_T^(2/3) sin^(8/3)(theta/2).
+
+    ``v`` [km s-1], ``by``, ``bz`` (GSM) [nT]; B_T = sqrt(By^2 + Bz^2), theta = atan2(By, Bz)
+    the IMF clock angle. Returned in units of 10^3 (km/s)^(4/3) nT^(2/3) (typical quiet
+    values 1-5, strong storms 20+). Newell, P. T., et al. (2007), JGR 112, A01206,
+    doi:10.1029/2006JA012015.
+    """
+    v = np.asarray(v, dtype=float)
+    by = np.asarray(by, dtype=float)
+    bz = np.asarray(bz, dtype=float)
+    bt = np.hypot(by, bz)
+    theta = np.arctan2(by, bz)
+    return np.abs(v) ** (4 / 3) * bt ** (2 / 3) * np.abs(np.sin(theta / 2)) ** (8 / 3) / 1e3
+
+
+DRIVERS: tuple[tuple[str, str, str], ...] = (
+    ("bz_gsm", "Bz GSM [nT]", "#d62728"),
+    ("by_gsm", "By GSM [nT]", "#1f77b4"),
+    ("b_total", "|B| [nT]", "#333333"),
+    ("v_sw", "speed [km/s]", "#ff7f0e"),
+    ("n_p", "density [cm⁻³]", "#2ca02c"),
+    ("p_dyn", "pressure [nPa]", "#9467bd"),
+    ("newell", "Newell dΦ/dt [10³]", "#8c564b"),
+)
+
+
+def drivers_figure(
+    observed: xr.Dataset,
+    *,
+    end=None,
+    days: float = 7.0,
+    max_points: int = 2000,
+) -> go.Figure:
+    """Solar-wind drivers for the ``days`` before ``end``: one panel per quantity.
+
+    Panels: Bz, By, |B| [nT], speed [km s-1], density [cm-3], dynamic pressure [nPa] and the
+    Newell et al. (2007) coupling function; each series min/max-downsampled to at most
+    ``max_points`` points (:func:`minmax_downsample`). Missing variables are listed in the
+    title instead of drawn.
+    """
+    if "time" not in observed.dims:
+        raise ValueError("observed must have a 'time' dimension (hourly or finer)")
+    times = pd.DatetimeIndex(observed["time"].values)
+    end = pd.Timestamp(end) if end is not None else times.max() + HOUR
+    start = end - pd.Timedelta(days=days)
+    sel = observed.sel(time=slice(start, end - pd.Timedelta("1ns")))
+    t = pd.DatetimeIndex(sel["time"].values)
+    series: dict[str, np.ndarray] = {n: sel[n].to_numpy() for n, _, _ in DRIVERS if n in sel}
+    if {"v_sw", "by_gsm", "bz_gsm"} <= series.keys():
+        series["newell"] = newell_coupling(series["v_sw"], series["by_gsm"], series["bz_gsm"])
+    rows = [d for d in DRIVERS if d[0] in series]
+    missing = [d[1] for d in DRIVERS if d[0] not in series]
+    if not rows:
+        raise ValueError(
+            f"no solar-wind variables in observed (have {list(observed.data_vars)}); "
+            "need some of bz_gsm, by_gsm, b_total, v_sw, n_p, p_dyn"
+        )
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.02)
+    step = t.to_series().diff().median() if len(t) > 1 else HOUR
+    for i, (name, label, color) in enumerate(rows, start=1):
+        x, y = minmax_downsample(t, series[name], max_points)
+        fig.add_trace(go.Scattergl(
+            x=x + step / 2, y=y, mode="lines", name=label, line={"color": color, "width": 1.3},
+            showlegend=False, hovertemplate=f"{label} %{{y:.1f}}<extra></extra>",
+        ), row=i, col=1)
+        fig.update_yaxes(title_text=label, title_font={"size": 11}, row=i, col=1)
+        if name == "bz_gsm":
+            fig.add_hline(y=0, line={"color": "#aaa", "width": 1}, row=i, col=1)
+    title = f"Solar wind at Earth, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    if missing:
+        title += f"<br><sup>not available: {', '.join(missing)}</sup>"
+    fig.update_layout(
+        title={"text": title, "x": 0.01}, height=150 * len(rows) + 90, template="plotly_white",
+        margin={"l": 80, "r": 20, "t": 70, "b": 40}, hovermode="x unified",
+    )
+    fig.update_xaxes(title_text=X_TITLE, row=len(rows), col=1)
+    return fig
+
+
+# ----------------------------------------------------------------------------- Archive page
+def archive_payload(
+    fc: xr.Dataset, observed=None, *, names: Sequence[str] = ("dst", "kp"), max_issues: int = 2000,
+    history: pd.Timedelta | str = "1D",
+) -> dict:
+    """Compact JSON-able archive for the client-side issue-time picker.
+
+    ``{"issues": [ISO...], "lead_h": [...], "quantiles": [...], "targets": {name: {"fc":
+    [[[q values] per lead] per issue], "obs_t0": ISO, "obs": [...]}}}``; values rounded to
+    0.1 nT (Dst) and 0.01 (Kp). The newest ``max_issues`` issue times are kept.
+    """
+    fc = fc.isel(init_time=slice(-max_issues, None))
+    inits = pd.DatetimeIndex(fc["init_time"].values)
+    lead_h = (pd.TimedeltaIndex(fc["lead_time"].values) / HOUR).astype(int).tolist()
+    out = {
+        "issues": [f"{t:%Y-%m-%dT%H:%M}" for t in inits],
+        "lead_h": lead_h,
+        "quantiles": [float(q) for q in fc["quantile"].values],
+        "model": fc.attrs.get("model", "?"),
+        "model_version": fc.attrs.get("model_version", ""),
+        "targets": {},
+    }
+    start = inits.min() - pd.Timedelta(history)
+    stop = inits.max() + pd.Timedelta(hours=max(lead_h))
+    for name in names:
+        if name not in fc:
+            continue
+        digits = 1 if name == "dst" else 2
+        arr = np.round(fc[name].transpose("init_time", "lead_time", "quantile").to_numpy(), digits)
+        obs = _series(observed, name)
+        obs = obs[(obs.index >= start) & (obs.index < stop)]
+        grid = pd.date_range(start, stop, freq="1h", inclusive="left")
+        obs = obs.reindex(grid)
+        out["targets"][name] = {
+            "fc": np.where(np.isnan(arr), None, arr).tolist(),
+            "obs_t0": f"{grid[0]:%Y-%m-%dT%H:%M}",
+            "obs": [None if np.isnan(v) else round(float(v), digits) for v in obs.to_numpy()],
+        }
+    return out
+
+
+def archive_figure(fc: xr.Dataset, name: str, observed=None, *, init_time=None,
+                   history: str = "1D") -> go.Figure:
+    """What was forecast at one past issue time against what happened (fan chart).
+
+    The trace order (bands, median, observed) is fixed so the page's script can swap the
+    data for another issue time with ``Plotly.restyle``.
+    """
+    t = _pick_init(fc, init_time)
+    df = forecast_frame(fc, name, t)
+    fig = go.Figure(band_traces(df, name))
+    obs = _series(observed, name)
+    end = df["x"].max() + HOUR / 2
+    obs = obs[(obs.index >= t - pd.Timedelta(history)) & (obs.index < end)]
+    fig.add_trace(go.Scatter(
+        x=obs.index + HOUR / 2, y=obs.to_numpy(), mode="lines", name=f"observed {name}",
+        line={"color": colors.OBSERVED_COLOR, "width": 1.8},
+    ))
+    _vline(fig, t, "issue time", colors.ISSUE_COLOR, " issue time", "solid")
+    if name == "kp":
+        for g, (label, lowest, _) in colors.G_LEVELS.items():
+            _hline(fig, lowest, f"G{g}", label, "#999")
+        fig.update_yaxes(range=[0, 9.3], dtick=1)
+    else:
+        for thr in DST_THRESHOLDS[:2]:
+            _hline(fig, thr, f"dst {thr:g}", colors.DST_LEVELS[thr], "#999")
+    _base_layout(fig, f"{'Dst' if name == 'dst' else 'Kp'}: forecast issued {t:%Y-%m-%d %H:%M} UTC "
+                 "vs observed", LABELS[name], height=360)
+    return fig
+
+
+# ----------------------------------------------------------------------------- Verification
+METRICS: dict[str, tuple[str, str]] = {
+    "rmse": ("RMSE (lower is better)", "nT / Kp units"),
+    "mae": ("MAE (lower is better)", "nT / Kp units"),
+    "skill_vs_persistence": ("Skill vs persistence 1 − MSE/MSE_pers (higher is better; 0 = persistence)", "skill"),
+    "crps": ("CRPS of the quantile forecast (lower is better)", "nT / Kp units"),
+    "coverage_80": ("Coverage of the 80% interval (0.8 is ideal)", "fraction"),
+    "r": ("Pearson correlation r", "r"),
+    "hss": ("Heidke skill score of storm events", "HSS"),
+}
+
+
+def skill_figure(skill: xr.Dataset, metric: str) -> go.Figure:
+    """One metric by lead time: a column per target (Dst, Kp), a line per model."""
+    if metric not in skill:
+        raise ValueError(f"skill has no {metric!r}; it holds {list(skill.data_vars)}")
+    da = skill[metric]
+    targets = [str(t) for t in skill["target"].values] if "target" in da.dims else ["all"]
+    fig = make_subplots(rows=1, cols=len(targets), subplot_titles=[t.capitalize() if t != "kp" else "Kp" for t in targets])
+    lead = skill["lead_time"].values
+    lead_h = (pd.TimedeltaIndex(lead) / HOUR).to_numpy() if np.issubdtype(lead.dtype, np.timedelta64) else lead
+    models = [str(m) for m in skill["model"].values]
+    for c, target in enumerate(targets, start=1):
+        sub = da.sel(target=target) if "target" in da.dims else da
+        for i, model in enumerate(models):
+            y = sub.sel(model=model).transpose("lead_time").to_numpy().astype(float)
+            if np.isnan(y).all():
+                continue
+            fig.add_trace(go.Scatter(
+                x=lead_h, y=y, mode="lines+markers", name=model, legendgroup=model,
+                showlegend=c == 1 or target == targets[0],
+                line={"color": colors.model_color(model, i), "width": 3 if model == "tft" else 1.8},
+                marker={"size": 5},
+                hovertemplate=f"{model} %{{y:.3g}}<extra>{target} lead %{{x}} h</extra>",
+            ), row=1, col=c)
+        if metric == "coverage_80":
+            fig.add_hline(y=0.8, line={"dash": "dot", "color": "#555"}, row=1, col=c)
+        if metric == "skill_vs_persistence":
+            fig.add_hline(y=0.0, line={"dash": "dot", "color": "#555"}, row=1, col=c)
+    title, ytitle = METRICS.get(metric, (metric, metric))
+    fig.update_layout(title={"text": title, "x": 0.01}, height=340, template="plotly_white",
+                      margin={"l": 60, "r": 20, "t": 70, "b": 45})
+    fig.update_xaxes(title_text="lead time [h]")
+    fig.update_yaxes(title_text=ytitle, col=1)
+    return fig
+
+
+def reliability(fc: xr.Dataset, observed, name: str) -> pd.Series:
+    """Observed frequency of ``obs <= forecast quantile`` per nominal quantile level.
+
+    A calibrated forecast has frequency = level. Pairs with a missing observation are left
+    out; the number of pairs used is in ``.attrs["n"]``.
+    """
+    obs = timeconv.observed_for(fc, observed, name)
+    da = fc[name].transpose("init_time", "lead_time", "quantile")
+    ok = np.isfinite(obs.to_numpy())
+    below = da.to_numpy() >= obs.to_numpy()[..., None]
+    freq = below[ok].mean(axis=0) if ok.any() else np.full(fc.sizes["quantile"], np.nan)
+    out = pd.Series(freq, index=[float(q) for q in fc["quantile"].values], name=name)
+    out.attrs["n"] = int(ok.sum())
+    return out
+
+
+def reliability_figure(curves: Mapping[str, Mapping[str, pd.Series]]) -> go.Figure:
+    """Reliability diagram: ``curves[model][target]`` from :func:`reliability`."""
+    targets = sorted({t for per in curves.values() for t in per})
+    fig = make_subplots(rows=1, cols=max(len(targets), 1),
+                        subplot_titles=[("Dst" if t == "dst" else "Kp") for t in targets])
+    for c, target in enumerate(targets, start=1):
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                                 line={"dash": "dot", "color": "#777"}, showlegend=c == 1,
+                                 legendgroup="ideal"), row=1, col=c)
+        for i, (model, per) in enumerate(curves.items()):
+            if target not in per:
+                continue
+            s = per[target]
+            fig.add_trace(go.Scatter(
+                x=list(s.index), y=s.to_numpy(), mode="lines+markers",
+                name=f"{model} (n={s.attrs.get('n', '?')})" if c == 1 else model,
+                legendgroup=model, showlegend=c == 1,
+                line={"color": colors.model_color(model, i)},
+                hovertemplate="nominal %{x:.2f} observed %{y:.2f}<extra>" + model + "</extra>",
+            ), row=1, col=c)
+    fig.update_layout(title={"text": "Reliability of the quantiles: how often the observation fell "
+                             "below each forecast quantile", "x": 0.01},
+                      height=380, template="plotly_white", margin={"l": 60, "r": 20, "t": 80, "b": 45})
+    fig.update_xaxes(title_text="nominal quantile level", range=[0, 1])
+    fig.update_yaxes(title_text="observed frequency", range=[0, 1], col=1)
+    return fig
+
+
+def event_scores(fc: xr.Dataset, observed, *, lead_hours: Sequence[int] = (1, 6, 24)) -> pd.DataFrame:
+    """Contingency scores of storm events, the forecast median as the deterministic forecast.
+
+    Events: Kp >= 5 (G1) and Dst <= -50 / -100 nT. POD = a/(a+c), FAR = b/(a+b),
+    HSS (Heidke 1926) = 2(ad-bc)/((a+c)(c+d)+(a+b)(b+d)), TSS (Hanssen & Kuipers 1965)
+    = a/(a+c) - b/(b+d); a hits, b false alarms, c misses, d correct negatives.
+    """
+    rows = []
+    events = [("kp", 5.0, "Kp ≥ 5 (G1)")] if "kp" in fc else []
+    if "dst" in fc:
+        events += [("dst", -50.0, "Dst ≤ -50 nT"), ("dst", -100.0, "Dst ≤ -100 nT")]
+    leads = pd.TimedeltaIndex(fc["lead_time"].values)
+    for name, thr, label in events:
+        obs = timeconv.observed_for(fc, observed, name)
+        med = fc[name].sel(quantile=0.5, method="nearest")
+        for h in lead_hours:
+            lt = pd.Timedelta(hours=h)
+            if lt not in leads:
+                continue
+            o = obs.sel(lead_time=lt).to_numpy()
+            f = med.sel(lead_time=lt).to_numpy()
+            ok = np.isfinite(o) & np.isfinite(f)
+            o, f = o[ok], f[ok]
+            yes_o = o <= thr if name == "dst" else o >= thr
+            yes_f = f <= thr if name == "dst" else f >= thr
+            a = int(np.sum(yes_f & yes_o))
+            b = int(np.sum(yes_f & ~yes_o))
+            c = int(np.sum(~yes_f & yes_o))
+            d = int(np.sum(~yes_f & ~yes_o))
+            pod = a / (a + c) if a + c else np.nan
+            far = b / (a + b) if a + b else np.nan
+            den = (a + c) * (c + d) + (a + b) * (b + d)
+            hss = 2 * (a * d - b * c) / den if den else np.nan
+            tss = (a / (a + c) - b / (b + d)) if (a + c) and (b + d) else np.nan
+            rows.append({"event": label, "lead [h]": h, "hits": a, "false alarms": b,
+                         "misses": c, "correct negatives": d, "POD": pod, "FAR": far,
+                         "HSS": hss, "TSS": tss})
+    return pd.DataFrame(rows)
+
+
+#: named storms for the gallery: name -> (start, end) of the window shown (UTC)
+STORMS: dict[str, tuple[str, str]] = {
+    "Gannon storm, May 2024 (Dst −406 nT)": ("2024-05-09", "2024-05-14"),
+    "April 2023 (Dst −213 nT)": ("2023-04-22", "2023-04-26"),
+    "September 2017 (Dst −142 nT)": ("2017-09-06", "2017-09-10"),
+    "St Patrick's Day 2015 (Dst −223 nT)": ("2015-03-16", "2015-03-20"),
+    "November 2004 (Dst −374 nT)": ("2004-11-06", "2004-11-12"),
+    "Bastille Day 2000 (Dst −301 nT)": ("2000-07-14", "2000-07-18"),
+    "April 2000 (Dst −288 nT)": ("2000-04-05", "2000-04-09"),
+}
+
+
+def storm_figure(
+    archives: Mapping[str, xr.Dataset], observed, name: str, start, end, *,
+    lead_hours: Sequence[int] = (1, 6, 24), title: str = "",
+) -> go.Figure | None:
+    """Forecast medians at fixed leads against the observed series over one storm.
+
+    ``archives`` maps model -> forecast dataset (many init times). Each line is the forecast
+    for lead L plotted at its target hour; returns None if no model has a forecast there.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    fig = go.Figure()
+    obs = _series(observed, name)
+    obs = obs[(obs.index >= start) & (obs.index < end)]
+    any_fc = False
+    dashes = ("solid", "dash", "dot", "dashdot")
+    for i, (model, fc) in enumerate(archives.items()):
+        if name not in fc:
+            continue
+        inits = pd.DatetimeIndex(fc["init_time"].values)
+        sub = fc.isel(init_time=np.flatnonzero((inits >= start - pd.Timedelta("3D")) & (inits < end)))
+        if sub.sizes["init_time"] == 0:
+            continue
+        med = sub[name].sel(quantile=0.5, method="nearest")
+        for j, h in enumerate(lead_hours):
+            lt = pd.Timedelta(hours=h)
+            if lt not in pd.TimedeltaIndex(sub["lead_time"].values):
+                continue
+            x = pd.DatetimeIndex(sub["init_time"].values) + lt - HOUR / 2
+            inside = (x >= start) & (x < end)
+            if not inside.any():
+                continue
+            any_fc = True
+            fig.add_trace(go.Scatter(
+                x=x[inside], y=med.sel(lead_time=lt).to_numpy()[inside], mode="lines",
+                name=f"{model} +{h} h", line={"color": colors.model_color(model, i),
+                                               "dash": dashes[j % len(dashes)], "width": 1.6},
+            ))
+    if not any_fc:
+        return None
+    fig.add_trace(go.Scatter(x=obs.index + HOUR / 2, y=obs.to_numpy(), mode="lines",
+                             name=f"observed {name}",
+                             line={"color": colors.OBSERVED_COLOR, "width": 2.5}))
+    _base_layout(fig, title or f"{start:%Y-%m-%d} – {end:%Y-%m-%d}", LABELS[name], height=330)
+    return fig
+
+
+# ----------------------------------------------------------------------------- Model page
+def importance_figure(importance: Mapping[str, Mapping[str, float]]) -> go.Figure:
+    """Horizontal bars of TFT variable importance, one panel per group (encoder, decoder, static).
+
+    Values are shown as given (the TFT's variable-selection weights, Lim et al. 2021,
+    doi:10.1016/j.ijforecast.2021.03.012), sorted, largest on top.
+    """
+    groups = [(g, v) for g, v in importance.items() if v]
+    if not groups:
+        raise ValueError("variable importance is empty; expected {group: {variable: weight}}")
+    fig = make_subplots(rows=1, cols=len(groups), subplot_titles=[g for g, _ in groups],
+                        horizontal_spacing=0.12)
+    for c, (group, values) in enumerate(groups, start=1):
+        items = sorted(values.items(), key=lambda kv: kv[1])
+        fig.add_trace(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+                             name=group, marker={"color": "#1f77b4"}, showlegend=False,
+                             hovertemplate="%{y}: %{x:.3f}<extra></extra>"), row=1, col=c)
+    n = max(len(v) for _, v in groups)
+    fig.update_layout(title={"text": "TFT variable importance (variable-selection weights)", "x": 0.01},
+                      height=max(300, 26 * n + 120), template="plotly_white",
+                      margin={"l": 110, "r": 20, "t": 80, "b": 40})
+    fig.update_xaxes(title_text="weight")
+    return fig
+
+
+def attention_figure(attention: Mapping) -> go.Figure:
+    """TFT attention over past hours for the latest forecast: ``{"lag_hours": [...], "weights": [...]}``.
+
+    ``weights`` may be one list (mean over heads and leads) or ``{label: list}`` per lead.
+    """
+    lags = np.asarray(attention.get("lag_hours", []), dtype=float)
+    weights = attention.get("weights")
+    if not len(lags) or weights is None:
+        raise ValueError("attention needs 'lag_hours' and 'weights'")
+    series = weights if isinstance(weights, Mapping) else {"mean attention": weights}
+    fig = go.Figure()
+    for label, w in series.items():
+        w = np.asarray(w, dtype=float)
+        if w.shape != lags.shape:
+            raise ValueError(f"attention weights {label!r} have {w.size} values for {lags.size} lags")
+        fig.add_trace(go.Scatter(x=lags, y=w, mode="lines", name=str(label)))
+    fig.add_vline(x=0, line={"color": colors.ISSUE_COLOR})
+    fig.update_layout(title={"text": "TFT attention over the input window (0 = issue time)", "x": 0.01},
+                      height=330, template="plotly_white", xaxis_title="hours relative to issue time",
+                      yaxis_title="attention weight", margin={"l": 60, "r": 20, "t": 70, "b": 45})
+    return fig

@@ -1,0 +1,373 @@
+"""Merge the stored sources onto one hourly UTC grid with per-variable quality flags.
+
+``build_dataset(start, end)`` reads each store source, brings it to the hourly grid and takes
+every variable from the best source that has a value at that hour (:data:`PRIORITY`):
+
+* ``dst``: Kyoto (final, then provisional, then quick-look), then OMNI2, then SWPC;
+* ``kp`` / ``ap``: GFZ, then Celestrak, then OMNI2, then SWPC;
+* solar wind: OMNI2, then SWPC real time averaged to hours;
+* ``f107`` / ``sunspot_number``: OMNI2, then Celestrak, then ``solar_indices``.
+
+3-hourly ``kp``/``ap`` repeat over their 3 hours and daily values over their day (labels are the
+start of the interval, :mod:`forecasting.timeconv`). Gaps of at most 3 h are filled by linear
+interpolation; each variable gets an int8 ``<var>_qc`` (0 observed, 1 interpolated, 2 missing).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources.base import naive_utc
+from data_sources.store import Store
+
+log = logging.getLogger(__name__)
+
+SOLAR_WIND = ("bx_gsm", "by_gsm", "bz_gsm", "b_total", "v_sw", "n_p", "t_p", "p_dyn")
+
+#: variable -> store sources, best first
+PRIORITY: dict[str, tuple[str, ...]] = {
+    **{name: ("omni2", "swpc") for name in SOLAR_WIND},
+    "dst": ("kyoto_dst", "omni2", "swpc"),
+    "kp": ("gfz_kp", "celestrak", "omni2", "swpc"),
+    "ap": ("gfz_kp", "celestrak", "omni2", "swpc"),
+    "ae": ("omni2",),
+    "f107": ("omni2", "celestrak", "solar_indices"),
+    "sunspot_number": ("omni2", "celestrak", "solar_indices"),
+}
+
+#: native interval of variables that are not hourly (values repeat over it)
+INTERVAL: dict[str, str] = {"kp": "3h", "ap": "3h", "f107": "1D", "sunspot_number": "1D"}
+
+#: Kyoto ``dst_version`` flag -> data_version (0 final, 1 provisional, 2 quick-look)
+KYOTO_VERSIONS = ("final", "provisional", "quicklook")
+
+MAX_INTERP_GAP_H = 3
+QC_ATTRS = {
+    "flag_values": np.array([0, 1, 2], dtype=np.int8),
+    "flag_meanings": "observed interpolated missing",
+}
+
+
+def hourly_grid(start, end, cadence: str = "1h") -> pd.DatetimeIndex:
+    """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported)."""
+    if pd.Timedelta(cadence) != pd.Timedelta("1h"):
+        raise ValueError(f"cadence {cadence!r} is not supported; use cadence='1h'")
+    start, end = naive_utc(start), naive_utc(end)
+    if not start < end:
+        raise ValueError(f"start {start} must be before end {end}")
+    if start != start.floor("h"):
+        raise ValueError(f"start {start} is not on a whole hour; use e.g. {start.floor('h')}")
+    return pd.date_range(start, end, freq="1h", inclusive="left").astype("datetime64[ns]")
+
+
+def _to_hourly(ds: xr.Dataset) -> xr.Dataset:
+    """Hourly means (label = start of hour) for sub-hourly sources; hourly data unchanged."""
+    t = ds.indexes["time"]
+    if len(t) == 0 or bool((t == t.floor("h")).all()):
+        return ds
+    try:
+        swpc = importlib.import_module("data_sources.swpc")
+    except ModuleNotFoundError:
+        swpc = None
+    if swpc is not None and hasattr(swpc, "to_hourly"):
+        return swpc.to_hourly(ds)
+    numeric = [n for n in ds.data_vars if ds[n].dtype.kind == "f"]
+    return ds[numeric].resample(time="1h", label="left", closed="left").mean()
+
+
+def _on_grid(da: xr.DataArray, grid: pd.DatetimeIndex, name: str) -> np.ndarray:
+    """Values of ``da`` on the hourly ``grid``; 3-hourly/daily values repeat over their span."""
+    step = INTERVAL.get(name)
+    series = pd.Series(np.asarray(da.values, dtype="float64"), index=da.indexes["time"])
+    series = series[~series.index.duplicated()]
+    if step is None:
+        return series.reindex(grid).to_numpy()
+    labels = grid.floor(step)
+    # the value of an interval is the one labelled at its start; a source that repeats the
+    # value hourly (OMNI2) has it there as well
+    return series.reindex(labels).to_numpy()
+
+
+def _versions(ds: xr.Dataset, name: str, grid: pd.DatetimeIndex, source: str) -> np.ndarray:
+    """Per-hour ``data_version`` strings of ``name`` in ``ds``."""
+    if source == "kyoto_dst" and f"{name}_version" in ds:
+        flags = _on_grid(ds[f"{name}_version"], grid, name)
+        out = np.full(len(grid), "", dtype=object)
+        ok = ~np.isnan(flags)
+        out[ok] = [KYOTO_VERSIONS[int(f)] for f in flags[ok]]
+        return out
+    return np.full(len(grid), ds[name].attrs.get("data_version", "unknown"), dtype=object)
+
+
+def _read(store: Store, source: str, start, end) -> xr.Dataset | None:
+    if not store.years(source):
+        return None
+    pad = pd.Timedelta("1D")  # daily/3-hourly labels before start still cover the first hours
+    ds = store.read(source, naive_utc(start).floor("D") - pad, end)
+    return _to_hourly(ds) if ds.sizes["time"] else None
+
+
+def interpolate_short_gaps(
+    values: np.ndarray, max_gap: int = MAX_INTERP_GAP_H
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation over interior NaN runs of at most ``max_gap`` samples.
+
+    Returns
+    -------
+    (filled, qc)
+        ``qc`` is int8: 0 observed, 1 interpolated, 2 still missing.
+    """
+    values = np.asarray(values, dtype="float64")
+    missing = np.isnan(values)
+    qc = np.where(missing, 2, 0).astype(np.int8)
+    filled = values.copy()
+    if not missing.any() or missing.all():
+        return filled, qc
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    idx = np.arange(len(values))
+    for a, b in zip(starts, stops, strict=True):
+        if a == 0 or b == len(values) or b - a > max_gap:
+            continue
+        filled[a:b] = np.interp(idx[a:b], [a - 1, b], [values[a - 1], values[b]])
+        qc[a:b] = 1
+    return filled, qc
+
+
+def build_dataset(
+    start,
+    end,
+    cadence: str = "1h",
+    *,
+    sources: list[str] | None = None,
+    store: Store | None = None,
+) -> xr.Dataset:
+    """Merge the stored sources onto the hourly grid ``[start, end)``.
+
+    Parameters
+    ----------
+    start, end
+        UTC bounds; ``end`` is exclusive.
+    cadence
+        Grid step; only ``"1h"``.
+    sources
+        Store sources to use (default: every stored one in :data:`PRIORITY`); the priority
+        order is kept whatever the order of this list.
+    store
+        Store to read (default ``Store()``).
+
+    Returns
+    -------
+    xr.Dataset
+        ``time`` (naive UTC, start of hour); float32 variables with attrs ``units``,
+        ``long_name``, ``source`` and ``data_version`` (the sources / versions actually used,
+        best first, comma separated); int8 ``<var>_qc`` flags.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a source named in ``sources`` is not stored.
+    ValueError
+        If no stored source has any value in ``[start, end)``.
+    """
+    store = store or Store()
+    grid = hourly_grid(start, end, cadence)
+    known = sorted({s for chain in PRIORITY.values() for s in chain})
+    if sources is not None:
+        unknown = [s for s in sources if s not in known]
+        if unknown:
+            raise ValueError(f"sources {unknown} are not merged; choose from {known}")
+        for s in sources:
+            if not store.years(s):
+                raise FileNotFoundError(
+                    f"source {s!r} is not in the store {store.root}; ingest it first "
+                    f"(`superstorm ingest --source {s} ...`)"
+                )
+    use = [s for s in known if sources is None or s in sources]
+    frames = {
+        s: ds
+        for s in use
+        if (ds := _read(store, s, grid[0], grid[-1] + pd.Timedelta("1h"))) is not None
+    }
+    out = xr.Dataset(coords={"time": ("time", grid)})
+    for name, chain in PRIORITY.items():
+        merged = _merge_variable(
+            name, [(s, frames[s]) for s in chain if s in frames and name in frames[s]], grid
+        )
+        if merged is not None:
+            for key, da in merged.items():
+                out[key] = da
+    if not out.data_vars:
+        raise ValueError(
+            f"no stored values between {grid[0]} and {grid[-1]} in {store.root}; "
+            "ingest some sources first (`superstorm ingest --recorded ../shared/data`)"
+        )
+    out["time"].attrs.update(standard_name="time", long_name="start of hourly interval (UTC)")
+    out.attrs.update(
+        title="superstorm merged hourly dataset",
+        Conventions="CF-1.8",
+        cadence=cadence,
+        time_coverage_start=str(grid[0]),
+        time_coverage_end=str(grid[-1] + pd.Timedelta("1h")),
+        sources=",".join(sorted(frames)),
+        qc="per variable <var>_qc: 0 observed, 1 linearly interpolated (gap <= 3 h), 2 missing",
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return out
+
+
+def _merge_variable(
+    name: str, chain: list[tuple[str, xr.Dataset]], grid: pd.DatetimeIndex
+) -> dict[str, xr.DataArray] | None:
+    if not chain:
+        return None
+    values = np.full(len(grid), np.nan)
+    used_source = np.full(len(grid), "", dtype=object)
+    used_version = np.full(len(grid), "", dtype=object)
+    attrs: dict = {}
+    for source, ds in chain:
+        candidate = _on_grid(ds[name], grid, name)
+        take = np.isnan(values) & ~np.isnan(candidate)
+        if not take.any():
+            continue
+        values[take] = candidate[take]
+        used_source[take] = source
+        used_version[take] = _versions(ds, name, grid, source)[take]
+        attrs = attrs or {
+            k: ds[name].attrs[k] for k in ("units", "long_name") if k in ds[name].attrs
+        }
+    if np.isnan(values).all():
+        return None
+    filled, qc = interpolate_short_gaps(values)
+    order = [s for s, _ in chain]
+    srcs = [s for s in order if (used_source == s).any()]
+    versions = [
+        v
+        for v in (
+            "final",
+            "definitive",
+            "provisional",
+            "nowcast",
+            "quicklook",
+            "real-time",
+            "predicted",
+            "unknown",
+        )
+        if (used_version == v).any()
+    ]
+    versions += sorted({v for v in used_version if v and v not in versions})
+    attrs.update(source=",".join(srcs), data_version=",".join(versions))
+    da = xr.DataArray(filled.astype("float32"), dims="time", coords={"time": grid}, attrs=attrs)
+    flag = xr.DataArray(
+        qc,
+        dims="time",
+        coords={"time": grid},
+        attrs={**QC_ATTRS, "long_name": f"quality flag of {name}"},
+    )
+    return {name: da, f"{name}_qc": flag}
+
+
+# ---------------------------------------------------------------------- summary
+def _longest_gap(qc: np.ndarray, grid: pd.DatetimeIndex) -> tuple[int, str | None]:
+    missing = qc == 2
+    if not missing.any():
+        return 0, None
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    k = int(np.argmax(stops - starts))
+    return int(stops[k] - starts[k]), str(grid[starts[k]])
+
+
+def _storms(ds: xr.Dataset, threshold: float) -> list[dict]:
+    if "dst" not in ds:
+        return []
+    try:
+        from forecasting.storms import find_storms
+    except ImportError:
+        find_storms = None
+    if find_storms is not None:
+        table = find_storms(ds["dst"], threshold)
+        return [
+            {
+                "start": str(r.start),
+                "end": str(r.end),
+                "peak_time": str(r.peak_time),
+                "peak_dst": float(r.peak_dst),
+                "hours": int(r.hours),
+            }
+            for r in table.itertuples()
+        ]
+    return _local_storms(ds["dst"], threshold)
+
+
+def _local_storms(dst: xr.DataArray, threshold: float) -> list[dict]:
+    """Contiguous runs of ``dst <= threshold`` with their peak (fallback finder)."""
+    values = dst.values
+    below = values <= threshold
+    edges = np.diff(np.concatenate([[0], below.astype(np.int8), [0]]))
+    t = dst.indexes["time"]
+    out = []
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        k = a + int(np.nanargmin(values[a:b]))
+        out.append(
+            {
+                "start": str(t[a]),
+                "end": str(t[b - 1]),
+                "peak_time": str(t[k]),
+                "peak_dst": float(values[k]),
+                "hours": int(b - a),
+            }
+        )
+    return out
+
+
+def summarize(ds: xr.Dataset, *, storm_threshold: float = -100.0) -> dict:
+    """Span, per-variable coverage and gaps, and storms (``Dst <= storm_threshold`` nT)."""
+    grid = ds.indexes["time"]
+    variables = {}
+    for name in ds.data_vars:
+        if name.endswith("_qc"):
+            continue
+        qc = ds[f"{name}_qc"].values if f"{name}_qc" in ds else np.where(ds[name].isnull(), 2, 0)
+        gap_h, gap_start = _longest_gap(qc, grid)
+        variables[name] = {
+            "missing_pct": round(100.0 * float((qc == 2).mean()), 2),
+            "interpolated_pct": round(100.0 * float((qc == 1).mean()), 2),
+            "longest_gap_h": gap_h,
+            "longest_gap_start": gap_start,
+            "source": ds[name].attrs.get("source", ""),
+            "data_version": ds[name].attrs.get("data_version", ""),
+        }
+    return {
+        "start": str(grid[0]) if len(grid) else None,
+        "end": str(grid[-1] + pd.Timedelta("1h")) if len(grid) else None,
+        "hours": len(grid),
+        "variables": variables,
+        "storm_threshold": storm_threshold,
+        "storms": _storms(ds, storm_threshold),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The :func:`summarize` result as printable text."""
+    lines = [f"span {summary['start']} -> {summary['end']} ({summary['hours']} h)", ""]
+    lines.append(
+        f"{'variable':<16}{'missing %':>10}{'interp %':>10}{'longest gap':>13}  from / source"
+    )
+    for name, v in summary["variables"].items():
+        gap = f"{v['longest_gap_h']} h" if v["longest_gap_h"] else "-"
+        lines.append(
+            f"{name:<16}{v['missing_pct']:>10.2f}{v['interpolated_pct']:>10.2f}{gap:>13}  "
+            f"{v['longest_gap_start'] or ''} {v['source']} ({v['data_version']})"
+        )
+    storms = summary["storms"]
+    lines += ["", f"storms with Dst <= {summary['storm_threshold']:g} nT: {len(storms)}"]
+    for s in storms:
+        lines.append(f"  {s['start']} -> {s['end']}  peak {s['peak_dst']:g} nT at {s['peak_time']}")
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""Download sources into the store: ``ingest(source, start, end)`` and ``ingest_recorded``.
+
+Getters are looked up lazily by name in :data:`SOURCES` (``"module:function"``), so a source
+module that is not installed only fails when that source is asked for. Every getter downloads
+and parses the whole request before anything is written, so a failed download (HTTP errors
+after the retries, a timeout, a truncated or corrupt body) leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from data_sources.base import naive_utc
+from data_sources.store import Store
+
+log = logging.getLogger(__name__)
+
+#: ingest name -> "module:getter"; getters take ``(start, end, *, base_url, cache_dir, refresh)``.
+SOURCES: dict[str, str] = {
+    "omni2": "data_sources.omni2:get_omni2",
+    "kyoto_dst": "data_sources.kyoto_dst:get_kyoto_dst",
+    "gfz_kp": "data_sources.gfz_kp:get_gfz_kp",
+    "swpc_plasma": "data_sources.swpc:get_swpc_plasma",
+    "swpc_mag": "data_sources.swpc:get_swpc_mag",
+    "swpc_kp": "data_sources.swpc:get_swpc_kp",
+    "swpc_dst": "data_sources.swpc:get_swpc_dst",
+    "celestrak": "data_sources.celestrak:get_celestrak",
+    "solar_indices": "data_sources.solar_indices:get_solar_indices",
+}
+
+#: ingest names that share one store source (the SWPC products all live under ``swpc``)
+STORE_NAME: dict[str, str] = {k: ("swpc" if k.startswith("swpc_") else k) for k in SOURCES}
+
+#: a group name expands to several ingest names
+GROUPS: dict[str, tuple[str, ...]] = {
+    "swpc": ("swpc_plasma", "swpc_mag", "swpc_kp", "swpc_dst"),
+}
+
+#: what :func:`ingest_recorded` asks for: ingest name -> (start, end) of the request. The
+#: getters skip what the (mirrored) server does not hold, so spans may be generous.
+RECORDED_SPANS: dict[str, tuple[str, str]] = {
+    "omni2": ("1998-01-01", "2025-01-01"),
+    "kyoto_dst": ("1957-01-01", "2020-01-01"),
+    "gfz_kp": ("1957-01-01", "2026-07-01"),
+    "celestrak": ("1957-10-01", "2026-07-01"),
+    "swpc_plasma": ("2024-05-01", "2024-05-09"),
+    "swpc_mag": ("2023-11-01", "2023-11-02"),
+    "swpc_kp": ("2023-10-01", "2023-11-02"),
+    "swpc_dst": ("2022-07-14", "2022-07-22"),
+    "solar_indices": ("1957-10-01", "2026-07-01"),
+}
+
+
+def getter(source: str) -> Callable[..., xr.Dataset]:
+    """The ``get_*`` function of ingest name ``source`` (imported on first use).
+
+    Raises
+    ------
+    KeyError
+        If ``source`` is not in :data:`SOURCES`; the message lists the known names.
+    ModuleNotFoundError
+        If the source's module is not installed.
+    """
+    try:
+        target = SOURCES[source]
+    except KeyError:
+        known = ", ".join(sorted([*SOURCES, *GROUPS]))
+        raise KeyError(f"unknown source {source!r}; known sources: {known}") from None
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def expand(source: str) -> tuple[str, ...]:
+    """Ingest names behind ``source`` (a group such as ``swpc`` or one name)."""
+    if source in GROUPS:
+        return GROUPS[source]
+    if source not in SOURCES:
+        getter(source)  # raises the KeyError with the list of names
+    return (source,)
+
+
+def ingest(
+    source: str,
+    start,
+    end,
+    *,
+    store: Store | None = None,
+    **kw,
+) -> list[Path]:
+    """Download ``source`` for ``start <= time < end`` and merge it into the store.
+
+    Parameters
+    ----------
+    source
+        An ingest name of :data:`SOURCES` (``omni2``, ``kyoto_dst`` ...) or ``swpc`` for all
+        SWPC products.
+    start, end
+        UTC bounds (anything :class:`pandas.Timestamp` accepts); ``end`` is exclusive.
+    store
+        Target store (default ``Store()`` under ``$SUPERSTORM_HOME``).
+    **kw
+        Passed to the getter (``base_url``, ``cache_dir``, ``refresh``).
+
+    Returns
+    -------
+    list[Path]
+        The year files written or confirmed unchanged.
+    """
+    store = store or Store()
+    paths: list[Path] = []
+    for name in expand(source):
+        paths.extend(_ingest_one(name, start, end, store, **kw)[0])
+    return sorted(set(paths))
+
+
+def _ingest_one(name: str, start, end, store: Store, **kw) -> tuple[list[Path], int]:
+    """Fetch one ingest name and write it; return ``(paths, number of times fetched)``."""
+    start, end = naive_utc(start), naive_utc(end)
+    if not start < end:
+        raise ValueError(f"start {start} must be before end {end}")
+    ds = getter(name)(start, end, **kw)
+    n = int(ds.sizes.get("time", 0))
+    if n == 0:
+        log.warning("ingest %s: no data between %s and %s", name, start, end)
+        return [], 0
+    return store.write(STORE_NAME[name], ds), n
+
+
+@contextlib.contextmanager
+def _mirror_env(url: str) -> Iterator[None]:
+    """Point every source's base URL at ``url`` (``SUPERSTORM_MIRROR``) for the block."""
+    saved = os.environ.get("SUPERSTORM_MIRROR")
+    os.environ["SUPERSTORM_MIRROR"] = url
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SUPERSTORM_MIRROR", None)
+        else:
+            os.environ["SUPERSTORM_MIRROR"] = saved
+
+
+def _summary(store_name: str, paths: list[Path], n_times: int, seconds: float) -> dict:
+    return {
+        "store": store_name,
+        "files": len(paths),
+        "years": sorted({int(p.stem.rsplit("_", 1)[1]) for p in paths}),
+        "times": n_times,
+        "seconds": round(seconds, 2),
+        "error": None,
+    }
+
+
+def ingest_recorded(
+    data_dir: str | Path | None = None,
+    *,
+    store: Store | None = None,
+    sources: list[str] | None = None,
+) -> dict[str, dict]:
+    """Ingest everything recorded in ``data_dir`` through a loopback mirror.
+
+    A :func:`data_sources.mirror.serve_recorded` server stands in for the upstream hosts and
+    the real getters download from it (OMNI2 1998-2024, Kyoto Dst 1957-2019, GFZ and
+    Celestrak Kp, the SWPC products), then the local CSV extracts are loaded through
+    :mod:`data_sources.local_file` when it is installed.
+
+    Parameters
+    ----------
+    data_dir
+        Recorded data folder (default ``../shared/data``, ``SUPERSTORM_DATA`` overrides).
+    store
+        Target store (default ``Store()``).
+    sources
+        Ingest names to run (default: all of :data:`RECORDED_SPANS` plus ``local``).
+
+    Returns
+    -------
+    dict
+        Ingest name -> ``{"store", "files", "years", "times", "seconds", "error"}``; a source that failed has its ``error`` set and wrote nothing.
+    """
+    from data_sources.mirror import default_data_dir, serve_recorded
+
+    store = store or Store()
+    data_dir = Path(data_dir or default_data_dir())
+    wanted = list(sources or [*RECORDED_SPANS, "local"])
+    summary: dict[str, dict] = {}
+    server = serve_recorded(data_dir)
+    try:
+        with _mirror_env(server.url):
+            for name in wanted:
+                if name == "local":
+                    summary.update(_ingest_local(data_dir, store))
+                    continue
+                t0 = time.perf_counter()
+                start, end = RECORDED_SPANS[name]
+                try:
+                    paths, n = _ingest_one(name, start, end, store)
+                    summary[name] = _summary(STORE_NAME[name], paths, n, time.perf_counter() - t0)
+                except Exception as exc:  # noqa: BLE001 - reported per source, others go on
+                    log.warning("ingest %s failed: %s", name, exc)
+                    summary[name] = {"store": STORE_NAME.get(name, name), "error": f"{exc}"}
+    finally:
+        server.stop()
+    return summary
+
+
+#: recorded local CSV extracts: preset name used by :func:`data_sources.local_file.load_preset`
+LOCAL_PRESETS = ("omni_hourly_csv", "omni2_stormai_csv", "omniweb_csv_dstt", "dst_csv_elfin")
+
+
+def _ingest_local(data_dir: Path, store: Store) -> dict[str, dict]:
+    """Load the recorded CSV extracts through ``local_file.load_preset`` into ``local_<name>``."""
+    try:
+        local_file = importlib.import_module("data_sources.local_file")
+    except ModuleNotFoundError as exc:
+        return {"local": {"store": "local", "error": f"data_sources.local_file missing: {exc}"}}
+    out: dict[str, dict] = {}
+    for preset in LOCAL_PRESETS:
+        key = f"local_{preset}"
+        t0 = time.perf_counter()
+        try:
+            ds = _call_preset(local_file, preset, data_dir)
+            paths = store.write(key, ds)
+            out[key] = _summary(key, paths, int(ds.sizes["time"]), time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001 - reported per preset
+            log.warning("ingest %s failed: %s", key, exc)
+            out[key] = {"store": key, "error": f"{exc}"}
+    return out
+
+
+def _call_preset(local_file, preset: str, data_dir: Path) -> xr.Dataset:
+    load = local_file.load_preset
+    try:
+        return load(preset, data_dir=data_dir)
+    except TypeError:
+        return load(preset)
+
+
+def stored_span(store: Store, source: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last stored time of ``source`` (``None`` when nothing is stored)."""
+    if not store.years(source):
+        return None
+    ds = store.read(source)
+    t = ds.indexes["time"]
+    return (t[0], t[-1]) if len(t) else None

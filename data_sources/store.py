@@ -1,0 +1,290 @@
+"""The local store: one CF netCDF4 file per source per calendar year.
+
+Layout: ``<root>/<source>/<source>_<YYYY>.nc`` with ``root`` defaulting to
+``$SUPERSTORM_HOME/store``. Writes
+
+* merge with what the year file already holds (new values win where they are not NaN, so a
+  later provisional -> final update replaces values and a partial download adds values),
+* are atomic (temporary file in the same folder, then :func:`os.replace`), and
+* are idempotent: a content hash (``content_sha256``) of the merged data is kept in the file and
+  a write whose merged content equals the stored one leaves the file untouched (same bytes).
+
+Time is encoded as integer ``hours since 1957-01-01 00:00:00`` (UTC); data with sub-hourly
+labels (SWPC one-minute real-time products) use ``minutes since`` the same epoch instead.
+Floating-point variables are stored as zlib-compressed ``float32`` with a NaN ``_FillValue``,
+so a plain ``xr.open_dataset`` shows ``units``, ``long_name``, ``source`` and ``data_version``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources import config
+from data_sources.base import clip_time, naive_utc
+
+log = logging.getLogger(__name__)
+
+EPOCH = "1957-01-01 00:00:00"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: dataset attributes that do not count as content (they change on every download)
+VOLATILE_ATTRS = ("retrieved", "content_sha256", "history")
+
+
+class Store:
+    """A folder of per-source, per-year netCDF4 files.
+
+    Parameters
+    ----------
+    root
+        Store folder; default ``$SUPERSTORM_HOME/store`` (see :func:`data_sources.config.home`).
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else config.home() / "store"
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ paths
+    def path(self, source: str, year: int) -> Path:
+        """The file holding ``source`` for calendar ``year``."""
+        _check_source(source)
+        return self.root / source / f"{source}_{int(year):04d}.nc"
+
+    def sources(self) -> list[str]:
+        """Names of the sources with at least one stored year, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.years(p.name))
+
+    def years(self, source: str) -> list[int]:
+        """Stored calendar years of ``source``, sorted."""
+        _check_source(source)
+        folder = self.root / source
+        pattern = re.compile(rf"^{re.escape(source)}_(\d{{4}})\.nc$")
+        if not folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in folder.iterdir() if (m := pattern.match(p.name)))
+
+    # ------------------------------------------------------------------ write
+    def write(self, source: str, ds: xr.Dataset) -> list[Path]:
+        """Merge ``ds`` into the year files of ``source``; return the paths of touched years.
+
+        Parameters
+        ----------
+        source
+            Store name (``omni2``, ``kyoto_dst`` ...): lower case, digits and ``_``.
+        ds
+            Dataset with a ``time`` dimension (naive UTC); other dimensions are not supported.
+
+        Returns
+        -------
+        list[Path]
+            One path per calendar year present in ``ds`` (written or already up to date).
+
+        Raises
+        ------
+        ValueError
+            If ``ds`` has no ``time`` dimension, repeated times, or a variable with other dims.
+        """
+        _check_source(source)
+        ds = _prepare(ds, source)
+        paths = []
+        years = pd.DatetimeIndex(ds["time"].values).year
+        for year in np.unique(years):
+            part = ds.isel(time=np.flatnonzero(years == year))
+            paths.append(self._write_year(source, int(year), part))
+        return paths
+
+    def _write_year(self, source: str, year: int, new: xr.Dataset) -> Path:
+        path = self.path(source, year)
+        old = _load(path) if path.exists() else None
+        merged = merge_prefer_new(old, new) if old is not None else _as_stored(new)
+        digest = content_hash(merged)
+        if old is not None and old.attrs.get("content_sha256") == digest:
+            log.debug("store: %s unchanged", path)
+            return path
+        merged.attrs["content_sha256"] = digest
+        merged.attrs["history"] = (
+            f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} written by superstorm data_sources.store"
+        )
+        _atomic_to_netcdf(merged, path)
+        log.info("store: wrote %s (%d times)", path, merged.sizes["time"])
+        return path
+
+    # ------------------------------------------------------------------ read
+    def read(self, source: str, start=None, end=None) -> xr.Dataset:
+        """Stored values of ``source`` with ``start <= time < end`` (``None``: open side).
+
+        Raises
+        ------
+        FileNotFoundError
+            If nothing of ``source`` is stored; the message says how to ingest it.
+        """
+        years = self.years(source)
+        if not years:
+            raise FileNotFoundError(
+                f"no stored data for source {source!r} in {self.root}; run "
+                f"`superstorm ingest --source {source} --start ... --end ...` first"
+            )
+        lo = naive_utc(start).year if start is not None else years[0]
+        hi = (naive_utc(end) - pd.Timedelta("1ns")).year if end is not None else years[-1]
+        parts = [_load(self.path(source, y)) for y in years if lo <= y <= hi]
+        if not parts:
+            empty = _load(self.path(source, years[0])).isel(time=slice(0, 0))
+            return empty
+        ds = _concat(parts)
+        return clip_time(ds, start, end)
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_source(source: str) -> None:
+    if not isinstance(source, str) or not _NAME.match(source):
+        raise ValueError(
+            f"store source name {source!r} is not valid: use lower-case letters, digits and "
+            "'_' (e.g. 'omni2', 'kyoto_dst')"
+        )
+
+
+def _prepare(ds: xr.Dataset, source: str) -> xr.Dataset:
+    if "time" not in ds.dims:
+        raise ValueError(f"cannot store {source!r}: the dataset has no 'time' dimension")
+    for name, da in ds.data_vars.items():
+        if da.dims != ("time",):
+            raise ValueError(
+                f"cannot store {source!r}: variable {name!r} has dims {da.dims}; only ('time',)"
+                " variables are stored (split or reduce the others first)"
+            )
+    ds = ds.drop_vars([c for c in ds.coords if c != "time"])
+    ds = ds.assign_coords(time=pd.DatetimeIndex(ds["time"].values).astype("datetime64[ns]"))
+    ds = ds.sortby("time")
+    if not ds.indexes["time"].is_unique:
+        raise ValueError(f"cannot store {source!r}: repeated times in the dataset")
+    return ds
+
+
+def _as_stored(ds: xr.Dataset) -> xr.Dataset:
+    """Cast floats to float32 (what the file holds), so hashes compare like with like."""
+    out = ds.copy()
+    for name, da in ds.data_vars.items():
+        if da.dtype.kind == "f":
+            out[name] = da.astype("float32")
+    for name in out.variables:
+        out[name].encoding = {}
+    return out
+
+
+def merge_prefer_new(old: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
+    """Union of times and variables; ``new`` wins wherever it is not NaN.
+
+    Variable attributes come from ``new`` when it holds any value of that variable, so the
+    ``data_version`` of a replaced record follows its values.
+    """
+    new = _as_stored(new)
+    old = _as_stored(old)
+    times = old.indexes["time"].union(new.indexes["time"])
+    a = old.reindex(time=times)
+    b = new.reindex(time=times)
+    out = a.copy()
+    for name in b.data_vars:
+        nb = b[name]
+        if name not in a:
+            out[name] = nb
+            continue
+        na = a[name]
+        if nb.dtype.kind == "f" or na.dtype.kind == "f":
+            out[name] = nb.where(nb.notnull(), na).astype(np.result_type(na.dtype, nb.dtype))
+        else:
+            out[name] = nb.where(pd.notna(nb.values), na)
+        has_new = bool(new[name].notnull().any())
+        out[name].attrs = dict(nb.attrs if has_new else na.attrs)
+    attrs = dict(old.attrs)
+    attrs.update(new.attrs)
+    out.attrs = attrs
+    out["time"].attrs = dict(new["time"].attrs or old["time"].attrs)
+    return out
+
+
+def content_hash(ds: xr.Dataset) -> str:
+    """SHA-256 of times, values and non-volatile attributes (what the file *means*)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(ds["time"].values.astype("datetime64[ns]")).tobytes())
+    for key in sorted(k for k in ds.attrs if k not in VOLATILE_ATTRS):
+        h.update(f"{key}={ds.attrs[key]}".encode())
+    for name in sorted(ds.data_vars):
+        da = ds[name]
+        h.update(f"{name}:{da.dtype}:{sorted(da.attrs.items())}".encode())
+        values = da.values
+        if values.dtype.kind in "fiub":
+            h.update(np.ascontiguousarray(values).tobytes())
+        else:
+            h.update("\x1f".join(map(str, values.tolist())).encode())
+    return h.hexdigest()
+
+
+def _time_encoding(times: pd.DatetimeIndex) -> dict:
+    whole_hours = len(times) == 0 or bool((times == times.floor("h")).all())
+    unit = "hours" if whole_hours else "minutes"
+    if not whole_hours and not bool((times == times.floor("min")).all()):
+        raise ValueError("cannot store times with seconds; resample to whole minutes first")
+    return {"units": f"{unit} since {EPOCH}", "calendar": "standard", "dtype": "int32"}
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc: dict[str, dict] = {"time": _time_encoding(ds.indexes["time"])}
+    for name, da in ds.data_vars.items():
+        if da.dtype.kind == "f":
+            enc[name] = {"dtype": "float32", "zlib": True, "complevel": 4, "_FillValue": np.nan}
+        elif da.dtype.kind in "iub":
+            enc[name] = {"zlib": True, "complevel": 4}
+    return enc
+
+
+def _atomic_to_netcdf(ds: xr.Dataset, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path) -> xr.Dataset:
+    """Read a store file fully into memory and close it (so it can be replaced)."""
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        out = ds.load()
+    out = out.assign_coords(time=pd.DatetimeIndex(out["time"].values).astype("datetime64[ns]"))
+    for name in out.variables:
+        out[name].encoding = {}
+    return out
+
+
+def _concat(parts: list[xr.Dataset]) -> xr.Dataset:
+    if len(parts) == 1:
+        return parts[0]
+    names = list(dict.fromkeys(n for p in parts for n in p.data_vars))
+    filled = []
+    for p in parts:
+        p = p.copy()
+        for n in names:
+            if n not in p:
+                like = next(q[n] for q in parts if n in q)
+                p[n] = ("time", np.full(p.sizes["time"], np.nan, "float32"), dict(like.attrs))
+        filled.append(p[names])
+    ds = xr.concat(filled, dim="time", combine_attrs="override", data_vars="all")
+    for n in names:  # per-variable attrs of the newest year that has the variable
+        ds[n].attrs = dict(next(p[n].attrs for p in reversed(parts) if n in p))
+    return ds

@@ -1,0 +1,216 @@
+"""Backtest flow: split a window into blocks, run them on a task runner, combine.
+
+``backtest_flow`` (Prefect) maps :func:`run_block` over blocks of issue times; each block is
+one call of :func:`forecasting.backtest.backtest` (the science) and its forecast is written as
+one netCDF file, atomically (temporary file + rename). A block whose file exists is skipped,
+so after a crash re-running the same command recomputes only the missing blocks. The blocks
+are then combined into one file.
+
+Task runners: Prefect's ``ThreadPoolTaskRunner`` by default; a ``prefect_dask.DaskTaskRunner``
+when ``dask`` is given: ``"local"`` starts a small ``distributed.LocalCluster``; any other
+value is a scheduler address (``tcp://host:8786``) of an existing cluster.
+:func:`run_backtest` picks the runner and runs the flow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from forecasting import backtest as bt
+
+log = logging.getLogger(__name__)
+
+STAMP = "%Y%m%dT%H%M"
+
+
+@dataclass(frozen=True)
+class Block:
+    """Issue times ``[start, end)`` of one block and its file name."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def filename(self) -> str:
+        return f"block_{self.start.strftime(STAMP)}_{self.end.strftime(STAMP)}.nc"
+
+
+def make_blocks(start, end, *, every: str = "1h", block: str = "30D", refit=None) -> list[Block]:
+    """Split ``[start, end)`` into blocks of ``block`` length, also cut at refit origins so a
+    block never straddles a refit."""
+    times = bt.issue_times(start, end, every)
+    size = pd.Timedelta(block)
+    if size <= pd.Timedelta(0):
+        raise ValueError(f"block={block!r} must be a positive duration, e.g. '30D'")
+    edges = set(pd.date_range(times[0], times[-1], freq=size))
+    edges |= set(bt.refit_origins(times[0], times[-1] + pd.Timedelta("1ns"), refit))
+    edges = sorted(e for e in edges if times[0] <= e <= times[-1])
+    stop = times[-1] + pd.Timedelta(every)
+    bounds = [*edges, stop]
+    return [Block(pd.Timestamp(a), pd.Timestamp(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def write_atomic(ds: xr.Dataset, path: Path) -> Path:
+    """Write ``ds`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        ds.to_netcdf(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _load(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+@task(cache_policy=NO_CACHE, task_run_name="backtest-block-{block.start:%Y%m%dT%H%M}")
+def run_block(block: Block, model, dataset: xr.Dataset, out_dir: str, options: dict) -> dict:
+    """Forecast one block (skipped if its file exists); return its path and whether computed."""
+    path = Path(out_dir) / block.filename
+    if path.exists():
+        return {"path": str(path), "computed": False}
+    if isinstance(model, str):
+        model = bt.load_model(model)
+    fc = bt.backtest(model, dataset, start=block.start, end=block.end, **options)
+    write_atomic(fc, path)
+    return {"path": str(path), "computed": True}
+
+
+def _manifest(out_dir: Path, settings: dict) -> None:
+    """Record the settings; refuse to mix blocks of a different backtest in one folder."""
+    path = out_dir / "manifest.json"
+    text = json.dumps(settings, indent=1, sort_keys=True, default=str)
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != json.loads(text):
+            raise ValueError(
+                f"{out_dir} holds blocks of another backtest ({path}: {old}); "
+                "use another --out folder or delete it"
+            )
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".manifest.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _model_label(model) -> str:
+    return model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
+
+
+@flow(name="backtest", log_prints=True, validate_parameters=False)
+def backtest_flow(
+    model,
+    dataset: xr.Dataset,
+    start: str,
+    end: str,
+    out_dir: str,
+    every: str = "1h",
+    lead_hours: int = 24,
+    targets: tuple[str, ...] = ("dst", "kp"),
+    refit: str | None = None,
+    as_of: str | bool = False,
+    block: str = "30D",
+    batch_size: int = bt.DEFAULT_BATCH,
+) -> dict:
+    """Backtest ``model`` over ``[start, end)`` in blocks; return paths and block counts.
+
+    ``model`` is a Forecaster or a model name (loaded in each task, as needed on remote
+    Dask workers). Raises ``RuntimeError`` naming the failed blocks after all others are
+    written; re-running then computes only those.
+    """
+    out = Path(out_dir)
+    options = dict(every=every, lead_times=pd.to_timedelta(np.arange(1, lead_hours + 1), unit="h"),
+                   targets=tuple(targets), refit=_refit_spec(start, end, refit),
+                   as_of=as_of, batch_size=batch_size)
+    settings = dict(model=_model_label(model), start=str(pd.Timestamp(start)), end=str(pd.Timestamp(end)),
+                    every=every, lead_hours=lead_hours, targets=list(targets), refit=refit,
+                    as_of=as_of, block=block)
+    _manifest(out, settings)
+    blocks = make_blocks(start, end, every=every, block=block, refit=refit)
+    futures = run_block.map(blocks, model=unmapped(model), dataset=unmapped(dataset),
+                            out_dir=unmapped(str(out)), options=unmapped(options))
+    done, failed = [], []
+    for blk, fut in zip(blocks, futures, strict=True):
+        try:
+            done.append(fut.result())
+        except Exception as exc:  # noqa: BLE001 - report every failed block, then raise
+            failed.append(f"{blk.filename}: {type(exc).__name__}: {exc}")
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(blocks)} backtest blocks failed ({'; '.join(failed)}); "
+            "the others are saved: run the same command again to compute only the failed ones"
+        )
+    combined = combine([Path(d["path"]) for d in done])
+    final = out / f"backtest_{settings['model']}_{pd.Timestamp(start).strftime(STAMP)}_{pd.Timestamp(end).strftime(STAMP)}.nc"
+    write_atomic(combined, final)
+    computed = sum(d["computed"] for d in done)
+    print(f"backtest {settings['model']}: {len(blocks)} blocks ({computed} computed, "
+          f"{len(blocks) - computed} already on disk) -> {final}")
+    return {"path": str(final), "blocks": len(blocks), "computed": computed,
+            "block_paths": [d["path"] for d in done]}
+
+
+def _refit_spec(start, end, refit):
+    """Global refit origins (explicit times) so every block refits at the window's origins."""
+    if refit is None:
+        return None
+    return list(bt.refit_origins(start, end, refit))
+
+
+def combine(paths: list[Path]) -> xr.Dataset:
+    """Concatenate block files along ``init_time`` (sorted), attrs of the window."""
+    parts = [_load(p) for p in sorted(paths)]
+    ds = xr.concat(parts, dim="init_time", data_vars="minimal", coords="minimal",
+                   compat="override", combine_attrs="override").sortby("init_time")
+    ds.attrs["backtest_start"] = parts[0].attrs.get("backtest_start", "")
+    ds.attrs["backtest_end"] = max(p.attrs.get("backtest_end", "") for p in parts)
+    ds.attrs["data_cutoff"] = max(p.attrs.get("data_cutoff", "") for p in parts)
+    ds.attrs["blocks"] = len(parts)
+    return ds
+
+
+def task_runner(dask: str | None = None, *, workers: int = 1, threads: int | None = None):
+    """``ThreadPoolTaskRunner`` (``dask`` None), a local Dask cluster (``"local"``) or the Dask
+    scheduler at address ``dask``."""
+    if dask is None:
+        return ThreadPoolTaskRunner(max_workers=threads or max(1, min(4, os.cpu_count() or 1)))
+    from prefect_dask import DaskTaskRunner
+
+    if dask == "local":
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": threads or 1,
+                            "processes": False, "dashboard_address": None},
+        )
+    return DaskTaskRunner(address=dask)
+
+
+def run_backtest(model, dataset: xr.Dataset, *, start, end, out_dir, dask: str | None = None,
+                 workers: int = 1, threads: int | None = None, **kwargs) -> dict:
+    """Run :func:`backtest_flow` on the chosen task runner (see :func:`task_runner`)."""
+    runner = task_runner(dask, workers=workers, threads=threads)
+    return backtest_flow.with_options(task_runner=runner)(
+        model, dataset, str(pd.Timestamp(start)), str(pd.Timestamp(end)), str(out_dir), **kwargs
+    )
+
+
+__all__ = ["Block", "backtest_flow", "combine", "make_blocks", "run_backtest", "run_block",
+           "task_runner", "write_atomic"]

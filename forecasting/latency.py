@@ -1,0 +1,263 @@
+"""Realistic data availability: when each value was *published*, not only when it was measured.
+
+:func:`forecasting.timeconv.known_at` says a value labelled ``h`` is known when its interval
+ends (``interval_end``). Real products appear later: SWPC real-time solar wind minutes after
+the measurement, Kyoto's real-time (quick-look) Dst within about an hour, provisional Dst
+months later, final Dst years later, definitive Kp about a month after the month ends. A
+backtest that replays the archive (OMNI final values) with ``known_at`` alone lets the model
+use the latest hour of Dst the instant it ends, which no operational forecaster could.
+
+Here a :class:`Latencies` gives each variable a publication delay after its interval end;
+:func:`as_of` returns the dataset as it existed at issue time ``t``: values with
+``interval_end + delay > t`` are NaN (``*_qc`` flags set to 2, missing), on top of
+:func:`~forecasting.timeconv.known_at`.
+
+Delays are engineering estimates of each product's typical publication lag, not
+guarantees; change them with :meth:`Latencies.with_delays`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecasting import timeconv
+
+#: typical publication delay after the interval ends, per product (engineering estimates)
+PRODUCT_DELAY: Mapping[str, pd.Timedelta] = MappingProxyType(
+    {
+        # NOAA SWPC real-time solar wind (DSCOVR/ACE, 1-min products, hourly averages)
+        "swpc_rtsw": pd.Timedelta("5min"),
+        # Kyoto real-time (quick-look) Dst, as relayed by SWPC products/kyoto-dst.json
+        "kyoto_dst_realtime": pd.Timedelta("1h"),
+        # Kyoto provisional Dst: released some months after the month ends
+        "kyoto_dst_provisional": pd.Timedelta("180D"),
+        # Kyoto final Dst: years after the fact
+        "kyoto_dst_final": pd.Timedelta("1095D"),
+        # GFZ Kp nowcast: about an hour after the 3-hour interval ends
+        "gfz_kp_nowcast": pd.Timedelta("1h"),
+        # GFZ definitive Kp: early in the following month (about a month)
+        "gfz_kp_definitive": pd.Timedelta("30D"),
+        # NASA OMNI2 hourly (final solar wind merge): a few months
+        "omni2_final": pd.Timedelta("90D"),
+        # Kyoto real-time AE (quick-look)
+        "kyoto_ae_realtime": pd.Timedelta("1h"),
+        # Penticton F10.7 daily: same day, counted from the end of the day
+        "f107_daily": pd.Timedelta("0h"),
+        # SILSO daily sunspot number (provisional): next day
+        "silso_daily": pd.Timedelta("1D"),
+    }
+)
+
+SOLAR_WIND = ("bx_gsm", "by_gsm", "bz_gsm", "b_total", "v_sw", "n_p", "t_p", "p_dyn", "e_y")
+
+
+def _product_table(products: Mapping[str, str]) -> dict[str, pd.Timedelta]:
+    out = {}
+    for var, product in products.items():
+        if product not in PRODUCT_DELAY:
+            raise KeyError(
+                f"unknown product {product!r} for {var!r}; known: {', '.join(PRODUCT_DELAY)}"
+            )
+        out[var] = PRODUCT_DELAY[product]
+    return out
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """Publication delay after the end of each variable's interval.
+
+    Parameters
+    ----------
+    name
+        Profile name, recorded in backtest attributes (``as_of``).
+    delays
+        Variable name -> delay (anything :class:`pandas.Timedelta` accepts). Variables not
+        listed get ``default``. ``*_qc`` flags follow their variable.
+    default
+        Delay of unlisted variables.
+    """
+
+    name: str
+    delays: Mapping[str, pd.Timedelta] = field(default_factory=dict)
+    default: pd.Timedelta = pd.Timedelta(0)
+
+    def __post_init__(self) -> None:
+        clean = {}
+        for var, d in self.delays.items():
+            td = pd.Timedelta(d)
+            if td < pd.Timedelta(0):
+                raise ValueError(f"latency of {var!r} is negative ({td}); delays must be >= 0")
+            clean[var] = td
+        default = pd.Timedelta(self.default)
+        if default < pd.Timedelta(0):
+            raise ValueError(f"default latency is negative ({default}); delays must be >= 0")
+        object.__setattr__(self, "delays", MappingProxyType(clean))
+        object.__setattr__(self, "default", default)
+
+    @classmethod
+    def from_products(cls, name: str, products: Mapping[str, str], *, default="0h") -> Latencies:
+        """Build a profile from variable -> product names (keys of :data:`PRODUCT_DELAY`)."""
+        return cls(name, _product_table(products), pd.Timedelta(default))
+
+    def delay(self, var: str) -> pd.Timedelta:
+        """The publication delay of ``var`` (``*_qc`` flags follow their variable)."""
+        base = var[:-3] if var.endswith("_qc") else var
+        return self.delays.get(base, self.default)
+
+    def with_delays(self, name: str | None = None, **delays) -> Latencies:
+        """A copy with some delays changed, e.g. ``REALTIME.with_delays(dst="2h")``."""
+        merged = {**self.delays, **{k: pd.Timedelta(v) for k, v in delays.items()}}
+        return Latencies(name or f"{self.name}+custom", merged, self.default)
+
+    def max_delay(self, names) -> pd.Timedelta:
+        """The largest delay among ``names`` (zero if none)."""
+        return max((self.delay(n) for n in names), default=pd.Timedelta(0))
+
+    def is_zero(self, names=None) -> bool:
+        """True when every delay (of ``names``, or all) is zero: ``as_of`` equals ``known_at``."""
+        if names is None:
+            return self.default == pd.Timedelta(0) and all(
+                d == pd.Timedelta(0) for d in self.delays.values()
+            )
+        return all(self.delay(n) == pd.Timedelta(0) for n in names)
+
+    def available_from(self, var: str, labels) -> pd.DatetimeIndex:
+        """When the value of ``var`` labelled ``labels`` was published: interval end + delay."""
+        base = var[:-3] if var.endswith("_qc") else var
+        return timeconv.interval_end(base, labels) + self.delay(var)
+
+
+#: only timeconv.known_at (values known the instant their interval ends)
+IDEAL = Latencies("ideal")
+
+#: an operational forecaster's view: SWPC real-time solar wind, Kyoto real-time Dst and AE,
+#: GFZ Kp nowcast, daily F10.7 and sunspot number
+REALTIME = Latencies.from_products(
+    "realtime",
+    {
+        **{v: "swpc_rtsw" for v in SOLAR_WIND},
+        "dst": "kyoto_dst_realtime",
+        "kp": "gfz_kp_nowcast",
+        "ap": "gfz_kp_nowcast",
+        "ae": "kyoto_ae_realtime",
+        "f107": "f107_daily",
+        "f107_adj": "f107_daily",
+        "sunspot_number": "silso_daily",
+    },
+)
+
+#: a forecaster restricted to definitive archives (OMNI2 final, provisional Dst, definitive Kp)
+ARCHIVE = Latencies.from_products(
+    "archive",
+    {
+        **{v: "omni2_final" for v in SOLAR_WIND},
+        "dst": "kyoto_dst_provisional",
+        "kp": "gfz_kp_definitive",
+        "ap": "gfz_kp_definitive",
+        "ae": "omni2_final",
+        "f107": "f107_daily",
+        "f107_adj": "f107_daily",
+        "sunspot_number": "silso_daily",
+    },
+)
+
+PROFILES: dict[str, Latencies] = {p.name: p for p in (IDEAL, REALTIME, ARCHIVE)}
+
+
+def resolve(latencies: Latencies | str | bool | None) -> Latencies:
+    """``True`` -> :data:`REALTIME`, ``False``/``None`` -> :data:`IDEAL`, a name -> its profile."""
+    if latencies is True:
+        return REALTIME
+    if latencies is False or latencies is None:
+        return IDEAL
+    if isinstance(latencies, Latencies):
+        return latencies
+    if isinstance(latencies, str):
+        try:
+            return PROFILES[latencies]
+        except KeyError:
+            raise ValueError(
+                f"unknown latency profile {latencies!r}; use one of {', '.join(PROFILES)} "
+                "or a forecasting.latency.Latencies"
+            ) from None
+    raise TypeError(f"latencies must be a Latencies, a profile name or a bool, not {latencies!r}")
+
+
+def _time_vars(ds: xr.Dataset) -> list[str]:
+    return [v for v in ds.data_vars if "time" in ds[v].dims]
+
+
+def late_mask(ds: xr.Dataset, var: str, t, latencies: Latencies) -> np.ndarray:
+    """Boolean over ``ds.time``: True where ``var`` was not yet published at ``t``."""
+    labels = ds.indexes["time"]
+    return np.asarray(latencies.available_from(var, labels) > pd.Timestamp(t))
+
+
+def as_of(ds: xr.Dataset, t, latencies: Latencies | str | bool = True) -> xr.Dataset:
+    """``ds`` as it existed at issue time ``t`` given publication ``latencies``.
+
+    Applies :func:`forecasting.timeconv.known_at` (time axis cut at ``t``, values whose
+    interval has not ended masked), then masks values published after ``t``
+    (``interval_end + delay > t``): NaN for data, 2 (missing) for ``*_qc`` flags.
+
+    Parameters
+    ----------
+    ds
+        Hourly dataset along ``time`` (interval-start labels, UTC).
+    t
+        Issue time.
+    latencies
+        A :class:`Latencies`, a profile name (``ideal``, ``realtime``, ``archive``) or
+        ``True`` (realtime).
+
+    Returns
+    -------
+    xr.Dataset
+        Same variables, time axis ending at the hour labelled ``t - 1 h``.
+    """
+    lat = resolve(latencies)
+    out = timeconv.known_at(ds, t)
+    for name in _time_vars(out):
+        if lat.delay(name) == pd.Timedelta(0):
+            continue
+        late = late_mask(out, name, t, lat)
+        if late.any():
+            fill = 2 if name.endswith("_qc") else np.nan
+            out[name] = out[name].where(~xr.DataArray(late, dims="time"), fill)
+    return out
+
+
+def mask_latency_windows(ds: xr.Dataset, times, latencies: Latencies) -> xr.Dataset:
+    """A copy of ``ds`` with, for each issue time in ``times``, the values already ended but
+    not yet published masked (``interval_end <= t < interval_end + delay``).
+
+    Unlike :func:`as_of`, the time axis is kept whole and nothing after ``t`` is touched, so
+    a forecaster that applies :func:`~forecasting.timeconv.known_at` itself sees, at each
+    ``t``, exactly :func:`as_of` ``(ds, t)`` -- provided its inputs for ``t`` do not reach
+    back into the window of an earlier ``t`` (the batched backtest spaces issue times by the
+    forecaster's look-back to guarantee that).
+    """
+    times = pd.DatetimeIndex(np.atleast_1d(times))
+    labels = ds.indexes["time"]
+    out = ds.copy()
+    for name in _time_vars(ds):
+        delay = latencies.delay(name)
+        if delay == pd.Timedelta(0):
+            continue
+        base = name[:-3] if name.endswith("_qc") else name
+        end = np.asarray(timeconv.interval_end(base, labels))
+        # label i is masked if some t has end_i <= t < end_i + delay
+        pos = np.searchsorted(np.asarray(times.values), end, side="left")  # first t >= end
+        has = pos < len(times)
+        first_t = np.where(has, np.asarray(times.values)[np.minimum(pos, len(times) - 1)], end)
+        window = has & (first_t < end + np.timedelta64(delay.value, "ns"))
+        if window.any():
+            fill = 2 if name.endswith("_qc") else np.nan
+            out[name] = out[name].where(~xr.DataArray(window, dims="time"), fill)
+    return out

@@ -1,0 +1,43 @@
+"""``superstorm dashboard``: build the static Plotly site and serve it on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dashboard", help="build or serve the Plotly dashboard pages")
+    dsub = p.add_subparsers(dest="dashboard_command", required=True)
+    b = dsub.add_parser("build", help="build the static site from $SUPERSTORM_HOME")
+    b.add_argument("--out", required=True, help="output folder (created if missing)")
+    b.add_argument("--home", default=None, help="superstorm home (default $SUPERSTORM_HOME)")
+    b.set_defaults(func=build)
+    s = dsub.add_parser("serve", help="serve a built site on 127.0.0.1")
+    s.add_argument("--dir", default="dashboard", help="built site folder (default ./dashboard)")
+    s.add_argument("--port", type=int, default=8050, help="port on 127.0.0.1 (default 8050)")
+    s.set_defaults(func=serve)
+
+
+def build(args: argparse.Namespace) -> int:
+    from dashboards.site import build_site_from_home
+
+    paths = build_site_from_home(args.out, home=args.home)
+    for path in paths:
+        print(path)
+    print(f"open {Path(args.out).resolve() / 'index.html'} or run: superstorm dashboard serve --dir {args.out}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from dashboards.serve import serve as start
+
+    server = start(args.dir, args.port, quiet=False)
+    print(f"serving {server.directory} at {server.url} (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0

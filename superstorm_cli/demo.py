@@ -1,0 +1,118 @@
+"""``superstorm demo``: the main job end to end on recorded (or live) data.
+
+Ingest -> dataset summary -> train (quick) -> skill report -> one forecast run at a replayed
+issue time -> alerts -> dashboards; prints where to look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+#: The replayed issue time: the onset of the May 2024 (Gannon) superstorm.
+DEFAULT_ISSUE_TIME = "2024-05-10 18:00"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="ingest, train (quick), forecast, alert, build dashboards")
+    p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
+    p.add_argument(
+        "--servers", choices=("auto", "mirror", "upstream"), default="auto",
+        help="auto: the real servers when reachable, else a loopback mirror of --data",
+    )
+    p.add_argument("--issue-time", default=DEFAULT_ISSUE_TIME, help="forecast issue time (UTC)")
+    p.set_defaults(func=run)
+
+
+def _upstream_reachable(timeout: float = 3.0) -> bool:
+    from data_sources.config import UPSTREAM
+
+    host = urlsplit(UPSTREAM["omni2"]).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _step(title: str) -> float:
+    print(f"\n=== {title}", flush=True)
+    return time.perf_counter()
+
+
+def _done(t0: float) -> None:
+    print(f"    ({time.perf_counter() - t0:.1f} s)", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from data_sources.mirror import default_data_dir, serve_recorded
+
+    data_dir = Path(args.data) if args.data else default_data_dir()
+    use_mirror = args.servers == "mirror" or (
+        args.servers == "auto" and not os.environ.get("SUPERSTORM_MIRROR") and not _upstream_reachable()
+    )
+    server = None
+    if use_mirror:
+        server = serve_recorded(data_dir)
+        os.environ["SUPERSTORM_MIRROR"] = server.url
+        print(f"offline: serving the recorded upstream files of {data_dir} at {server.url}")
+    try:
+        return _run_steps(args, data_dir)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
+    import pandas as pd
+
+    from data_sources import config, dataset, ingest
+
+    home = config.home()
+    t0 = _step(f"1/6 ingest the record into {home / 'store'}")
+    summary = ingest.ingest_recorded(data_dir)
+    print(ingest.format_summary(summary) if hasattr(ingest, "format_summary") else summary)
+    _done(t0)
+
+    issue = pd.Timestamp(args.issue_time)
+    t0 = _step("2/6 dataset built from the store")
+    ds = dataset.build_dataset("1998-01-01", issue.ceil("D") + pd.Timedelta("2D"))
+    print(dataset.format_summary(dataset.summarize(ds)))
+    _done(t0)
+
+    t0 = _step("3/6 train the TFT (quick preset) and score it beside the baselines")
+    from forecasting import train
+
+    version = train.train(preset="quick")
+    print(f"registered model tft/{version}")
+    report = train.evaluate_and_report(version=version, out_dir=Path("reports"), preset="quick")
+    print(f"skill report: {report}")
+    _done(t0)
+
+    t0 = _step(f"4/6 forecast run at {issue} UTC (archive, alerts, dashboards)")
+    from flows.forecast import forecast_flow
+
+    result = forecast_flow(issue_time=issue)
+    print(result)
+    _done(t0)
+
+    t0 = _step("5/6 alert log")
+    from flows.alert_log import AlertLog
+
+    for row in AlertLog().list():
+        print(f"  #{row['serial']:>3} {row['kind']:<8} {row['level']:<6} p={row['probability']:.2f} "
+              f"{row['valid_from']} -> {row['valid_to']} [{row['status']}]")
+    _done(t0)
+
+    site = home / "site"
+    print("\n=== 6/6 where to look")
+    print(f"  dashboards     : {site / 'index.html'}  (superstorm dashboard serve --dir {site})")
+    print(f"  forecast       : {home / 'archive'}")
+    print(f"  alerts         : {home / 'alerts' / 'active.json'}  (superstorm alerts list --json)")
+    print(f"  skill report   : {Path('reports').resolve() / 'skill.md'}")
+    print(f"  store          : {home / 'store'}")
+    return 0

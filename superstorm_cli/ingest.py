@@ -1,0 +1,74 @@
+"""``superstorm ingest`` (download into the store) and ``superstorm dataset summary``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``ingest`` and ``dataset`` sub-commands."""
+    p = sub.add_parser(
+        "ingest",
+        help="download a source into the store ($SUPERSTORM_HOME/store), or all recorded data",
+    )
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--source", help="source to ingest (omni2, kyoto_dst, gfz_kp, swpc, ...)")
+    what.add_argument(
+        "--recorded",
+        metavar="DATA_DIR",
+        help="ingest everything recorded in DATA_DIR (e.g. ../shared/data) through a loopback mirror",
+    )
+    p.add_argument("--start", help="UTC start, e.g. 2024-01-01 (with --source)")
+    p.add_argument("--end", help="UTC end, exclusive, e.g. 2025-01-01 (with --source)")
+    p.add_argument("--refresh", action="store_true", help="download again even if cached")
+    p.set_defaults(func=run_ingest)
+
+    d = sub.add_parser("dataset", help="the merged hourly dataset built from the store")
+    dsub = d.add_subparsers(dest="dataset_command", required=True)
+    s = dsub.add_parser("summary", help="span, coverage, gaps and storms of the merged dataset")
+    s.add_argument("--start", required=True, help="UTC start, e.g. 2024-01-01")
+    s.add_argument("--end", required=True, help="UTC end, exclusive, e.g. 2025-01-01")
+    s.add_argument("--sources", help="comma-separated store sources (default: all stored)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.set_defaults(func=run_summary)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """Handler of ``superstorm ingest``."""
+    from data_sources.ingest import ingest, ingest_recorded
+
+    t0 = time.perf_counter()
+    if args.recorded:
+        summary = ingest_recorded(args.recorded)
+        failed = 0
+        for name, info in summary.items():
+            if info.get("error"):
+                failed += 1
+                print(f"{name:<28} FAILED: {info['error']}")
+            else:
+                years = info["years"]
+                span = f"{years[0]}-{years[-1]}" if years else "-"
+                print(f"{name:<28} {info['files']:>3} files  {span:<10} {info['times']:>8} times")
+        print(f"ingested in {time.perf_counter() - t0:.1f} s ({failed} failed)")
+        return 1 if failed == len(summary) else 0
+    if not (args.start and args.end):
+        raise ValueError(
+            "--source needs --start and --end (e.g. --start 2024-01-01 --end 2025-01-01)"
+        )
+    paths = ingest(args.source, args.start, args.end, refresh=args.refresh)
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} store files for {args.source} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Handler of ``superstorm dataset summary``."""
+    from data_sources.dataset import build_dataset, format_summary, summarize
+
+    sources = args.sources.split(",") if args.sources else None
+    summary = summarize(build_dataset(args.start, args.end, sources=sources))
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    return 0

@@ -1,0 +1,145 @@
+"""TFT: the fast pipeline equals the stock TimeSeriesDataSet path; tiny training works,
+is deterministic and yields schema-valid, ordered quantile forecasts."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+
+from data_sources.omni2 import parse_omni2
+from forecasting import pipeline, schema
+from forecasting.predict import TFTForecaster, predict, predict_many
+from forecasting.tft import fit, get_config
+
+warnings.filterwarnings("ignore")
+
+TINY = dict(encoder_length=24, hidden_size=4, attention_head_size=1, hidden_continuous_size=2,
+            batch_size=64, max_epochs=1, limit_train_batches=3, limit_val_batches=2, threads=1)
+
+
+@pytest.fixture(scope="module")
+def small_ds(data_dir) -> xr.Dataset:
+    """Nov 2005 - Jan 2006 of the recorded OMNI2 files (real data, ~2200 hours)."""
+    folder = data_dir / "omni2_low_res_dynaml"
+    ds = xr.concat([parse_omni2(folder / f"omni2_{y}.csv") for y in (2005, 2006)], dim="time")
+    return ds.sel(time=slice("2005-11-01", "2006-01-31T23:00"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(small_ds):
+    frame = pipeline.feature_frame(small_ds)
+    return fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **TINY))
+
+
+def _compare(a, b, key):
+    if isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), key
+        for u, v in zip(a, b, strict=True):
+            _compare(u, v, key)
+        return
+    assert a.dtype == b.dtype, (key, a.dtype, b.dtype)
+    assert a.shape == b.shape, (key, a.shape, b.shape)
+    assert torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-6), key
+
+
+def test_fast_batches_equal_stock_dataloader(small_ds, tiny_model):
+    """Same windows -> identical batch dicts and identical network outputs."""
+    frame = pipeline.feature_frame(small_ds)
+    source = tiny_model.source(frame)
+    rows = source.valid_rows()
+    # the first stretch of 40 consecutive complete windows
+    start = next(i for i in range(len(rows) - 40) if rows[i + 39] - rows[i] == 39)
+    i0 = rows[start]
+    e, d = tiny_model.config.encoder_length, tiny_model.config.horizon
+    params = tiny_model.dataset_parameters
+    norm = pipeline.Normalisation(scalers=params["scalers"],
+                                  target_normalizer=params["target_normalizer"])
+    stock = pipeline.stock_dataset(frame.iloc[i0 - e : i0 + 39 + d], tiny_model.features, norm,
+                                   encoder_length=e, horizon=d)
+    assert len(stock) == 40
+    xs, ys = next(iter(stock.to_dataloader(train=False, batch_size=40, shuffle=False)))
+    xf, yf = source.batch(np.arange(i0, i0 + 40))
+    assert set(xs) == set(xf)
+    for key in xs:
+        _compare(xs[key], xf[key], key)
+    _compare(ys[0], yf[0], "y")
+    assert ys[1] is None and yf[1] is None
+    net = tiny_model.network.eval()
+    with torch.no_grad():
+        for a, b in zip(net(xs)["prediction"], net(xf)["prediction"], strict=True):
+            assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_batches_skip_gappy_windows(small_ds, tiny_model):
+    frame = pipeline.feature_frame(small_ds)
+    frame.iloc[500, frame.columns.get_loc("target_dst")] = np.nan
+    frame.iloc[900, frame.columns.get_loc("v_sw")] = np.nan
+    rows = tiny_model.source(frame).valid_rows()
+    e, d = tiny_model.config.encoder_length, tiny_model.config.horizon
+    assert not np.isin(np.arange(500 - d + 1, 501), rows).any()  # decoder covers row 500
+    assert not np.isin(np.arange(901, 901 + e), rows).any()  # encoder covers row 900
+    assert 500 - d in rows or np.isnan(frame["target_dst"].iloc[500 - d : 500]).any()
+
+
+def test_forecast_schema_and_quantiles(small_ds, tiny_model):
+    t = pd.Timestamp("2006-01-10T05:00")
+    fc = predict(tiny_model, small_ds, t)
+    schema.validate_forecast(fc)
+    assert fc.attrs["model"] == "tft"
+    assert fc.attrs["data_cutoff"] == "2006-01-10T05:00:00Z"
+    assert fc.sizes == {"init_time": 1, "lead_time": 24, "quantile": len(schema.QUANTILES)}
+    assert (fc.lead_time.values == pd.to_timedelta(range(1, 25), "h").values).all()
+    for name in ("dst", "kp"):
+        vals = fc[name].values
+        assert np.isfinite(vals).all()
+        assert (np.diff(vals, axis=-1) >= 0).all()
+    assert ((fc.kp.values >= 0) & (fc.kp.values <= 9)).all()
+    assert "encoder_variables" in fc.attrs["variable_importance"]
+    # raw network quantiles are used as they come: check the 0.05 < 0.95 spread is real
+    assert (fc.dst.sel(quantile=0.95) - fc.dst.sel(quantile=0.05) > 0).all()
+
+
+def test_predict_many_equals_single(small_ds, tiny_model):
+    times = pd.date_range("2006-01-05", periods=5, freq="7h")
+    many = predict_many(tiny_model, small_ds, times, batch_size=2)
+    for k, t in enumerate(times):
+        one = predict(tiny_model, small_ds, t)
+        np.testing.assert_allclose(many.dst.values[k], one.dst.values[0], atol=1e-4)
+        np.testing.assert_allclose(many.kp.values[k], one.kp.values[0], atol=1e-5)
+
+
+def test_forecaster_protocol(small_ds, tiny_model):
+    f = TFTForecaster(tiny_model)
+    assert f.name == "tft"
+    fc = f.forecast(small_ds, ["2006-01-12T00:00"], pd.to_timedelta([3, 6], "h"), targets=("kp",))
+    assert list(fc.data_vars) == ["kp"] and fc.sizes["lead_time"] == 2
+    with pytest.raises(ValueError, match="lead times"):
+        f.forecast(small_ds, ["2006-01-12T00:00"], pd.to_timedelta([30], "h"))
+    with pytest.raises(ValueError, match="on the hour"):
+        f.forecast(small_ds, ["2006-01-12T00:30"], pd.to_timedelta([1], "h"))
+    with pytest.raises(ValueError, match="needs 24 h of data"):
+        f.forecast(small_ds, ["2005-11-01T03:00"], pd.to_timedelta([1], "h"))
+
+
+def test_training_is_deterministic(small_ds, tiny_model):
+    frame = pipeline.feature_frame(small_ds)
+    again = fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **TINY))
+    t = "2006-01-20T12:00"
+    a, b = predict(tiny_model, small_ds, t), predict(again, small_ds, t)
+    np.testing.assert_array_equal(a.dst.values, b.dst.values)
+    np.testing.assert_array_equal(a.kp.values, b.kp.values)
+    assert tiny_model.metadata["history"] == again.metadata["history"]
+    other = fit(frame, train_years=(2005,), val_years=(2006,),
+                config=get_config("quick", **{**TINY, "seed": 7}))
+    assert not np.array_equal(predict(other, small_ds, t).dst.values, a.dst.values)
+
+
+def test_bad_split_is_explained(small_ds):
+    frame = pipeline.feature_frame(small_ds)
+    with pytest.raises(ValueError, match="no complete windows"):
+        fit(frame, train_years=(1999,), val_years=(2006,), config=get_config("quick", **TINY))
