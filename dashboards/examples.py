@@ -132,7 +132,7 @@ def example_skill(archives: dict[str, xr.Dataset], observed: xr.Dataset,
             mse[(m, n)] = np.nanmean(err**2, axis=0)
             for j in range(len(lead)):
                 ok = np.isfinite(obs[:, j]) & np.isfinite(med[:, j])
-                if ok.sum() > 2:
+                if ok.sum() > 2 and np.std(med[ok, j]) > 0 and np.std(obs[ok, j]) > 0:
                     out["r"][ti, mi, j] = np.corrcoef(med[ok, j], obs[ok, j])[0, 1]
             diff = obs[..., None] - qv
             pinball = np.maximum(levels * diff, (levels - 1) * diff)

@@ -165,6 +165,8 @@ def ingest_recorded(
     *,
     store: Store | None = None,
     sources: list[str] | None = None,
+    spans: dict[str, tuple[str, str]] | None = None,
+    mirror=None,
 ) -> dict[str, dict]:
     """Ingest everything recorded in ``data_dir`` through a loopback mirror.
 
@@ -181,6 +183,11 @@ def ingest_recorded(
         Target store (default ``Store()``).
     sources
         Ingest names to run (default: all of :data:`RECORDED_SPANS` plus ``local``).
+    spans
+        Ingest name -> ``(start, end)`` replacing entries of :data:`RECORDED_SPANS`.
+    mirror
+        An already running :class:`data_sources.mirror.MirrorServer` to download from
+        (default: start one on ``data_dir`` and stop it afterwards).
 
     Returns
     -------
@@ -193,7 +200,8 @@ def ingest_recorded(
     data_dir = Path(data_dir or default_data_dir())
     wanted = list(sources or [*RECORDED_SPANS, "local"])
     summary: dict[str, dict] = {}
-    server = serve_recorded(data_dir)
+    span_of = {**RECORDED_SPANS, **(spans or {})}
+    server = mirror or serve_recorded(data_dir)
     try:
         with _mirror_env(server.url):
             for name in wanted:
@@ -201,7 +209,7 @@ def ingest_recorded(
                     summary.update(_ingest_local(data_dir, store))
                     continue
                 t0 = time.perf_counter()
-                start, end = RECORDED_SPANS[name]
+                start, end = span_of[name]
                 try:
                     paths, n = _ingest_one(name, start, end, store)
                     summary[name] = _summary(STORE_NAME[name], paths, n, time.perf_counter() - t0)
@@ -209,7 +217,8 @@ def ingest_recorded(
                     log.warning("ingest %s failed: %s", name, exc)
                     summary[name] = {"store": STORE_NAME.get(name, name), "error": f"{exc}"}
     finally:
-        server.stop()
+        if mirror is None:
+            server.stop()
     return summary
 
 

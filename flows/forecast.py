@@ -20,6 +20,7 @@ Steps pass file paths and small dicts, never large frames.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from collections.abc import Sequence
@@ -68,42 +69,18 @@ def issue_hour(issue_time=None) -> pd.Timestamp:
 
 
 def current_tft():
-    """The registry's current TFT as a Forecaster, or ``(None, reason)``."""
+    """``(forecaster, reason)``: the registry's promoted ('current') TFT, or None and why."""
     try:
         from forecasting import registry
+        from forecasting.predict import TFTForecaster
     except ImportError as exc:
-        return None, f"no model registry module ({exc})"
-    last = None
-    for version in ("current", "latest"):
-        try:
-            model = registry.load(version=version)
-        except Exception as exc:  # noqa: BLE001 - any failure means "no usable model"
-            last = f"{type(exc).__name__}: {exc}"
-            continue
-        if hasattr(model, "forecast"):
-            return model, ""
-        try:
-            from forecasting import predict as predict_mod
-        except ImportError as exc:
-            return None, f"registry model has no forecast() and forecasting.predict is missing ({exc})"
-        return _PredictAdapter(model, predict_mod.predict), ""
-    return None, f"no registered TFT ({last})"
-
-
-class _PredictAdapter:
-    """Wrap ``forecasting.predict.predict(model, dataset, issue_time)`` as a Forecaster."""
-
-    name = "tft"
-
-    def __init__(self, model, predict) -> None:
-        self.model, self._predict = model, predict
-        meta = getattr(model, "metadata", {}) or {}
-        self.version = str(meta.get("version", getattr(model, "version", "unknown")))
-
-    def forecast(self, ds, init_times, lead_times, *, targets=("dst", "kp")):
-        init = pd.DatetimeIndex(np.atleast_1d(init_times))
-        parts = [self._predict(self.model, ds, t) for t in init]
-        return xr.concat(parts, dim="init_time") if len(parts) > 1 else parts[0]
+        return None, f"no model registry ({exc})"
+    try:
+        if registry.current() is None:
+            return None, "no promoted ('current') TFT in the registry"
+        return TFTForecaster(registry.load("current")), ""
+    except Exception as exc:  # noqa: BLE001 - any failure means "no usable model", said so
+        return None, f"registry 'current' TFT unusable ({type(exc).__name__}: {exc})"
 
 
 def fitted_baseline(name: str, issue_time, *, recorded=None, store_root=None,
@@ -231,15 +208,40 @@ def step_deliver(issue_time) -> dict:
     return delivery.deliver_pending(AlertLog(), issue_hour(issue_time))
 
 
-def step_dashboards(out_dir: str | None = None) -> str:
-    """Rebuild the dashboard site if ``dashboards.site`` exists; return what happened."""
+def step_dashboards(forecast_path: str | None = None, inputs_path: str | None = None,
+                    freshness: dict | None = None, out_dir: str | None = None) -> str:
+    """Rebuild the dashboard site (``dashboards.site.build_site``) if that module exists.
+
+    The site gets the primary forecast, the inputs as known at issue time, the last two days
+    of archived forecasts per model, the active alert feed and the input freshness.
+    """
     try:
         from dashboards import site
     except ImportError:
         return "dashboards.site not installed; skipped"
     out = Path(out_dir) if out_dir else config.home() / "site"
     try:
-        site.build_site(out)
+        fc = obs = None
+        if forecast_path:
+            with xr.open_dataset(forecast_path) as f:
+                fc = f.load()
+        if inputs_path:
+            with xr.open_dataset(inputs_path) as f:
+                obs = f.load()
+        archives = {}
+        if fc is not None:
+            t = pd.Timestamp(fc["init_time"].values[-1])
+            for model in archive.models():
+                try:
+                    archives[model] = archive.load_range(t - pd.Timedelta("2D"),
+                                                         t + pd.Timedelta("1h"), model)
+                except FileNotFoundError:
+                    continue
+        feed = AlertLog().feed
+        alerts = json.loads(feed.read_text()) if feed.exists() else None
+        model_info = site.load_model_info(config.home()) if hasattr(site, "load_model_info") else None
+        site.build_site(out, forecast=fc, observed=obs, archive=archives or None, alerts=alerts,
+                        model_info=model_info, freshness=freshness)
     except Exception as exc:  # noqa: BLE001 - a dashboard failure must not lose the forecast
         log.warning("dashboard rebuild failed: %s", exc)
         return f"failed: {type(exc).__name__}: {exc}"
@@ -317,7 +319,8 @@ def run_forecast(
                for b in baselines if b != models[0]["model"]]
     alerts = step_alerts(models[0]["path"], inp["path"], t, alert_config)
     delivered = step_deliver(t) if deliver else {"skipped": True}
-    dash = step_dashboards() if dashboards else "skipped"
+    dash = (step_dashboards(models[0]["path"], inp["path"], inp["freshness"]) if dashboards
+            else "skipped")
     return {"issue_time": t, "inputs": inp, "models": models, "alerts": alerts,
             "delivered": delivered, "dashboards": dash,
             "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)}
@@ -353,7 +356,8 @@ def _prefect_flow():
         models += [f.result() for f in futures]
         alerts = alerts_task(models[0]["path"], inp["path"], t)
         delivered = deliver_task(t) if deliver else {"skipped": True}
-        dash = dash_task() if dashboards else "skipped"
+        dash = (dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards
+                else "skipped")
         md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)
         create_markdown_artifact(markdown=md, key="forecast-summary",
                                  description=f"superstorm forecast {t:%Y-%m-%d %H:%M} UTC")

@@ -49,7 +49,7 @@ def _fit_if_needed(f, train: xr.Dataset, lead, targets) -> None:
         f.fit(train, lead_times=lead, targets=wanted)
 
 
-def test_init_times(ds: xr.Dataset, split: YearSplit, init_every: str = "3h") -> pd.DatetimeIndex:
+def issue_times_in_test(ds: xr.Dataset, split: YearSplit, init_every: str = "3h") -> pd.DatetimeIndex:
     """Issue times in the test years, every ``init_every``, where the last hour's Dst is known."""
     test = split.select(ds, "test")
     times = pd.DatetimeIndex(test.indexes["time"])
@@ -115,7 +115,7 @@ def evaluate(
     init = (
         pd.DatetimeIndex(init_times)
         if init_times is not None
-        else test_init_times(ds, split, init_every)
+        else issue_times_in_test(ds, split, init_every)
     )
     if len(init) == 0:
         raise ValueError("no issue times with data in the test years")
@@ -129,7 +129,6 @@ def evaluate(
 
     shape = (len(targets), len(names), len(lead))
     out = {k: np.full(shape, np.nan) for k in (*METRICS, *EVENT_METRICS, "hss_dst100")}
-    masked: dict[str, dict[str, xr.Dataset]] = {t: {} for t in targets}
     for i, target in enumerate(targets):
         obs = timeconv.observed_for(next(iter(fcs.values())), ds, target)
         have = [n for n in names if target in fcs[n]]
@@ -139,7 +138,6 @@ def evaluate(
         for n in have:
             fc = fcs[n][[target]].where(ok)
             fc.attrs = fcs[n].attrs
-            masked[target][n] = fc
             pfc = pers_fc[[target]].where(ok)
             s = verification.score(fc, ds, target, persistence=pfc)
             j = names.index(n)
@@ -169,19 +167,32 @@ def evaluate(
         event_rule="median beyond threshold; hss/pod/far/tss: Dst <= -50 nT, Kp >= 5",
     )
     if storms and "dst" in targets:
-        res = res.merge(_storm_scores(masked["dst"], ds, split, init, storm_threshold))
+        res = res.merge(_storm_scores(forecasters, ds, split, init, lead, storm_threshold))
     return res
 
 
-def _storm_scores(fcs: dict[str, xr.Dataset], ds, split, init, threshold) -> xr.Dataset:
+def _storm_scores(forecasters, ds, split, init, lead, threshold) -> xr.Dataset:
+    """Peak errors per storm from HOURLY issue times around each storm (3-hourly inits at a
+    fixed lead would skip the peak hour), each model on its own forecasts."""
     test = split.select(ds, "test").sel(time=slice(init.min(), init.max()))
     cat = storm_catalog(test, threshold)
     if cat.empty:
         return xr.Dataset()
+    span = lead.max()
+    hours = [
+        pd.date_range(st - pd.Timedelta("24h") - span, en + pd.Timedelta("24h"), freq="1h")
+        for st, en in zip(cat["start"], cat["end"], strict=True)
+    ]
+    storm_init = pd.DatetimeIndex(np.unique(np.concatenate([h.values for h in hours])))
+    dst = ds["dst"].to_series()
+    storm_init = storm_init[dst.reindex(storm_init - timeconv.HOUR).notna().to_numpy()]
     per_model = []
-    for n, fc in fcs.items():
+    for f in forecasters:
+        fc = f.forecast(ds, storm_init, lead, targets=("dst",))
+        if "dst" not in fc:
+            continue
         pe = verification.storm_peak_errors(fc, ds, cat.reset_index(drop=True), "dst")
-        per_model.append(pe[["peak_error", "timing_error"]].expand_dims(model=[n]))
+        per_model.append(pe[["peak_error", "timing_error"]].expand_dims(model=[f.name]))
     st = xr.concat(per_model, dim="model").rename(
         peak_error="storm_peak_error", timing_error="storm_timing_error"
     )

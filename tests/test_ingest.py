@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -111,21 +112,28 @@ def test_reingest_is_idempotent(mirrored_home):
     assert _snapshot(store) == before
 
 
-def test_ingest_recorded_omni2(home, data_dir):
+def test_ingest_recorded_omni2_with_real_gaps(home, data_dir, fresh_mirror):
     store = Store()
-    summary = ingest_recorded(data_dir, store=store, sources=["omni2"])
+    summary = ingest_recorded(
+        data_dir,
+        store=store,
+        sources=["omni2"],
+        spans={"omni2": ("2000-01-01", "2005-01-01")},
+        mirror=fresh_mirror,
+    )
     info = summary["omni2"]
     assert info["error"] is None
-    assert info["years"] == [*range(1998, 2001), 2002, *range(2004, 2016), 2017, 2023, 2024]
-    assert info["times"] == sum(8784 if y % 4 == 0 else 8760 for y in info["years"])
+    assert info["years"] == [2000, 2002, 2004]  # 2001 and 2003 are not recorded: gaps
+    assert info["times"] == 8784 + 8760 + 8784
+    assert store.years("omni2") == [2000, 2002, 2004]
     ds = store.read("omni2", "2004-11-08", "2004-11-09")
     assert float(ds["dst"].min()) == -374.0  # November 2004 storm (MANIFEST)
-    assert "SUPERSTORM_MIRROR" not in __import__("os").environ
+    assert "SUPERSTORM_MIRROR" not in os.environ
 
 
-def test_ingest_recorded_reports_failures_per_source(home, data_dir, monkeypatch):
+def test_ingest_recorded_reports_failures_per_source(home, data_dir, fresh_mirror, monkeypatch):
     monkeypatch.setitem(ingest_mod.SOURCES, "omni2", "data_sources.nonexistent:get_x")
-    summary = ingest_recorded(data_dir, store=Store(), sources=["omni2"])
+    summary = ingest_recorded(data_dir, store=Store(), sources=["omni2"], mirror=fresh_mirror)
     assert "nonexistent" in summary["omni2"]["error"]
     assert Store().sources() == []
 

@@ -145,7 +145,7 @@ def test_rerun_is_noop_and_older_run_refused(recorded, home):
     assert len(log.messages()) == n
     from flows.alert_log import RunOrderError
 
-    # the forecast for 07:00 is archived, but the log refuses to go back in time
+    # an issue time older than the newest logged run is refused by the log
     with pytest.raises(RunOrderError):
         ff.run_forecast("2015-03-17 07:00", live=False, recorded=recorded, baselines=(),
                         dashboards=False)
