@@ -23,14 +23,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--mute-audio",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
 )
 
 #: page -> browser window height [px] for full-page screenshots
-HEIGHTS = {"index.html": 2500, "drivers.html": 1400, "archive.html": 1050,
-           "verification.html": 4600, "model.html": 1100}
+HEIGHTS = {
+    "index.html": 2500,
+    "drivers.html": 1400,
+    "archive.html": 1050,
+    "verification.html": 4600,
+    "model.html": 1100,
+}
 
 
 def find_chromium() -> str | None:
@@ -76,7 +88,8 @@ class PageLoad:
     def trace_groups(self) -> int:
         """Rendered trace groups (``<g class="trace ...">``, scattergl canvases count one each)."""
         return len(re.findall(r'<g class="trace', self.dom)) + len(
-            re.findall(r'<canvas class="gl-canvas gl-canvas-context"', self.dom))
+            re.findall(r'<canvas class="gl-canvas gl-canvas-context"', self.dom)
+        )
 
 
 def _run(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float]:
@@ -87,8 +100,14 @@ def _run(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, 
         return proc, time.perf_counter() - t0
 
 
-def load(url: str, *, chromium: str | None = None, budget_ms: int | None = 10000,
-         timeout: float = 60.0, window: tuple[int, int] = (1400, 1200)) -> PageLoad:
+def load(
+    url: str,
+    *,
+    chromium: str | None = None,
+    budget_ms: int | None = 10000,
+    timeout: float = 60.0,
+    window: tuple[int, int] = (1400, 1200),
+) -> PageLoad:
     """Load ``url`` headless and return its DOM after ``budget_ms`` of virtual time.
 
     ``budget_ms=None`` dumps the DOM at the load event (real time, used for timing).
@@ -103,16 +122,32 @@ def load(url: str, *, chromium: str | None = None, budget_ms: int | None = 10000
     return PageLoad(url=url, dom=proc.stdout, stderr=proc.stderr, seconds=seconds)
 
 
-def screenshot(url: str, path: str | Path, *, width: int = 1400, height: int = 1800,
-               chromium: str | None = None, budget_ms: int = 10000, timeout: float = 60.0) -> Path:
+def screenshot(
+    url: str,
+    path: str | Path,
+    *,
+    width: int = 1400,
+    height: int = 1800,
+    chromium: str | None = None,
+    budget_ms: int = 10000,
+    timeout: float = 60.0,
+) -> Path:
     """Save a PNG of ``url`` rendered in a ``width`` x ``height`` window."""
     exe = chromium or find_chromium()
     if exe is None:
         raise FileNotFoundError("no chromium binary found: apt-get install -y chromium")
     path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    proc, _ = _run([exe, f"--window-size={width},{height}", f"--virtual-time-budget={budget_ms}",
-                    f"--screenshot={path}", url], timeout)
+    proc, _ = _run(
+        [
+            exe,
+            f"--window-size={width},{height}",
+            f"--virtual-time-budget={budget_ms}",
+            f"--screenshot={path}",
+            url,
+        ],
+        timeout,
+    )
     if not path.exists():
         raise RuntimeError(f"chromium wrote no screenshot of {url}: {proc.stderr[-2000:]}")
     return path
@@ -126,16 +161,30 @@ def screenshots(site: str | Path, out: str | Path, *, width: int = 1400) -> list
     saved = []
     with serve(site) as server:
         for file, _, _ in PAGES:
-            saved.append(screenshot(server.url + file, Path(out) / file.replace(".html", ".png"),
-                                    width=width, height=HEIGHTS.get(file, 1800)))
+            saved.append(
+                screenshot(
+                    server.url + file,
+                    Path(out) / file.replace(".html", ".png"),
+                    width=width,
+                    height=HEIGHTS.get(file, 1800),
+                )
+            )
     return saved
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Screenshots of the dashboard pages (headless chromium).")
-    parser.add_argument("--site", default=None, help="built site folder (default: build the example site)")
-    parser.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
-    parser.add_argument("--out", default="screenshots", help="folder for the PNGs (default ./screenshots)")
+    parser = argparse.ArgumentParser(
+        description="Screenshots of the dashboard pages (headless chromium)."
+    )
+    parser.add_argument(
+        "--site", default=None, help="built site folder (default: build the example site)"
+    )
+    parser.add_argument(
+        "--data", default=None, help="recorded data folder (default ../shared/data)"
+    )
+    parser.add_argument(
+        "--out", default="screenshots", help="folder for the PNGs (default ./screenshots)"
+    )
     args = parser.parse_args(argv)
     site = args.site
     if site is None:

@@ -26,6 +26,8 @@ from forecasting.schema import QUANTILES, make_forecast
 
 HOUR = pd.Timedelta("1h")
 CLIP = {"kp": (0.0, 9.0)}
+#: hourly leads 1..24 h
+LEADS_24H = pd.to_timedelta(range(1, 25), "h")
 
 
 def _known(series: pd.Series, name: str, t: pd.Timestamp, window: pd.Timedelta) -> pd.Series:
@@ -37,7 +39,7 @@ def _known(series: pd.Series, name: str, t: pd.Timestamp, window: pd.Timedelta) 
 def persistence_spread(
     observed: xr.Dataset,
     init_times: Sequence | pd.DatetimeIndex,
-    lead_times: Sequence | pd.TimedeltaIndex = pd.to_timedelta(range(1, 25), "h"),
+    lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
     *,
     names: Sequence[str] = ("dst", "kp"),
     window: str = "30D",
@@ -73,17 +75,25 @@ def persistence_spread(
                 lo, hi = CLIP.get(n, (-np.inf, np.inf))
                 values[n][i, j] = np.clip(qs, lo, hi)
         cutoff.append(max(newest) if newest else t)
-    return make_forecast(values, init_time=inits, lead_time=leads, quantiles=q,
-                         model="persistence_spread", model_version="example",
-                         data_cutoff=max(cutoff) if cutoff else None,
-                         extra_attrs={"description": "persistence + empirical spread of real changes "
-                                      f"over the previous {window} (dashboards.examples)"})
+    return make_forecast(
+        values,
+        init_time=inits,
+        lead_time=leads,
+        quantiles=q,
+        model="persistence_spread",
+        model_version="example",
+        data_cutoff=max(cutoff) if cutoff else None,
+        extra_attrs={
+            "description": "persistence + empirical spread of real changes "
+            f"over the previous {window} (dashboards.examples)"
+        },
+    )
 
 
 def climatology_window(
     observed: xr.Dataset,
     init_times: Sequence | pd.DatetimeIndex,
-    lead_times: Sequence | pd.TimedeltaIndex = pd.to_timedelta(range(1, 25), "h"),
+    lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
     *,
     names: Sequence[str] = ("dst", "kp"),
     window: str = "30D",
@@ -99,14 +109,20 @@ def climatology_window(
             s = _known(observed[n].to_series().astype(float), n, t, pd.Timedelta(window)).dropna()
             if len(s) >= 48:
                 values[n][i, :, :] = np.quantile(s.to_numpy(), q)[None, :]
-    return make_forecast(values, init_time=inits, lead_time=leads, quantiles=q,
-                         model="climatology_window", model_version="example",
-                         extra_attrs={"description": f"quantiles of the previous {window} "
-                                      "(dashboards.examples)"})
+    return make_forecast(
+        values,
+        init_time=inits,
+        lead_time=leads,
+        quantiles=q,
+        model="climatology_window",
+        model_version="example",
+        extra_attrs={"description": f"quantiles of the previous {window} (dashboards.examples)"},
+    )
 
 
-def example_skill(archives: dict[str, xr.Dataset], observed: xr.Dataset,
-                  reference: str = "persistence_spread") -> xr.Dataset:
+def example_skill(
+    archives: dict[str, xr.Dataset], observed: xr.Dataset, reference: str = "persistence_spread"
+) -> xr.Dataset:
     """A ``skill.nc``-shaped dataset (rmse, mae, r, skill_vs_persistence, crps, coverage_80,
     hss) for the example forecasts, so the Verification page can be shown without a backtest.
 
@@ -116,16 +132,27 @@ def example_skill(archives: dict[str, xr.Dataset], observed: xr.Dataset,
     models = list(archives)
     targets = ["dst", "kp"]
     lead = archives[models[0]]["lead_time"].values
-    out = {k: np.full((2, len(models), len(lead)), np.nan)
-           for k in ("rmse", "mae", "r", "skill_vs_persistence", "crps", "coverage_80", "hss")}
+    out = {
+        k: np.full((2, len(models), len(lead)), np.nan)
+        for k in ("rmse", "mae", "r", "skill_vs_persistence", "crps", "coverage_80", "hss")
+    }
     mse = {}
     for mi, m in enumerate(models):
         fc = archives[m]
         for ti, n in enumerate(targets):
-            obs = timeconv.observed_for(fc, observed, n).transpose("init_time", "lead_time").to_numpy()
+            obs = (
+                timeconv.observed_for(fc, observed, n)
+                .transpose("init_time", "lead_time")
+                .to_numpy()
+            )
             qv = fc[n].transpose("init_time", "lead_time", "quantile").to_numpy()
             levels = fc["quantile"].to_numpy()
-            med = fc[n].sel(quantile=0.5, method="nearest").transpose("init_time", "lead_time").to_numpy()
+            med = (
+                fc[n]
+                .sel(quantile=0.5, method="nearest")
+                .transpose("init_time", "lead_time")
+                .to_numpy()
+            )
             err = med - obs
             out["rmse"][ti, mi] = np.sqrt(np.nanmean(err**2, axis=0))
             out["mae"][ti, mi] = np.nanmean(np.abs(err), axis=0)
@@ -133,13 +160,18 @@ def example_skill(archives: dict[str, xr.Dataset], observed: xr.Dataset,
             for j in range(len(lead)):
                 ok = np.isfinite(obs[:, j]) & np.isfinite(med[:, j])
                 if ok.sum() > 2 and np.std(med[ok, j]) > 0 and np.std(obs[ok, j]) > 0:
-                    out["r"][ti, mi, j] = np.corrcoef(med[ok, j], obs[ok, j])[0, 1]
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        out["r"][ti, mi, j] = np.corrcoef(med[ok, j], obs[ok, j])[0, 1]
             diff = obs[..., None] - qv
             pinball = np.maximum(levels * diff, (levels - 1) * diff)
             out["crps"][ti, mi] = 2 * np.nanmean(np.nanmean(pinball, axis=-1), axis=0)
-            lo, hi = fc[n].sel(quantile=0.1, method="nearest"), fc[n].sel(quantile=0.9, method="nearest")
+            lo, hi = (
+                fc[n].sel(quantile=0.1, method="nearest"),
+                fc[n].sel(quantile=0.9, method="nearest"),
+            )
             inside = (obs >= lo.transpose("init_time", "lead_time").to_numpy()) & (
-                obs <= hi.transpose("init_time", "lead_time").to_numpy())
+                obs <= hi.transpose("init_time", "lead_time").to_numpy()
+            )
             out["coverage_80"][ti, mi] = np.where(np.isfinite(obs), inside, np.nan).mean(axis=0)
             thr = -50.0 if n == "dst" else 5.0
             yo = obs <= thr if n == "dst" else obs >= thr
@@ -156,9 +188,11 @@ def example_skill(archives: dict[str, xr.Dataset], observed: xr.Dataset,
         for ti, n in enumerate(targets):
             if (reference, n) in mse:
                 out["skill_vs_persistence"][ti, mi] = 1 - mse[(m, n)] / mse[(reference, n)]
-    return xr.Dataset({k: (("target", "model", "lead_time"), v) for k, v in out.items()},
-                      coords={"target": targets, "model": models, "lead_time": lead},
-                      attrs={"description": "example scores of dashboards.examples forecasts"})
+    return xr.Dataset(
+        {k: (("target", "model", "lead_time"), v) for k, v in out.items()},
+        coords={"target": targets, "model": models, "lead_time": lead},
+        attrs={"description": "example scores of dashboards.examples forecasts"},
+    )
 
 
 def load_omni2(data_dir: str | Path, year: int = 2024) -> xr.Dataset:

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from dashboards import colors
 from forecasting import timeconv
-from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability
+from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability, kp_label
 
 HOUR = pd.Timedelta("1h")
 UNITS = {"dst": "nT", "kp": ""}
@@ -88,38 +88,80 @@ def forecast_frame(fc: xr.Dataset, name: str, init_time=None) -> pd.DataFrame:
     return df
 
 
-def _vline(fig: go.Figure, x: pd.Timestamp, name: str, color: str, text: str, dash: str,
-           side: str = "left") -> None:
+def _vline(
+    fig: go.Figure, x: pd.Timestamp, name: str, color: str, text: str, dash: str, side: str = "left"
+) -> None:
     """A vertical marker line with its label written on ``side`` of it, above the plot area."""
     fig.add_shape(
-        type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", name=name,
+        type="line",
+        x0=x,
+        x1=x,
+        y0=0,
+        y1=1,
+        xref="x",
+        yref="paper",
+        name=name,
         line={"color": color, "width": 2, "dash": dash},
     )
-    fig.add_annotation(
-        x=x, y=1.0, xref="x", yref="paper", text=text, showarrow=False, yanchor="bottom",
-        xanchor=side, font={"color": color, "size": 11}, name=name,
-    )
+    if text:
+        fig.add_annotation(
+            x=x,
+            y=1.0,
+            xref="x",
+            yref="paper",
+            text=text,
+            showarrow=False,
+            yanchor="bottom",
+            xanchor=side,
+            font={"color": color, "size": 11},
+            name=name,
+        )
 
 
 def _hline(fig: go.Figure, y: float, name: str, text: str, color: str) -> None:
     fig.add_shape(
-        type="line", x0=0, x1=1, y0=y, y1=y, xref="paper", yref="y", name=name,
-        line={"color": color, "width": 1, "dash": "dot"}, layer="below",
+        type="line",
+        x0=0,
+        x1=1,
+        y0=y,
+        y1=y,
+        xref="paper",
+        yref="y",
+        name=name,
+        line={"color": color, "width": 1, "dash": "dot"},
+        layer="below",
     )
     fig.add_annotation(
-        x=1.0, y=y, xref="paper", yref="y", text=text, showarrow=False, xanchor="right",
-        yanchor="bottom", font={"size": 10, "color": "#555"}, name=name,
+        x=1.0,
+        y=y,
+        xref="paper",
+        yref="y",
+        text=text,
+        showarrow=False,
+        xanchor="right",
+        yanchor="bottom",
+        font={"size": 10, "color": "#555"},
+        name=name,
     )
 
 
 def _base_layout(fig: go.Figure, title: str, ytitle: str, height: int = 380) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 16}},
-        height=height, margin={"l": 60, "r": 20, "t": 70, "b": 45},
-        hovermode="x unified", template="plotly_white",
-        legend={"orientation": "v", "y": 1, "x": 1.01, "xanchor": "left", "yanchor": "top",
-                "font": {"size": 11}},
-        xaxis_title=X_TITLE, yaxis_title=ytitle,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 70, "b": 45},
+        hovermode="x unified",
+        template="plotly_white",
+        legend={
+            "orientation": "v",
+            "y": 1,
+            "x": 1.01,
+            "xanchor": "left",
+            "yanchor": "top",
+            "font": {"size": 11},
+        },
+        xaxis_title=X_TITLE,
+        yaxis_title=ytitle,
     )
     return fig
 
@@ -135,18 +177,34 @@ def band_traces(df: pd.DataFrame, name: str, *, legendgroup: str = "fc") -> list
             continue
         x = list(df["x"]) + list(df["x"][::-1])
         y = np.concatenate([df[qlo].to_numpy(), df[qhi].to_numpy()[::-1]])
-        traces.append(go.Scatter(
-            x=x, y=y, fill="toself", fillcolor=fill, line={"width": 0}, mode="lines",
-            name=f"forecast {label} ({qlo:g}-{qhi:g})", legendgroup=legendgroup,
-            hoverinfo="skip", meta={"band": [qlo, qhi]},
-        ))
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=y,
+                fill="toself",
+                fillcolor=fill,
+                line={"width": 0},
+                mode="lines",
+                name=f"forecast {label} ({qlo:g}-{qhi:g})",
+                legendgroup=legendgroup,
+                hoverinfo="skip",
+                meta={"band": [qlo, qhi]},
+            )
+        )
     qm = _nearest_q(qs, 0.5)
     if qm is not None:
-        traces.append(go.Scatter(
-            x=df["x"], y=df[qm], mode="lines+markers", name="forecast median",
-            line={"color": colors.MEDIAN_COLOR, "width": 2.5}, marker={"size": 4},
-            legendgroup=legendgroup, hovertemplate=f"median %{{y:.1f}}{unit}<extra></extra>",
-        ))
+        traces.append(
+            go.Scatter(
+                x=df["x"],
+                y=df[qm],
+                mode="lines+markers",
+                name="forecast median",
+                line={"color": colors.MEDIAN_COLOR, "width": 2.5},
+                marker={"size": 4},
+                legendgroup=legendgroup,
+                hovertemplate=f"median %{{y:.1f}}{unit}<extra></extra>",
+            )
+        )
     return traces
 
 
@@ -190,19 +248,36 @@ def fan_chart(
     if name == "kp":
         _kp_bars(fig, obs, df)
     elif not obs.empty:
-        fig.add_trace(go.Scatter(
-            x=_mid(name, obs.index), y=obs.to_numpy(), mode="lines", name=f"observed {name}",
-            line={"color": colors.OBSERVED_COLOR, "width": 1.8},
-            hovertemplate="observed %{y:.0f} nT<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=_mid(name, obs.index),
+                y=obs.to_numpy(),
+                mode="lines",
+                name=f"observed {name}",
+                line={"color": colors.OBSERVED_COLOR, "width": 1.8},
+                hovertemplate="observed %{y:.0f} nT<extra></extra>",
+            )
+        )
     latest = latest_known(observed, name, t)
     lag = (t - latest) / HOUR if latest is not None else None
-    _vline(fig, t, "issue time", colors.ISSUE_COLOR,
-           f" issued {t:%m-%d %H:%M}" + (f" · newest {name} up to date" if lag == 0 else ""), "solid")
+    _vline(
+        fig,
+        t,
+        "issue time",
+        colors.ISSUE_COLOR,
+        f" issued {t:%m-%d %H:%M}" + (f" · newest {name} up to date" if lag == 0 else ""),
+        "solid",
+    )
     if latest is not None:
-        _vline(fig, latest, "latest sample", colors.LATEST_COLOR,
-               f"newest {name} sample ends {latest:%H:%M} ({lag:.0f} h before issue) ", "dash",
-               side="right")
+        _vline(
+            fig,
+            latest,
+            "latest sample",
+            colors.LATEST_COLOR,
+            f"newest {name} sample ends {latest:%H:%M} ({lag:.0f} h before issue) " if lag else "",
+            "dash",
+            side="right",
+        )
     if name == "kp":
         for g, (label, lowest, _) in colors.G_LEVELS.items():
             _hline(fig, lowest, f"G{g}", label, "#999")
@@ -229,30 +304,49 @@ def _kp_bars(fig: go.Figure, obs: pd.Series, df: pd.DataFrame) -> None:
     width_ms = 3 * 3600 * 1000
     kp3 = obs[obs.index.hour % 3 == 0].dropna()
     if not kp3.empty:
-        fig.add_trace(go.Bar(
-            x=_mid("kp", kp3.index), y=kp3.to_numpy(), width=width_ms * 0.92,
-            marker={"color": [colors.g_color(v) for v in kp3], "line": {"width": 0.5, "color": "#444"}},
-            name="observed Kp (bar colour = G level)",
-            hovertemplate="observed Kp %{y:.2f}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=_mid("kp", kp3.index),
+                y=kp3.to_numpy(),
+                width=width_ms * 0.92,
+                marker={
+                    "color": [colors.g_color(v) for v in kp3],
+                    "line": {"width": 0.5, "color": "#444"},
+                },
+                name="observed Kp (bar colour = G level)",
+                hovertemplate="observed Kp %{y:.2f}<extra></extra>",
+            )
+        )
     qm = _nearest_q(np.array([c for c in df.columns if isinstance(c, float)]), 0.5)
     if qm is None:
         return
     target = df["x"] - HOUR / 2
     blocks = df.groupby(pd.DatetimeIndex(target).floor("3h"))[qm].mean()
-    fig.add_trace(go.Bar(
-        x=_mid("kp", blocks.index), y=blocks.to_numpy(), width=width_ms * 0.92, opacity=0.55,
-        marker={"color": [colors.g_color(v) for v in blocks], "pattern": {"shape": "/"},
-                "line": {"width": 0.5, "color": "#444"}},
-        name="forecast median Kp per 3 h (hatched)",
-        hovertemplate="forecast median Kp %{y:.2f}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Bar(
+            x=_mid("kp", blocks.index),
+            y=blocks.to_numpy(),
+            width=width_ms * 0.92,
+            opacity=0.55,
+            marker={
+                "color": [colors.g_color(v) for v in blocks],
+                "pattern": {"shape": "/"},
+                "line": {"width": 0.5, "color": "#444"},
+            },
+            name="forecast median Kp per 3 h (hatched)",
+            hovertemplate="forecast median Kp %{y:.2f}<extra></extra>",
+        )
+    )
     # bars first so bands and median are drawn above them
-    fig.data = tuple([d for d in fig.data if d.type == "bar"] + [d for d in fig.data if d.type != "bar"])
+    fig.data = tuple(
+        [d for d in fig.data if d.type == "bar"] + [d for d in fig.data if d.type != "bar"]
+    )
     fig.update_layout(barmode="overlay")
 
 
-def probability_table(fc: xr.Dataset, init_time=None, *, windows_h: Sequence[int] = (3, 12)) -> pd.DataFrame:
+def probability_table(
+    fc: xr.Dataset, init_time=None, *, windows_h: Sequence[int] = (3, 12)
+) -> pd.DataFrame:
     """Highest hourly event probability in the first 3 h, 12 h and the whole horizon.
 
     Rows are the NOAA G levels (``P(Kp >= k)``, k = 5..9) and the Dst classes
@@ -266,7 +360,9 @@ def probability_table(fc: xr.Dataset, init_time=None, *, windows_h: Sequence[int
     rows = {}
     events = []
     if "kp" in fc:
-        events += [("kp", k, f"G{g} (Kp ≥ {k:g})") for g, k in enumerate(KP_THRESHOLDS, start=1)]
+        events += [
+            ("kp", k, f"G{g} (Kp ≥ {kp_label(k)})") for g, k in enumerate(KP_THRESHOLDS, start=1)
+        ]
     if "dst" in fc:
         events += [("dst", d, f"Dst ≤ {d:g} nT") for d in DST_THRESHOLDS]
     for name, thr, label in events:
@@ -281,23 +377,43 @@ def probability_figure(fc: xr.Dataset, init_time=None) -> go.Figure:
     x = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR / 2
     fig = go.Figure()
     if "kp" in fc:
+        symbols = ("circle", "square", "diamond", "triangle-up", "x")
         for g, k in enumerate(KP_THRESHOLDS, start=1):
             p = exceedance_probability(fc, "kp", k).sel(init_time=t).to_numpy()
-            fig.add_trace(go.Scatter(
-                x=x, y=100 * p, mode="lines+markers", name=f"P(G{g}: Kp ≥ {k:g})",
-                line={"color": colors.G_LEVELS[g][2], "width": 2.5},
-                hovertemplate=f"G{g} %{{y:.0f}}%<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=100 * p,
+                    mode="lines+markers",
+                    name=f"P(G{g}: Kp ≥ {kp_label(k)})",
+                    line={"color": colors.G_LEVELS[g][2], "width": 2.5},
+                    marker={
+                        "symbol": symbols[g - 1],
+                        "size": 7,
+                        "line": {"width": 1, "color": "#333"},
+                    },
+                    hovertemplate=f"G{g} %{{y:.0f}}%<extra></extra>",
+                )
+            )
     if "dst" in fc:
         for d, dash in zip(DST_THRESHOLDS, ("dot", "dash", "longdash"), strict=True):
             p = exceedance_probability(fc, "dst", d).sel(init_time=t).to_numpy()
-            fig.add_trace(go.Scatter(
-                x=x, y=100 * p, mode="lines", name=f"P(Dst ≤ {d:g} nT)",
-                line={"color": "#333", "dash": dash, "width": 2},
-                hovertemplate=f"Dst≤{d:g} %{{y:.0f}}%<extra></extra>",
-            ))
-    _base_layout(fig, f"Event probability by hour ahead (issued {t:%Y-%m-%d %H:%M} UTC)",
-                 "probability [%]", height=330)
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=100 * p,
+                    mode="lines",
+                    name=f"P(Dst ≤ {d:g} nT)",
+                    line={"color": "#333", "dash": dash, "width": 2},
+                    hovertemplate=f"Dst≤{d:g} %{{y:.0f}}%<extra></extra>",
+                )
+            )
+    _base_layout(
+        fig,
+        f"Event probability by hour ahead (issued {t:%Y-%m-%d %H:%M} UTC)",
+        "probability [%]",
+        height=330,
+    )
     fig.update_yaxes(range=[0, 100])
     return fig
 
@@ -396,10 +512,19 @@ def drivers_figure(
     step = t.to_series().diff().median() if len(t) > 1 else HOUR
     for i, (name, label, color) in enumerate(rows, start=1):
         x, y = minmax_downsample(t, series[name], max_points)
-        fig.add_trace(go.Scattergl(
-            x=x + step / 2, y=y, mode="lines", name=label, line={"color": color, "width": 1.3},
-            showlegend=False, hovertemplate=f"{label} %{{y:.1f}}<extra></extra>",
-        ), row=i, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=x + step / 2,
+                y=y,
+                mode="lines",
+                name=label,
+                line={"color": color, "width": 1.3},
+                showlegend=False,
+                hovertemplate=f"{label} %{{y:.1f}}<extra></extra>",
+            ),
+            row=i,
+            col=1,
+        )
         fig.update_yaxes(title_text=label, title_font={"size": 11}, row=i, col=1)
         if name == "bz_gsm":
             fig.add_hline(y=0, line={"color": "#aaa", "width": 1}, row=i, col=1)
@@ -407,8 +532,11 @@ def drivers_figure(
     if missing:
         title += f"<br><sup>not available: {', '.join(missing)}</sup>"
     fig.update_layout(
-        title={"text": title, "x": 0.01}, height=150 * len(rows) + 90, template="plotly_white",
-        margin={"l": 80, "r": 20, "t": 70, "b": 40}, hovermode="x unified",
+        title={"text": title, "x": 0.01},
+        height=150 * len(rows) + 90,
+        template="plotly_white",
+        margin={"l": 80, "r": 20, "t": 70, "b": 40},
+        hovermode="x unified",
     )
     fig.update_xaxes(title_text=X_TITLE, row=len(rows), col=1)
     return fig
@@ -416,7 +544,11 @@ def drivers_figure(
 
 # ----------------------------------------------------------------------------- Archive page
 def archive_payload(
-    fc: xr.Dataset, observed=None, *, names: Sequence[str] = ("dst", "kp"), max_issues: int = 2000,
+    fc: xr.Dataset,
+    observed=None,
+    *,
+    names: Sequence[str] = ("dst", "kp"),
+    max_issues: int = 2000,
     history: pd.Timedelta | str = "1D",
 ) -> dict:
     """Compact JSON-able archive for the client-side issue-time picker.
@@ -455,8 +587,9 @@ def archive_payload(
     return out
 
 
-def archive_figure(fc: xr.Dataset, name: str, observed=None, *, init_time=None,
-                   history: str = "1D") -> go.Figure:
+def archive_figure(
+    fc: xr.Dataset, name: str, observed=None, *, init_time=None, history: str = "1D"
+) -> go.Figure:
     """What was forecast at one past issue time against what happened (fan chart).
 
     The trace order (bands, median, observed) is fixed so the page's script can swap the
@@ -468,10 +601,15 @@ def archive_figure(fc: xr.Dataset, name: str, observed=None, *, init_time=None,
     obs = _series(observed, name)
     end = df["x"].max() + HOUR / 2
     obs = obs[(obs.index >= t - pd.Timedelta(history)) & (obs.index < end)]
-    fig.add_trace(go.Scatter(
-        x=obs.index + HOUR / 2, y=obs.to_numpy(), mode="lines", name=f"observed {name}",
-        line={"color": colors.OBSERVED_COLOR, "width": 1.8},
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=obs.index + HOUR / 2,
+            y=obs.to_numpy(),
+            mode="lines",
+            name=f"observed {name}",
+            line={"color": colors.OBSERVED_COLOR, "width": 1.8},
+        )
+    )
     _vline(fig, t, "issue time", colors.ISSUE_COLOR, " issue time", "solid")
     if name == "kp":
         for g, (label, lowest, _) in colors.G_LEVELS.items():
@@ -480,8 +618,12 @@ def archive_figure(fc: xr.Dataset, name: str, observed=None, *, init_time=None,
     else:
         for thr in DST_THRESHOLDS[:2]:
             _hline(fig, thr, f"dst {thr:g}", colors.DST_LEVELS[thr], "#999")
-    _base_layout(fig, f"{'Dst' if name == 'dst' else 'Kp'}: forecast issued {t:%Y-%m-%d %H:%M} UTC "
-                 "vs observed", LABELS[name], height=360)
+    _base_layout(
+        fig,
+        f"{'Dst' if name == 'dst' else 'Kp'}: forecast issued {t:%Y-%m-%d %H:%M} UTC vs observed",
+        LABELS[name],
+        height=360,
+    )
     return fig
 
 
@@ -489,7 +631,10 @@ def archive_figure(fc: xr.Dataset, name: str, observed=None, *, init_time=None,
 METRICS: dict[str, tuple[str, str]] = {
     "rmse": ("RMSE (lower is better)", "nT / Kp units"),
     "mae": ("MAE (lower is better)", "nT / Kp units"),
-    "skill_vs_persistence": ("Skill vs persistence 1 − MSE/MSE_pers (higher is better; 0 = persistence)", "skill"),
+    "skill_vs_persistence": (
+        "Skill vs persistence 1 − MSE/MSE_pers (higher is better; 0 = persistence)",
+        "skill",
+    ),
     "crps": ("CRPS of the quantile forecast (lower is better)", "nT / Kp units"),
     "coverage_80": ("Coverage of the 80% interval (0.8 is ideal)", "fraction"),
     "r": ("Pearson correlation r", "r"),
@@ -503,9 +648,17 @@ def skill_figure(skill: xr.Dataset, metric: str) -> go.Figure:
         raise ValueError(f"skill has no {metric!r}; it holds {list(skill.data_vars)}")
     da = skill[metric]
     targets = [str(t) for t in skill["target"].values] if "target" in da.dims else ["all"]
-    fig = make_subplots(rows=1, cols=len(targets), subplot_titles=[t.capitalize() if t != "kp" else "Kp" for t in targets])
+    fig = make_subplots(
+        rows=1,
+        cols=len(targets),
+        subplot_titles=[t.capitalize() if t != "kp" else "Kp" for t in targets],
+    )
     lead = skill["lead_time"].values
-    lead_h = (pd.TimedeltaIndex(lead) / HOUR).to_numpy() if np.issubdtype(lead.dtype, np.timedelta64) else lead
+    lead_h = (
+        (pd.TimedeltaIndex(lead) / HOUR).to_numpy()
+        if np.issubdtype(lead.dtype, np.timedelta64)
+        else lead
+    )
     models = [str(m) for m in skill["model"].values]
     for c, target in enumerate(targets, start=1):
         sub = da.sel(target=target) if "target" in da.dims else da
@@ -513,20 +666,35 @@ def skill_figure(skill: xr.Dataset, metric: str) -> go.Figure:
             y = sub.sel(model=model).transpose("lead_time").to_numpy().astype(float)
             if np.isnan(y).all():
                 continue
-            fig.add_trace(go.Scatter(
-                x=lead_h, y=y, mode="lines+markers", name=model, legendgroup=model,
-                showlegend=c == 1 or target == targets[0],
-                line={"color": colors.model_color(model, i), "width": 3 if model == "tft" else 1.8},
-                marker={"size": 5},
-                hovertemplate=f"{model} %{{y:.3g}}<extra>{target} lead %{{x}} h</extra>",
-            ), row=1, col=c)
+            fig.add_trace(
+                go.Scatter(
+                    x=lead_h,
+                    y=y,
+                    mode="lines+markers",
+                    name=model,
+                    legendgroup=model,
+                    showlegend=c == 1 or target == targets[0],
+                    line={
+                        "color": colors.model_color(model, i),
+                        "width": 3 if model == "tft" else 1.8,
+                    },
+                    marker={"size": 5},
+                    hovertemplate=f"{model} %{{y:.3g}}<extra>{target} lead %{{x}} h</extra>",
+                ),
+                row=1,
+                col=c,
+            )
         if metric == "coverage_80":
             fig.add_hline(y=0.8, line={"dash": "dot", "color": "#555"}, row=1, col=c)
         if metric == "skill_vs_persistence":
             fig.add_hline(y=0.0, line={"dash": "dot", "color": "#555"}, row=1, col=c)
     title, ytitle = METRICS.get(metric, (metric, metric))
-    fig.update_layout(title={"text": title, "x": 0.01}, height=340, template="plotly_white",
-                      margin={"l": 60, "r": 20, "t": 70, "b": 45})
+    fig.update_layout(
+        title={"text": title, "x": 0.01},
+        height=340,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 70, "b": 45},
+    )
     fig.update_xaxes(title_text="lead time [h]")
     fig.update_yaxes(title_text=ytitle, col=1)
     return fig
@@ -551,32 +719,61 @@ def reliability(fc: xr.Dataset, observed, name: str) -> pd.Series:
 def reliability_figure(curves: Mapping[str, Mapping[str, pd.Series]]) -> go.Figure:
     """Reliability diagram: ``curves[model][target]`` from :func:`reliability`."""
     targets = sorted({t for per in curves.values() for t in per})
-    fig = make_subplots(rows=1, cols=max(len(targets), 1),
-                        subplot_titles=[("Dst" if t == "dst" else "Kp") for t in targets])
+    fig = make_subplots(
+        rows=1,
+        cols=max(len(targets), 1),
+        subplot_titles=[("Dst" if t == "dst" else "Kp") for t in targets],
+    )
     for c, target in enumerate(targets, start=1):
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
-                                 line={"dash": "dot", "color": "#777"}, showlegend=c == 1,
-                                 legendgroup="ideal"), row=1, col=c)
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                name="perfect calibration",
+                line={"dash": "dot", "color": "#777"},
+                showlegend=c == 1,
+                legendgroup="ideal",
+            ),
+            row=1,
+            col=c,
+        )
         for i, (model, per) in enumerate(curves.items()):
             if target not in per:
                 continue
             s = per[target]
-            fig.add_trace(go.Scatter(
-                x=list(s.index), y=s.to_numpy(), mode="lines+markers",
-                name=f"{model} (n={s.attrs.get('n', '?')})" if c == 1 else model,
-                legendgroup=model, showlegend=c == 1,
-                line={"color": colors.model_color(model, i)},
-                hovertemplate="nominal %{x:.2f} observed %{y:.2f}<extra>" + model + "</extra>",
-            ), row=1, col=c)
-    fig.update_layout(title={"text": "Reliability of the quantiles: how often the observation fell "
-                             "below each forecast quantile", "x": 0.01},
-                      height=380, template="plotly_white", margin={"l": 60, "r": 20, "t": 80, "b": 45})
+            fig.add_trace(
+                go.Scatter(
+                    x=list(s.index),
+                    y=s.to_numpy(),
+                    mode="lines+markers",
+                    name=f"{model} (n={s.attrs.get('n', '?')})" if c == 1 else model,
+                    legendgroup=model,
+                    showlegend=c == 1,
+                    line={"color": colors.model_color(model, i)},
+                    hovertemplate="nominal %{x:.2f} observed %{y:.2f}<extra>" + model + "</extra>",
+                ),
+                row=1,
+                col=c,
+            )
+    fig.update_layout(
+        title={
+            "text": "Reliability of the quantiles: how often the observation fell "
+            "below each forecast quantile",
+            "x": 0.01,
+        },
+        height=380,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 80, "b": 45},
+    )
     fig.update_xaxes(title_text="nominal quantile level", range=[0, 1])
     fig.update_yaxes(title_text="observed frequency", range=[0, 1], col=1)
     return fig
 
 
-def event_scores(fc: xr.Dataset, observed, *, lead_hours: Sequence[int] = (1, 6, 24)) -> pd.DataFrame:
+def event_scores(
+    fc: xr.Dataset, observed, *, lead_hours: Sequence[int] = (1, 6, 24)
+) -> pd.DataFrame:
     """Contingency scores of storm events, the forecast median as the deterministic forecast.
 
     Events: Kp >= 5 (G1) and Dst <= -50 / -100 nT. POD = a/(a+c), FAR = b/(a+b),
@@ -610,9 +807,20 @@ def event_scores(fc: xr.Dataset, observed, *, lead_hours: Sequence[int] = (1, 6,
             den = (a + c) * (c + d) + (a + b) * (b + d)
             hss = 2 * (a * d - b * c) / den if den else np.nan
             tss = (a / (a + c) - b / (b + d)) if (a + c) and (b + d) else np.nan
-            rows.append({"event": label, "lead [h]": h, "hits": a, "false alarms": b,
-                         "misses": c, "correct negatives": d, "POD": pod, "FAR": far,
-                         "HSS": hss, "TSS": tss})
+            rows.append(
+                {
+                    "event": label,
+                    "lead [h]": h,
+                    "hits": a,
+                    "false alarms": b,
+                    "misses": c,
+                    "correct negatives": d,
+                    "POD": pod,
+                    "FAR": far,
+                    "HSS": hss,
+                    "TSS": tss,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -629,8 +837,14 @@ STORMS: dict[str, tuple[str, str]] = {
 
 
 def storm_figure(
-    archives: Mapping[str, xr.Dataset], observed, name: str, start, end, *,
-    lead_hours: Sequence[int] = (1, 6, 24), title: str = "",
+    archives: Mapping[str, xr.Dataset],
+    observed,
+    name: str,
+    start,
+    end,
+    *,
+    lead_hours: Sequence[int] = (1, 6, 24),
+    title: str = "",
 ) -> go.Figure | None:
     """Forecast medians at fixed leads against the observed series over one storm.
 
@@ -647,7 +861,9 @@ def storm_figure(
         if name not in fc:
             continue
         inits = pd.DatetimeIndex(fc["init_time"].values)
-        sub = fc.isel(init_time=np.flatnonzero((inits >= start - pd.Timedelta("3D")) & (inits < end)))
+        sub = fc.isel(
+            init_time=np.flatnonzero((inits >= start - pd.Timedelta("3D")) & (inits < end))
+        )
         if sub.sizes["init_time"] == 0:
             continue
         med = sub[name].sel(quantile=0.5, method="nearest")
@@ -660,16 +876,30 @@ def storm_figure(
             if not inside.any():
                 continue
             any_fc = True
-            fig.add_trace(go.Scatter(
-                x=x[inside], y=med.sel(lead_time=lt).to_numpy()[inside], mode="lines",
-                name=f"{model} +{h} h", line={"color": colors.model_color(model, i),
-                                               "dash": dashes[j % len(dashes)], "width": 1.6},
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=x[inside],
+                    y=med.sel(lead_time=lt).to_numpy()[inside],
+                    mode="lines",
+                    name=f"{model} +{h} h",
+                    line={
+                        "color": colors.model_color(model, i),
+                        "dash": dashes[j % len(dashes)],
+                        "width": 1.6,
+                    },
+                )
+            )
     if not any_fc:
         return None
-    fig.add_trace(go.Scatter(x=obs.index + HOUR / 2, y=obs.to_numpy(), mode="lines",
-                             name=f"observed {name}",
-                             line={"color": colors.OBSERVED_COLOR, "width": 2.5}))
+    fig.add_trace(
+        go.Scatter(
+            x=obs.index + HOUR / 2,
+            y=obs.to_numpy(),
+            mode="lines",
+            name=f"observed {name}",
+            line={"color": colors.OBSERVED_COLOR, "width": 2.5},
+        )
+    )
     _base_layout(fig, title or f"{start:%Y-%m-%d} – {end:%Y-%m-%d}", LABELS[name], height=330)
     return fig
 
@@ -684,17 +914,31 @@ def importance_figure(importance: Mapping[str, Mapping[str, float]]) -> go.Figur
     groups = [(g, v) for g, v in importance.items() if v]
     if not groups:
         raise ValueError("variable importance is empty; expected {group: {variable: weight}}")
-    fig = make_subplots(rows=1, cols=len(groups), subplot_titles=[g for g, _ in groups],
-                        horizontal_spacing=0.12)
+    fig = make_subplots(
+        rows=1, cols=len(groups), subplot_titles=[g for g, _ in groups], horizontal_spacing=0.12
+    )
     for c, (group, values) in enumerate(groups, start=1):
         items = sorted(values.items(), key=lambda kv: kv[1])
-        fig.add_trace(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
-                             name=group, marker={"color": "#1f77b4"}, showlegend=False,
-                             hovertemplate="%{y}: %{x:.3f}<extra></extra>"), row=1, col=c)
+        fig.add_trace(
+            go.Bar(
+                x=[v for _, v in items],
+                y=[k for k, _ in items],
+                orientation="h",
+                name=group,
+                marker={"color": "#1f77b4"},
+                showlegend=False,
+                hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=c,
+        )
     n = max(len(v) for _, v in groups)
-    fig.update_layout(title={"text": "TFT variable importance (variable-selection weights)", "x": 0.01},
-                      height=max(300, 26 * n + 120), template="plotly_white",
-                      margin={"l": 110, "r": 20, "t": 80, "b": 40})
+    fig.update_layout(
+        title={"text": "TFT variable importance (variable-selection weights)", "x": 0.01},
+        height=max(300, 26 * n + 120),
+        template="plotly_white",
+        margin={"l": 110, "r": 20, "t": 80, "b": 40},
+    )
     fig.update_xaxes(title_text="weight")
     return fig
 
@@ -713,10 +957,17 @@ def attention_figure(attention: Mapping) -> go.Figure:
     for label, w in series.items():
         w = np.asarray(w, dtype=float)
         if w.shape != lags.shape:
-            raise ValueError(f"attention weights {label!r} have {w.size} values for {lags.size} lags")
+            raise ValueError(
+                f"attention weights {label!r} have {w.size} values for {lags.size} lags"
+            )
         fig.add_trace(go.Scatter(x=lags, y=w, mode="lines", name=str(label)))
     fig.add_vline(x=0, line={"color": colors.ISSUE_COLOR})
-    fig.update_layout(title={"text": "TFT attention over the input window (0 = issue time)", "x": 0.01},
-                      height=330, template="plotly_white", xaxis_title="hours relative to issue time",
-                      yaxis_title="attention weight", margin={"l": 60, "r": 20, "t": 70, "b": 45})
+    fig.update_layout(
+        title={"text": "TFT attention over the input window (0 = issue time)", "x": 0.01},
+        height=330,
+        template="plotly_white",
+        xaxis_title="hours relative to issue time",
+        yaxis_title="attention weight",
+        margin={"l": 60, "r": 20, "t": 70, "b": 45},
+    )
     return fig

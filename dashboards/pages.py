@@ -57,7 +57,7 @@ footer{font-size:12px;color:#555;padding:10px 20px 30px}
 
 #: runs before plotly.min.js so a failing library load is reported too
 HEAD_SCRIPT = """
-window.__ss={promises:[],errors:[]};
+window.__ss={promises:[],waits:[],errors:[]};
 function __ssError(msg){
   window.__ss.errors.push(String(msg));
   document.documentElement.setAttribute('data-js-errors', String(window.__ss.errors.length));
@@ -73,7 +73,7 @@ window.__ss.plot=function(id,fig){
   }catch(err){__ssError('plot '+id+': '+err);}
 };
 window.addEventListener('load',function(){
-  Promise.all(window.__ss.promises).then(function(){
+  Promise.all(window.__ss.promises.concat(window.__ss.waits)).then(function(){
     document.body.setAttribute('data-rendered',String(window.__ss.promises.length));
     document.body.setAttribute('data-render-ms',String(Math.round(performance.now())));
   },function(err){__ssError(err);});
@@ -90,7 +90,8 @@ def page(file: str, body: str, *, subtitle: str = "", built: str = "") -> str:
     """A full HTML page with the navigation bar; ``file`` selects the active tab."""
     title = dict((f, t) for f, _, t in PAGES).get(file, file)
     nav = "".join(
-        f'<a href="{f}"{" class=active" if f == file else ""}>{esc(label)}</a>' for f, label, _ in PAGES
+        f'<a href="{f}"{" class=active" if f == file else ""}>{esc(label)}</a>'
+        for f, label, _ in PAGES
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -115,8 +116,10 @@ NOAA SWPC real-time solar wind. NOAA G-scale colours as on the SWPC space-weathe
 def figure(fig: go.Figure, div_id: str, *, cls: str = "plot") -> str:
     """A ``<div>`` plus the script that plots ``fig`` into it (data embedded as JSON)."""
     payload = fig.to_json().replace("</", "<\\/")
-    return (f'<div id="{esc(div_id)}" class="{cls}"></div>\n'
-            f"<script>window.__ss.plot({json.dumps(div_id)},{payload});</script>")
+    return (
+        f'<div id="{esc(div_id)}" class="{cls}"></div>\n'
+        f"<script>window.__ss.plot({json.dumps(div_id)},{payload});</script>"
+    )
 
 
 def note(text: str, kind: str = "info", *, raw: bool = False) -> str:
@@ -130,9 +133,14 @@ def section(title: str, *parts: str, sid: str = "") -> str:
 
 
 def cards(items: Iterable[tuple[str, str]]) -> str:
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div></div>'
-        for k, v in items) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div></div>'
+            for k, v in items
+        )
+        + "</div>"
+    )
 
 
 def _fmt(v) -> str:
@@ -148,20 +156,25 @@ def _fmt(v) -> str:
 def table(df: pd.DataFrame, *, index: bool = True, cell_style=None, fmt=_fmt, cls: str = "") -> str:
     """An HTML table; ``cell_style(row_label, col, value) -> css`` colours cells."""
     head = ('<th class="l"></th>' if index else "") + "".join(
-        f"<th>{esc(c)}</th>" for c in df.columns)
+        f"<th>{esc(c)}</th>" for c in df.columns
+    )
     rows = []
     for label, row in df.iterrows():
         cells = f'<td class="l">{esc(label)}</td>' if index else ""
         for i, (col, v) in enumerate(row.items()):
             style = cell_style(label, col, v) if cell_style else ""
             td_cls = ' class="l"' if (not index and i == 0) or isinstance(v, str) else ""
-            cells += f'<td{td_cls}{f" style={chr(34)}{style}{chr(34)}" if style else ""}>{esc(fmt(v))}</td>'
+            cells += f"<td{td_cls}{f' style={chr(34)}{style}{chr(34)}' if style else ''}>{esc(fmt(v))}</td>"
         rows.append(f"<tr>{cells}</tr>")
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (
+        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
 
 
 def kv_table(items: Mapping[str, object]) -> str:
     """A two-column key/value table."""
-    rows = "".join(f'<tr><th class="l">{esc(k)}</th><td class="l">{esc(_fmt(v))}</td></tr>'
-                   for k, v in items.items())
+    rows = "".join(
+        f'<tr><th class="l">{esc(k)}</th><td class="l">{esc(_fmt(v))}</td></tr>'
+        for k, v in items.items()
+    )
     return f"<table>{rows}</table>"

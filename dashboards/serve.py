@@ -26,8 +26,10 @@ class DashboardServer:
                 f"{directory} holds no index.html; build the site first "
                 "(superstorm dashboard build --out DIR)"
             )
-        handler = functools.partial(_QuietHandler if quiet else http.server.SimpleHTTPRequestHandler,
-                                    directory=str(directory))
+        handler = functools.partial(
+            _QuietHandler if quiet else http.server.SimpleHTTPRequestHandler,
+            directory=str(directory),
+        )
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.directory = directory
         self.port = self.httpd.server_address[1]

@@ -87,24 +87,40 @@ def _alert_list(alerts) -> tuple[list[dict], dict]:
     return [dict(a) for a in items], meta
 
 
-def freshness_table(observed, issue: pd.Timestamp, freshness: Mapping | None = None) -> pd.DataFrame:
+def freshness_table(
+    observed, issue: pd.Timestamp, freshness: Mapping | None = None
+) -> pd.DataFrame:
     """Per input: end of its newest sample known at ``issue`` and its age there [h].
 
     ``freshness`` (name -> time the newest sample's interval ended) overrides what is
     computed from ``observed``.
     """
     rows = {}
-    names = list(freshness) if freshness else [n for n in FRESHNESS_VARS
-                                                if observed is not None and n in observed]
+    names = (
+        list(freshness)
+        if freshness
+        else [n for n in FRESHNESS_VARS if observed is not None and n in observed]
+    )
     for name in names:
-        end = pd.Timestamp(freshness[name]) if freshness else figures.latest_known(observed, name, issue)
+        end = (
+            pd.Timestamp(freshness[name])
+            if freshness
+            else figures.latest_known(observed, name, issue)
+        )
         if end is None:
-            rows[name] = {"newest sample ends": "none", "age at issue [h]": np.nan, "status": "missing"}
+            rows[name] = {
+                "newest sample ends": "none",
+                "age at issue [h]": np.nan,
+                "status": "missing",
+            }
             continue
         age = (issue - end) / HOUR
         normal = 3.0 if name in ("kp", "ap") else 1.0
-        rows[name] = {"newest sample ends": f"{end:%Y-%m-%d %H:%M}", "age at issue [h]": float(age),
-                      "status": "ok" if age <= normal else ("late" if age <= 6 else "stale")}
+        rows[name] = {
+            "newest sample ends": f"{end:%Y-%m-%d %H:%M}",
+            "age at issue [h]": float(age),
+            "status": "ok" if age <= normal else ("late" if age <= 6 else "stale"),
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -126,8 +142,13 @@ def _prob_style(_row, _col, v) -> str:
 def now_page(forecast, observed, alerts, freshness, model_info) -> str:
     parts = []
     if forecast is None:
-        parts.append(P.note("No forecast available yet: nothing in the forecast archive "
-                            "($SUPERSTORM_HOME/archive). Run `superstorm forecast` first.", "missing"))
+        parts.append(
+            P.note(
+                "No forecast available yet: nothing in the forecast archive "
+                "($SUPERSTORM_HOME/archive). Run `superstorm forecast` first.",
+                "missing",
+            )
+        )
         return "\n".join(parts)
     issue = pd.Timestamp(forecast["init_time"].values[-1])
     horizon = int(pd.TimedeltaIndex(forecast["lead_time"].values).max() / HOUR)
@@ -139,76 +160,133 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
         label = next((r for r in probs.index if r.startswith(f"G{g} ")), None)
         if label is not None and probs.loc[label].max() >= 0.5:
             g_max = g
-    parts.append(P.cards([
-        ("issued (UTC)", f"{issue:%Y-%m-%d %H:%M}"),
-        ("model", f"{model} {version}"),
-        ("input data up to", _stamp(forecast.attrs.get("data_cutoff"))),
-        ("horizon", f"{horizon} h"),
-        ("most likely storm level (P ≥ 50%)", f"G{g_max}" if g_max else "below G1"),
-    ]))
+    parts.append(
+        P.cards(
+            [
+                ("issued (UTC)", f"{issue:%Y-%m-%d %H:%M}"),
+                ("model", f"{model} {version}"),
+                ("input data up to", _stamp(forecast.attrs.get("data_cutoff"))),
+                ("horizon", f"{horizon} h"),
+                ("most likely storm level (P ≥ 50%)", f"G{g_max}" if g_max else "below G1"),
+            ]
+        )
+    )
     if model != "tft":
-        parts.append(P.note(f"This forecast comes from the '{model}' model, not the TFT "
-                            "(no TFT forecast in the archive).", "warn"))
-    parts.append(P.section(
-        "Storm probabilities (highest hourly probability in each window)",
-        P.table(probs, cell_style=_prob_style,
+        parts.append(
+            P.note(
+                f"This forecast comes from the '{model}' model, not the TFT "
+                "(no TFT forecast in the archive).",
+                "warn",
+            )
+        )
+    parts.append(
+        P.section(
+            "Storm probabilities (highest hourly probability in each window)",
+            P.table(
+                probs,
+                cell_style=_prob_style,
                 fmt=lambda v: f"{100 * v:.0f}%" if isinstance(v, float) and np.isfinite(v) else "—",
-                cls="probs"),
-        P.note("G levels from Kp (NOAA): G1 Kp ≥ 5 … G5 Kp = 9. Dst classes (Gonzalez et al. 1994): "
-               "≤ −50 nT moderate, ≤ −100 nT intense, ≤ −250 nT superstorm.", "info"),
-        sid="probabilities"))
+                cls="probs",
+            ),
+            P.note(
+                "G levels from Kp (NOAA): G1 Kp ≥ 5 … G5 Kp = 9. Dst classes (Gonzalez et al. 1994): "
+                "≤ −50 nT moderate, ≤ −100 nT intense, ≤ −250 nT superstorm.",
+                "info",
+            ),
+            sid="probabilities",
+        )
+    )
     alert_items, meta = _alert_list(alerts)
     if alerts is None:
-        alert_html = P.note("No alert feed found ($SUPERSTORM_HOME/alerts/active.json): "
-                            "run `superstorm alerts` to produce it.", "missing")
+        alert_html = P.note(
+            "No alert feed found ($SUPERSTORM_HOME/alerts/active.json): "
+            "run `superstorm alerts` to produce it.",
+            "missing",
+        )
     elif not alert_items:
         alert_html = P.note("No active alerts.", "info")
     else:
         keys = []
         for a in alert_items:
             keys += [k for k in a if k not in keys]
-        alert_html = P.table(pd.DataFrame(alert_items, columns=keys), index=False,
-                             fmt=lambda v: P._fmt(v) if not isinstance(v, list | dict) else json.dumps(v))
+        alert_html = P.table(
+            pd.DataFrame(alert_items, columns=keys),
+            index=False,
+            fmt=lambda v: P._fmt(v) if not isinstance(v, list | dict) else json.dumps(v),
+        )
     if meta:
-        alert_html += P.note(", ".join(f"{k}: {v}" for k, v in meta.items() if not isinstance(v, list | dict)),
-                             "info")
+        alert_html += P.note(
+            ", ".join(f"{k}: {v}" for k, v in meta.items() if not isinstance(v, list | dict)),
+            "info",
+        )
     parts.append(P.section(f"Active alerts ({len(alert_items)})", alert_html, sid="alerts"))
     for name in ("dst", "kp"):
         if name in forecast:
-            parts.append(P.section(
-                f"{'Dst' if name == 'dst' else 'Kp'}: forecast and observations",
-                P.figure(figures.fan_chart(forecast, name, observed=observed, init_time=issue),
-                         f"fig-{name}"), sid=f"{name}-section"))
-    parts.append(P.section("Event probability by hour ahead",
-                           P.figure(figures.probability_figure(forecast, issue), "fig-prob")))
+            parts.append(
+                P.section(
+                    f"{'Dst' if name == 'dst' else 'Kp'}: forecast and observations",
+                    P.figure(
+                        figures.fan_chart(forecast, name, observed=observed, init_time=issue),
+                        f"fig-{name}",
+                    ),
+                    sid=f"{name}-section",
+                )
+            )
+    parts.append(
+        P.section(
+            "Event probability by hour ahead",
+            P.figure(figures.probability_figure(forecast, issue), "fig-prob"),
+        )
+    )
     fresh = freshness_table(observed, issue, freshness)
     if fresh.empty:
         parts.append(P.section("Input freshness", P.note("No observations available.", "missing")))
     else:
-        parts.append(P.section(
-            "Input freshness (newest sample known at issue time)",
-            P.table(fresh, cell_style=lambda r, c, v: (
-                {"ok": "background:#e6f4ea", "late": "background:#fff7e6",
-                 "stale": "background:#fde8e8", "missing": "background:#f3f4f6"}.get(v, "")
-                if c == "status" else "")),
-            P.note("Hourly values become known when their hour ends, Kp when its 3-hour block ends.",
-                   "info"),
-            sid="freshness"))
+        parts.append(
+            P.section(
+                "Input freshness (newest sample known at issue time)",
+                P.table(
+                    fresh,
+                    cell_style=lambda r, c, v: (
+                        {
+                            "ok": "background:#e6f4ea",
+                            "late": "background:#fff7e6",
+                            "stale": "background:#fde8e8",
+                            "missing": "background:#f3f4f6",
+                        }.get(v, "")
+                        if c == "status"
+                        else ""
+                    ),
+                ),
+                P.note(
+                    "Hourly values become known when their hour ends, Kp when its 3-hour block ends.",
+                    "info",
+                ),
+                sid="freshness",
+            )
+        )
     return "\n".join(parts)
 
 
 def drivers_page(observed, end, days: float) -> str:
     if observed is None:
-        return P.note("No observations found ($SUPERSTORM_HOME/store): run `superstorm ingest`.",
-                      "missing")
+        return P.note(
+            "No observations found ($SUPERSTORM_HOME/store): run `superstorm ingest`.", "missing"
+        )
     try:
         fig = figures.drivers_figure(observed, end=end, days=days)
     except ValueError as exc:
         return P.note(str(exc), "missing")
-    return P.section(f"Solar wind, last {days:g} days", P.figure(fig, "fig-drivers"),
-                     P.note("Long series are reduced to the minimum and maximum of each time bucket, "
-                            "so peaks and storm extremes are always drawn. Newell et al. (2007) "
-                            "coupling dΦ/dt = v^4/3 B_T^2/3 sin^8/3(θ/2).", "info"))
+    return P.section(
+        f"Solar wind, last {days:g} days",
+        P.figure(fig, "fig-drivers"),
+        P.note(
+            "Long series are reduced to the minimum and maximum of each time bucket, "
+            "so peaks and storm extremes are always drawn. Newell et al. (2007) "
+            "coupling dΦ/dt = v^4/3 B_T^2/3 sin^8/3(θ/2).",
+            "info",
+        ),
+    )
 
 
 ARCHIVE_SCRIPT = """
@@ -253,23 +331,28 @@ ARCHIVE_SCRIPT = """
   var h=decodeURIComponent(location.hash.slice(1)).split('/'), m0=A.models[h[0]]?h[0]:A.primary;
   selM.value=m0; fill(m0);
   var i0=A.models[m0].issues.indexOf(h[1]); sel.value=i0>=0?i0:A.models[m0].issues.length-1;
-  window.__ss.promises.push(Promise.all(window.__ss.promises.slice()).then(draw));
+  window.__ss.waits.push(Promise.all(window.__ss.promises.slice()).then(draw));
 })();
 """
 
 
 def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: int = 2000) -> str:
     if not archives:
-        return P.note("The forecast archive is empty ($SUPERSTORM_HOME/archive/<model>/<YYYY>/): "
-                      "run `superstorm forecast` or `superstorm backtest` to fill it.", "missing")
+        return P.note(
+            "The forecast archive is empty ($SUPERSTORM_HOME/archive/<model>/<YYYY>/): "
+            "run `superstorm forecast` or `superstorm backtest` to fill it.",
+            "missing",
+        )
     primary = _primary(archives)
     payload = {"models": {}, "primary": primary, "targets": [], "history_h": 24}
     for model, fc in archives.items():
         pl = figures.archive_payload(fc, observed, max_issues=max_issues, history="1D")
         qs = np.array(pl["quantiles"])
-        pl["bands"] = [[int(np.argmin(abs(qs - lo))), int(np.argmin(abs(qs - hi)))]
-                       for lo, hi, _, _ in colors.BANDS
-                       if figures._nearest_q(qs, lo) is not None and figures._nearest_q(qs, hi) is not None]
+        pl["bands"] = [
+            [int(np.argmin(abs(qs - lo))), int(np.argmin(abs(qs - hi)))]
+            for lo, hi, _, _ in colors.BANDS
+            if figures._nearest_q(qs, lo) is not None and figures._nearest_q(qs, hi) is not None
+        ]
         pl["median"] = int(np.argmin(abs(qs - 0.5)))
         payload["models"][model] = pl
         payload["targets"] = sorted(set(payload["targets"]) | set(pl["targets"]))
@@ -283,53 +366,93 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
         '<input id="arch-range" type="range" min="0" step="1">'
         '<b id="arch-label"></b></div>'
     )
-    figs = [P.figure(figures.archive_figure(fc, name, observed), f"arch-{name}")
-            for name in ("dst", "kp") if name in fc]
+    figs = [
+        P.figure(figures.archive_figure(fc, name, observed), f"arch-{name}")
+        for name in ("dst", "kp")
+        if name in fc
+    ]
     data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     shown = min(n, max_issues)
-    notes = P.note(f"{shown} archived issue times of '{primary}'"
-                   + (f" (the newest {max_issues} of {n})" if n > max_issues else "")
-                   + ". Pick one to see what was forecast then (bands and median) against what "
-                   "happened (black). The address bar keeps the choice, so a link opens the same issue.",
-                   "info")
-    return P.section("Pick a past issue time", controls, notes, *figs,
-                     f'<script type="application/json" id="archive-data">{data}</script>',
-                     f"<script>{ARCHIVE_SCRIPT}</script>", sid="archive")
+    notes = P.note(
+        f"{shown} archived issue times of '{primary}'"
+        + (f" (the newest {max_issues} of {n})" if n > max_issues else "")
+        + ". Pick one to see what was forecast then (bands and median) against what "
+        "happened (black). The address bar keeps the choice, so a link opens the same issue.",
+        "info",
+    )
+    return P.section(
+        "Pick a past issue time",
+        controls,
+        notes,
+        *figs,
+        f'<script type="application/json" id="archive-data">{data}</script>',
+        f"<script>{ARCHIVE_SCRIPT}</script>",
+        sid="archive",
+    )
 
 
 def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storms=None) -> str:
     parts = []
     if skill is None:
-        parts.append(P.note("No skill report ($SUPERSTORM_HOME/reports/skill.nc): run "
-                            "`superstorm backtest` to score the model and the baselines.", "missing"))
+        parts.append(
+            P.note(
+                "No skill report ($SUPERSTORM_HOME/reports/skill.nc): run "
+                "`superstorm backtest` to score the model and the baselines.",
+                "missing",
+            )
+        )
     else:
-        figs = [P.figure(figures.skill_figure(skill, m), f"fig-skill-{m}")
-                for m in figures.METRICS if m in skill]
+        figs = [
+            P.figure(figures.skill_figure(skill, m), f"fig-skill-{m}")
+            for m in figures.METRICS
+            if m in skill
+        ]
         models = ", ".join(str(m) for m in skill["model"].values)
         parts.append(P.section(f"Skill by lead time (models: {models})", *figs, sid="skill"))
     if not archives or observed is None:
-        parts.append(P.note("Reliability, event scores and the storm gallery need archived "
-                            "forecasts and observations; "
-                            + ("the archive is empty." if not archives else "no observations found."),
-                            "missing"))
+        parts.append(
+            P.note(
+                "Reliability, event scores and the storm gallery need archived "
+                "forecasts and observations; "
+                + ("the archive is empty." if not archives else "no observations found."),
+                "missing",
+            )
+        )
         return "\n".join(parts)
-    curves = {m: {n: figures.reliability(fc, observed, n) for n in ("dst", "kp") if n in fc}
-              for m, fc in archives.items()}
-    parts.append(P.section("Reliability of the quantiles",
-                           P.figure(figures.reliability_figure(curves), "fig-reliability"),
-                           P.note("Points on the diagonal: the observation fell below the q-quantile "
-                                  "a fraction q of the time. Above the diagonal: forecasts too high; "
-                                  "below: too low.", "info"), sid="reliability"))
+    curves = {
+        m: {n: figures.reliability(fc, observed, n) for n in ("dst", "kp") if n in fc}
+        for m, fc in archives.items()
+    }
+    parts.append(
+        P.section(
+            "Reliability of the quantiles",
+            P.figure(figures.reliability_figure(curves), "fig-reliability"),
+            P.note(
+                "Points on the diagonal: the observation fell below the q-quantile "
+                "a fraction q of the time. Above the diagonal: forecasts too high; "
+                "below: too low.",
+                "info",
+            ),
+            sid="reliability",
+        )
+    )
     tables = []
     for model, fc in archives.items():
         ev = figures.event_scores(fc, observed)
         if not ev.empty:
             tables.append(f"<h3>{P.esc(model)}</h3>" + P.table(ev, index=False))
-    parts.append(P.section("Event scores (forecast median vs observed, per lead time)",
-                           *(tables or [P.note("No verifiable events.", "missing")]),
-                           P.note("POD probability of detection, FAR false-alarm ratio, HSS Heidke "
-                                  "skill score, TSS true skill statistic (1 perfect, 0 no skill).",
-                                  "info"), sid="events"))
+    parts.append(
+        P.section(
+            "Event scores (forecast median vs observed, per lead time)",
+            *(tables or [P.note("No verifiable events.", "missing")]),
+            P.note(
+                "POD probability of detection, FAR false-alarm ratio, HSS Heidke "
+                "skill score, TSS true skill statistic (1 perfect, 0 no skill).",
+                "info",
+            ),
+            sid="events",
+        )
+    )
     gallery, absent = [], []
     for i, (title, (start, end)) in enumerate((storms or figures.STORMS).items()):
         fig = figures.storm_figure(archives, observed, "dst", start, end, title=title)
@@ -339,29 +462,45 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
             gallery.append(P.figure(fig, f"fig-storm-{i}"))
     if absent:
         gallery.append(P.note("No archived forecasts for: " + "; ".join(absent), "missing"))
-    parts.append(P.section("Storm gallery: Dst forecasts at +1, +6, +24 h against observed",
-                           *gallery, sid="storms"))
+    parts.append(
+        P.section(
+            "Storm gallery: Dst forecasts at +1, +6, +24 h against observed", *gallery, sid="storms"
+        )
+    )
     return "\n".join(parts)
 
 
 def model_page(model_info, forecast) -> str:
     used = forecast.attrs.get("model", "?") if forecast is not None else "none"
     if not model_info:
-        return P.note("No TFT model registered ($SUPERSTORM_HOME/models/tft/): train one with "
-                      f"`superstorm train`. Forecasts on these pages come from: {used}.", "missing")
-    meta = {k: v for k, v in model_info.items()
-            if k not in ("variable_importance", "attention") and not isinstance(v, dict | list)}
+        return P.note(
+            "No TFT model registered ($SUPERSTORM_HOME/models/tft/): train one with "
+            f"`superstorm train`. Forecasts on these pages come from: {used}.",
+            "missing",
+        )
+    meta = {
+        k: v
+        for k, v in model_info.items()
+        if k not in ("variable_importance", "attention") and not isinstance(v, dict | list)
+    }
     parts = [P.section("Registered model", P.kv_table(meta))]
     imp = model_info.get("variable_importance")
     if imp:
-        parts.append(P.section("Variable importance",
-                               P.figure(figures.importance_figure(imp), "fig-importance")))
+        parts.append(
+            P.section(
+                "Variable importance", P.figure(figures.importance_figure(imp), "fig-importance")
+            )
+        )
     else:
         parts.append(P.note("The model's metadata holds no variable importance.", "missing"))
     att = model_info.get("attention")
     if att:
-        parts.append(P.section("Attention for the latest forecast",
-                               P.figure(figures.attention_figure(att), "fig-attention")))
+        parts.append(
+            P.section(
+                "Attention for the latest forecast",
+                P.figure(figures.attention_figure(att), "fig-attention"),
+            )
+        )
     else:
         parts.append(P.note("No attention weights stored for the latest forecast.", "missing"))
     return "\n".join(parts)
@@ -408,8 +547,10 @@ def build_site(
     built = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     if forecast is not None:
         issue = pd.Timestamp(forecast["init_time"].values[-1])
-        subtitle = f"issued {issue:%Y-%m-%d %H:%M} UTC · {forecast.attrs.get('model', '?')} " \
-                   f"{forecast.attrs.get('model_version', '')}"
+        subtitle = (
+            f"issued {issue:%Y-%m-%d %H:%M} UTC · {forecast.attrs.get('model', '?')} "
+            f"{forecast.attrs.get('model_version', '')}"
+        )
         end = issue
     else:
         subtitle, end = "no forecast", None
@@ -456,20 +597,31 @@ def load_archive(home: Path, *, days: float | None = 60.0) -> dict[str, xr.Datas
             stamps = []
             for f in files:
                 try:
-                    stamps.append(pd.Timestamp(datetime.strptime(f.stem.rsplit("_", 1)[1], "%Y%m%dT%H%M")))
+                    stamps.append(
+                        pd.Timestamp(datetime.strptime(f.stem.rsplit("_", 1)[1], "%Y%m%dT%H%M"))
+                    )
                 except ValueError:
                     stamps.append(pd.NaT)
-            newest = max(s for s in stamps if s is not pd.NaT) if any(s is not pd.NaT for s in stamps) else None
+            newest = (
+                max(s for s in stamps if s is not pd.NaT)
+                if any(s is not pd.NaT for s in stamps)
+                else None
+            )
             if newest is not None:
-                files = [f for f, s in zip(files, stamps, strict=True)
-                         if s is pd.NaT or s >= newest - pd.Timedelta(days=days)]
+                files = [
+                    f
+                    for f, s in zip(files, stamps, strict=True)
+                    if s is pd.NaT or s >= newest - pd.Timedelta(days=days)
+                ]
         ds = _open_all(files)
         if ds is not None:
             out[mdir.name] = ds
     return out
 
 
-def load_observed(home: Path, start: pd.Timestamp | None, end: pd.Timestamp | None) -> xr.Dataset | None:
+def load_observed(
+    home: Path, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> xr.Dataset | None:
     """Hourly observations from the store: ``data_sources.dataset.build_dataset`` when present,
     else the store's yearly netCDF files merged (OMNI2 first, other sources fill gaps)."""
     try:
@@ -486,13 +638,18 @@ def load_observed(home: Path, start: pd.Timestamp | None, end: pd.Timestamp | No
         return None
     merged = None
     order = ["omni2", "kyoto_dst", "gfz_kp", "swpc", "celestrak"]
-    sources = sorted((p for p in store.iterdir() if p.is_dir()),
-                     key=lambda p: order.index(p.name) if p.name in order else 99)
+    sources = sorted(
+        (p for p in store.iterdir() if p.is_dir()),
+        key=lambda p: order.index(p.name) if p.name in order else 99,
+    )
     for src in sources:
         files = sorted(src.glob("*.nc"))
         if start is not None:
-            files = [f for f in files if f.stem[-4:].isdigit()
-                     and start.year - 1 <= int(f.stem[-4:]) <= end.year]
+            files = [
+                f
+                for f in files
+                if f.stem[-4:].isdigit() and start.year - 1 <= int(f.stem[-4:]) <= end.year
+            ]
         parts = []
         for f in files:
             with xr.open_dataset(f) as ds:
@@ -513,8 +670,10 @@ def load_model_info(home: Path) -> dict | None:
     root = Path(home) / "models" / "tft"
     if not root.is_dir():
         return None
-    versions = sorted((p for p in root.iterdir() if (p / "metadata.json").exists()),
-                      key=lambda p: p.stat().st_mtime)
+    versions = sorted(
+        (p for p in root.iterdir() if (p / "metadata.json").exists()),
+        key=lambda p: p.stat().st_mtime,
+    )
     if not versions:
         return None
     vdir = versions[-1]
@@ -542,8 +701,10 @@ def build_site_from_home(out_dir: str | Path, home: str | Path | None = None) ->
         forecast = fc.isel(init_time=[-1])
     if forecast is not None:
         issue = pd.Timestamp(forecast["init_time"].values[-1])
-        start = min([pd.Timestamp(a["init_time"].values[0]) for a in archives.values()]
-                    + [issue - pd.Timedelta("8D")]) - pd.Timedelta("1D")
+        start = min(
+            [pd.Timestamp(a["init_time"].values[0]) for a in archives.values()]
+            + [issue - pd.Timedelta("8D")]
+        ) - pd.Timedelta("1D")
         end = issue + pd.Timedelta("4D")
     else:
         start = end = None
@@ -558,9 +719,21 @@ def build_site_from_home(out_dir: str | Path, home: str | Path | None = None) ->
         with xr.open_dataset(skill_path) as ds:
             skill = ds.load()
     model_info = load_model_info(home)
-    for label, value in (("forecast archive", archives), ("observations", observed),
-                         ("alert feed", alerts), ("skill report", skill), ("TFT model", model_info)):
+    for label, value in (
+        ("forecast archive", archives),
+        ("observations", observed),
+        ("alert feed", alerts),
+        ("skill report", skill),
+        ("TFT model", model_info),
+    ):
         if value is None or (isinstance(value, dict) and not value and label != "alert feed"):
             log.warning("dashboard: no %s under %s; its page says so", label, home)
-    return build_site(out_dir, forecast=forecast, observed=observed, archive=archives,
-                      alerts=alerts, skill=skill, model_info=model_info)
+    return build_site(
+        out_dir,
+        forecast=forecast,
+        observed=observed,
+        archive=archives,
+        alerts=alerts,
+        skill=skill,
+        model_info=model_info,
+    )

@@ -42,6 +42,9 @@ VARIABLE_MAP: dict[str, tuple[int, float, float]] = {
     "f107": (51, 999.9, 1.0),
 }
 
+#: 0-based words parse_omni2 uses: year, day, hour and the mapped variables
+NEEDED_WORDS = np.array([0, 1, 2, *sorted(w - 1 for w, _, _ in VARIABLE_MAP.values())])
+
 SOLAR_WIND = ("b_total", "bx_gsm", "by_gsm", "bz_gsm", "t_p", "n_p", "v_sw", "p_dyn", "e_y")
 
 #: OMNI2 carries each index as Kyoto / GFZ published it at retrieval time, which may be
@@ -55,7 +58,7 @@ _POW10 = 10.0 ** np.arange(19)
 _POW10_INT = 10 ** np.arange(19, dtype=np.int64)
 
 
-def _words(raw: bytes, name: str) -> np.ndarray:
+def _words(raw: bytes, name: str, needed: np.ndarray | None = None) -> np.ndarray:
     """All words as a ``(n_lines, 55)`` float array; a bad line raises naming line and word.
 
     The fast path tokenises the raw bytes with numpy and converts plain decimal words
@@ -65,7 +68,9 @@ def _words(raw: bytes, name: str) -> np.ndarray:
     behaviour and error messages.
     """
     n_lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
-    table = _words_fast(raw, n_lines)
+    table = _words_fixed(raw, n_lines, needed)
+    if table is None:
+        table = _words_fast(raw, n_lines)
     if table is not None:
         return table
     if not raw.strip():
@@ -80,6 +85,90 @@ def _words(raw: bytes, name: str) -> np.ndarray:
         pass
     _raise_first_bad_line(raw, name)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _words_fixed(raw: bytes, n_lines: int, needed: np.ndarray | None = None) -> np.ndarray | None:
+    """Fastest path for upstream files: equal-length lines, right-aligned fixed-width words.
+
+    Word boundaries are taken from the first line and every line must match them: each word
+    right-aligned in its field, separated by a blank from the previous one, its decimal point
+    in the same column on every line, characters only digits, ``.`` and a leading sign. Then
+    the digits of all words are summed with constant powers of ten per column (exact in
+    float64) and divided by ``10**decimals``, which is correctly rounded: ``float(word)``.
+    ``None`` when any of this does not hold. Every word is checked; only the words in
+    ``needed`` (0-based; default all) are converted, the others are NaN.
+    """
+    width = raw.find(b"\n") + 1
+    if width < 2 or len(raw) != n_lines * width:
+        return None
+    a = np.frombuffer(raw, dtype=np.uint8).reshape(n_lines, width)
+    if not (a[:, -1] == 10).all():
+        return None
+    # masks on the contiguous array (fast), then views without the newline column
+    blank_full, digit_full = a == 32, (a >= 48) & (a <= 57)
+    dot_full, minus_full = a == 46, a == 45
+    sign_full = minus_full | (a == 43)
+    ok = digit_full | dot_full | sign_full | blank_full
+    a, blank, digit, dot, minus, sign = (
+        x[:, :-1] for x in (a, blank_full, digit_full, dot_full, minus_full, sign_full)
+    )
+    first = ~blank[0]
+    starts = np.flatnonzero(first & np.concatenate(([True], ~first[:-1])))
+    if starts.size != N_WORDS:
+        return None
+    # field k runs from the end of word k-1 to the end of word k (blanks belong to the right)
+    ends = np.append(np.flatnonzero(first & np.append(~first[1:], True)) + 1, a.shape[1])[:N_WORDS]
+    if ends[-1] != a.shape[1]:
+        return None
+    bounds = np.concatenate(([0], ends[:-1]))
+    if not ok[:, :-1].all() or (dot != dot[0]).any():
+        return None
+    field_last = ends - 1
+    same_field = np.ones(a.shape[1] - 1, dtype=bool)
+    same_field[field_last[:-1]] = False
+    # right-aligned: no blank after a non-blank inside a field, last column never blank
+    if (~blank[:, :-1] & blank[:, 1:] & same_field).any() or blank[:, field_last].any():
+        return None
+    if not blank[:, bounds[1:]].all():  # fields 2.. start blank: words stay separate
+        return None
+    # a sign only as the first character of its word, never alone
+    prev_blank = np.concatenate((np.ones((n_lines, 1), bool), blank[:, :-1]), axis=1)
+    if (sign & ~prev_blank).any() or sign[:, field_last].any():
+        return None
+    if (_field_sums(digit, bounds, ends) == 0).any():
+        return None
+    # per column: digits to the right within the field (the dot column is the same everywhere)
+    col = np.arange(a.shape[1])
+    field_of = np.searchsorted(ends, col, side="right")
+    dots_right = np.add.reduceat(dot[0][::-1], (a.shape[1] - ends)[::-1])[::-1]
+    dot_cum = np.cumsum(dot[0])
+    dots_after = dot_cum[field_last][field_of] - dot_cum
+    exponent = (field_last[field_of] - col) - dots_after
+    if (dots_right > 1).any():
+        return None
+    decimals = np.zeros(N_WORDS, dtype=np.int64)
+    for k in np.flatnonzero(dots_right):
+        decimals[k] = field_last[k] - np.flatnonzero(dot[0, bounds[k] : ends[k]])[0] - bounds[k]
+    weights = np.where(dot[0], 0.0, _POW10[np.clip(exponent, 0, 18)])
+    words = np.arange(N_WORDS) if needed is None else np.asarray(needed)
+    cols = np.concatenate([np.arange(bounds[k], ends[k]) for k in words])
+    widths = ends[words] - bounds[words]
+    sub_ends = np.cumsum(widths)
+    sub_bounds = sub_ends - widths
+    sub = a[:, cols]
+    values = np.where(digit[:, cols], sub - np.uint8(48), np.uint8(0)) * weights[cols]
+    part = _field_sums(values, sub_bounds, sub_ends) / _POW10[decimals[words]]
+    negative = _field_sums(minus[:, cols], sub_bounds, sub_ends) > 0
+    out = np.full((n_lines, N_WORDS), np.nan)
+    out[:, words] = np.where(negative, -part, part)
+    return out
+
+
+def _field_sums(x: np.ndarray, bounds: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Row sums of ``x`` over the column ranges ``[bounds[k], ends[k])`` (exact for integers)."""
+    cs = np.cumsum(x, axis=1, dtype=np.float64 if x.dtype.kind == "f" else np.int32)
+    lo = np.where(bounds > 0, cs[:, np.maximum(bounds - 1, 0)], 0)
+    return cs[:, ends - 1] - lo
 
 
 def _words_fast(raw: bytes, n_lines: int) -> np.ndarray | None:
@@ -185,7 +274,7 @@ def parse_omni2(path_or_bytes: str | Path | bytes, *, name: str | None = None) -
         the message names the file, line and word.
     """
     raw, name = read_input(path_or_bytes, name)
-    table = _words(raw, name)
+    table = _words(raw, name, NEEDED_WORDS)
     time = _times(table, name)
     data = {}
     for var, (word, fill, scale) in VARIABLE_MAP.items():

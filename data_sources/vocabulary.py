@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 import xarray as xr
 
-DATA_VERSIONS = ("final", "provisional", "quicklook", "real-time", "definitive", "nowcast", "predicted")
+DATA_VERSIONS = (
+    "final",
+    "provisional",
+    "quicklook",
+    "real-time",
+    "definitive",
+    "nowcast",
+    "predicted",
+)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,10 @@ def make_blocks(start, end, *, every: str = "1h", block: str = "30D", refit=None
     edges = sorted(e for e in edges if times[0] <= e <= times[-1])
     stop = times[-1] + pd.Timedelta(every)
     bounds = [*edges, stop]
-    return [Block(pd.Timestamp(a), pd.Timestamp(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [
+        Block(pd.Timestamp(a), pd.Timestamp(b))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def write_atomic(ds: xr.Dataset, path: Path) -> Path:
@@ -125,7 +128,7 @@ def backtest_flow(
     every: str = "1h",
     lead_hours: int = 24,
     targets: tuple[str, ...] = ("dst", "kp"),
-    refit: str | None = None,
+    refit: str | list[str] | None = None,
     as_of: str | bool = False,
     block: str = "30D",
     batch_size: int = bt.DEFAULT_BATCH,
@@ -137,16 +140,34 @@ def backtest_flow(
     written; re-running then computes only those.
     """
     out = Path(out_dir)
-    options = dict(every=every, lead_times=pd.to_timedelta(np.arange(1, lead_hours + 1), unit="h"),
-                   targets=tuple(targets), refit=_refit_spec(start, end, refit),
-                   as_of=as_of, batch_size=batch_size)
-    settings = dict(model=_model_label(model), start=str(pd.Timestamp(start)), end=str(pd.Timestamp(end)),
-                    every=every, lead_hours=lead_hours, targets=list(targets), refit=refit,
-                    as_of=as_of, block=block)
+    options = dict(
+        every=every,
+        lead_times=pd.to_timedelta(np.arange(1, lead_hours + 1), unit="h"),
+        targets=tuple(targets),
+        refit=_refit_spec(start, end, refit),
+        as_of=as_of,
+        batch_size=batch_size,
+    )
+    settings = dict(
+        model=_model_label(model),
+        start=str(pd.Timestamp(start)),
+        end=str(pd.Timestamp(end)),
+        every=every,
+        lead_hours=lead_hours,
+        targets=list(targets),
+        refit=refit,
+        as_of=as_of,
+        block=block,
+    )
     _manifest(out, settings)
     blocks = make_blocks(start, end, every=every, block=block, refit=refit)
-    futures = run_block.map(blocks, model=unmapped(model), dataset=unmapped(dataset),
-                            out_dir=unmapped(str(out)), options=unmapped(options))
+    futures = run_block.map(
+        blocks,
+        model=unmapped(model),
+        dataset=unmapped(dataset),
+        out_dir=unmapped(str(out)),
+        options=unmapped(options),
+    )
     done, failed = [], []
     for blk, fut in zip(blocks, futures, strict=True):
         try:
@@ -159,13 +180,22 @@ def backtest_flow(
             "the others are saved: run the same command again to compute only the failed ones"
         )
     combined = combine([Path(d["path"]) for d in done])
-    final = out / f"backtest_{settings['model']}_{pd.Timestamp(start).strftime(STAMP)}_{pd.Timestamp(end).strftime(STAMP)}.nc"
+    final = (
+        out
+        / f"backtest_{settings['model']}_{pd.Timestamp(start).strftime(STAMP)}_{pd.Timestamp(end).strftime(STAMP)}.nc"
+    )
     write_atomic(combined, final)
     computed = sum(d["computed"] for d in done)
-    print(f"backtest {settings['model']}: {len(blocks)} blocks ({computed} computed, "
-          f"{len(blocks) - computed} already on disk) -> {final}")
-    return {"path": str(final), "blocks": len(blocks), "computed": computed,
-            "block_paths": [d["path"] for d in done]}
+    print(
+        f"backtest {settings['model']}: {len(blocks)} blocks ({computed} computed, "
+        f"{len(blocks) - computed} already on disk) -> {final}"
+    )
+    return {
+        "path": str(final),
+        "blocks": len(blocks),
+        "computed": computed,
+        "block_paths": [d["path"] for d in done],
+    }
 
 
 def _refit_spec(start, end, refit):
@@ -178,8 +208,14 @@ def _refit_spec(start, end, refit):
 def combine(paths: list[Path]) -> xr.Dataset:
     """Concatenate block files along ``init_time`` (sorted), attrs of the window."""
     parts = [_load(p) for p in sorted(paths)]
-    ds = xr.concat(parts, dim="init_time", data_vars="minimal", coords="minimal",
-                   compat="override", combine_attrs="override").sortby("init_time")
+    ds = xr.concat(
+        parts,
+        dim="init_time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        combine_attrs="override",
+    ).sortby("init_time")
     ds.attrs["backtest_start"] = parts[0].attrs.get("backtest_start", "")
     ds.attrs["backtest_end"] = max(p.attrs.get("backtest_end", "") for p in parts)
     ds.attrs["data_cutoff"] = max(p.attrs.get("data_cutoff", "") for p in parts)
@@ -197,14 +233,28 @@ def task_runner(dask: str | None = None, *, workers: int = 1, threads: int | Non
     if dask == "local":
         return DaskTaskRunner(
             cluster_class="distributed.LocalCluster",
-            cluster_kwargs={"n_workers": workers, "threads_per_worker": threads or 1,
-                            "processes": False, "dashboard_address": None},
+            cluster_kwargs={
+                "n_workers": workers,
+                "threads_per_worker": threads or 1,
+                "processes": False,
+                "dashboard_address": ":0",
+            },
         )
     return DaskTaskRunner(address=dask)
 
 
-def run_backtest(model, dataset: xr.Dataset, *, start, end, out_dir, dask: str | None = None,
-                 workers: int = 1, threads: int | None = None, **kwargs) -> dict:
+def run_backtest(
+    model,
+    dataset: xr.Dataset,
+    *,
+    start,
+    end,
+    out_dir,
+    dask: str | None = None,
+    workers: int = 1,
+    threads: int | None = None,
+    **kwargs,
+) -> dict:
     """Run :func:`backtest_flow` on the chosen task runner (see :func:`task_runner`)."""
     runner = task_runner(dask, workers=workers, threads=threads)
     return backtest_flow.with_options(task_runner=runner)(
@@ -212,5 +262,13 @@ def run_backtest(model, dataset: xr.Dataset, *, start, end, out_dir, dask: str |
     )
 
 
-__all__ = ["Block", "backtest_flow", "combine", "make_blocks", "run_backtest", "run_block",
-           "task_runner", "write_atomic"]
+__all__ = [
+    "Block",
+    "backtest_flow",
+    "combine",
+    "make_blocks",
+    "run_backtest",
+    "run_block",
+    "task_runner",
+    "write_atomic",
+]

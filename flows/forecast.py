@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 
 from data_sources import config
 from flows import delivery
@@ -240,8 +242,9 @@ def step_dashboards(forecast_path: str | None = None, inputs_path: str | None = 
         feed = AlertLog().feed
         alerts = json.loads(feed.read_text()) if feed.exists() else None
         model_info = site.load_model_info(config.home()) if hasattr(site, "load_model_info") else None
+        newest = {g: pd.Timestamp(f["newest"].rstrip("Z")) for g, f in (freshness or {}).items() if f.get("newest")}
         site.build_site(out, forecast=fc, observed=obs, archive=archives or None, alerts=alerts,
-                        model_info=model_info, freshness=freshness)
+                        model_info=model_info, freshness=newest or None)
     except Exception as exc:  # noqa: BLE001 - a dashboard failure must not lose the forecast
         log.warning("dashboard rebuild failed: %s", exc)
         return f"failed: {type(exc).__name__}: {exc}"
@@ -326,49 +329,42 @@ def run_forecast(
             "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)}
 
 
-def _prefect_flow():
-    from prefect import flow, task
-    from prefect.artifacts import create_markdown_artifact
-
-    net = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
-    inputs_task = task(name="refresh-inputs", **net)(step_inputs)
-    model_task = task(name="forecast-model")(step_model)
-    alerts_task = task(name="evaluate-alerts")(step_alerts)
-    deliver_task = task(name="deliver-alerts", **net)(step_deliver)
-    dash_task = task(name="rebuild-dashboards")(step_dashboards)
-
-    @flow(name="forecast", log_prints=True)
-    def forecast_flow(
-        issue_time: str | None = None,
-        live: bool = True,
-        recorded: str | None = None,
-        store_root: str | None = None,
-        baselines: list[str] = list(DEFAULT_BASELINES),  # noqa: B006 - Prefect parameter
-        deliver: bool = True,
-        dashboards: bool = True,
-    ) -> dict:
-        """Hourly forecast: inputs, models, archive, alerts, delivery, dashboards, artifact."""
-        t = issue_hour(issue_time)
-        inp = inputs_task(t, live=live, recorded=recorded, store_root=store_root)
-        models = [model_task("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
-        futures = [model_task.submit(b, inp["path"], t, recorded=recorded, store_root=store_root)
-                   for b in baselines if b != models[0]["model"]]
-        models += [f.result() for f in futures]
-        alerts = alerts_task(models[0]["path"], inp["path"], t)
-        delivered = deliver_task(t) if deliver else {"skipped": True}
-        dash = (dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards
-                else "skipped")
-        md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)
-        create_markdown_artifact(markdown=md, key="forecast-summary",
-                                 description=f"superstorm forecast {t:%Y-%m-%d %H:%M} UTC")
-        return {"issue_time": t.isoformat(), "models": models,
-                "alert_serials": [m["serial"] for m in alerts["messages"]],
-                "delivered": delivered, "freshness": inp["freshness"]}
-
-    return forecast_flow
+_NET = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
+inputs_task = task(name="refresh-inputs", **_NET)(step_inputs)
+model_task = task(name="forecast-model")(step_model)
+alerts_task = task(name="evaluate-alerts")(step_alerts)
+deliver_task = task(name="deliver-alerts", **_NET)(step_deliver)
+dash_task = task(name="rebuild-dashboards")(step_dashboards)
 
 
-forecast_flow = _prefect_flow()
+@flow(name="forecast", log_prints=True)
+def forecast_flow(
+    issue_time: str | None = None,
+    live: bool = True,
+    recorded: str | None = None,
+    store_root: str | None = None,
+    baselines: list[str] = list(DEFAULT_BASELINES),  # noqa: B006 - Prefect parameter
+    deliver: bool = True,
+    dashboards: bool = True,
+) -> dict:
+    """Hourly forecast: inputs, models, archive, alerts, delivery, dashboards, artifact."""
+    t = issue_hour(issue_time)
+    inp = inputs_task(t, live=live, recorded=recorded, store_root=store_root)
+    models = [model_task("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
+    futures = [model_task.submit(b, inp["path"], t, recorded=recorded, store_root=store_root)
+               for b in baselines if b != models[0]["model"]]
+    models += [f.result() for f in futures]
+    alerts = alerts_task(models[0]["path"], inp["path"], t)
+    delivered = deliver_task(t) if deliver else {"skipped": True}
+    dash = (dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards
+            else "skipped")
+    md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)
+    create_markdown_artifact(markdown=md, key="forecast-summary",
+                             description=f"superstorm forecast {t:%Y-%m-%d %H:%M} UTC")
+    return {"issue_time": t.isoformat(), "models": models,
+            "alert_serials": [m["serial"] for m in alerts["messages"]],
+            "delivered": delivered, "freshness": inp["freshness"]}
+
 
 
 def replay(

@@ -38,6 +38,8 @@ import xarray as xr
 from forecasting import latency as latency_mod
 from forecasting import timeconv
 from forecasting.schema import validate_forecast
+from forecasting.storms import storm_catalog
+from forecasting.verification import score as verify
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +57,6 @@ __all__ = [
     "storm_catalog",
     "verify",
 ]
-
-
-def __getattr__(name: str):
-    """Lazy re-exports: ``verify`` and ``storm_catalog`` (PEP 562)."""
-    if name == "verify":
-        from forecasting.verification import score
-
-        return score
-    if name == "storm_catalog":
-        from forecasting.storms import storm_catalog
-
-        return storm_catalog
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------- time axes
@@ -138,7 +127,11 @@ def training_data(dataset: xr.Dataset, origin, *, latencies=None, train_start=No
     ends after it are NaN.
     """
     lat = latency_mod.resolve(latencies)
-    ds = dataset if train_start is None else dataset.sel(time=slice(_ts(train_start, "train_start"), None))
+    ds = (
+        dataset
+        if train_start is None
+        else dataset.sel(time=slice(_ts(train_start, "train_start"), None))
+    )
     return latency_mod.as_of(ds, origin, lat)
 
 
@@ -158,7 +151,12 @@ def _fit_at(model, dataset, origin, *, fit, latencies, train_start):
         out = fitted.fit(train)
         if out is not None and hasattr(out, "forecast"):
             fitted = out
-    log.info("refitted %s at origin %s on %d hours", getattr(fitted, "name", "?"), origin, train.sizes["time"])
+    log.info(
+        "refitted %s at origin %s on %d hours",
+        getattr(fitted, "name", "?"),
+        origin,
+        train.sizes["time"],
+    )
     return fitted, _last_data_label(train)
 
 
@@ -175,7 +173,9 @@ def _last_data_label(ds: xr.Dataset) -> np.datetime64:
 
 
 # ---------------------------------------------------------------------------- inference
-def _block_view(dataset: xr.Dataset, times: pd.DatetimeIndex, leads: pd.TimedeltaIndex) -> xr.Dataset:
+def _block_view(
+    dataset: xr.Dataset, times: pd.DatetimeIndex, leads: pd.TimedeltaIndex
+) -> xr.Dataset:
     """Data for a block: ``known_at`` its last issue time, time axis kept to the last target.
 
     Labels after the cut stay on the axis (values NaN) so a forecaster needing future time
@@ -256,8 +256,15 @@ def forecast_block(
 def _concat(parts: list[xr.Dataset]) -> xr.Dataset:
     if len(parts) == 1:
         return parts[0]
-    out = xr.concat(parts, dim="init_time", data_vars="minimal", coords="minimal",
-                    compat="override", join="outer", combine_attrs="override")
+    out = xr.concat(
+        parts,
+        dim="init_time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        join="outer",
+        combine_attrs="override",
+    )
     return out
 
 
@@ -348,7 +355,9 @@ def backtest(
                 model, dataset, origin, fit=fit, latencies=lat, train_start=train_start
             )
         for block in _blocks(seg_times, batch_size):
-            fc = forecast_block(fitted, dataset, block, leads, targets, latencies=lat, lookback=lookback)
+            fc = forecast_block(
+                fitted, dataset, block, leads, targets, latencies=lat, lookback=lookback
+            )
             stamp = np.datetime64("NaT", "ns") if origin is None else np.datetime64(origin, "ns")
             fc = fc.assign_coords(
                 fit_origin=(
@@ -389,7 +398,9 @@ def _finish(out, model, times, every, lat, refit) -> xr.Dataset:
         backtest_end=(times[-1] + pd.Timedelta(every)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         backtest_every=str(pd.Timedelta(every)),
         as_of=lat.name,
-        latencies=json.dumps({k: str(v) for k, v in lat.delays.items()} | {"default": str(lat.default)}),
+        latencies=json.dumps(
+            {k: str(v) for k, v in lat.delays.items()} | {"default": str(lat.default)}
+        ),
         refit="none" if refit is None else (refit if isinstance(refit, str) else "explicit"),
     )
     return validate_forecast(out)
@@ -406,19 +417,22 @@ def score_all(
     """``verify`` every forecast in ``forecasts`` against ``observed`` for ``target``.
 
     ``persistence`` names the entry (or gives the forecast) used as reference for
-    ``skill_vs_persistence``; forecasts are aligned on their common issue times.
+    ``skill_vs_persistence``; forecasts are aligned on their common issue times. Forecasts
+    without ``target`` (Burton has no Kp) are left out.
     """
-    from forecasting.verification import score
-
     ref = forecasts.get(persistence) if isinstance(persistence, str) else persistence
+    if ref is not None and target not in ref:
+        ref = None
     out = {}
     for name, fc in forecasts.items():
+        if target not in fc:
+            continue
         kw = {}
         if ref is not None:
             common = np.intersect1d(fc["init_time"].values, ref["init_time"].values)
             fc = fc.sel(init_time=common)
             kw["persistence"] = ref.sel(init_time=common)
-        out[name] = score(fc, observed, target, **kw)
+        out[name] = verify(fc, observed, target, **kw)
     return out
 
 
@@ -450,10 +464,14 @@ def compare(
     frames = []
     for name, scores in results.items():
         if not isinstance(scores, xr.Dataset) or "lead_time" not in scores.dims:
-            raise ValueError(f"scores of {name!r} must be an xr.Dataset along lead_time (verify output)")
+            raise ValueError(
+                f"scores of {name!r} must be an xr.Dataset along lead_time (verify output)"
+            )
         keep = [m for m in (metrics or list(scores.data_vars)) if m in scores.data_vars]
         sub = scores[keep]
-        sub = sub.assign_coords(lead_h=("lead_time", (sub["lead_time"].values / np.timedelta64(1, "h")).astype(int)))
+        sub = sub.assign_coords(
+            lead_h=("lead_time", (sub["lead_time"].values / np.timedelta64(1, "h")).astype(int))
+        )
         sub = sub.swap_dims(lead_time="lead_h").drop_vars("lead_time")
         if lead_hours is not None:
             sub = sub.sel(lead_h=[h for h in lead_hours if h in sub["lead_h"].values])
@@ -469,7 +487,9 @@ def compare(
     table = long.pivot_table(index=index, columns=["metric", "model"], values="value", sort=False)
     order_m = list(dict.fromkeys(long["metric"]))
     order_n = list(results)
-    return table.reindex(columns=pd.MultiIndex.from_product([order_m, order_n], names=["metric", "model"]))
+    return table.reindex(
+        columns=pd.MultiIndex.from_product([order_m, order_n], names=["metric", "model"])
+    )
 
 
 # ---------------------------------------------------------------------------- loading

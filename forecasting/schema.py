@@ -21,11 +21,22 @@ from data_sources.vocabulary import describe
 
 QUANTILES: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
+#: NOAA G-scale: lowest Kp of each level. DESIGN.md: G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8
+#: (8-, 8, 8+, 9-), G5 Kp=9; Kp is in thirds, so G4 starts at 8- = 23/3 and 9- is still G4.
+G_SCALE: dict[str, float] = {"G1": 5.0, "G2": 6.0, "G3": 7.0, "G4": 23.0 / 3.0, "G5": 9.0}
+
 #: Exceedance thresholds: Kp >= level (NOAA G1..G5), Dst <= level (Gonzalez et al. 1994).
-KP_THRESHOLDS: tuple[float, ...] = (5.0, 6.0, 7.0, 8.0, 9.0)
+KP_THRESHOLDS: tuple[float, ...] = tuple(G_SCALE.values())
 DST_THRESHOLDS: tuple[float, ...] = (-50.0, -100.0, -250.0)
 
 REQUIRED_ATTRS = ("model", "model_version", "data_cutoff", "created")
+
+
+def kp_label(kp: float) -> str:
+    """Kp in NOAA thirds notation: 23/3 -> ``8-``, 5.0 -> ``5``, 5.333 -> ``5+``."""
+    thirds = int(round(kp * 3))
+    base, rest = divmod(thirds, 3)
+    return {0: f"{base}", 1: f"{base}+", 2: f"{base + 1}-"}[rest]
 
 
 def make_forecast(
@@ -82,7 +93,11 @@ def make_forecast(
             "init_time": ("init_time", init, {"long_name": "forecast issue time (UTC)"}),
             "lead_time": ("lead_time", lead, {"long_name": "time after init_time"}),
             "quantile": ("quantile", q, {"long_name": "quantile level"}),
-            "valid_time": (("init_time", "lead_time"), valid, {"long_name": "init_time + lead_time"}),
+            "valid_time": (
+                ("init_time", "lead_time"),
+                valid,
+                {"long_name": "init_time + lead_time"},
+            ),
         },
     )
     cutoff = pd.Timestamp(data_cutoff) if data_cutoff is not None else init.max()
@@ -154,8 +169,9 @@ def exceedance_probability(
     da = ds[name].transpose(..., "quantile")
     p_below = cdf_at(da.values, ds["quantile"].values, threshold)
     dims = da.dims[:-1]
-    out = xr.DataArray(p_below if below else 1.0 - p_below, dims=dims,
-                       coords={d: ds[d] for d in dims})
+    out = xr.DataArray(
+        p_below if below else 1.0 - p_below, dims=dims, coords={d: ds[d] for d in dims}
+    )
     op = "<=" if below else ">="
     out.attrs.update(long_name=f"P({name} {op} {threshold:g})", units="1")
     return out

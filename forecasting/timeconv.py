@@ -73,7 +73,9 @@ def target_labels(init_time, lead_time) -> np.ndarray:
     return init[:, None] + lead[None, :] - np.timedelta64(1, "h")
 
 
-def observed_for(forecast: xr.Dataset, observed: xr.Dataset | xr.DataArray, name: str) -> xr.DataArray:
+def observed_for(
+    forecast: xr.Dataset, observed: xr.Dataset | xr.DataArray, name: str
+) -> xr.DataArray:
     """The observed values that verify ``forecast[name]``, on ``(init_time, lead_time)``.
 
     ``observed`` is an hourly series labelled by interval start (a dataset holding ``name``

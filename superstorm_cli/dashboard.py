@@ -26,7 +26,9 @@ def build(args: argparse.Namespace) -> int:
     paths = build_site_from_home(args.out, home=args.home)
     for path in paths:
         print(path)
-    print(f"open {Path(args.out).resolve() / 'index.html'} or run: superstorm dashboard serve --dir {args.out}")
+    print(
+        f"open {Path(args.out).resolve() / 'index.html'} or run: superstorm dashboard serve --dir {args.out}"
+    )
     return 0
 
 

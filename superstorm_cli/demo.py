@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="ingest, train (quick), forecast, alert, build dashboards")
     p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
     p.add_argument(
-        "--servers", choices=("auto", "mirror", "upstream"), default="auto",
+        "--servers",
+        choices=("auto", "mirror", "upstream"),
+        default="auto",
         help="auto: the real servers when reachable, else a loopback mirror of --data",
     )
     p.add_argument("--issue-time", default=DEFAULT_ISSUE_TIME, help="forecast issue time (UTC)")
@@ -53,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data) if args.data else default_data_dir()
     use_mirror = args.servers == "mirror" or (
-        args.servers == "auto" and not os.environ.get("SUPERSTORM_MIRROR") and not _upstream_reachable()
+        args.servers == "auto"
+        and not os.environ.get("SUPERSTORM_MIRROR")
+        and not _upstream_reachable()
     )
     server = None
     if use_mirror:
@@ -104,8 +108,10 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     from flows.alert_log import AlertLog
 
     for row in AlertLog().list():
-        print(f"  #{row['serial']:>3} {row['kind']:<8} {row['level']:<6} p={row['probability']:.2f} "
-              f"{row['valid_from']} -> {row['valid_to']} [{row['status']}]")
+        print(
+            f"  #{row['serial']:>3} {row['kind']:<8} {row['level']:<6} p={row['probability']:.2f} "
+            f"{row['valid_from']} -> {row['valid_to']} [{row['status']}]"
+        )
     _done(t0)
 
     site = home / "site"

@@ -34,7 +34,10 @@ def observed(kp=2.0, dst=-10.0, *, end=NOW, hours=48, v_sw=400.0):
                       coords={"time": t})
 
 
-def active(kind, family, level, serial=1, start=NOW - pd.Timedelta("1h"), end=None):
+HOUR_AGO = NOW - pd.Timedelta("1h")
+
+
+def active(kind, family, level, serial=1, start=HOUR_AGO, end=None):
     return A.ActiveAlert(serial, kind, family, level, 0.9, start, end, start)
 
 

@@ -57,8 +57,14 @@ class MeanOfKnown:
             for n in targets:
                 m = float(seen[n].mean(skipna=True)) + 0.1 * drive + 1e-3 * self.offset
                 out[n][i] = m + (q - 0.5)[None, :] * 20
-        return make_forecast(out, init_time=init, lead_time=lead, quantiles=q,
-                             model=self.name, model_version=self.version)
+        return make_forecast(
+            out,
+            init_time=init,
+            lead_time=lead,
+            quantiles=q,
+            model=self.name,
+            model_version=self.version,
+        )
 
 
 def _fitted(model, train):
@@ -89,8 +95,9 @@ def test_no_look_ahead(omni, train, cls):
     for t in pd.DatetimeIndex(["2000-07-14 05:00", "2000-07-15 01:00", "2000-07-15 17:00"]):
         got = bt.backtest(model, _perturbed_after(omni, t), **kw)
         upto = base["init_time"] <= np.datetime64(t)
-        xr.testing.assert_allclose(got[list(targets)].where(upto, drop=True),
-                                   base[list(targets)].where(upto, drop=True))
+        xr.testing.assert_allclose(
+            got[list(targets)].where(upto, drop=True), base[list(targets)].where(upto, drop=True)
+        )
         if cls is not Climatology:  # climatology ignores recent data by design
             # perturbing what WAS known at t changes the forecast at t: the test can fail
             seen = bt.backtest(model, _perturbed_known(omni, t), **kw).sel(init_time=[t])
@@ -138,16 +145,27 @@ def test_batched_equals_one_by_one(omni, train, cls):
     single = bt.backtest(model, omni, batch_size=1, **kw)
     xr.testing.assert_allclose(batched[["dst", "kp"]], single[["dst", "kp"]])
     xr.testing.assert_allclose(blocks[["dst", "kp"]], single[["dst", "kp"]])
-    naive = xr.concat([model.forecast(omni, [t], LEADS) for t in single["init_time"].values[:6]],
-                      dim="init_time")
-    ref = batched[["dst", "kp"]].isel(init_time=slice(0, 6)).drop_vars(["fit_origin", "training_end"])
+    naive = xr.concat(
+        [model.forecast(omni, [t], LEADS) for t in single["init_time"].values[:6]], dim="init_time"
+    )
+    ref = (
+        batched[["dst", "kp"]].isel(init_time=slice(0, 6)).drop_vars(["fit_origin", "training_end"])
+    )
     xr.testing.assert_allclose(naive[["dst", "kp"]], ref)
 
 
 def test_refit_never_sees_data_after_origin(omni):
     model = MeanOfKnown()
-    fc = bt.backtest(model, omni, start="2000-01-15", end="2000-04-10", every="6h",
-                     lead_times=LEADS[:6], refit="MS", train_start="1999-09-01")
+    fc = bt.backtest(
+        model,
+        omni,
+        start="2000-01-15",
+        end="2000-04-10",
+        every="6h",
+        lead_times=LEADS[:6],
+        refit="MS",
+        train_start="1999-09-01",
+    )
     origins = pd.DatetimeIndex(["2000-01-15", "2000-02-01", "2000-03-01", "2000-04-01"])
     assert list(pd.DatetimeIndex(np.unique(fc["fit_origin"].values))) == list(origins)
     assert model.fitted_on == []  # the caller's model is untouched (refits work on copies)
@@ -165,22 +183,39 @@ def test_refit_never_sees_data_after_origin(omni):
         spans.append(m.fitted_on[-1])
         return m
 
-    bt.backtest(MeanOfKnown(), omni, start="2000-01-15", end="2000-04-10", every="6h",
-                lead_times=LEADS[:6], refit="MS", fit=spy)
+    bt.backtest(
+        MeanOfKnown(),
+        omni,
+        start="2000-01-15",
+        end="2000-04-10",
+        every="6h",
+        lead_times=LEADS[:6],
+        refit="MS",
+        fit=spy,
+    )
     assert [s[0] for s in spans] == [omni.indexes["time"][0]] * 4  # expanding from the start
-    for (first, last, last_dst), origin in zip(spans, origins, strict=True):
+    for (_first, last, last_dst), origin in zip(spans, origins, strict=True):
         assert last < origin and last_dst < origin
         assert last == origin - pd.Timedelta("1h")
 
 
 def test_refit_with_baseline_records_fit_span(omni):
-    fc = bt.backtest(Persistence(), omni, start="2000-03-01", end="2000-05-01", every="12h",
-                     lead_times=LEADS, refit="MS")
+    fc = bt.backtest(
+        Persistence(),
+        omni,
+        start="2000-03-01",
+        end="2000-05-01",
+        every="12h",
+        lead_times=LEADS,
+        refit="MS",
+    )
     te = pd.DatetimeIndex(fc["training_end"].values)
     assert set(te) == {pd.Timestamp("2000-02-29 23:00"), pd.Timestamp("2000-03-31 23:00")}
     # kp of the interval that ends after the origin was masked in the training set
     train = bt.training_data(omni, "2000-04-01 01:00")
-    assert np.isnan(train["kp"].sel(time="2000-04-01 00:00")) and train.indexes["time"][-1] < pd.Timestamp("2000-04-01 01:00")
+    assert np.isnan(train["kp"].sel(time="2000-04-01 00:00")) and train.indexes["time"][
+        -1
+    ] < pd.Timestamp("2000-04-01 01:00")
 
 
 def test_errors(omni):
@@ -200,11 +235,17 @@ def test_compare_table():
     lead = pd.to_timedelta([1, 3, 6], unit="h")
 
     def scores(rmse):
-        return xr.Dataset({"rmse": ("lead_time", np.asarray(rmse, float)),
-                           "mae": ("lead_time", np.asarray(rmse, float) / 2)},
-                          coords={"lead_time": lead})
+        return xr.Dataset(
+            {
+                "rmse": ("lead_time", np.asarray(rmse, float)),
+                "mae": ("lead_time", np.asarray(rmse, float) / 2),
+            },
+            coords={"lead_time": lead},
+        )
 
-    table = bt.compare({"tft": scores([1, 2, 3]), "persistence": scores([2, 4, 6])}, lead_hours=(1, 6))
+    table = bt.compare(
+        {"tft": scores([1, 2, 3]), "persistence": scores([2, 4, 6])}, lead_hours=(1, 6)
+    )
     assert list(table.index) == [1, 6]
     assert table[("rmse", "persistence")].tolist() == [2.0, 6.0]
     assert table[("mae", "tft")].tolist() == [0.5, 1.5]
@@ -214,7 +255,6 @@ def test_compare_table():
 
 
 def test_verify_reexport_and_score_all(omni, train):
-    pytest.importorskip("forecasting.verification")
     from forecasting.verification import score
 
     assert bt.verify is score
@@ -222,8 +262,10 @@ def test_verify_reexport_and_score_all(omni, train):
 
     assert bt.storm_catalog is storm_catalog
     kw = dict(start="2000-07-10", end="2000-07-20", every="3h", lead_times=LEADS)
-    fcs = {"persistence": bt.backtest(Persistence().fit(train, lead_times=LEADS), omni, **kw),
-           "recurrence27": bt.backtest(Recurrence27().fit(train, lead_times=LEADS), omni, **kw)}
+    fcs = {
+        "persistence": bt.backtest(Persistence().fit(train, lead_times=LEADS), omni, **kw),
+        "recurrence27": bt.backtest(Recurrence27().fit(train, lead_times=LEADS), omni, **kw),
+    }
     res = bt.score_all(fcs, omni, "dst")
     table = bt.compare(res, metrics=["rmse", "skill_vs_persistence"])
     assert np.allclose(table[("skill_vs_persistence", "persistence")], 0.0, equal_nan=True)

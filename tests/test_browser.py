@@ -23,7 +23,9 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = browser.find_chromium()
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install -y chromium; .ci/run does)")
+    CHROMIUM is None,
+    reason="no chromium binary on PATH (apt-get install -y chromium; .ci/run does)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,9 @@ def test_page_renders_without_js_errors(served, page):
     load = browser.load(server.url + page, chromium=CHROMIUM, budget_ms=5000)
     assert load.dom, f"chromium returned no DOM for {page}: {load.stderr[-1500:]}"
     assert load.js_errors == [], f"{page}: {load.js_errors}"
-    assert load.plot_divs == expected, f"{page}: {load.plot_divs} plots rendered, {expected} expected"
+    assert load.plot_divs == expected, (
+        f"{page}: {load.plot_divs} plots rendered, {expected} expected"
+    )
     assert load.rendered == expected  # every Plotly.newPlot promise resolved
     if expected:
         assert load.trace_groups() >= expected  # each plot drew at least one trace
@@ -51,8 +55,11 @@ def test_page_renders_without_js_errors(served, page):
 @needs_chromium
 def test_error_banner_catches_broken_page(served):
     out, server = served
-    (out / "broken.html").write_text((out / "model.html").read_text().replace(
-        "</main>", "<script>window.__ss.plot('nowhere', {data: 5});</script></main>"))
+    (out / "broken.html").write_text(
+        (out / "model.html")
+        .read_text()
+        .replace("</main>", "<script>window.__ss.plot('nowhere', {data: 5});</script></main>")
+    )
     load = browser.load(server.url + "broken.html", chromium=CHROMIUM, budget_ms=3000)
     assert load.js_errors, "a failing plot call must show up as an error"
 
@@ -60,8 +67,11 @@ def test_error_banner_catches_broken_page(served):
 @needs_chromium
 def test_archive_picker_follows_link(served):
     _, server = served
-    load = browser.load(server.url + "archive.html#persistence_spread/2024-05-11T00:00",
-                        chromium=CHROMIUM, budget_ms=5000)
+    load = browser.load(
+        server.url + "archive.html#persistence_spread/2024-05-11T00:00",
+        chromium=CHROMIUM,
+        budget_ms=5000,
+    )
     assert load.js_errors == []
     assert re.search(r"Dst: forecast issued 2024-05-11 00:00 UTC vs observed", load.dom)
     assert '<b id="arch-label">2024-05-11 00:00 UTC (persistence_spread example)</b>' in load.dom
@@ -74,6 +84,11 @@ def test_screenshots(served, tmp_path):
     folder = Path(keep) if keep else tmp_path
     pages = [p[0] for p in PAGES] if keep else ["index.html"]
     for page in pages:
-        png = browser.screenshot(server.url + page, folder / page.replace(".html", ".png"),
-                                 height=browser.HEIGHTS[page], chromium=CHROMIUM, budget_ms=5000)
+        png = browser.screenshot(
+            server.url + page,
+            folder / page.replace(".html", ".png"),
+            height=browser.HEIGHTS[page],
+            chromium=CHROMIUM,
+            budget_ms=5000,
+        )
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000

@@ -12,7 +12,7 @@ import pytest
 
 from dashboards import colors, figures
 from dashboards.examples import climatology_window, example_skill, load_omni2, persistence_spread
-from forecasting.schema import exceedance_probability
+from forecasting.schema import exceedance_probability, kp_label
 
 ISSUE = pd.Timestamp("2024-05-10T20:00")  # Kp block 15-18 UT is the newest known at 20:00
 
@@ -30,8 +30,10 @@ def fc(obs):
 @pytest.fixture(scope="module")
 def archive(obs):
     inits = pd.date_range("2024-05-08", "2024-05-14", freq="6h")
-    return {"persistence_spread": persistence_spread(obs, inits),
-            "climatology_window": climatology_window(obs, inits)}
+    return {
+        "persistence_spread": persistence_spread(obs, inits),
+        "climatology_window": climatology_window(obs, inits),
+    }
 
 
 def _shape(fig, name):
@@ -43,8 +45,13 @@ def _shape(fig, name):
 def test_fan_chart_traces_and_band_order(fc, obs):
     fig = figures.fan_chart(fc, "dst", observed=obs)
     names = [t.name for t in fig.data]
-    assert names == ["forecast 90% range (0.05-0.95)", "forecast 80% range (0.1-0.9)",
-                     "forecast 50% range (0.25-0.75)", "forecast median", "observed dst"]
+    assert names == [
+        "forecast 90% range (0.05-0.95)",
+        "forecast 80% range (0.1-0.9)",
+        "forecast 50% range (0.25-0.75)",
+        "forecast median",
+        "observed dst",
+    ]
     df = figures.forecast_frame(fc, "dst")
     n = len(df)
     lows, highs = [], []
@@ -57,7 +64,9 @@ def test_fan_chart_traces_and_band_order(fc, obs):
     # widest band first: each inner band lies inside the outer one
     assert np.all(lows[0] <= lows[1]) and np.all(lows[1] <= lows[2])
     assert np.all(highs[2] <= highs[1]) and np.all(highs[1] <= highs[0])
-    assert np.all(lows[2] <= np.asarray(fig.data[3].y)) and np.all(np.asarray(fig.data[3].y) <= highs[2])
+    assert np.all(lows[2] <= np.asarray(fig.data[3].y)) and np.all(
+        np.asarray(fig.data[3].y) <= highs[2]
+    )
     # forecast lead 1 drawn at the middle of the hour starting at the issue time
     assert pd.Timestamp(fig.data[3].x[0]) == ISSUE + pd.Timedelta("30min")
     # observed: real Dst of the hour labelled 19:00 drawn at 19:30
@@ -79,15 +88,31 @@ def test_markers_at_issue_time_and_latest_sample(fc, obs):
     cut = obs.sel(time=slice(None, "2024-05-10T14:00"))
     late = figures.fan_chart(fc, "dst", observed=cut)
     assert pd.Timestamp(_shape(late, "latest sample").x0) == pd.Timestamp("2024-05-10T15:00")
-    assert "5 h before issue" in [a.text for a in late.layout.annotations if a.name == "latest sample"][0]
+    assert (
+        "5 h before issue"
+        in [a.text for a in late.layout.annotations if a.name == "latest sample"][0]
+    )
 
 
 def test_g_levels_and_colours():
     assert [colors.g_level(k) for k in (0.0, 4.667, 5.0, 6.333, 7.0, 7.667, 8.667, 9.0)] == [
-        0, 0, 1, 2, 3, 4, 4, 5]
+        0,
+        0,
+        1,
+        2,
+        3,
+        4,
+        4,
+        5,
+    ]
     assert colors.g_color(np.nan) == colors.QUIET
     assert [colors.G_LEVELS[g][2] for g in range(1, 6)] == [
-        "#F6EB14", "#FFC800", "#FF9600", "#FF0000", "#C80000"]
+        "#F6EB14",
+        "#FFC800",
+        "#FF9600",
+        "#FF0000",
+        "#C80000",
+    ]
 
 
 def test_kp_bars_coloured_by_g_level(obs):
@@ -95,8 +120,10 @@ def test_kp_bars_coloured_by_g_level(obs):
     fc = persistence_spread(obs, [issue])
     fig = figures.fan_chart(fc, "kp", observed=obs, init_time=issue, history="3D")
     bars = [t for t in fig.data if t.type == "bar"]
-    assert [b.name for b in bars] == ["observed Kp (bar colour = G level)",
-                                      "forecast median Kp per 3 h (hatched)"]
+    assert [b.name for b in bars] == [
+        "observed Kp (bar colour = G level)",
+        "forecast median Kp per 3 h (hatched)",
+    ]
     observed_bar = bars[0]
     ys = np.asarray(observed_bar.y, dtype=float)
     assert list(observed_bar.marker.color) == [colors.g_color(v) for v in ys]
@@ -157,15 +184,17 @@ def test_drivers_figure_panels_and_extremes(obs):
 def test_newell_coupling_values():
     # purely northward IMF: no coupling; purely southward: v^4/3 B^2/3 (sin(90 deg) = 1)
     assert figures.newell_coupling(400.0, 0.0, 10.0) == pytest.approx(0.0, abs=1e-12)
-    assert figures.newell_coupling(400.0, 0.0, -10.0) == pytest.approx(400 ** (4 / 3) * 10 ** (2 / 3) / 1e3)
+    assert figures.newell_coupling(400.0, 0.0, -10.0) == pytest.approx(
+        400 ** (4 / 3) * 10 ** (2 / 3) / 1e3
+    )
 
 
 def test_probabilities_match_exceedance_probability(fc):
     table = figures.probability_table(fc)
     assert list(table.columns) == ["next 3 h", "next 12 h", "next 24 h"]
-    for g, k in enumerate((5.0, 6.0, 7.0, 8.0, 9.0), start=1):
+    for g, k in enumerate((5.0, 6.0, 7.0, 23 / 3, 9.0), start=1):
         p = exceedance_probability(fc, "kp", k).isel(init_time=-1).to_numpy()
-        row = table.loc[f"G{g} (Kp ≥ {k:g})"]
+        row = table.loc[f"G{g} (Kp ≥ {kp_label(k)})"]
         assert row["next 24 h"] == pytest.approx(p.max())
         assert row["next 3 h"] == pytest.approx(p[:3].max())
     for d in (-50.0, -100.0, -250.0):
@@ -174,7 +203,8 @@ def test_probabilities_match_exceedance_probability(fc):
     fig = figures.probability_figure(fc)
     g1 = next(t for t in fig.data if t.name.startswith("P(G1"))
     np.testing.assert_allclose(
-        g1.y, 100 * exceedance_probability(fc, "kp", 5.0).isel(init_time=-1).to_numpy(), rtol=1e-6)
+        g1.y, 100 * exceedance_probability(fc, "kp", 5.0).isel(init_time=-1).to_numpy(), rtol=1e-6
+    )
 
 
 def test_archive_payload_matches_forecast(archive, obs):
@@ -182,12 +212,16 @@ def test_archive_payload_matches_forecast(archive, obs):
     pl = figures.archive_payload(fc, obs)
     assert len(pl["issues"]) == fc.sizes["init_time"] and pl["lead_h"][0] == 1
     i = 5
-    np.testing.assert_allclose(np.asarray(pl["targets"]["dst"]["fc"][i], dtype=float),
-                               fc["dst"].isel(init_time=i).to_numpy(), atol=0.051)
+    np.testing.assert_allclose(
+        np.asarray(pl["targets"]["dst"]["fc"][i], dtype=float),
+        fc["dst"].isel(init_time=i).to_numpy(),
+        atol=0.051,
+    )
     t0 = pd.Timestamp(pl["targets"]["dst"]["obs_t0"])
     k = 30
     assert pl["targets"]["dst"]["obs"][k] == pytest.approx(
-        float(obs["dst"].sel(time=t0 + pd.Timedelta(hours=k))))
+        float(obs["dst"].sel(time=t0 + pd.Timedelta(hours=k)))
+    )
     fig = figures.archive_figure(fc, "kp", obs, init_time=fc["init_time"].values[i])
     assert [t.name for t in fig.data][-1] == "observed kp" and len(fig.data) == 5
 
@@ -199,6 +233,7 @@ def test_reliability_and_event_scores(archive, obs):
     assert rel.attrs["n"] == fc.sizes["init_time"] * fc.sizes["lead_time"]
     # direct count for one level
     from forecasting.timeconv import observed_for
+
     o = observed_for(fc, obs, "dst").to_numpy()
     q90 = fc["dst"].sel(quantile=0.9).to_numpy()
     assert rel.loc[0.9] == pytest.approx(np.mean(o <= q90))
@@ -210,7 +245,10 @@ def test_reliability_and_event_scores(archive, obs):
     assert row["misses"] == np.sum((med > -100) & (o6 <= -100))
     assert row[["hits", "false alarms", "misses", "correct negatives"]].sum() == len(o6)
     fig = figures.reliability_figure({"persistence_spread": {"dst": rel}})
-    assert [t.name for t in fig.data] == ["perfect calibration", f"persistence_spread (n={rel.attrs['n']})"]
+    assert [t.name for t in fig.data] == [
+        "perfect calibration",
+        f"persistence_spread (n={rel.attrs['n']})",
+    ]
 
 
 def test_skill_figure_and_storm_gallery(archive, obs):

@@ -90,8 +90,11 @@ def test_model_page_with_importance(tmp_path, inputs):
     obs = inputs["observed"]
     df = obs[["bz_gsm", "v_sw", "n_p", "dst"]].to_dataframe().dropna()
     # stand-in weights: |correlation| of real drivers with Dst (not TFT output)
-    info = {"name": "tft", "version": "test", "variable_importance": {
-        "encoder": df.corr()["dst"].drop("dst").abs().to_dict()}}
+    info = {
+        "name": "tft",
+        "version": "test",
+        "variable_importance": {"encoder": df.corr()["dst"].drop("dst").abs().to_dict()},
+    }
     site.build_site(tmp_path, forecast=inputs["forecast"], observed=obs, model_info=info)
     html = (tmp_path / "model.html").read_text()
     assert _plots(html) == 1 and "No attention weights" in html
@@ -122,9 +125,17 @@ def _populate(home, inputs):
     fc = inputs["archive"]["persistence_spread"].isel(init_time=[-1])
     p = float(exceedance_probability(fc, "kp", 5.0).max())
     (home / "alerts").mkdir()
-    feed = {"generated": "2024-05-13T18:00:00Z", "alerts": [
-        {"kind": "warning", "level": "G1", "probability": round(p, 2),
-         "issued": "2024-05-13T18:00:00Z"}]}
+    feed = {
+        "generated": "2024-05-13T18:00:00Z",
+        "alerts": [
+            {
+                "kind": "warning",
+                "level": "G1",
+                "probability": round(p, 2),
+                "issued": "2024-05-13T18:00:00Z",
+            }
+        ],
+    }
     (home / "alerts" / "active.json").write_text(json.dumps(feed))
 
 

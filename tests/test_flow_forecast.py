@@ -63,6 +63,7 @@ def test_down_source_falls_back_to_store(mirrored_home, fresh_mirror, data_dir):
     assert fr["kp"]["source"] == "swpc_kp"
 
 
+@pytest.mark.slow  # the temporary Prefect server takes ~40 s to start on a busy machine
 def test_forecast_flow_under_prefect(harness, recorded, home, monkeypatch):
     monkeypatch.delenv("SUPERSTORM_ALERT_WEBHOOK", raising=False)
     t = pd.Timestamp("2015-03-17 10:00")

@@ -40,8 +40,14 @@ class LastPublished:
                 s = seen[n].to_series().dropna()
                 last = float(s.iloc[-1]) if len(s) else np.nan
                 out[n][i] = last + 0.01 * drive + (q - 0.5)[None, :] * 10
-        return make_forecast(out, init_time=init, lead_time=lead, quantiles=q,
-                             model=self.name, model_version=self.version)
+        return make_forecast(
+            out,
+            init_time=init,
+            lead_time=lead,
+            quantiles=q,
+            model=self.name,
+            model_version=self.version,
+        )
 
 
 def test_profiles_and_errors():
@@ -53,7 +59,9 @@ def test_profiles_and_errors():
     assert latency.resolve(True) is latency.REALTIME
     assert latency.resolve("archive") is latency.ARCHIVE
     custom = latency.REALTIME.with_delays(dst="3h")
-    assert custom.delay("dst") == pd.Timedelta("3h") and custom.delay("v_sw") == pd.Timedelta("5min")
+    assert custom.delay("dst") == pd.Timedelta("3h") and custom.delay("v_sw") == pd.Timedelta(
+        "5min"
+    )
     with pytest.raises(ValueError, match="negative"):
         latency.Latencies("bad", {"dst": "-1h"})
     with pytest.raises(ValueError, match="unknown latency profile"):
@@ -82,9 +90,10 @@ def test_as_of_hides_unpublished_values(omni):
     # the general rule, every variable and label
     for name in real.data_vars:
         avail = latency.REALTIME.available_from(name, real.indexes["time"])
-        assert real[name].values[np.asarray(avail > t)].size == 0 or np.isnan(
-            real[name].values[np.asarray(avail > t)]
-        ).all()
+        assert (
+            real[name].values[np.asarray(avail > t)].size == 0
+            or np.isnan(real[name].values[np.asarray(avail > t)]).all()
+        )
 
 
 def test_mask_windows_equals_as_of_per_time(omni):
@@ -106,8 +115,14 @@ def _perturb(ds, names, labels_mask, delta=500.0):
 @pytest.mark.parametrize("batched", [True, False])
 def test_unpublished_perturbation_is_invisible_and_visible_one_is_not(omni, batched):
     model = LastPublished()
-    kw = dict(start="2000-07-14", end="2000-07-15", every="1h", targets=("dst", "kp"),
-              as_of=latency.REALTIME, lookback=None if batched else pd.Timedelta(0))
+    kw = dict(
+        start="2000-07-14",
+        end="2000-07-15",
+        every="1h",
+        targets=("dst", "kp"),
+        as_of=latency.REALTIME,
+        lookback=None if batched else pd.Timedelta(0),
+    )
     if not batched:
         kw["batch_size"] = 1
     base = backtest(model, omni, **kw)

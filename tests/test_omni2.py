@@ -42,9 +42,22 @@ def test_parse_2024_real_values(raw2024):
 )
 def test_fast_words_bit_identical_to_float(data_dir, rel):
     raw = (data_dir / rel).read_bytes()
-    fast = omni2._words_fast(raw, raw.count(b"\n"))
-    assert fast is not None, "the recorded file must take the fast path"
-    np.testing.assert_array_equal(fast.view(np.int64), _slow_words(raw).view(np.int64))
+    slow = _slow_words(raw).view(np.int64)
+    for fast_path in (omni2._words_fixed, omni2._words_fast):
+        fast = fast_path(raw, raw.count(b"\n"))
+        assert fast is not None, f"the recorded file must take {fast_path.__name__}"
+        np.testing.assert_array_equal(fast.view(np.int64), slow)
+
+
+def test_misaligned_word_leaves_fixed_path_but_parses_the_same(raw2024):
+    lines = raw2024.splitlines(keepends=True)[:4]
+    assert lines[2][30:36] == b"   4.5"  # word 9, |B|, of 2024-01-01 02:00
+    lines[2] = lines[2][:30] + b" 4.5  " + lines[2][36:]  # same line length, left-aligned
+    raw = b"".join(lines)
+    assert omni2._words_fixed(raw, 4) is None
+    np.testing.assert_array_equal(omni2._words(raw, "x"), _slow_words(raw))
+    lines[2] = lines[2][:30] + b"  4.55" + lines[2][36:]  # decimal point moved
+    assert omni2._words_fixed(b"".join(lines), 4) is None
 
 
 def test_unusual_numbers_take_slow_path_with_same_values(raw2024):

@@ -25,16 +25,22 @@ def test_schema_dims_coords_attrs():
 def test_wrong_shape_is_rejected_with_expected_shape():
     with pytest.raises(ValueError, match=r"expected \(init_time, lead_time, quantile\)"):
         make_forecast(
-            {"dst": np.zeros((2, 2))}, init_time=["2024-01-01"], lead_time=["1h"],
-            model="m", model_version="1",
+            {"dst": np.zeros((2, 2))},
+            init_time=["2024-01-01"],
+            lead_time=["1h"],
+            model="m",
+            model_version="1",
         )
 
 
 def test_unknown_target_is_rejected():
     with pytest.raises(KeyError, match="canonical"):
         make_forecast(
-            {"dstt": np.zeros((1, 1, 7))}, init_time=["2024-01-01"], lead_time=["1h"],
-            model="m", model_version="1",
+            {"dstt": np.zeros((1, 1, 7))},
+            init_time=["2024-01-01"],
+            lead_time=["1h"],
+            model="m",
+            model_version="1",
         )
 
 

@@ -6,8 +6,8 @@ import pytest
 import xarray as xr
 
 from data_sources.omni2 import parse_omni2
-from forecasting.timeconv import interval_end, known_at, observed_for, target_labels
 from forecasting.schema import make_forecast
+from forecasting.timeconv import interval_end, known_at, observed_for, target_labels
 
 
 def test_interval_end_by_cadence():
@@ -47,7 +47,8 @@ def test_observed_for_aligns_target_hour_end():
         {"dst": np.zeros((2, 3, 7))},
         init_time=pd.DatetimeIndex(["2024-01-01 10:00", "2024-01-01 11:00"]),
         lead_time=pd.to_timedelta([1, 2, 3], unit="h"),
-        model="m", model_version="1",
+        model="m",
+        model_version="1",
     )
     aligned = observed_for(fc, obs, "dst")
     # lead 1 h from 10:00 targets the hour labelled 10:00

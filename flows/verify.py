@@ -1,0 +1,156 @@
+"""Daily verification: score yesterday's archived forecasts against the observations since arrived.
+
+For each archived model, the forecasts issued on the UTC day ``day`` are scored with
+:func:`forecasting.verification.score` against the observations (store, or a recorded
+netCDF file in replays) for ``dst`` and ``kp``, per lead time; persistence forecasts of the
+same issue times (when archived) give ``skill_vs_persistence``. Rows are keyed by
+``(day, model, model_version, target, lead_h)`` and written to
+``$SUPERSTORM_HOME/reports/scorecard_daily.csv`` (a re-run replaces the day's rows); the
+rolling scorecard (the last ``window_days`` days, mean weighted by the number of pairs, per
+model version) goes to ``reports/scorecard.csv`` and ``reports/scorecard.nc``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from prefect import flow, task
+
+from data_sources import config
+from forecasting import archive
+
+log = logging.getLogger(__name__)
+
+METRICS = ("rmse", "mae", "r", "crps", "coverage_80", "skill_vs_persistence")
+KEY = ["day", "model", "model_version", "target", "lead_h"]
+
+
+def reports_dir() -> Path:
+    return config.home() / "reports"
+
+
+def _observations(start, end, *, recorded=None, store_root=None) -> xr.Dataset | None:
+    from flows.inputs import _store_frame
+
+    return _store_frame(pd.Timestamp(start), pd.Timestamp(end),
+                        recorded=Path(recorded) if recorded else None,
+                        store_root=Path(store_root) if store_root else None)
+
+
+def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
+    """Scores of every archived model's forecasts issued on UTC day ``day`` (one row per lead).
+
+    Only verification hours that ended by ``now`` (default: the wall clock) are used, so a
+    replay does not peek at the future either.
+    """
+    from forecasting.verification import score
+
+    day = pd.Timestamp(day).normalize()
+    now = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
+    obs = _observations(day - pd.Timedelta("1D"), min(now, day + pd.Timedelta("4D")),
+                        recorded=recorded, store_root=store_root)
+    rows = []
+    if obs is None:
+        log.warning("verify %s: no observations available", day.date())
+        return pd.DataFrame(columns=KEY + list(METRICS) + ["n"])
+    from forecasting.timeconv import known_at
+
+    obs = known_at(obs, now)
+    persistence = None
+    try:
+        persistence = archive.load_range(day, day + pd.Timedelta("1D"), "persistence")
+    except FileNotFoundError:
+        pass
+    for model in archive.models():
+        try:
+            fc = archive.load_range(day, day + pd.Timedelta("1D"), model)
+        except FileNotFoundError:
+            continue
+        versions = fc.attrs.get("model_version", "")
+        for target in ("dst", "kp"):
+            if target not in fc or target not in obs:
+                continue
+            pers = persistence if model != "persistence" else None
+            s = score(fc, obs, target, persistence=pers)
+            for i, lead in enumerate(pd.TimedeltaIndex(s["lead_time"].values)):
+                row = {"day": day.strftime("%Y-%m-%d"), "model": model,
+                       "model_version": str(versions), "target": target,
+                       "lead_h": int(lead / pd.Timedelta("1h")),
+                       "n": float(s["n"].values[i])}
+                for m in METRICS:
+                    row[m] = float(s[m].values[i]) if m in s else np.nan
+                rows.append(row)
+    return pd.DataFrame(rows, columns=KEY + list(METRICS) + ["n"])
+
+
+def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
+    os.close(fd)
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict[str, str]:
+    """Merge a day's scores into the daily CSV and rewrite the rolling scorecard."""
+    out = reports_dir()
+    daily_path = out / "scorecard_daily.csv"
+    daily = pd.read_csv(daily_path, dtype={"model_version": str}) if daily_path.exists() else None
+    if daily is not None and not day_scores.empty:
+        daily = daily[~daily["day"].isin(day_scores["day"].unique())]
+    daily = day_scores if daily is None else pd.concat([daily, day_scores], ignore_index=True)
+    daily = daily.sort_values(KEY).reset_index(drop=True)
+    _atomic_csv(daily, daily_path)
+    paths = {"daily": str(daily_path)}
+    if daily.empty:
+        return paths
+    last = pd.Timestamp(daily["day"].max())
+    recent = daily[pd.to_datetime(daily["day"]) > last - pd.Timedelta(days=window_days)]
+    groups = recent.groupby(["model", "model_version", "target", "lead_h"])
+    def wmean(g: pd.DataFrame) -> pd.Series:
+        w = g["n"].fillna(0.0)
+        vals = {m: np.average(g[m], weights=w) if w.sum() > 0 and g[m].notna().all()
+                else g[m].mean() for m in METRICS}
+        return pd.Series({**vals, "n": w.sum(), "days": g["day"].nunique()})
+    rolling = groups[list(METRICS) + ["n", "day"]].apply(wmean).reset_index()
+    rolling.insert(0, "window_end", last.strftime("%Y-%m-%d"))
+    _atomic_csv(rolling, out / "scorecard.csv")
+    ds = rolling.set_index(["model", "model_version", "target", "lead_h"]).drop(
+        columns="window_end").to_xarray()
+    ds.attrs.update(window_days=window_days, window_end=last.strftime("%Y-%m-%d"),
+                    title="superstorm rolling scorecard of archived operational forecasts")
+    fd, tmp = tempfile.mkstemp(dir=out, suffix=".nc.tmp")
+    os.close(fd)
+    ds.to_netcdf(tmp)
+    os.replace(tmp, out / "scorecard.nc")
+    paths.update(rolling=str(out / "scorecard.csv"), netcdf=str(out / "scorecard.nc"))
+    return paths
+
+
+def run_verify(day=None, *, recorded=None, store_root=None, now=None,
+               window_days: int = 30) -> dict:
+    """Score ``day`` (default yesterday, UTC) and update the scorecards; return a summary."""
+    now_ts = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
+    day = (now_ts - pd.Timedelta("1D")).normalize() if day is None else pd.Timestamp(day)
+    scores = score_day(day, recorded=recorded, store_root=store_root, now=now_ts)
+    paths = update_scorecard(scores, window_days=window_days)
+    models = sorted(scores["model"].unique()) if not scores.empty else []
+    return {"day": day.strftime("%Y-%m-%d"), "rows": len(scores), "models": models, **paths}
+
+
+verify_task = task(name="score-archived-forecasts")(run_verify)
+
+
+@flow(name="verify", log_prints=True)
+def verify_flow(day: str | None = None, recorded: str | None = None,
+                store_root: str | None = None, window_days: int = 30) -> dict:
+    """Daily: score yesterday's archived forecasts; rolling scorecard per model version."""
+    res = verify_task(day, recorded=recorded, store_root=store_root, window_days=window_days)
+    print(f"verified {res['day']}: {res['rows']} rows for {res['models']}")
+    return res

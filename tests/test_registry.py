@@ -1,0 +1,97 @@
+"""Model registry: save / load round trip, latest, promote/current, metadata; train() end to end."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from data_sources.omni2 import parse_omni2
+from forecasting import registry
+from forecasting.predict import predict
+from forecasting.splits import YearSplit
+from forecasting.train import train
+
+warnings.filterwarnings("ignore")
+
+TINY = dict(encoder_length=24, hidden_size=4, attention_head_size=1, hidden_continuous_size=2,
+            batch_size=64, max_epochs=1, limit_train_batches=2, limit_val_batches=1,
+            val_stride=24, threads=1)
+SPLIT = YearSplit(train=(2005, 2005), validate=(2006, 2006), test=(2007, 2007))
+
+
+@pytest.fixture(scope="module")
+def ds(data_dir) -> xr.Dataset:
+    folder = data_dir / "omni2_low_res_dynaml"
+    ds = xr.concat([parse_omni2(folder / f"omni2_{y}.csv") for y in (2005, 2006)], dim="time")
+    return ds.sel(time=slice("2005-12-01", "2006-01-31T23:00"))
+
+
+@pytest.fixture(scope="module")
+def saved(ds, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    version = train("quick", data=ds, split=SPLIT, out=home, overrides=TINY)
+    return home, version
+
+
+def test_version_folder_contents(saved):
+    home, version = saved
+    folder = home / "models" / "tft" / version
+    for name in ("checkpoint.pt", "hparams.pt", "dataset_params.pt", "config.json", "metadata.json"):
+        assert (folder / name).is_file(), name
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["preset"] == "quick" and meta["version"] == version
+    assert meta["split"]["train"] == [2005] and meta["split"]["validate"] == [2006]
+    assert meta["training_span"][0].startswith("2005-12")
+    assert "bz_gsm" in meta["features"] and meta["code_version"]
+    assert meta["created"].endswith("Z")
+    val = meta["metrics"]["validation"]
+    assert val["dst_rmse_1h"] > 0 and 0 <= val["kp_coverage80_24h"] <= 1
+    assert sum(meta["interpretation"]["encoder_variables"].values()) == pytest.approx(100, abs=0.1)
+
+
+def test_load_round_trip_predicts_identically(saved, ds):
+    home, version = saved
+    a = registry.load(version, home=home)
+    b = registry.load("latest", home=home)
+    assert b.version == version
+    fa = predict(a, ds, "2006-01-20T00:00")
+    fb = predict(b, ds, "2006-01-20T00:00")
+    np.testing.assert_array_equal(fa.dst.values, fb.dst.values)
+    assert fa.attrs["model_version"] == version
+
+
+def test_latest_promote_current(saved, ds):
+    home, first = saved
+    model = registry.load(first, home=home)
+    second = registry.save(model, home=home, version=first + "-copy")
+    assert registry.list_versions(home) == sorted([first, second])
+    assert registry.current(home) is None
+    with pytest.raises(ValueError, match="no promoted model"):
+        registry.load("current", home=home)
+    registry.promote(first, home=home)
+    assert registry.current(home) == first
+    assert registry.load("current", home=home).version == first
+    registry.promote(second, home=home)
+    assert registry.current(home) == second
+    assert not [p for p in (home / "models" / "tft").iterdir() if p.name.startswith(".")]
+
+
+def test_errors_name_the_problem(saved, tmp_path):
+    home, version = saved
+    with pytest.raises(ValueError, match="already exists"):
+        registry.save(registry.load(version, home=home), home=home, version=version)
+    with pytest.raises(ValueError, match="unknown model version 'nope'"):
+        registry.load("nope", home=home)
+    with pytest.raises(ValueError, match="superstorm train"):
+        registry.load("latest", home=tmp_path / "empty")
+
+
+def test_update_metadata(saved):
+    home, version = saved
+    meta = registry.update_metadata(version, {"test_metrics": {"dst_rmse": 1.0}}, home=home)
+    assert meta["test_metrics"] == {"dst_rmse": 1.0}
+    assert registry.load(version, home=home).metadata["test_metrics"] == {"dst_rmse": 1.0}
