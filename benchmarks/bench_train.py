@@ -111,15 +111,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     config, stock, fast, rows, network = _setup(args)
     loaders = _loaders(stock, fast, rows, args.batch_size)
-    print(f"{len(rows)} windows (encoder {config.encoder_length} h, horizon {config.horizon} h), "
-          f"batch {args.batch_size}, preset {args.preset}, {args.threads} thread(s)")
+    print(
+        f"{len(rows)} windows (encoder {config.encoder_length} h, horizon {config.horizon} h), "
+        f"batch {args.batch_size}, preset {args.preset}, {args.threads} thread(s)"
+    )
     for title, res in (
         ("data loading", bench_loading(loaders)),
         (f"training steps ({args.steps})", bench_training(loaders, network, args.steps)),
     ):
         s, f = res["stock TimeSeriesDataSet"], res["pre-windowed tensors"]
-        print(f"{title:>22}: stock {s:10.0f} samples/s | pre-windowed {f:10.0f} samples/s "
-              f"| ratio {f / s:6.1f}x")
+        print(
+            f"{title:>22}: stock {s:10.0f} samples/s | pre-windowed {f:10.0f} samples/s "
+            f"| ratio {f / s:6.1f}x"
+        )
     return 0
 
 

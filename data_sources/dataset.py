@@ -67,18 +67,33 @@ def hourly_grid(start, end, cadence: str = "1h") -> pd.DatetimeIndex:
 
 
 def _to_hourly(ds: xr.Dataset) -> xr.Dataset:
-    """Hourly means (label = start of hour) for sub-hourly sources; hourly data unchanged."""
+    """Hourly values: variables with sub-hourly times are averaged (``swpc.to_hourly``).
+
+    A store source may mix cadences (SWPC: 1-minute plasma and IMF, hourly Dst, 3-hourly
+    Kp), so each variable is judged on the times where it has values.
+    """
     t = ds.indexes["time"]
-    if len(t) == 0 or bool((t == t.floor("h")).all()):
+    on_hour = np.asarray(t == t.floor("h"))
+    fine = [
+        n
+        for n in ds.data_vars
+        if ds[n].dtype.kind == "f" and not on_hour[np.asarray(ds[n].notnull())].all()
+    ]
+    if not fine:
         return ds
+    hourly = ds.drop_vars(fine).isel(time=np.flatnonzero(on_hour))
+    minute = ds[fine]
+    minute = minute.isel(time=np.flatnonzero(minute.to_array().notnull().any("variable")))
     try:
         swpc = importlib.import_module("data_sources.swpc")
     except ModuleNotFoundError:
         swpc = None
     if swpc is not None and hasattr(swpc, "to_hourly"):
-        return swpc.to_hourly(ds)
-    numeric = [n for n in ds.data_vars if ds[n].dtype.kind == "f"]
-    return ds[numeric].resample(time="1h", label="left", closed="left").mean()
+        averaged = swpc.to_hourly(minute)
+    else:
+        averaged = minute.resample(time="1h", label="left", closed="left").mean()
+    averaged = averaged.drop_vars([n for n in averaged.data_vars if n in hourly])
+    return xr.merge([hourly, averaged], join="outer", combine_attrs="override")
 
 
 def _on_grid(da: xr.DataArray, grid: pd.DatetimeIndex, name: str) -> np.ndarray:

@@ -52,10 +52,11 @@ RECORDED_SPANS: dict[str, tuple[str, str]] = {
     "kyoto_dst": ("1957-01-01", "2020-01-01"),
     "gfz_kp": ("1957-01-01", "2026-07-01"),
     "celestrak": ("1957-10-01", "2026-07-01"),
-    "swpc_plasma": ("2024-05-01", "2024-05-09"),
-    "swpc_mag": ("2023-11-01", "2023-11-02"),
-    "swpc_kp": ("2023-10-01", "2023-11-02"),
-    "swpc_dst": ("2022-07-14", "2022-07-22"),
+    # SWPC real-time products are short rolling windows: take whatever the server holds
+    "swpc_plasma": ("2000-01-01", "2030-01-01"),
+    "swpc_mag": ("2000-01-01", "2030-01-01"),
+    "swpc_kp": ("2000-01-01", "2030-01-01"),
+    "swpc_dst": ("2000-01-01", "2030-01-01"),
     "solar_indices": ("1957-10-01", "2026-07-01"),
 }
 
@@ -182,7 +183,8 @@ def ingest_recorded(
     store
         Target store (default ``Store()``).
     sources
-        Ingest names to run (default: all of :data:`RECORDED_SPANS` plus ``local``).
+        Ingest names to run (default: all of :data:`RECORDED_SPANS` plus ``local``, which
+        means every ``local_<preset>`` of :data:`LOCAL_PRESETS`).
     spans
         Ingest name -> ``(start, end)`` replacing entries of :data:`RECORDED_SPANS`.
     mirror
@@ -205,8 +207,9 @@ def ingest_recorded(
     try:
         with _mirror_env(server.url):
             for name in wanted:
-                if name == "local":
-                    summary.update(_ingest_local(data_dir, store))
+                if name == "local" or name.startswith("local_"):
+                    presets = list(LOCAL_PRESETS) if name == "local" else [name[len("local_") :]]
+                    summary.update(_ingest_local(data_dir, store, presets))
                     continue
                 t0 = time.perf_counter()
                 start, end = span_of[name]
@@ -222,36 +225,41 @@ def ingest_recorded(
     return summary
 
 
-#: recorded local CSV extracts: preset name used by :func:`data_sources.local_file.load_preset`
-LOCAL_PRESETS = ("omni_hourly_csv", "omni2_stormai_csv", "omniweb_csv_dstt", "dst_csv_elfin")
+#: recorded local CSV extracts: preset of :func:`data_sources.local_file.load_preset` ->
+#: file pattern below the data folder; each is stored as ``local_<preset>``
+LOCAL_PRESETS: dict[str, str] = {
+    "omni_hourly_csv": "omni_hourly_csv/omni_*.csv",
+    "omni2_stormai_csv": "omni2_stormai_csv/omni2-*.csv",
+    "omniweb_csv_dstt": "omniweb_csv_dstt/*.csv",
+    "dst_csv_elfin": "dst_csv_elfin/dst.csv",
+}
 
 
-def _ingest_local(data_dir: Path, store: Store) -> dict[str, dict]:
-    """Load the recorded CSV extracts through ``local_file.load_preset`` into ``local_<name>``."""
+def _ingest_local(data_dir: Path, store: Store, presets: list[str]) -> dict[str, dict]:
+    """Load recorded CSV extracts through ``local_file.load_preset`` into ``local_<preset>``."""
     try:
         local_file = importlib.import_module("data_sources.local_file")
     except ModuleNotFoundError as exc:
         return {"local": {"store": "local", "error": f"data_sources.local_file missing: {exc}"}}
     out: dict[str, dict] = {}
-    for preset in LOCAL_PRESETS:
+    for preset in presets:
         key = f"local_{preset}"
         t0 = time.perf_counter()
         try:
-            ds = _call_preset(local_file, preset, data_dir)
+            if preset not in LOCAL_PRESETS:
+                raise KeyError(
+                    f"unknown local preset {preset!r}; known: {', '.join(LOCAL_PRESETS)}"
+                )
+            files = sorted(data_dir.glob(LOCAL_PRESETS[preset]))
+            if not files:
+                raise FileNotFoundError(f"no files {LOCAL_PRESETS[preset]} in {data_dir}")
+            ds = local_file.load_preset(preset, files)
             paths = store.write(key, ds)
             out[key] = _summary(key, paths, int(ds.sizes["time"]), time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - reported per preset
             log.warning("ingest %s failed: %s", key, exc)
             out[key] = {"store": key, "error": f"{exc}"}
     return out
-
-
-def _call_preset(local_file, preset: str, data_dir: Path) -> xr.Dataset:
-    load = local_file.load_preset
-    try:
-        return load(preset, data_dir=data_dir)
-    except TypeError:
-        return load(preset)
 
 
 def stored_span(store: Store, source: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:

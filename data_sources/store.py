@@ -17,11 +17,15 @@ so a plain ``xr.open_dataset`` shows ``units``, ``long_name``, ``source`` and ``
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import re
 import tempfile
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +39,9 @@ from data_sources.base import clip_time, naive_utc
 log = logging.getLogger(__name__)
 
 EPOCH = "1957-01-01 00:00:00"
+LOCK_NAME = ".lock"
+#: HDF5 is not thread-safe: one store file operation at a time in this process
+_NETCDF_LOCK = threading.RLock()
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: dataset attributes that do not count as content (they change on every download)
 VOLATILE_ATTRS = ("retrieved", "content_sha256", "history")
@@ -108,6 +115,10 @@ class Store:
 
     def _write_year(self, source: str, year: int, new: xr.Dataset) -> Path:
         path = self.path(source, year)
+        with _locked(path.parent):
+            return self._merge_into(path, new)
+
+    def _merge_into(self, path: Path, new: xr.Dataset) -> Path:
         old = _load(path) if path.exists() else None
         merged = merge_prefer_new(old, new) if old is not None else _as_stored(new)
         digest = content_hash(merged)
@@ -148,6 +159,24 @@ class Store:
 
 
 # ---------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Exclusive lock on ``folder/.lock`` for a read-merge-write (processes), and the
+    in-process netCDF lock (threads).
+
+    Two writers of the same source (the SWPC products in a flow, two ``ingest`` commands)
+    would otherwise each merge into the old file and the last rename would drop the other's
+    values.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with _NETCDF_LOCK, open(folder / LOCK_NAME, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def _check_source(source: str) -> None:
     if not isinstance(source, str) or not _NAME.match(source):
         raise ValueError(
@@ -264,7 +293,7 @@ def _atomic_to_netcdf(ds: xr.Dataset, path: Path) -> None:
 
 def _load(path: Path) -> xr.Dataset:
     """Read a store file fully into memory and close it (so it can be replaced)."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
+    with _NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as ds:
         out = ds.load()
     out = out.assign_coords(time=pd.DatetimeIndex(out["time"].values).astype("datetime64[ns]"))
     for name in out.variables:

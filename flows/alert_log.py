@@ -179,15 +179,23 @@ class AlertLog:
 
     def state(self) -> RuleState:
         """The alerts in force, for :func:`forecasting.alerts.evaluate_rules`."""
-        return RuleState(active=[
-            ActiveAlert(
-                serial=r["serial"], kind=r["kind"], family=r["family"], level=r["level"],
-                probability=float(r["probability"]) if r["probability"] is not None else float("nan"),
-                valid_start=_ts(r["valid_start"]), valid_end=_ts(r["valid_end"]),
-                issue_time=_ts(r["issue_time"]),
-            )
-            for r in self.messages(status="active")
-        ])
+        return RuleState(
+            active=[
+                ActiveAlert(
+                    serial=r["serial"],
+                    kind=r["kind"],
+                    family=r["family"],
+                    level=r["level"],
+                    probability=float(r["probability"])
+                    if r["probability"] is not None
+                    else float("nan"),
+                    valid_start=_ts(r["valid_start"]),
+                    valid_end=_ts(r["valid_end"]),
+                    issue_time=_ts(r["issue_time"]),
+                )
+                for r in self.messages(status="active")
+            ]
+        )
 
     def messages(self, *, status: str | None = None, run_time=None) -> list[dict]:
         """Messages (oldest first) with their delivery state, optionally filtered."""
@@ -269,11 +277,21 @@ class AlertLog:
             "valid_start, valid_end, issue_time, run_time, refers_to, episode, status, notify, "
             "text, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                a.action, a.kind, a.family, a.level,
+                a.action,
+                a.kind,
+                a.family,
+                a.level,
                 a.probability if a.probability == a.probability else None,
-                _iso(a.valid_start), _iso(a.valid_end), _iso(a.issue_time), run, a.refers_to,
-                episode, "active" if a.action in _PRODUCTS else "issued",
-                0 if a.action in _SILENT else 1, format_message(a), _now(),
+                _iso(a.valid_start),
+                _iso(a.valid_end),
+                _iso(a.issue_time),
+                run,
+                a.refers_to,
+                episode,
+                "active" if a.action in _PRODUCTS else "issued",
+                0 if a.action in _SILENT else 1,
+                format_message(a),
+                _now(),
             ),
         )
         if cur.rowcount == 0:  # the same condition and window is already logged

@@ -2,10 +2,10 @@
 
 The channel is chosen by configuration, never in code:
 
-* ``SUPERSTORM_ALERT_BLOCK=<name>`` (or ``[alerts] block = "<name>"`` in
-  ``$SUPERSTORM_HOME/config.toml``): a saved Prefect notification block (``SlackWebhook``,
-  ``AppriseNotificationBlock`` subclasses, ``CustomWebhookNotificationBlock`` ...) loaded
-  with ``Block.load``; or
+* ``SUPERSTORM_ALERT_BLOCK=<block-type-slug>/<name>`` (or ``[alerts] block = "..."`` in
+  ``$SUPERSTORM_HOME/config.toml``): a saved Prefect notification block loaded with
+  ``Block.load``, e.g. ``slack-webhook/ops`` (``SlackWebhook``), ``custom-webhook/ops``
+  (``CustomWebhookNotificationBlock``) or any other Apprise-based notification block; or
 * ``SUPERSTORM_ALERT_WEBHOOK=<url>`` (or ``[alerts] webhook_url``): a
   :class:`prefect.blocks.notifications.CustomWebhookNotificationBlock` POSTing JSON
   ``{"subject": ..., "body": ...}`` (``body`` is the alert record as JSON).
@@ -144,15 +144,26 @@ def deliver_pending(
                 channel.send(subject, body)
             except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried
                 err = redact(f"{type(exc).__name__}: {exc}", channel.secrets)
-                alert_log.record_delivery(message["serial"], outcome="failed", run_time=run_time,
-                                          channel=channel.label, error=err)
-                log.warning("delivery of serial %s failed (attempt %d/%d): %s",
-                            message["serial"], attempt + 1, attempts, err)
+                alert_log.record_delivery(
+                    message["serial"],
+                    outcome="failed",
+                    run_time=run_time,
+                    channel=channel.label,
+                    error=err,
+                )
+                log.warning(
+                    "delivery of serial %s failed (attempt %d/%d): %s",
+                    message["serial"],
+                    attempt + 1,
+                    attempts,
+                    err,
+                )
                 if attempt + 1 < attempts:
                     time.sleep(retry_delays[min(attempt, len(retry_delays) - 1)])
                 continue
-            alert_log.record_delivery(message["serial"], outcome="delivered", run_time=run_time,
-                                      channel=channel.label)
+            alert_log.record_delivery(
+                message["serial"], outcome="delivered", run_time=run_time, channel=channel.label
+            )
             ok = True
             break
         counts["delivered" if ok else "failed"] += 1

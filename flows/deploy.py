@@ -39,18 +39,24 @@ def deployments(schedules: Schedules | None = None) -> list:
     s = schedules or Schedules()
     return [
         forecast_flow.to_deployment(
-            name="hourly", schedule=Cron(s.forecast, timezone=s.timezone),
-            parameters=dict(s.forecast_parameters), tags=["superstorm", "operations"],
+            name="hourly",
+            schedule=Cron(s.forecast, timezone=s.timezone),
+            parameters=dict(s.forecast_parameters),
+            tags=["superstorm", "operations"],
             description="Hourly forecast, archive, alerts, delivery, dashboards (at :05 UTC).",
         ),
         verify_flow.to_deployment(
-            name="daily", schedule=Cron(s.verify, timezone=s.timezone),
-            parameters=dict(s.verify_parameters), tags=["superstorm", "verification"],
+            name="daily",
+            schedule=Cron(s.verify, timezone=s.timezone),
+            parameters=dict(s.verify_parameters),
+            tags=["superstorm", "verification"],
             description="Score yesterday's archived forecasts; rolling scorecard.",
         ),
         retrain_flow.to_deployment(
-            name="weekly", schedule=Cron(s.retrain, timezone=s.timezone),
-            parameters=dict(s.retrain_parameters), tags=["superstorm", "training"],
+            name="weekly",
+            schedule=Cron(s.retrain, timezone=s.timezone),
+            parameters=dict(s.retrain_parameters),
+            tags=["superstorm", "training"],
             description="Train, compare with the current model, promote if not worse.",
         ),
     ]

@@ -37,15 +37,19 @@ from flows import delivery
 from flows import inputs as inputs_mod
 from flows.alert_log import AlertLog
 from forecasting import archive
-from forecasting.alerts import AlertConfig, evaluate_rules
-from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability
+from forecasting.alerts import LEVELS, AlertConfig, evaluate_rules
+from forecasting.schema import exceedance_probability
 
 log = logging.getLogger(__name__)
 
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 #: baselines run beside the primary model (names from docs/CONTRACTS.md)
 DEFAULT_BASELINES: tuple[str, ...] = (
-    "persistence", "recurrence27", "climatology", "burton", "obrien_mcpherron",
+    "persistence",
+    "recurrence27",
+    "climatology",
+    "burton",
+    "obrien_mcpherron",
 )
 #: the primary model when the registry has no current TFT
 FALLBACK_PRIMARY = "persistence"
@@ -57,6 +61,13 @@ _BASELINE_CLASSES = {
     "obrien_mcpherron": "OBrienMcPherron",
 }
 _FITTED: dict[tuple, object] = {}
+_SAID: set[str] = set()
+
+
+def _warn_once(msg: str) -> None:
+    """Log ``msg`` as a warning the first time in this process, then at INFO (replays)."""
+    log.log(logging.INFO if msg in _SAID else logging.WARNING, msg)
+    _SAID.add(msg)
 
 
 def issue_hour(issue_time=None) -> pd.Timestamp:
@@ -85,8 +96,9 @@ def current_tft():
         return None, f"registry 'current' TFT unusable ({type(exc).__name__}: {exc})"
 
 
-def fitted_baseline(name: str, issue_time, *, recorded=None, store_root=None,
-                    train_span: str = "365D"):
+def fitted_baseline(
+    name: str, issue_time, *, recorded=None, store_root=None, train_span: str = "365D"
+):
     """A baseline fitted on the ``train_span`` before the first of the issue month.
 
     The fit is cached in memory and under ``$SUPERSTORM_HOME/models/baselines/`` so hourly
@@ -110,7 +122,8 @@ def fitted_baseline(name: str, issue_time, *, recorded=None, store_root=None,
             _FITTED[key] = model
             return model
         train = inputs_mod._store_frame(
-            fit_end - pd.Timedelta(train_span), fit_end,
+            fit_end - pd.Timedelta(train_span),
+            fit_end,
             recorded=Path(recorded) if recorded else None,
             store_root=Path(store_root) if store_root else None,
         )
@@ -138,12 +151,14 @@ def fitted_baseline(name: str, issue_time, *, recorded=None, store_root=None,
 
 def step_inputs(issue_time, *, live: bool = True, recorded=None, store_root=None) -> dict:
     """Refresh inputs (fallbacks, freshness); see :func:`flows.inputs.refresh_inputs`."""
-    return inputs_mod.refresh_inputs(issue_hour(issue_time), live=live, recorded=recorded,
-                                     store_root=store_root)
+    return inputs_mod.refresh_inputs(
+        issue_hour(issue_time), live=live, recorded=recorded, store_root=store_root
+    )
 
 
-def step_model(model_name: str, inputs_path: str, issue_time, *, recorded=None,
-               store_root=None) -> dict:
+def step_model(
+    model_name: str, inputs_path: str, issue_time, *, recorded=None, store_root=None
+) -> dict:
     """Forecast with one model and archive it; an archived issue time is reused.
 
     ``model_name`` ``"primary"`` means the registry's current TFT, else the fallback.
@@ -156,7 +171,7 @@ def step_model(model_name: str, inputs_path: str, issue_time, *, recorded=None,
         forecaster, why = current_tft()
         if forecaster is None:
             note = f"primary model: fell back to {FALLBACK_PRIMARY} ({why})"
-            log.warning(note)
+            _warn_once(note)
             model_name = FALLBACK_PRIMARY
         else:
             model_name = forecaster.name
@@ -165,28 +180,44 @@ def step_model(model_name: str, inputs_path: str, issue_time, *, recorded=None,
     existing = archive.path_for(model_name, t)
     if existing.exists():
         fc = archive.load(t, model_name)
-        return {"model": model_name, "version": fc.attrs.get("model_version", ""),
-                "path": str(existing), "note": (note + "; " if note else "") + "reused archive"}
+        return {
+            "model": model_name,
+            "version": fc.attrs.get("model_version", ""),
+            "path": str(existing),
+            "note": (note + "; " if note else "") + "reused archive",
+        }
     with xr.open_dataset(inputs_path) as ds:
         ds = ds.load()
     try:
         if forecaster is None:
             forecaster = fitted_baseline(model_name, t, recorded=recorded, store_root=store_root)
-        targets = tuple(v for v in ("dst", "kp") if v in ds and v in getattr(
-            forecaster, "supported", ("dst", "kp")))
+        targets = tuple(
+            v
+            for v in ("dst", "kp")
+            if v in ds and v in getattr(forecaster, "supported", ("dst", "kp"))
+        )
         fc = forecaster.forecast(ds, [t], LEADS, targets=targets)
     except (ValueError, KeyError) as exc:
         msg = f"{model_name} could not forecast {t}: {exc}"
         log.warning(msg)
-        return {"model": model_name, "version": "", "path": None,
-                "note": (note + "; " if note else "") + msg}
+        return {
+            "model": model_name,
+            "version": "",
+            "path": None,
+            "note": (note + "; " if note else "") + msg,
+        }
     path = archive.save(fc)
-    return {"model": model_name, "version": fc.attrs.get("model_version", ""),
-            "path": str(path), "note": note}
+    return {
+        "model": model_name,
+        "version": fc.attrs.get("model_version", ""),
+        "path": str(path),
+        "note": note,
+    }
 
 
-def step_alerts(forecast_path: str | None, inputs_path: str, issue_time,
-                alert_config: AlertConfig | None = None) -> dict:
+def step_alerts(
+    forecast_path: str | None, inputs_path: str, issue_time, alert_config: AlertConfig | None = None
+) -> dict:
     """Evaluate the alert rules and commit them to the log, once per issue time."""
     t = issue_hour(issue_time)
     alert_log = AlertLog()
@@ -200,8 +231,9 @@ def step_alerts(forecast_path: str | None, inputs_path: str, issue_time,
     with xr.open_dataset(inputs_path) as ds:
         obs = ds.load()
     actions = evaluate_rules(fc, obs, t, alert_log.state(), alert_config)
-    msgs = alert_log.record_run(t, actions, note=(fc.attrs.get("model", "") if fc is not None
-                                                   else "no forecast"))
+    msgs = alert_log.record_run(
+        t, actions, note=(fc.attrs.get("model", "") if fc is not None else "no forecast")
+    )
     return {"repeat": False, "messages": msgs}
 
 
@@ -210,8 +242,12 @@ def step_deliver(issue_time) -> dict:
     return delivery.deliver_pending(AlertLog(), issue_hour(issue_time))
 
 
-def step_dashboards(forecast_path: str | None = None, inputs_path: str | None = None,
-                    freshness: dict | None = None, out_dir: str | None = None) -> str:
+def step_dashboards(
+    forecast_path: str | None = None,
+    inputs_path: str | None = None,
+    freshness: dict | None = None,
+    out_dir: str | None = None,
+) -> str:
     """Rebuild the dashboard site (``dashboards.site.build_site``) if that module exists.
 
     The site gets the primary forecast, the inputs as known at issue time, the last two days
@@ -235,16 +271,30 @@ def step_dashboards(forecast_path: str | None = None, inputs_path: str | None = 
             t = pd.Timestamp(fc["init_time"].values[-1])
             for model in archive.models():
                 try:
-                    archives[model] = archive.load_range(t - pd.Timedelta("2D"),
-                                                         t + pd.Timedelta("1h"), model)
+                    archives[model] = archive.load_range(
+                        t - pd.Timedelta("2D"), t + pd.Timedelta("1h"), model
+                    )
                 except FileNotFoundError:
                     continue
         feed = AlertLog().feed
         alerts = json.loads(feed.read_text()) if feed.exists() else None
-        model_info = site.load_model_info(config.home()) if hasattr(site, "load_model_info") else None
-        newest = {g: pd.Timestamp(f["newest"].rstrip("Z")) for g, f in (freshness or {}).items() if f.get("newest")}
-        site.build_site(out, forecast=fc, observed=obs, archive=archives or None, alerts=alerts,
-                        model_info=model_info, freshness=newest or None)
+        model_info = (
+            site.load_model_info(config.home()) if hasattr(site, "load_model_info") else None
+        )
+        newest = {
+            g: pd.Timestamp(f["newest"].rstrip("Z"))
+            for g, f in (freshness or {}).items()
+            if f.get("newest")
+        }
+        site.build_site(
+            out,
+            forecast=fc,
+            observed=obs,
+            archive=archives or None,
+            alerts=alerts,
+            model_info=model_info,
+            freshness=newest or None,
+        )
     except Exception as exc:  # noqa: BLE001 - a dashboard failure must not lose the forecast
         log.warning("dashboard rebuild failed: %s", exc)
         return f"failed: {type(exc).__name__}: {exc}"
@@ -254,8 +304,9 @@ def step_dashboards(forecast_path: str | None = None, inputs_path: str | None = 
 # --------------------------------------------------------------------------- summary
 
 
-def summary_markdown(issue_time, models: list[dict], freshness: dict, alerts: dict,
-                     delivered: dict, dashboards: str) -> str:
+def summary_markdown(
+    issue_time, models: list[dict], freshness: dict, alerts: dict, delivered: dict, dashboards: str
+) -> str:
     """The Prefect artifact: peak quantiles, storm probabilities, model, input freshness."""
     t = issue_hour(issue_time)
     lines = [f"# superstorm forecast issued {t:%Y-%m-%d %H:%M} UTC", ""]
@@ -263,32 +314,45 @@ def summary_markdown(issue_time, models: list[dict], freshness: dict, alerts: di
     if primary and primary.get("path"):
         with xr.open_dataset(primary["path"]) as f:
             fc = f.load()
-        lines += [f"Primary model: **{primary['model']}** version `{primary['version']}`"
-                  + (f" — {primary['note']}" if primary.get("note") else ""), ""]
+        lines += [
+            f"Primary model: **{primary['model']}** version `{primary['version']}`"
+            + (f" — {primary['note']}" if primary.get("note") else ""),
+            "",
+        ]
         lines += ["| target | peak median | 5 % | 95 % | at lead |", "|---|---|---|---|---|"]
         for name in ("dst", "kp"):
             if name not in fc:
                 continue
             q = fc[name].isel(init_time=0)
             med = q.sel(quantile=0.5, method="nearest").values
+            if not np.isfinite(med).any():
+                lines.append(f"| {name} | no value (inputs too old) | | | |")
+                continue
             i = int(np.nanargmin(med) if name == "dst" else np.nanargmax(med))
             lo, hi = q.isel(lead_time=i).min().item(), q.isel(lead_time=i).max().item()
             lead_h = int(pd.Timedelta(fc["lead_time"].values[i]) / pd.Timedelta("1h"))
             lines.append(f"| {name} | {med[i]:.1f} | {lo:.1f} | {hi:.1f} | {lead_h} h |")
         lines += ["", "| storm level | max probability over 24 h |", "|---|---|"]
-        for name, thresholds in (("kp", KP_THRESHOLDS), ("dst", DST_THRESHOLDS)):
+        for name, levels in LEVELS.items():
             if name in fc:
-                for thr in thresholds:
-                    p = float(exceedance_probability(fc, name, thr).max())
+                for lvl in levels:
+                    p = exceedance_probability(fc, name, lvl.threshold)
                     op = ">=" if name == "kp" else "<="
-                    lines.append(f"| {name} {op} {thr:g} | {p:.2f} |")
+                    shown = f"{float(p.max()):.2f}" if bool(p.notnull().any()) else "n/a"
+                    lines.append(f"| {lvl.name}: {name} {op} {lvl.threshold:.3g} | {shown} |")
     elif primary:
         lines += [f"Primary model produced no forecast: {primary.get('note')}"]
     lines += ["", "## Models", ""]
-    lines += [f"- {m['model']} `{m['version']}`: {m['path'] or 'no forecast'} {m['note']}"
-              for m in models]
-    lines += ["", "## Input freshness", "", "| input | source | newest | age h | stale |",
-              "|---|---|---|---|---|"]
+    lines += [
+        f"- {m['model']} `{m['version']}`: {m['path'] or 'no forecast'} {m['note']}" for m in models
+    ]
+    lines += [
+        "",
+        "## Input freshness",
+        "",
+        "| input | source | newest | age h | stale |",
+        "|---|---|---|---|---|",
+    ]
     for g, f in freshness.items():
         lines.append(f"| {g} | {f['source']} | {f['newest']} | {f['age_hours']} | {f['stale']} |")
     lines += ["", "## Alerts", ""]
@@ -318,15 +382,27 @@ def run_forecast(
     t = issue_hour(issue_time)
     inp = step_inputs(t, live=live, recorded=recorded, store_root=store_root)
     models = [step_model("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
-    models += [step_model(b, inp["path"], t, recorded=recorded, store_root=store_root)
-               for b in baselines if b != models[0]["model"]]
+    models += [
+        step_model(b, inp["path"], t, recorded=recorded, store_root=store_root)
+        for b in baselines
+        if b != models[0]["model"]
+    ]
     alerts = step_alerts(models[0]["path"], inp["path"], t, alert_config)
     delivered = step_deliver(t) if deliver else {"skipped": True}
-    dash = (step_dashboards(models[0]["path"], inp["path"], inp["freshness"]) if dashboards
-            else "skipped")
-    return {"issue_time": t, "inputs": inp, "models": models, "alerts": alerts,
-            "delivered": delivered, "dashboards": dash,
-            "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)}
+    dash = (
+        step_dashboards(models[0]["path"], inp["path"], inp["freshness"])
+        if dashboards
+        else "skipped"
+    )
+    return {
+        "issue_time": t,
+        "inputs": inp,
+        "models": models,
+        "alerts": alerts,
+        "delivered": delivered,
+        "dashboards": dash,
+        "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash),
+    }
 
 
 _NET = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
@@ -351,20 +427,28 @@ def forecast_flow(
     t = issue_hour(issue_time)
     inp = inputs_task(t, live=live, recorded=recorded, store_root=store_root)
     models = [model_task("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
-    futures = [model_task.submit(b, inp["path"], t, recorded=recorded, store_root=store_root)
-               for b in baselines if b != models[0]["model"]]
+    futures = [
+        model_task.submit(b, inp["path"], t, recorded=recorded, store_root=store_root)
+        for b in baselines
+        if b != models[0]["model"]
+    ]
     models += [f.result() for f in futures]
     alerts = alerts_task(models[0]["path"], inp["path"], t)
     delivered = deliver_task(t) if deliver else {"skipped": True}
-    dash = (dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards
-            else "skipped")
+    dash = dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards else "skipped"
     md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)
-    create_markdown_artifact(markdown=md, key="forecast-summary",
-                             description=f"superstorm forecast {t:%Y-%m-%d %H:%M} UTC")
-    return {"issue_time": t.isoformat(), "models": models,
-            "alert_serials": [m["serial"] for m in alerts["messages"]],
-            "delivered": delivered, "freshness": inp["freshness"]}
-
+    create_markdown_artifact(
+        markdown=md,
+        key="forecast-summary",
+        description=f"superstorm forecast {t:%Y-%m-%d %H:%M} UTC",
+    )
+    return {
+        "issue_time": t.isoformat(),
+        "models": models,
+        "alert_serials": [m["serial"] for m in alerts["messages"]],
+        "delivered": delivered,
+        "freshness": inp["freshness"],
+    }
 
 
 def replay(
@@ -385,6 +469,7 @@ def replay(
     Inputs come from the store (or ``recorded``, a netCDF hourly dataset), cut at each issue
     time; forecasts are archived, the alert log and the JSON feed are updated as in
     operations. ``use_prefect`` runs the Prefect flow each hour (slower; same results).
+    ``dashboards`` rebuilds the site once, after the last hour.
     """
     hours = pd.date_range(issue_hour(start), issue_hour(end), freq="1h", inclusive="left")
     if not len(hours):
@@ -392,14 +477,26 @@ def replay(
     out = []
     for t in hours:
         if use_prefect:
-            res = forecast_flow(issue_time=t.isoformat(), live=False,
-                                recorded=str(recorded) if recorded else None,
-                                store_root=str(store_root) if store_root else None,
-                                baselines=list(baselines), deliver=deliver, dashboards=dashboards)
+            res = forecast_flow(
+                issue_time=t.isoformat(),
+                live=False,
+                recorded=str(recorded) if recorded else None,
+                store_root=str(store_root) if store_root else None,
+                baselines=list(baselines),
+                deliver=deliver,
+                dashboards=dashboards and t == hours[-1],
+            )
         else:
-            res = run_forecast(t, live=False, recorded=recorded, store_root=store_root,
-                               baselines=baselines, alert_config=alert_config, deliver=deliver,
-                               dashboards=dashboards)
+            res = run_forecast(
+                t,
+                live=False,
+                recorded=recorded,
+                store_root=store_root,
+                baselines=baselines,
+                alert_config=alert_config,
+                deliver=deliver,
+                dashboards=dashboards and t == hours[-1],
+            )
         out.append(res)
         if on_hour is not None:
             on_hour(t, res)

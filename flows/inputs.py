@@ -133,7 +133,9 @@ def newest_end(ds: xr.Dataset, name: str, t: pd.Timestamp) -> pd.Timestamp | Non
     return pd.Timestamp(interval_end(name, pd.DatetimeIndex([s.index[-1]]))[0])
 
 
-def _store_frame(start, end, *, recorded: Path | None, store_root: Path | None) -> xr.Dataset | None:
+def _store_frame(
+    start, end, *, recorded: Path | None, store_root: Path | None
+) -> xr.Dataset | None:
     if recorded is not None:
         with xr.open_dataset(recorded) as ds:
             return ds.sel(time=slice(start, end - pd.Timedelta("1ns"))).load()
@@ -191,8 +193,12 @@ def refresh_inputs(
     grid = pd.date_range(start, t - pd.Timedelta("1h"), freq="1h")
     priority = priority or PRIORITY
     stale_after = {**STALE_AFTER, **(stale_after or {})}
-    base = _store_frame(start, t, recorded=Path(recorded) if recorded else None,
-                        store_root=Path(store_root) if store_root else None)
+    base = _store_frame(
+        start,
+        t,
+        recorded=Path(recorded) if recorded else None,
+        store_root=Path(store_root) if store_root else None,
+    )
     merged = xr.Dataset(coords={"time": grid})
     if base is not None:
         base = base.reindex(time=grid)
@@ -233,9 +239,12 @@ def refresh_inputs(
                     merged[n].attrs["input_source"] = label
         age = None if end is None else round((t - end) / pd.Timedelta("1h"), 2)
         report[group] = Freshness(
-            group=group, source=label,
+            group=group,
+            source=label,
             newest=None if end is None else end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            age_hours=age, stale=end is None or t - end > stale_after[group], tried=tried,
+            age_hours=age,
+            stale=end is None or t - end > stale_after[group],
+            tried=tried,
         ).to_dict()
     if not merged.data_vars:
         raise ValueError(
@@ -243,8 +252,10 @@ def refresh_inputs(
             "(`superstorm ingest`) or point SUPERSTORM_MIRROR at a mirror"
         )
     merged = known_at(merged, t)
-    merged.attrs.update(issue_time=t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        title="superstorm forecast inputs as known at issue_time")
+    merged.attrs.update(
+        issue_time=t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        title="superstorm forecast inputs as known at issue_time",
+    )
     out = Path(out_dir) if out_dir else config.home() / "runs" / "inputs"
     path = out / f"inputs_{t:%Y%m%dT%H%M}.nc"
     _atomic_write(merged, path)
@@ -273,6 +284,3 @@ def format_freshness(report: dict) -> str:
         flag = "STALE" if f["stale"] else "fresh"
         lines.append(f"{group}: {f['source']} newest {f['newest']} (age {age}, {flag})")
     return "\n".join(lines)
-
-
-

@@ -72,8 +72,14 @@ def decide(candidate: float, current: float | None, rule: PromotionRule) -> tupl
         return True, f"current {rule.metric} is not finite"
     limit = current * (1 + rule.tolerance)
     if candidate <= limit:
-        return True, f"candidate {rule.metric} {candidate:.4g} <= current {current:.4g} x (1 + {rule.tolerance})"
-    return False, f"candidate {rule.metric} {candidate:.4g} > current {current:.4g} x (1 + {rule.tolerance})"
+        return (
+            True,
+            f"candidate {rule.metric} {candidate:.4g} <= current {current:.4g} x (1 + {rule.tolerance})",
+        )
+    return (
+        False,
+        f"candidate {rule.metric} {candidate:.4g} > current {current:.4g} x (1 + {rule.tolerance})",
+    )
 
 
 def record_decision(entry: dict) -> None:
@@ -119,21 +125,36 @@ def run_retrain(
         test = split.test
         held_out = (f"{test[0]}-01-01", f"{(test[1] or test[0]) + 1}-01-01")
     start, end = pd.Timestamp(held_out[0]), pd.Timestamp(held_out[1])
-    ds = data if isinstance(data, xr.Dataset) else load_data(data, range(start.year - 1, end.year + 1))
+    ds = (
+        data
+        if isinstance(data, xr.Dataset)
+        else load_data(data, range(start.year - 1, end.year + 1))
+    )
     ds = ds.sel(time=slice(start - pd.Timedelta("30D"), end))
-    inits = pd.date_range(start + pd.Timedelta("7D"), end - pd.Timedelta("1D"), freq=rule.init_every)
+    inits = pd.date_range(
+        start + pd.Timedelta("7D"), end - pd.Timedelta("1D"), freq=rule.init_every
+    )
     cand = held_out_score(TFTForecaster(registry.load(version)), ds, inits, rule)
     current_version = registry.current()
-    cur = (held_out_score(TFTForecaster(registry.load("current")), ds, inits, rule)
-           if current_version else None)
+    cur = (
+        held_out_score(TFTForecaster(registry.load("current")), ds, inits, rule)
+        if current_version
+        else None
+    )
     promote, reason = decide(cand, cur, rule)
     if promote:
         registry.promote(version)
     entry = {
         "decided": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "candidate": version, "current": current_version, "rule": asdict(rule),
-        "held_out": [str(start), str(end)], "n_issue_times": len(inits),
-        "candidate_score": cand, "current_score": cur, "promoted": promote, "reason": reason,
+        "candidate": version,
+        "current": current_version,
+        "rule": asdict(rule),
+        "held_out": [str(start), str(end)],
+        "n_issue_times": len(inits),
+        "candidate_score": cand,
+        "current_score": cur,
+        "promoted": promote,
+        "reason": reason,
     }
     record_decision(entry)
     log.info("retrain: %s %s (%s)", version, "PROMOTED" if promote else "kept out", reason)
@@ -144,12 +165,18 @@ retrain_task = task(name="train-evaluate-promote")(run_retrain)
 
 
 @flow(name="retrain", log_prints=True)
-def retrain_flow(preset: str = "quick", metric: str = "crps", target: str = "dst",
-                 tolerance: float = 0.0, held_out_start: str | None = None,
-                 held_out_end: str | None = None) -> dict:
+def retrain_flow(
+    preset: str = "quick",
+    metric: str = "crps",
+    target: str = "dst",
+    tolerance: float = 0.0,
+    held_out_start: str | None = None,
+    held_out_end: str | None = None,
+) -> dict:
     """Weekly / on demand: train, compare with the current model, promote if not worse."""
     held = (held_out_start, held_out_end) if held_out_start and held_out_end else None
-    res = retrain_task(preset, held_out=held,
-                       rule=PromotionRule(target=target, metric=metric, tolerance=tolerance))
+    res = retrain_task(
+        preset, held_out=held, rule=PromotionRule(target=target, metric=metric, tolerance=tolerance)
+    )
     print(f"retrain: {res['candidate']} promoted={res['promoted']} ({res['reason']})")
     return res

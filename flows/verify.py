@@ -38,9 +38,12 @@ def reports_dir() -> Path:
 def _observations(start, end, *, recorded=None, store_root=None) -> xr.Dataset | None:
     from flows.inputs import _store_frame
 
-    return _store_frame(pd.Timestamp(start), pd.Timestamp(end),
-                        recorded=Path(recorded) if recorded else None,
-                        store_root=Path(store_root) if store_root else None)
+    return _store_frame(
+        pd.Timestamp(start),
+        pd.Timestamp(end),
+        recorded=Path(recorded) if recorded else None,
+        store_root=Path(store_root) if store_root else None,
+    )
 
 
 def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
@@ -53,8 +56,12 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
 
     day = pd.Timestamp(day).normalize()
     now = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
-    obs = _observations(day - pd.Timedelta("1D"), min(now, day + pd.Timedelta("4D")),
-                        recorded=recorded, store_root=store_root)
+    obs = _observations(
+        day - pd.Timedelta("1D"),
+        min(now, day + pd.Timedelta("4D")),
+        recorded=recorded,
+        store_root=store_root,
+    )
     rows = []
     if obs is None:
         log.warning("verify %s: no observations available", day.date())
@@ -79,10 +86,14 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
             pers = persistence if model != "persistence" else None
             s = score(fc, obs, target, persistence=pers)
             for i, lead in enumerate(pd.TimedeltaIndex(s["lead_time"].values)):
-                row = {"day": day.strftime("%Y-%m-%d"), "model": model,
-                       "model_version": str(versions), "target": target,
-                       "lead_h": int(lead / pd.Timedelta("1h")),
-                       "n": float(s["n"].values[i])}
+                row = {
+                    "day": day.strftime("%Y-%m-%d"),
+                    "model": model,
+                    "model_version": str(versions),
+                    "target": target,
+                    "lead_h": int(lead / pd.Timedelta("1h")),
+                    "n": float(s["n"].values[i]),
+                }
                 for m in METRICS:
                     row[m] = float(s[m].values[i]) if m in s else np.nan
                 rows.append(row)
@@ -113,18 +124,28 @@ def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict
     last = pd.Timestamp(daily["day"].max())
     recent = daily[pd.to_datetime(daily["day"]) > last - pd.Timedelta(days=window_days)]
     groups = recent.groupby(["model", "model_version", "target", "lead_h"])
+
     def wmean(g: pd.DataFrame) -> pd.Series:
         w = g["n"].fillna(0.0)
-        vals = {m: np.average(g[m], weights=w) if w.sum() > 0 and g[m].notna().all()
-                else g[m].mean() for m in METRICS}
+        vals = {
+            m: np.average(g[m], weights=w) if w.sum() > 0 and g[m].notna().all() else g[m].mean()
+            for m in METRICS
+        }
         return pd.Series({**vals, "n": w.sum(), "days": g["day"].nunique()})
+
     rolling = groups[list(METRICS) + ["n", "day"]].apply(wmean).reset_index()
     rolling.insert(0, "window_end", last.strftime("%Y-%m-%d"))
     _atomic_csv(rolling, out / "scorecard.csv")
-    ds = rolling.set_index(["model", "model_version", "target", "lead_h"]).drop(
-        columns="window_end").to_xarray()
-    ds.attrs.update(window_days=window_days, window_end=last.strftime("%Y-%m-%d"),
-                    title="superstorm rolling scorecard of archived operational forecasts")
+    ds = (
+        rolling.set_index(["model", "model_version", "target", "lead_h"])
+        .drop(columns="window_end")
+        .to_xarray()
+    )
+    ds.attrs.update(
+        window_days=window_days,
+        window_end=last.strftime("%Y-%m-%d"),
+        title="superstorm rolling scorecard of archived operational forecasts",
+    )
     fd, tmp = tempfile.mkstemp(dir=out, suffix=".nc.tmp")
     os.close(fd)
     ds.to_netcdf(tmp)
@@ -133,8 +154,9 @@ def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict
     return paths
 
 
-def run_verify(day=None, *, recorded=None, store_root=None, now=None,
-               window_days: int = 30) -> dict:
+def run_verify(
+    day=None, *, recorded=None, store_root=None, now=None, window_days: int = 30
+) -> dict:
     """Score ``day`` (default yesterday, UTC) and update the scorecards; return a summary."""
     now_ts = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
     day = (now_ts - pd.Timedelta("1D")).normalize() if day is None else pd.Timestamp(day)
@@ -148,8 +170,12 @@ verify_task = task(name="score-archived-forecasts")(run_verify)
 
 
 @flow(name="verify", log_prints=True)
-def verify_flow(day: str | None = None, recorded: str | None = None,
-                store_root: str | None = None, window_days: int = 30) -> dict:
+def verify_flow(
+    day: str | None = None,
+    recorded: str | None = None,
+    store_root: str | None = None,
+    window_days: int = 30,
+) -> dict:
     """Daily: score yesterday's archived forecasts; rolling scorecard per model version."""
     res = verify_task(day, recorded=recorded, store_root=store_root, window_days=window_days)
     print(f"verified {res['day']}: {res['rows']} rows for {res['models']}")

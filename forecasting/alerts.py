@@ -26,14 +26,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecasting.schema import exceedance_probability
+from forecasting.schema import G_SCALE as SCHEMA_G
+from forecasting.schema import exceedance_probability, kp_label
 from forecasting.timeconv import interval_end, known_at
 
 #: Kinds of product.
 WATCH, WARNING, ALERT, STALE_INPUT = "WATCH", "WARNING", "ALERT", "STALE_INPUT"
 #: Actions.
 ISSUE, EXTEND, ESCALATE, CANCEL, EXPIRE, ALL_CLEAR = (
-    "issue", "extend", "escalate", "cancel", "expire", "all_clear",
+    "issue",
+    "extend",
+    "escalate",
+    "cancel",
+    "expire",
+    "all_clear",
 )
 
 
@@ -65,14 +71,10 @@ class Level:
         return value <= self.threshold if self.family == "dst" else value >= self.threshold - 1e-6
 
 
-#: NOAA G-scale (DESIGN.md): G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8 (8-, 8, 8+, 9-), G5 Kp=9.
-#: Kp is in thirds, so G4 starts at 8- = 23/3.
-G_SCALE: tuple[Level, ...] = (
-    Level("G1", "kp", 5.0, 1),
-    Level("G2", "kp", 6.0, 2),
-    Level("G3", "kp", 7.0, 3),
-    Level("G4", "kp", 23.0 / 3.0, 4),
-    Level("G5", "kp", 9.0, 5),
+#: NOAA G-scale (DESIGN.md), from the one definition in :data:`forecasting.schema.G_SCALE`:
+#: G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8 (8-, 8, 8+, 9-), G5 Kp=9; G4 starts at 8- = 23/3.
+G_SCALE: tuple[Level, ...] = tuple(
+    Level(name, "kp", float(kp), rank) for rank, (name, kp) in enumerate(SCHEMA_G.items(), 1)
 )
 #: Dst storm classes, Gonzalez et al. (1994); the -250 nT class as in DESIGN.md.
 DST_CLASSES: tuple[Level, ...] = (
@@ -260,7 +262,7 @@ def _describe(level: str) -> str:
     if lvl is None:
         return level
     if lvl.family == "kp":
-        kp = {"G4": "8-"}.get(lvl.name, f"{lvl.threshold:g}")
+        kp = kp_label(lvl.threshold)
         return f"Geomagnetic K-index of {kp} ({lvl.name})"
     return f"Dst <= {lvl.threshold:g} nT ({lvl.name})"
 
@@ -283,7 +285,9 @@ def _probabilities(forecast: xr.Dataset, family: str, init: pd.Timestamp) -> pd.
     )
 
 
-def _highest(probs: pd.Series, levels: tuple[Level, ...], p_min: float) -> tuple[Level | None, float]:
+def _highest(
+    probs: pd.Series, levels: tuple[Level, ...], p_min: float
+) -> tuple[Level | None, float]:
     """Highest level whose probability reaches ``p_min`` (and that probability)."""
     best, best_p = None, float("nan")
     for lvl in levels:
@@ -312,31 +316,79 @@ def _warning_rules(
             continue  # escalation below replaces it
         if lvl is not None and lvl.rank == act_lvl.rank:
             if act.valid_end is not None and act.valid_end - now <= pd.Timedelta(cfg.extend_within):
-                actions.append(AlertAction(EXTEND, WARNING, family, act.level, p, act.valid_start,
-                                           end, now, refers_to=act.serial))
+                actions.append(
+                    AlertAction(
+                        EXTEND,
+                        WARNING,
+                        family,
+                        act.level,
+                        p,
+                        act.valid_start,
+                        end,
+                        now,
+                        refers_to=act.serial,
+                    )
+                )
             continue
         if expired:
-            actions.append(AlertAction(EXPIRE, WARNING, family, act.level, act_p, act.valid_start,
-                                       act.valid_end, now, refers_to=act.serial))
+            actions.append(
+                AlertAction(
+                    EXPIRE,
+                    WARNING,
+                    family,
+                    act.level,
+                    act_p,
+                    act.valid_start,
+                    act.valid_end,
+                    now,
+                    refers_to=act.serial,
+                )
+            )
         elif lvl is None and (not np.isfinite(act_p) or act_p < cfg.cancel_probability):
-            actions.append(AlertAction(CANCEL, WARNING, family, act.level, act_p, act.valid_start,
-                                       act.valid_end, now, refers_to=act.serial,
-                                       detail="probability fell below the cancel threshold"))
+            actions.append(
+                AlertAction(
+                    CANCEL,
+                    WARNING,
+                    family,
+                    act.level,
+                    act_p,
+                    act.valid_start,
+                    act.valid_end,
+                    now,
+                    refers_to=act.serial,
+                    detail="probability fell below the cancel threshold",
+                )
+            )
     if lvl is None:
         return actions
-    current = [a for a in state.find(WARNING, family)
-               if not (a.valid_end is not None and a.valid_end <= now)]
+    current = [
+        a
+        for a in state.find(WARNING, family)
+        if not (a.valid_end is not None and a.valid_end <= now)
+    ]
     top = max(current, key=lambda a: level_by_name(a.level).rank, default=None)
     if top is None:
         actions.append(AlertAction(ISSUE, WARNING, family, lvl.name, p, now, end, now))
     elif lvl.rank > level_by_name(top.level).rank:
-        actions.append(AlertAction(ESCALATE, WARNING, family, lvl.name, p, now, end, now,
-                                   refers_to=top.serial))
+        actions.append(
+            AlertAction(ESCALATE, WARNING, family, lvl.name, p, now, end, now, refers_to=top.serial)
+        )
         for other in current:
             if other is not top:
-                actions.append(AlertAction(EXPIRE, WARNING, family, other.level, p,
-                                           other.valid_start, other.valid_end, now,
-                                           refers_to=other.serial, detail="superseded"))
+                actions.append(
+                    AlertAction(
+                        EXPIRE,
+                        WARNING,
+                        family,
+                        other.level,
+                        p,
+                        other.valid_start,
+                        other.valid_end,
+                        now,
+                        refers_to=other.serial,
+                        detail="superseded",
+                    )
+                )
     return actions
 
 
@@ -348,8 +400,19 @@ def _watch_rules(
     active = state.find(WATCH, family)
     for a in active:
         if a.valid_end is not None and a.valid_end <= now:
-            actions.append(AlertAction(EXPIRE, WATCH, family, a.level, a.probability,
-                                       a.valid_start, a.valid_end, now, refers_to=a.serial))
+            actions.append(
+                AlertAction(
+                    EXPIRE,
+                    WATCH,
+                    family,
+                    a.level,
+                    a.probability,
+                    a.valid_start,
+                    a.valid_end,
+                    now,
+                    refers_to=a.serial,
+                )
+            )
     if not len(far):
         return actions
     days = far.index.floor("1D")
@@ -364,12 +427,17 @@ def _watch_rules(
         if top is None:
             actions.append(AlertAction(ISSUE, WATCH, family, lvl.name, p, day, window_end, now))
         elif lvl.rank > level_by_name(top.level).rank:
-            actions.append(AlertAction(ESCALATE, WATCH, family, lvl.name, p, day, window_end, now,
-                                       refers_to=top.serial))
+            actions.append(
+                AlertAction(
+                    ESCALATE, WATCH, family, lvl.name, p, day, window_end, now, refers_to=top.serial
+                )
+            )
     return actions
 
 
-def latest_observed(observed: xr.Dataset, name: str, now: pd.Timestamp) -> tuple[float, pd.Timestamp | None]:
+def latest_observed(
+    observed: xr.Dataset, name: str, now: pd.Timestamp
+) -> tuple[float, pd.Timestamp | None]:
     """Newest value of ``name`` known at ``now`` and the end of its interval (``timeconv``)."""
     if observed is None or name not in observed:
         return float("nan"), None
@@ -392,6 +460,10 @@ def _last_reached(observed: xr.Dataset, family: str, now: pd.Timestamp) -> pd.Ti
     return pd.Timestamp(interval_end(family, pd.DatetimeIndex([hit.index[-1]]))[0])
 
 
+def _observed_text(family: str, value: float) -> str:
+    return f"observed Kp {kp_label(value)}" if family == "kp" else f"observed Dst {value:g} nT"
+
+
 def _alert_rules(
     observed: xr.Dataset | None, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
 ) -> list[AlertAction]:
@@ -405,12 +477,34 @@ def _alert_rules(
         lvl = level_by_name(name)
         start = known_end - step
         if top is None:
-            actions.append(AlertAction(ISSUE, ALERT, family, name, 1.0, start, None, now,
-                                       detail=f"observed {family} = {value:g}"))
+            actions.append(
+                AlertAction(
+                    ISSUE,
+                    ALERT,
+                    family,
+                    name,
+                    1.0,
+                    start,
+                    None,
+                    now,
+                    detail=_observed_text(family, value),
+                )
+            )
         elif lvl.rank > level_by_name(top.level).rank:
-            actions.append(AlertAction(ESCALATE, ALERT, family, name, 1.0, start, None, now,
-                                       refers_to=top.serial,
-                                       detail=f"observed {family} = {value:g}"))
+            actions.append(
+                AlertAction(
+                    ESCALATE,
+                    ALERT,
+                    family,
+                    name,
+                    1.0,
+                    start,
+                    None,
+                    now,
+                    refers_to=top.serial,
+                    detail=_observed_text(family, value),
+                )
+            )
         return actions
     if top is None:
         return actions
@@ -418,10 +512,20 @@ def _alert_rules(
     warned = any(a.valid_end is None or a.valid_end > now for a in state.find(WARNING, family))
     if (last is None or now - last >= pd.Timedelta(cfg.quiet_after)) and not warned:
         for a in active:
-            actions.append(AlertAction(ALL_CLEAR, ALERT, family, a.level, float("nan"),
-                                       a.valid_start, now, now, refers_to=a.serial,
-                                       detail=f"no {family} storm level observed since "
-                                              f"{_fmt(last)}"))
+            actions.append(
+                AlertAction(
+                    ALL_CLEAR,
+                    ALERT,
+                    family,
+                    a.level,
+                    float("nan"),
+                    a.valid_start,
+                    now,
+                    now,
+                    refers_to=a.serial,
+                    detail=f"no {family} storm level observed since {_fmt(last)}",
+                )
+            )
     return actions
 
 
@@ -442,12 +546,35 @@ def _stale_rules(observed, now, state: RuleState, cfg: AlertConfig) -> list[Aler
     active = state.find(STALE_INPUT, "solar_wind")
     detail = f"newest solar-wind sample ends {_fmt(newest)}"
     if stale and not active:
-        return [AlertAction(ISSUE, STALE_INPUT, "solar_wind", "solar_wind", float("nan"),
-                            newest if newest is not None else now, None, now, detail=detail)]
+        return [
+            AlertAction(
+                ISSUE,
+                STALE_INPUT,
+                "solar_wind",
+                "solar_wind",
+                float("nan"),
+                newest if newest is not None else now,
+                None,
+                now,
+                detail=detail,
+            )
+        ]
     if not stale and active:
-        return [AlertAction(ALL_CLEAR, STALE_INPUT, "solar_wind", "solar_wind", float("nan"),
-                            a.valid_start, now, now, refers_to=a.serial, detail=detail)
-                for a in active]
+        return [
+            AlertAction(
+                ALL_CLEAR,
+                STALE_INPUT,
+                "solar_wind",
+                "solar_wind",
+                float("nan"),
+                a.valid_start,
+                now,
+                now,
+                refers_to=a.serial,
+                detail=detail,
+            )
+            for a in active
+        ]
     return []
 
 
@@ -494,10 +621,12 @@ def evaluate_rules(
         init = now if now in inits else inits.max()
         for family in cfg.warning_families:
             if family in forecast:
-                actions += _warning_rules(_probabilities(forecast, family, init), family, now,
-                                          state, cfg)
+                actions += _warning_rules(
+                    _probabilities(forecast, family, init), family, now, state, cfg
+                )
         for family in cfg.watch_families:
             if family in forecast:
-                actions += _watch_rules(_probabilities(forecast, family, init), family, now,
-                                        state, cfg)
+                actions += _watch_rules(
+                    _probabilities(forecast, family, init), family, now, state, cfg
+                )
     return [replace(a, probability=float(a.probability)) for a in actions]

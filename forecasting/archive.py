@@ -101,7 +101,9 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
         except FileExistsError:
             with xr.open_dataset(path) as old:
                 if not _same(old.load(), forecast):
-                    raise ArchiveConflict(f"{path} was written concurrently with other content") from None
+                    raise ArchiveConflict(
+                        f"{path} was written concurrently with other content"
+                    ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -114,8 +116,9 @@ def models(*, home: Path | None = None) -> list[str]:
     return sorted(p.name for p in r.iterdir() if p.is_dir()) if r.is_dir() else []
 
 
-def list_issues(model: str | None = None, *, start=None, end=None, home: Path | None = None
-                ) -> pd.DataFrame:
+def list_issues(
+    model: str | None = None, *, start=None, end=None, home: Path | None = None
+) -> pd.DataFrame:
     """Archived forecasts: columns ``model``, ``issue_time``, ``path`` (sorted).
 
     ``start`` / ``end`` bound ``issue_time`` (``start <= t < end``).

@@ -321,7 +321,8 @@ def backtest(
         profile), a profile name or a :class:`~forecasting.latency.Latencies`: also hide
         values not yet published at the issue time.
     batch_size
-        Issue times per forecaster call.
+        Issue times per forecaster call (without latencies; with them a refit segment is
+        one block and each call takes the issue times one look-back apart).
     lookback
         How far back the model reads its inputs (overrides ``model.lookback``); used only to
         batch ``as_of`` backtests.
@@ -354,7 +355,10 @@ def backtest(
             fitted, train_end = _fit_at(
                 model, dataset, origin, fit=fit, latencies=lat, train_start=train_start
             )
-        for block in _blocks(seg_times, batch_size):
+        # with latencies, calls are per group of issue times one look-back apart: the larger
+        # the block, the more issue times share a call, so a segment is one block
+        size = batch_size if lat.is_zero() else max(batch_size, len(seg_times))
+        for block in _blocks(seg_times, size):
             fc = forecast_block(
                 fitted, dataset, block, leads, targets, latencies=lat, lookback=lookback
             )

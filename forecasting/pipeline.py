@@ -122,8 +122,7 @@ def unknown_reals(frame: pd.DataFrame, *, missing_flags: bool = False) -> list[s
     """
     skip = set(CALENDAR) | set(TARGET_COLUMNS) | {TIME_IDX, GROUP}
     return [
-        c for c in frame.columns
-        if c not in skip and (missing_flags or not c.endswith("_isnan"))
+        c for c in frame.columns if c not in skip and (missing_flags or not c.endswith("_isnan"))
     ]
 
 
@@ -220,9 +219,7 @@ def template_dataset(
         raise ValueError(f"no {n_windows} consecutive complete windows to build the template")
     i0 = rows[pick]
     part = frame.iloc[i0 - encoder_length : i0 + n_windows - 1 + horizon]
-    return stock_dataset(
-        part, reals_unknown, norm, encoder_length=encoder_length, horizon=horizon
-    )
+    return stock_dataset(part, reals_unknown, norm, encoder_length=encoder_length, horizon=horizon)
 
 
 def stock_dataset(
@@ -322,7 +319,10 @@ class WindowSource:
         """Issue rows with complete inputs (and targets, when ``need_targets``)."""
         reals = [r for r in self.reals if r != "relative_time_idx"]
         return valid_issue_rows(
-            self.frame, reals, encoder_length=self.encoder_length, horizon=self.horizon,
+            self.frame,
+            reals,
+            encoder_length=self.encoder_length,
+            horizon=self.horizon,
             need_targets=need_targets,
         )
 

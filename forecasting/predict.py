@@ -72,6 +72,7 @@ def predict_many(
     lead_times=None,
     targets: Sequence[str] = pipeline.TARGETS,
     interpret: bool = True,
+    max_missing: float = 0.5,
 ) -> xr.Dataset:
     """Forecasts for many issue times, ``batch_size`` windows per forward pass.
 
@@ -88,6 +89,9 @@ def predict_many(
         Subset of 1..horizon h (default: all).
     targets
         ``dst`` and/or ``kp``.
+    max_missing
+        Issue times whose encoder window lacks more than this fraction of its observed
+        inputs (after the causal 3-h fill), e.g. just after a missing year, get NaN.
     interpret
         Store the TFT variable importances and attention of these windows in the attrs
         ``variable_importance`` and ``attention`` (JSON).
@@ -98,7 +102,7 @@ def predict_many(
         :func:`forecasting.schema.make_forecast` schema, model ``tft``; quantiles in nT for
         ``dst``, Kp units (clipped to 0..9) for ``kp``. Inputs missing after the causal
         3-h fill are set to the training mean; ``input_missing_max`` gives the largest
-        fraction of such values in one encoder window.
+        fraction of such values in one encoder window that was forecast.
     """
     model = _as_model(model)
     times = _issue_times(issue_times)
@@ -109,9 +113,7 @@ def predict_many(
     e, d = model.config.encoder_length, model.config.horizon
     margin = pd.Timedelta(hours=e + 48)
     # nothing labelled at or after the newest issue time can enter (known_at semantics)
-    ds = timeconv.known_at(
-        dataset.sel(time=slice(times.min() - margin, None)), times.max()
-    )
+    ds = timeconv.known_at(dataset.sel(time=slice(times.min() - margin, None)), times.max())
     frame = pipeline.feature_frame(ds, until=times.max() + pd.Timedelta(hours=d))
     source = model.source(frame)
     rows = source.rows_for(times)
@@ -122,12 +124,17 @@ def predict_many(
     outputs = {name: [] for name in pipeline.TARGETS}
     sums: dict | None = None
     missing_max = 0.0
+    skipped = []
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             x, _ = source.batch(chunk, zero_future_inputs=False)
             enc = x["encoder_cont"][:, :, past_pos]
-            missing_max = max(missing_max, float(torch.isnan(enc).float().mean(dim=(1, 2)).max()))
+            frac = torch.isnan(enc).float().mean(dim=(1, 2))
+            skipped.append((frac > max_missing).numpy())
+            kept = frac[frac <= max_missing]
+            if len(kept):
+                missing_max = max(missing_max, float(kept.max()))
             x, _ = source.batch(chunk, zero_future_inputs=True)
             out = net(x)
             for k, name in enumerate(pipeline.TARGETS):
@@ -137,13 +144,19 @@ def predict_many(
                 keys = ("encoder_variables", "decoder_variables", "attention")
                 part = {k: part[k].detach().numpy().astype(float) for k in keys}
                 sums = part if sums is None else {k: sums[k] + part[k] for k in keys}
+    skipped = np.concatenate(skipped)
     values = {}
     for name in targets:
         arr = np.concatenate(outputs[name], axis=0)[:, leads, :]
+        arr[skipped] = np.nan
         if name == "kp":
             arr = np.clip(arr, *KP_RANGE)
         values[name] = arr
-    extra = {"input_missing_max": round(missing_max, 4), "encoder_length_h": e}
+    extra = {
+        "input_missing_max": round(missing_max, 4),
+        "n_init_skipped_missing_inputs": int(skipped.sum()),
+        "encoder_length_h": e,
+    }
     if interpret and sums is not None:
         extra.update(_interp_attrs(net, sums, e))
     return schema.make_forecast(
@@ -212,6 +225,10 @@ class TFTForecaster:
     ) -> xr.Dataset:
         """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``."""
         return predict_many(
-            self.model, ds, init_times, lead_times=lead_times, targets=targets,
+            self.model,
+            ds,
+            init_times,
+            lead_times=lead_times,
+            targets=targets,
             batch_size=self.batch_size,
         )

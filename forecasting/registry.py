@@ -49,8 +49,12 @@ def code_version() -> str:
     here = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"], cwd=here,
-            capture_output=True, text=True, timeout=10, check=True,
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -74,12 +78,20 @@ def list_versions(home: str | Path | None = None) -> list[str]:
     base = root(home)
     if not base.is_dir():
         return []
-    return sorted(p.name for p in base.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / "metadata.json").exists())
+    return sorted(
+        p.name
+        for p in base.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "metadata.json").exists()
+    )
 
 
-def save(model: TFTModel, *, home: str | Path | None = None, version: str | None = None,
-         metrics: dict | None = None) -> str:
+def save(
+    model: TFTModel,
+    *,
+    home: str | Path | None = None,
+    version: str | None = None,
+    metrics: dict | None = None,
+) -> str:
     """Write ``model`` as a new version and return its name (never overwrites a version)."""
     base = root(home)
     base.mkdir(parents=True, exist_ok=True)

@@ -94,15 +94,15 @@ PRESETS: dict[str, TFTConfig] = {
     "full": TFTConfig(
         preset="full",
         encoder_length=72,
-        hidden_size=24,
-        attention_head_size=4,
-        hidden_continuous_size=12,
+        hidden_size=16,
+        attention_head_size=2,
+        hidden_continuous_size=8,
         dropout=0.1,
         learning_rate=3e-3,
-        batch_size=256,
-        max_epochs=8,
+        batch_size=128,
+        max_epochs=6,
         patience=2,
-        limit_train_batches=120,
+        limit_train_batches=100,
         limit_val_batches=None,
         train_stride=1,
         val_stride=6,
@@ -139,7 +139,13 @@ def build_network(template, config: TFTConfig):
     """``TemporalFusionTransformer.from_dataset`` on the template dataset."""
     from pytorch_forecasting import TemporalFusionTransformer
 
-    return TemporalFusionTransformer.from_dataset(
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
+        return _from_dataset(TemporalFusionTransformer, template, config)
+
+
+def _from_dataset(cls, template, config: TFTConfig):
+    return cls.from_dataset(
         template,
         hidden_size=config.hidden_size,
         attention_head_size=config.attention_head_size,
@@ -158,7 +164,9 @@ def network_from_hparams(hparams: dict, quantiles=QUANTILES):
     """Rebuild a network from its saved ``hparams`` (loss is not part of them)."""
     from pytorch_forecasting import TemporalFusionTransformer
 
-    return TemporalFusionTransformer(**hparams, loss=make_loss(quantiles))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
+        return TemporalFusionTransformer(**hparams, loss=make_loss(quantiles))
 
 
 @dataclass
@@ -225,8 +233,11 @@ class _KeepBest:
                 val = float(val)
                 train = trainer.callback_metrics.get("train_loss_epoch")
                 self.history.append(
-                    {"epoch": int(trainer.current_epoch), "val_loss": val,
-                     "train_loss": float(train) if train is not None else None}
+                    {
+                        "epoch": int(trainer.current_epoch),
+                        "val_loss": val,
+                        "train_loss": float(train) if train is not None else None,
+                    }
                 )
                 log.info("epoch %d val_loss %.4f", trainer.current_epoch, val)
                 if val < self.best:
@@ -267,7 +278,9 @@ def fit(
     years = pd.DatetimeIndex(frame.index).year
     fit_rows = np.flatnonzero(np.isin(years, list(train_years)))
     norm = pipeline.fit_normalisation(frame, fit_rows, reals)
-    template = pipeline.template_dataset(frame, train_rows, unknown, norm, encoder_length=e, horizon=d)
+    template = pipeline.template_dataset(
+        frame, train_rows, unknown, norm, encoder_length=e, horizon=d
+    )
     network = build_network(template, config)
     source = pipeline.WindowSource(frame, template.get_parameters())
     train_rows_used = train_rows[:: max(1, config.train_stride)]
@@ -308,8 +321,10 @@ def fit(
     meta = {
         "preset": config.preset,
         "config": config.to_dict(),
-        "split": {"train": sorted(int(y) for y in train_years),
-                  "validate": sorted(int(y) for y in val_years)},
+        "split": {
+            "train": sorted(int(y) for y in train_years),
+            "validate": sorted(int(y) for y in val_years),
+        },
         "training_span": [str(labels[train_rows.min() - e]), str(labels[train_rows.max() + d - 1])],
         "n_train_windows": int(len(train_rows_used)),
         "n_val_windows": int(len(val_rows_used)),
@@ -327,7 +342,9 @@ def fit(
     return model
 
 
-def interpretation(model: TFTModel, source: pipeline.WindowSource, rows, *, max_windows: int = 512) -> dict:
+def interpretation(
+    model: TFTModel, source: pipeline.WindowSource, rows, *, max_windows: int = 512
+) -> dict:
     """Variable importances (%) and mean encoder attention over ``rows`` (Lim et al. 2021 §7).
 
     Returns

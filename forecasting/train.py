@@ -141,12 +141,16 @@ def train(
             f"split {split} leaves train years {train_years} and validation years {val_years} "
             f"from the data's years {available}; pass data covering both"
         )
-    keep = ds.sel(time=slice(None, pd.Timestamp(f"{max(val_years) + 1}-01-01") - pd.Timedelta("1ns")))
+    keep = ds.sel(
+        time=slice(None, pd.Timestamp(f"{max(val_years) + 1}-01-01") - pd.Timedelta("1ns"))
+    )
     frame = pipeline.feature_frame(keep)
     log.info("training TFT preset=%s on %s, validating on %s", preset, train_years, val_years)
     model = fit(frame, train_years=train_years, val_years=val_years, config=config)
     model.metadata["split"]["test"] = list(split.test)
-    model.metadata["data_source"] = str(ds.attrs.get("source_url", ds.attrs.get("source", "")))[:500]
+    model.metadata["data_source"] = str(ds.attrs.get("source_url", ds.attrs.get("source", "")))[
+        :500
+    ]
     scores = validation_metrics(model, keep, val_years) if metrics else {}
     model.metadata["wall_seconds"] = round(time.time() - started, 1)
     version = registry.save(model, home=out, metrics={"validation": scores})
@@ -167,6 +171,9 @@ def evaluate_version(
 ):
     """Score a saved TFT beside every baseline with :func:`forecasting.evaluate.evaluate`.
 
+    The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)
+    are fitted on the split's training years; scores are on the same samples for all.
+
     Writes ``<out_dir>/skill.md`` and ``<out_dir>/skill.nc`` via
     :func:`forecasting.evaluate.write_skill_report`; returns the evaluation results.
     """
@@ -176,6 +183,8 @@ def evaluate_version(
     split = split if split is not None else default_split(model.config.preset)
     if not isinstance(data, xr.Dataset):
         data = load_data(data, None)
-    results = ev.evaluate([TFTForecaster(model)], data, split, **kwargs)
+    from forecasting.baselines import all_baselines
+
+    results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)
     ev.write_skill_report(results, Path(out_dir))
     return results

@@ -8,12 +8,19 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``train`` and ``evaluate`` sub-commands."""
     p = sub.add_parser("train", help="train the Temporal Fusion Transformer (Dst, Kp quantiles)")
-    p.add_argument("--preset", choices=("quick", "full"), default="quick",
-                   help="quick: < 2 min demo model; full: the real model (< 1 h on 2 cores)")
+    p.add_argument(
+        "--preset",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: < 2 min demo model; full: the real model (< 1 h on 2 cores)",
+    )
     p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
     p.add_argument("--promote", action="store_true", help="make the new version `current`")
-    p.add_argument("--evaluate", action="store_true",
-                   help="afterwards score it on the test years (writes reports/skill.md, .nc)")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="afterwards score it on the test years (writes reports/skill.md, .nc)",
+    )
     p.add_argument("--reports", default="reports", help="folder for the skill report")
     p.set_defaults(func=run_train)
 

@@ -50,8 +50,9 @@ def test_rerun_of_same_issue_time_is_a_noop(log):
 
 
 def test_duplicate_condition_and_window_is_stored_once(log):
-    a = act(A.ISSUE, A.WATCH, "G1", T0, start=pd.Timestamp("2015-03-18"),
-            end=pd.Timestamp("2015-03-19"))
+    a = act(
+        A.ISSUE, A.WATCH, "G1", T0, start=pd.Timestamp("2015-03-18"), end=pd.Timestamp("2015-03-19")
+    )
     log.record_run(T0, [a, a])
     assert len(log.messages()) == 1
     with sqlite3.connect(log.path) as con:
@@ -66,8 +67,9 @@ def test_duplicate_condition_and_window_is_stored_once(log):
 
 def test_extend_updates_window_and_feed(log, home):
     log.record_run(T0, [act(A.ISSUE, A.WARNING, "G2", T0, end=T0 + 6 * H)])
-    log.record_run(T0 + 4 * H, [act(A.EXTEND, A.WARNING, "G2", T0 + 4 * H, ref=1, start=T0,
-                                    end=T0 + 10 * H)])
+    log.record_run(
+        T0 + 4 * H, [act(A.EXTEND, A.WARNING, "G2", T0 + 4 * H, ref=1, start=T0, end=T0 + 10 * H)]
+    )
     feed = json.loads((home / "alerts" / "active.json").read_text())
     (rec,) = feed["alerts"]
     assert rec["serial"] == 1 and rec["valid_end"] == "2015-03-17T19:00:00Z"
@@ -90,8 +92,9 @@ def test_runs_only_move_forward(log):
 
 
 def test_delivery_bookkeeping(log):
-    log.record_run(T0, [act(A.ISSUE, A.ALERT, "G1", T0),
-                        act(A.EXPIRE, A.WATCH, "G1", T0, ref=None)])
+    log.record_run(
+        T0, [act(A.ISSUE, A.ALERT, "G1", T0), act(A.EXPIRE, A.WATCH, "G1", T0, ref=None)]
+    )
     pending = log.undelivered()
     assert [m["serial"] for m in pending] == [1]  # expiries are not sent to operators
     log.record_delivery(1, outcome="failed", run_time=T0, channel="webhook", error="HTTP 500")

@@ -22,16 +22,25 @@ def forecast(kp_median, dst_median=None, *, init=NOW):
     if dst_median is not None:
         dst = np.broadcast_to(np.asarray(dst_median, float), (24,))
         values["dst"] = (dst[:, None] + 10 * SPREAD[None, :])[None]
-    return make_forecast(values, init_time=[init], lead_time=LEADS, quantiles=QUANTILES,
-                         model="test", model_version="0")
+    return make_forecast(
+        values,
+        init_time=[init],
+        lead_time=LEADS,
+        quantiles=QUANTILES,
+        model="test",
+        model_version="0",
+    )
 
 
 def observed(kp=2.0, dst=-10.0, *, end=NOW, hours=48, v_sw=400.0):
     t = pd.date_range(end - pd.Timedelta(hours=hours), end - pd.Timedelta("1h"), freq="1h")
+
     def col(x):
         return ("time", np.broadcast_to(np.asarray(x, float), (len(t),)).astype("float32"))
-    return xr.Dataset({"kp": col(kp), "dst": col(dst), "v_sw": col(v_sw), "bz_gsm": col(0.0)},
-                      coords={"time": t})
+
+    return xr.Dataset(
+        {"kp": col(kp), "dst": col(dst), "v_sw": col(v_sw), "bz_gsm": col(0.0)}, coords={"time": t}
+    )
 
 
 HOUR_AGO = NOW - pd.Timedelta("1h")
@@ -43,9 +52,22 @@ def active(kind, family, level, serial=1, start=HOUR_AGO, end=None):
 
 def test_levels_follow_noaa_and_gonzalez():
     assert [A.g_level(k) for k in (4.667, 5.0, 6.0, 7.0, 23 / 3, 8.667, 9.0)] == [
-        None, "G1", "G2", "G3", "G4", "G4", "G5"]
+        None,
+        "G1",
+        "G2",
+        "G3",
+        "G4",
+        "G4",
+        "G5",
+    ]
     assert [A.dst_class(d) for d in (-49, -50, -100, -249, -250, np.nan)] == [
-        None, "DST50", "DST100", "DST100", "DST250", None]
+        None,
+        "DST50",
+        "DST100",
+        "DST100",
+        "DST250",
+        None,
+    ]
 
 
 def test_quiet_forecast_and_observation_give_nothing():
@@ -62,12 +84,14 @@ def test_warning_issue_extend_escalate_cancel():
     assert warn[0].probability >= 0.5
     # same level, window ends in 5 h -> nothing; ends within 2 h -> extend
     st = [active(A.WARNING, "kp", "G2", end=NOW + pd.Timedelta("5h"))]
-    assert [a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st)
-            if a.kind == A.WARNING] == []
+    assert [
+        a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st) if a.kind == A.WARNING
+    ] == []
     st = [active(A.WARNING, "kp", "G2", end=NOW + pd.Timedelta("1h"))]
     ext = [a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st) if a.kind == A.WARNING]
     assert [(a.action, a.refers_to, a.valid_end) for a in ext] == [
-        (A.EXTEND, 1, NOW + pd.Timedelta("6h"))]
+        (A.EXTEND, 1, NOW + pd.Timedelta("6h"))
+    ]
     # higher level -> escalate with a reference to the old serial
     esc = [a for a in A.evaluate_rules(forecast(8.0), observed(), NOW, st) if a.kind == A.WARNING]
     assert [(a.action, a.level, a.refers_to) for a in esc] == [(A.ESCALATE, "G4", 1)]
@@ -80,7 +104,8 @@ def test_watch_is_per_utc_day_beyond_warning_lead():
     kp = np.where(np.arange(1, 25) > 12, 7.0, 2.0)  # storm forecast from lead 13 h = next day
     acts = [a for a in A.evaluate_rules(forecast(kp), observed(), NOW) if a.kind == A.WATCH]
     assert [(a.action, a.level, a.valid_start) for a in acts] == [
-        (A.ISSUE, "G3", pd.Timestamp("2024-05-11"))]
+        (A.ISSUE, "G3", pd.Timestamp("2024-05-11"))
+    ]
     assert acts[0].valid_end == pd.Timestamp("2024-05-12")
     assert not [a for a in A.evaluate_rules(forecast(kp), observed(), NOW) if a.kind == A.WARNING]
 

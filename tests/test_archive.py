@@ -14,9 +14,14 @@ LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 
 def fc(t, offset=0.0, model="persistence"):
     base = np.linspace(-10, -30, 24)[None, :, None] + np.linspace(-20, 20, 7)[None, None, :]
-    return make_forecast({"dst": base + offset, "kp": np.clip(base / -10 + offset, 0, 9)},
-                         init_time=[t], lead_time=LEADS, quantiles=QUANTILES, model=model,
-                         model_version="1")
+    return make_forecast(
+        {"dst": base + offset, "kp": np.clip(base / -10 + offset, 0, 9)},
+        init_time=[t],
+        lead_time=LEADS,
+        quantiles=QUANTILES,
+        model=model,
+        model_version="1",
+    )
 
 
 def test_layout_roundtrip_and_listing(home):
@@ -50,8 +55,13 @@ def test_same_content_is_a_noop_different_content_raises(home):
 
 def test_bad_requests(home):
     t = pd.Timestamp("2024-05-10 18:00")
-    two = make_forecast({"dst": np.zeros((2, 24, 7))}, init_time=[t, t + pd.Timedelta("1h")],
-                        lead_time=LEADS, model="persistence", model_version="1")
+    two = make_forecast(
+        {"dst": np.zeros((2, 24, 7))},
+        init_time=[t, t + pd.Timedelta("1h")],
+        lead_time=LEADS,
+        model="persistence",
+        model_version="1",
+    )
     with pytest.raises(ValueError, match="one issue time per file"):
         archive.save(two)
     with pytest.raises(FileNotFoundError, match="list_issues"):

@@ -138,3 +138,36 @@ def test_errors(tmp_path, omni_store):
         build_dataset("2024-01-01", "2024-01-02", store=Store(tmp_path))
     with pytest.raises(ValueError, match="not merged"):
         build_dataset("2024-01-01", "2024-01-02", sources=["omni3"], store=omni_store)
+
+
+def test_real_swpc_fills_omni_plasma_gap(mirrored_home):
+    from data_sources.ingest import ingest
+    from data_sources.swpc import get_swpc_plasma, to_hourly
+
+    ingest("omni2", "2024-05-01", "2024-06-01")
+    ingest("swpc_plasma", "2024-05-01", "2024-06-01")
+    ds = build_dataset("2024-05-02", "2024-05-10")
+    # 2024-05-02 22:00 starts a real 19-hour OMNI2 plasma gap; SWPC real time covers it
+    hours = slice("2024-05-02T22:00", "2024-05-03T16:00")
+    omni = Store().read("omni2", "2024-05-02T22:00", "2024-05-03T17:00")
+    assert bool(omni["v_sw"].isnull().all()) and omni.sizes["time"] == 19
+    # filled from SWPC except 2024-05-03 10:00, where SWPC has under 30 valid minutes too:
+    # a 1-hour gap in both, interpolated
+    np.testing.assert_array_equal(ds["v_sw_qc"].sel(time=hours), [0] * 12 + [1] + [0] * 6)
+    swpc_hour = to_hourly(get_swpc_plasma("2024-05-03T10:00", "2024-05-03T11:00"))["v_sw"]
+    assert np.isnan(float(swpc_hour[0]))
+    expected = to_hourly(get_swpc_plasma("2024-05-03T05:00", "2024-05-03T06:00"))["v_sw"]
+    assert float(ds["v_sw"].sel(time="2024-05-03T05:00")) == pytest.approx(float(expected[0]))
+    # elsewhere OMNI2 wins
+    omni = Store().read("omni2", "2024-05-09T17:00", "2024-05-09T18:00")
+    assert float(ds["v_sw"].sel(time="2024-05-09T17:00")) == float(omni["v_sw"][0])
+
+
+def test_real_kyoto_versions_across_a_year_boundary(mirrored_home):
+    from data_sources.ingest import ingest
+
+    ingest("kyoto_dst", "2014-12-31", "2015-01-02")  # 2014 final, 2015 provisional (Kyoto file)
+    ds = build_dataset("2014-12-31", "2015-01-02", sources=["kyoto_dst"])
+    assert ds["dst"].attrs["source"] == "kyoto_dst"
+    assert ds["dst"].attrs["data_version"] == "final,provisional"
+    assert int(ds["dst_qc"].max()) == 0 and ds.sizes["time"] == 48

@@ -61,10 +61,13 @@ def receiver():
 
 def _log_with_two_alerts() -> AlertLog:
     log = AlertLog()
-    log.record_run(T0, [
-        A.AlertAction(A.ISSUE, A.ALERT, "kp", "G1", 1.0, T0 - pd.Timedelta("3h"), None, T0),
-        A.AlertAction(A.ISSUE, A.WARNING, "kp", "G2", 0.7, T0, T0 + pd.Timedelta("6h"), T0),
-    ])
+    log.record_run(
+        T0,
+        [
+            A.AlertAction(A.ISSUE, A.ALERT, "kp", "G1", 1.0, T0 - pd.Timedelta("3h"), None, T0),
+            A.AlertAction(A.ISSUE, A.WARNING, "kp", "G2", 0.7, T0, T0 + pd.Timedelta("6h"), T0),
+        ],
+    )
     return log
 
 
@@ -75,7 +78,9 @@ def test_webhook_receives_payloads(home, receiver, monkeypatch):
     assert counts == {"pending": 2, "delivered": 2, "failed": 0}
     bodies = [json.loads(p["body"]) for p in receiver.payloads]
     assert [(b["serial"], b["kind"], b["level"]) for b in bodies] == [
-        (1, "ALERT", "G1"), (2, "WARNING", "G2")]
+        (1, "ALERT", "G1"),
+        (2, "WARNING", "G2"),
+    ]
     assert receiver.payloads[1]["subject"].startswith("superstorm WARNING G2")
     assert bodies[1]["valid_end"] == "2015-03-17T15:00:00Z"
     assert log.undelivered() == []
@@ -132,5 +137,6 @@ def test_config_file_channel(home, receiver, monkeypatch):
 
 def test_redact():
     assert delivery.redact("failed for url 'https://hooks.slack.com/T0/B1/xyz'") == (
-        "failed for url '<redacted-url>'")
+        "failed for url '<redacted-url>'"
+    )
     assert delivery.redact("token abc123 leaked", ["abc123"]) == "token <redacted> leaked"

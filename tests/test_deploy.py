@@ -48,17 +48,33 @@ def test_schedules_are_as_documented():
 def test_serve_all_registers_and_runs_a_triggered_forecast(tmp_path, data_dir):
     rec = tmp_path / "omni2_2015_q1.nc"
     parse_omni2(data_dir / "omni2_low_res" / "omni2_2015_hourlyavg.dat").sel(
-        time=slice("2015-01-01", "2015-03-31")).to_netcdf(rec)
+        time=slice("2015-01-01", "2015-03-31")
+    ).to_netcdf(rec)
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               DO_NOT_TRACK="1", SUPERSTORM_HOME=str(tmp_path / "home"))
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        SUPERSTORM_HOME=str(tmp_path / "home"),
+    )
     env.pop("SUPERSTORM_ALERT_WEBHOOK", None)
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)], env=env, stdout=open(tmp_path / "server.log", "w"),
-        stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=open(tmp_path / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     serve = None
     try:
         deadline = time.time() + 60
@@ -72,9 +88,14 @@ def test_serve_all_registers_and_runs_a_triggered_forecast(tmp_path, data_dir):
             assert time.time() < deadline, "prefect server did not answer /api/health in 60 s"
             time.sleep(0.5)
         env.update(PREFECT_API_URL=api, PREFECT_RUNNER_POLL_FREQUENCY="2")
-        serve = subprocess.Popen([sys.executable, "-m", "flows.deploy"], cwd=REPO, env=env,
-                                 stdout=open(tmp_path / "serve.log", "w"),
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "flows.deploy"],
+            cwd=REPO,
+            env=env,
+            stdout=open(tmp_path / "serve.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         # the three deployments appear with their schedules
         deadline = time.time() + 40
         while True:
@@ -89,10 +110,19 @@ def test_serve_all_registers_and_runs_a_triggered_forecast(tmp_path, data_dir):
         assert by_name["daily"]["schedules"][0]["schedule"]["cron"] == "30 0 * * *"
         assert by_name["weekly"]["schedules"][0]["schedule"]["cron"] == "0 3 * * 0"
         # trigger one forecast run (as the schedule would) and let the served process run it
-        params = {"issue_time": "2015-03-17T10:00:00", "live": False, "recorded": str(rec),
-                  "baselines": [], "deliver": False, "dashboards": False}
-        run = requests.post(f"{api}/deployments/{by_name['hourly']['id']}/create_flow_run",
-                            json={"parameters": params}, timeout=10).json()
+        params = {
+            "issue_time": "2015-03-17T10:00:00",
+            "live": False,
+            "recorded": str(rec),
+            "baselines": [],
+            "deliver": False,
+            "dashboards": False,
+        }
+        run = requests.post(
+            f"{api}/deployments/{by_name['hourly']['id']}/create_flow_run",
+            json={"parameters": params},
+            timeout=10,
+        ).json()
         assert "id" in run, run
         deadline = time.time() + 60
         while True:

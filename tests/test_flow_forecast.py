@@ -53,8 +53,12 @@ def test_live_inputs_priority_and_freshness(mirrored_home):
 
 def test_down_source_falls_back_to_store(mirrored_home, fresh_mirror, data_dir):
     """SWPC plasma answers HTTP 500: solar wind and Dst come from the store (OMNI2)."""
-    Store().write("omni2", parse_omni2(data_dir / "omni2_low_res" / "omni2_2024.dat")
-                  .sel(time=slice("2024-04-01", "2024-05-31")))
+    Store().write(
+        "omni2",
+        parse_omni2(data_dir / "omni2_low_res" / "omni2_2024.dat").sel(
+            time=slice("2024-04-01", "2024-05-31")
+        ),
+    )
     fresh_mirror.faults.fail_next[PLASMA] = 100
     fr = refresh_inputs(ISSUE, lookback="3D")["freshness"]
     assert fr["solar_wind"]["source"] == "store" and not fr["solar_wind"]["stale"]
@@ -67,9 +71,15 @@ def test_down_source_falls_back_to_store(mirrored_home, fresh_mirror, data_dir):
 def test_forecast_flow_under_prefect(harness, recorded, home, monkeypatch):
     monkeypatch.delenv("SUPERSTORM_ALERT_WEBHOOK", raising=False)
     t = pd.Timestamp("2015-03-17 10:00")
-    state = ff.forecast_flow(issue_time=t.isoformat(), live=False, recorded=str(recorded),
-                             baselines=["persistence", "climatology"], deliver=True,
-                             dashboards=True, return_state=True)
+    state = ff.forecast_flow(
+        issue_time=t.isoformat(),
+        live=False,
+        recorded=str(recorded),
+        baselines=["persistence", "climatology"],
+        deliver=True,
+        dashboards=True,
+        return_state=True,
+    )
     assert state.is_completed(), state
     res = state.result()
     assert [m["model"] for m in res["models"]] == ["persistence", "climatology"]
@@ -77,8 +87,10 @@ def test_forecast_flow_under_prefect(harness, recorded, home, monkeypatch):
     assert archive.list_issues("climatology")["issue_time"].tolist() == [t]
     log = AlertLog()
     assert log.has_run(t) and res["alert_serials"] == [m["serial"] for m in log.messages()]
-    assert {(m["kind"], m["level"]) for m in log.messages()} >= {("ALERT", "G1"),
-                                                                ("ALERT", "DST50")}
+    assert {(m["kind"], m["level"]) for m in log.messages()} >= {
+        ("ALERT", "G1"),
+        ("ALERT", "DST50"),
+    }
     assert json.loads((home / "alerts" / "active.json").read_text())["alerts"]
     assert (home / "site").is_dir() and any((home / "site").glob("*.html"))
 
@@ -88,4 +100,47 @@ def test_forecast_flow_under_prefect(harness, recorded, home, monkeypatch):
         arts = client.read_artifacts()
     summary = [a for a in arts if a.key == "forecast-summary"]
     assert summary and "Input freshness" in summary[0].data
-    assert "P" in summary[0].data or "probability" in summary[0].data
+    assert "max probability over 24 h" in summary[0].data
+
+    # delivery through a *saved* notification block chosen by name, and a replay through
+    # the Prefect flow hour by hour: the pending messages of 10:00 go out at 11:00
+    from flows.delivery import webhook_block
+    from tests.test_delivery import Receiver
+
+    r = Receiver()
+    try:
+        webhook_block(r.url).save("ops-test", overwrite=True)
+        monkeypatch.setenv("SUPERSTORM_ALERT_BLOCK", "custom-webhook/ops-test")
+        runs = ff.replay(
+            "2015-03-17 11:00",
+            "2015-03-17 13:00",
+            recorded=recorded,
+            baselines=[],
+            use_prefect=True,
+        )
+        assert [pd.Timestamp(x["issue_time"]) for x in runs] == [
+            pd.Timestamp("2015-03-17 11:00"),
+            pd.Timestamp("2015-03-17 12:00"),
+        ]
+        assert log.has_run("2015-03-17 12:00") and log.undelivered() == []
+        sent = [json.loads(p["body"])["serial"] for p in r.payloads]
+        assert sent == [m["serial"] for m in log.messages() if m["notify"]]
+        assert all(d["channel"] == "block" for d in log.deliveries())
+    finally:
+        r.stop()
+
+
+def test_promotion_rule_is_configurable_and_logged(home):
+    from flows.retrain import PromotionRule, decide, record_decision
+
+    rule = PromotionRule()
+    assert decide(10.0, None, rule)[0] is True
+    assert decide(10.0, 10.0, rule)[0] is True  # not worse -> promote
+    assert decide(10.5, 10.0, rule)[0] is False
+    assert decide(10.5, 10.0, PromotionRule(tolerance=0.1))[0] is True
+    assert decide(float("nan"), 10.0, rule)[0] is False
+    with pytest.raises(ValueError, match="metric"):
+        PromotionRule(metric="r")
+    record_decision({"candidate": "v2", "promoted": False, "reason": "worse"})
+    lines = (home / "models" / "promotions.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["candidate"] == "v2"

@@ -131,6 +131,20 @@ def test_ingest_recorded_omni2_with_real_gaps(home, data_dir, fresh_mirror):
     assert "SUPERSTORM_MIRROR" not in os.environ
 
 
+def test_ingest_recorded_swpc_and_local_extract(home, data_dir, fresh_mirror):
+    store = Store()
+    names = ["swpc_dst", "swpc_kp", "local_omni_hourly_csv", "local_nonexistent"]
+    summary = ingest_recorded(data_dir, store=store, sources=names, mirror=fresh_mirror)
+    assert summary["swpc_dst"]["years"] == [2022] and summary["swpc_dst"]["times"] == 168
+    assert summary["swpc_kp"]["error"] is None and summary["swpc_kp"]["store"] == "swpc"
+    assert summary["local_omni_hourly_csv"]["years"] == [1998, 1999, 2000, 2002]
+    assert "unknown local preset" in summary["local_nonexistent"]["error"]
+    bastille = store.read("local_omni_hourly_csv", "2000-07-15", "2000-07-17")
+    assert float(bastille["dst"].min()) == -301.0  # MANIFEST: Bastille Day storm
+    dst = store.read("swpc", "2022-07-14", "2022-07-22")["dst"]
+    assert int(dst.notnull().sum()) == 168
+
+
 def test_ingest_recorded_reports_failures_per_source(home, data_dir, fresh_mirror, monkeypatch):
     monkeypatch.setitem(ingest_mod.SOURCES, "omni2", "data_sources.nonexistent:get_x")
     summary = ingest_recorded(data_dir, store=Store(), sources=["omni2"], mirror=fresh_mirror)

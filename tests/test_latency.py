@@ -112,19 +112,37 @@ def _perturb(ds, names, labels_mask, delta=500.0):
     return out
 
 
-@pytest.mark.parametrize("batched", [True, False])
-def test_unpublished_perturbation_is_invisible_and_visible_one_is_not(omni, batched):
-    model = LastPublished()
+class NoLookback(LastPublished):
+    """Same model without a declared look-back: backtest then calls it once per issue time
+    on ``latency.as_of`` (the exact, unbatched path)."""
+
+    lookback = None
+
+    def forecast(self, ds, init_times, lead_times, *, targets=("dst", "kp")):
+        self.lookback = pd.Timedelta("6h")
+        try:
+            return super().forecast(ds, init_times, lead_times, targets=targets)
+        finally:
+            self.lookback = None
+
+
+def test_grouped_latency_batches_equal_per_issue_as_of(omni):
+    kw = dict(start="2000-07-14", end="2000-07-16", every="1h", as_of=latency.REALTIME)
+    grouped = backtest(LastPublished(), omni, **kw)
+    single = backtest(NoLookback(), omni, **kw)
+    xr.testing.assert_allclose(grouped[["dst", "kp"]], single[["dst", "kp"]])
+
+
+@pytest.mark.parametrize("cls", [LastPublished, NoLookback], ids=["grouped", "per_issue"])
+def test_unpublished_perturbation_is_invisible_and_visible_one_is_not(omni, cls):
+    model = cls()
     kw = dict(
         start="2000-07-14",
         end="2000-07-15",
         every="1h",
         targets=("dst", "kp"),
         as_of=latency.REALTIME,
-        lookback=None if batched else pd.Timedelta(0),
     )
-    if not batched:
-        kw["batch_size"] = 1
     base = backtest(model, omni, **kw)
     labels = omni.indexes["time"]
     for t in pd.DatetimeIndex(base["init_time"].values)[::8]:

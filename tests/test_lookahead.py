@@ -22,9 +22,18 @@ from forecasting.tft import fit, get_config
 
 warnings.filterwarnings("ignore")
 
-TINY = dict(encoder_length=24, hidden_size=4, attention_head_size=1, hidden_continuous_size=2,
-            batch_size=64, max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-            val_stride=24, threads=1)
+TINY = dict(
+    encoder_length=24,
+    hidden_size=4,
+    attention_head_size=1,
+    hidden_continuous_size=2,
+    batch_size=64,
+    max_epochs=1,
+    limit_train_batches=2,
+    limit_val_batches=1,
+    val_stride=24,
+    threads=1,
+)
 T = pd.Timestamp("2006-01-15T13:00")  # not on a 3-h Kp boundary: a Kp block is in progress
 
 
@@ -87,8 +96,12 @@ def test_batched_path_has_no_lookahead(ds, model):
 
 @pytest.mark.parametrize(
     "name, label",
-    [("bz_gsm", "2006-01-15T11:00"), ("v_sw", "2006-01-15T12:00"), ("dst", "2006-01-15T12:00"),
-     ("kp", "2006-01-15T09:00")],
+    [
+        ("bz_gsm", "2006-01-15T11:00"),
+        ("v_sw", "2006-01-15T12:00"),
+        ("dst", "2006-01-15T12:00"),
+        ("kp", "2006-01-15T09:00"),
+    ],
 )
 def test_known_values_do_change_the_forecast(ds, model, name, label):
     """The test above could fail: values known at t (interval ended by t) do matter."""

@@ -17,9 +17,18 @@ from forecasting.train import train
 
 warnings.filterwarnings("ignore")
 
-TINY = dict(encoder_length=24, hidden_size=4, attention_head_size=1, hidden_continuous_size=2,
-            batch_size=64, max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-            val_stride=24, threads=1)
+TINY = dict(
+    encoder_length=24,
+    hidden_size=4,
+    attention_head_size=1,
+    hidden_continuous_size=2,
+    batch_size=64,
+    max_epochs=1,
+    limit_train_batches=2,
+    limit_val_batches=1,
+    val_stride=24,
+    threads=1,
+)
 SPLIT = YearSplit(train=(2005, 2005), validate=(2006, 2006), test=(2007, 2007))
 
 
@@ -40,7 +49,13 @@ def saved(ds, tmp_path_factory):
 def test_version_folder_contents(saved):
     home, version = saved
     folder = home / "models" / "tft" / version
-    for name in ("checkpoint.pt", "hparams.pt", "dataset_params.pt", "config.json", "metadata.json"):
+    for name in (
+        "checkpoint.pt",
+        "hparams.pt",
+        "dataset_params.pt",
+        "config.json",
+        "metadata.json",
+    ):
         assert (folder / name).is_file(), name
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["preset"] == "quick" and meta["version"] == version
@@ -95,3 +110,28 @@ def test_update_metadata(saved):
     meta = registry.update_metadata(version, {"test_metrics": {"dst_rmse": 1.0}}, home=home)
     assert meta["test_metrics"] == {"dst_rmse": 1.0}
     assert registry.load(version, home=home).metadata["test_metrics"] == {"dst_rmse": 1.0}
+
+
+def test_cli_registers_train_and_evaluate():
+    from superstorm_cli.main import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--preset", "full", "--data", "/x"])
+    assert args.preset == "full" and args.data == "/x" and callable(args.func)
+    args = parser.parse_args(["evaluate", "--version", "v1"])
+    assert args.version == "v1" and callable(args.func)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--preset", "huge"])
+
+
+def test_evaluate_version_writes_skill_report(saved, ds, tmp_path):
+    from forecasting.train import evaluate_version
+
+    home, version = saved
+    split = YearSplit(train=(2005, 2005), validate=(2004, 2004), test=(2006, 2006))
+    res = evaluate_version(
+        version, data=ds, split=split, home=home, out_dir=tmp_path, init_every="6h", storms=False
+    )
+    assert "tft" in res.model.values and "persistence" in res.model.values
+    assert np.isfinite(res["rmse"].sel(model="tft", target="dst")).all()
+    assert (tmp_path / "skill.md").is_file() and (tmp_path / "skill.nc").is_file()

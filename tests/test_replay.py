@@ -33,8 +33,11 @@ def recorded(data_dir, tmp_path_factory):
 
 def products(log: AlertLog):
     """(issue hour, action, kind, level) of every message except silent expiries."""
-    return [(pd.Timestamp(m["run_time"].rstrip("Z")), m["action"], m["kind"], m["level"])
-            for m in log.messages() if m["action"] != "expire"]
+    return [
+        (pd.Timestamp(m["run_time"].rstrip("Z")), m["action"], m["kind"], m["level"])
+        for m in log.messages()
+        if m["action"] != "expire"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +62,11 @@ def test_storm_alert_sequence(replayed):
     dst_alerts = [(t, a, lvl) for t, a, k, lvl in seq if k == "ALERT" and lvl.startswith("DST")]
     # ALERT on observation: Kp 5+ of 06-09 UT is known at 09:00; 8- of 12-15 UT at 15:00;
     # Dst -73 nT (09-10 UT) at 10:00; -106 nT (15-16 UT) at 16:00
-    assert kp_alerts == [(at(9), "issue", "G1"), (at(15), "escalate", "G4"),
-                         (at(33), "all_clear", "G4")]
+    assert kp_alerts == [
+        (at(9), "issue", "G1"),
+        (at(15), "escalate", "G4"),
+        (at(33), "all_clear", "G4"),
+    ]
     assert dst_alerts == [(at(10), "issue", "DST50"), (at(16), "escalate", "DST100")]
     # warnings come before the peaks they announce
     first_kp_warning = min(t for t, a, k, lvl in seq if k == "WARNING" and lvl.startswith("G"))
@@ -68,12 +74,16 @@ def test_storm_alert_sequence(replayed):
     dst100_warning = min(t for t, a, k, lvl in seq if k == "WARNING" and lvl == "DST100")
     assert dst100_warning < at(23)  # Dst minimum -223 nT in 22-23 UT, known at 23:00
     # no duplicates: one product per condition and window
-    keys = Counter((m["kind"], m["family"], m["level"], m["valid_start"], m["valid_end"])
-                   for m in log.messages() if m["action"] in ("issue", "escalate"))
+    keys = Counter(
+        (m["kind"], m["family"], m["level"], m["valid_start"], m["valid_end"])
+        for m in log.messages()
+        if m["action"] in ("issue", "escalate")
+    )
     assert max(keys.values()) == 1
     # at most one active product per kind and family (watches: per UTC day)
-    active = Counter((a.kind, a.family, a.valid_start if a.kind == "WATCH" else None)
-                     for a in log.state().active)
+    active = Counter(
+        (a.kind, a.family, a.valid_start if a.kind == "WATCH" else None) for a in log.state().active
+    )
     assert max(active.values(), default=1) == 1
     # the quiet solar wind stream never went stale in the recorded hours
     assert not [s for s in seq if s[2] == "STALE_INPUT"]
@@ -82,12 +92,16 @@ def test_storm_alert_sequence(replayed):
 def test_archive_and_feed_after_replay(replayed):
     home, runs, log = replayed
     issues = archive.list_issues("persistence")
-    assert list(issues["issue_time"]) == list(pd.date_range(START, END, freq="1h", inclusive="left"))
+    assert list(issues["issue_time"]) == list(
+        pd.date_range(START, END, freq="1h", inclusive="left")
+    )
     fc = archive.load(START, "persistence")
     assert fc.attrs["model"] == "persistence" and fc.sizes["lead_time"] == 24
     assert pd.Timestamp(fc.attrs["data_cutoff"].rstrip("Z")) == START
     feed = json.loads((home / "alerts" / "active.json").read_text())
-    assert sorted(r["serial"] for r in feed["alerts"]) == sorted(a.serial for a in log.state().active)
+    assert sorted(r["serial"] for r in feed["alerts"]) == sorted(
+        a.serial for a in log.state().active
+    )
     assert {r["kind"] for r in feed["alerts"]} >= {"ALERT"}  # Dst still below -50 nT at the end
     assert "fell back to persistence" in runs[0]["models"][0]["note"]
     assert "Input freshness" in runs[-1]["summary"]
@@ -130,7 +144,8 @@ def test_crash_after_log_write_then_restart(recorded, home, monkeypatch):
         ff.replay("2015-03-17 06:00", "2015-03-17 12:00", recorded=recorded, baselines=())
         clean = AlertLog()
         assert [(m["action"], m["kind"], m["level"], m["run_time"]) for m in clean.messages()] == [
-            (m["action"], m["kind"], m["level"], m["run_time"]) for m in after]
+            (m["action"], m["kind"], m["level"], m["run_time"]) for m in after
+        ]
     finally:
         r.stop()
 
@@ -139,13 +154,55 @@ def test_rerun_is_noop_and_older_run_refused(recorded, home):
     ff.replay("2015-03-17 08:00", "2015-03-17 10:00", recorded=recorded, baselines=())
     log = AlertLog()
     n = len(log.messages())
-    res = ff.run_forecast("2015-03-17 09:00", live=False, recorded=recorded, baselines=(),
-                          dashboards=False)
+    res = ff.run_forecast(
+        "2015-03-17 09:00", live=False, recorded=recorded, baselines=(), dashboards=False
+    )
     assert res["alerts"]["repeat"] is True and "reused archive" in res["models"][0]["note"]
     assert len(log.messages()) == n
     from flows.alert_log import RunOrderError
 
     # an issue time older than the newest logged run is refused by the log
     with pytest.raises(RunOrderError):
-        ff.run_forecast("2015-03-17 07:00", live=False, recorded=recorded, baselines=(),
-                        dashboards=False)
+        ff.run_forecast(
+            "2015-03-17 07:00", live=False, recorded=recorded, baselines=(), dashboards=False
+        )
+
+
+def test_verify_scores_the_replayed_day(replayed, recorded):
+    from flows.verify import run_verify
+
+    res = run_verify("2015-03-17", recorded=recorded, now="2015-03-19 12:00")
+    assert res["models"] == ["persistence"] and res["rows"] == 48  # dst, kp x 24 leads
+    daily = pd.read_csv(res["daily"])
+    lead1 = daily[(daily["target"] == "dst") & (daily["lead_h"] == 1)].iloc[0]
+    assert lead1["n"] == 18  # issue times 06:00 .. 23:00 of the day
+    # persistence one hour ahead during a main phase: wrong by tens of nT, not hundreds
+    assert 5 < lead1["rmse"] < 60
+    again = run_verify("2015-03-17", recorded=recorded, now="2015-03-19 12:00")
+    assert len(pd.read_csv(again["daily"])) == len(daily)  # a re-run replaces the day's rows
+    import xarray as xr
+
+    with xr.open_dataset(res["netcdf"]) as sc:
+        assert set(sc["target"].values) == {"dst", "kp"} and "crps" in sc
+
+
+def test_cli_alerts_list_json(replayed, capsys):
+    from superstorm_cli.main import main
+
+    assert main(["alerts", "list", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    log = replayed[2]
+    assert sorted(r["serial"] for r in records) == sorted(a.serial for a in log.state().active)
+    assert {
+        "serial",
+        "kind",
+        "level",
+        "probability",
+        "issued",
+        "valid_start",
+        "valid_end",
+        "status",
+    } <= set(records[0])
+    assert main(["alerts", "list", "--all"]) == 0
+    table = capsys.readouterr().out
+    assert "all_clear" in table and "ALERT" in table

@@ -125,7 +125,8 @@ def test_failed_write_leaves_old_file_and_no_temp(home, omni_2023_24, monkeypatc
     with pytest.raises(OSError, match="injected"):
         s.write("omni2", patch)
     assert _sha(path) == before
-    assert sorted(p.name for p in path.parent.iterdir()) == ["omni2_2023.nc", "omni2_2024.nc"]
+    names = sorted(p.name for p in path.parent.iterdir() if p.name != store_mod.LOCK_NAME)
+    assert names == ["omni2_2023.nc", "omni2_2024.nc"]
 
 
 def test_successful_write_leaves_no_temp_files(home, omni_2023_24):
@@ -133,9 +134,27 @@ def test_successful_write_leaves_no_temp_files(home, omni_2023_24):
     s.write("omni2", omni_2023_24)
     s.write("omni2", omni_2023_24.sel(time="2024-02").map(lambda da: da + 1, keep_attrs=True))
     leftovers = [
-        p for p in (home / "store").rglob("*") if p.is_file() and not p.name.endswith(".nc")
+        p.name
+        for p in (home / "store").rglob("*")
+        if p.is_file() and not p.name.endswith(".nc") and p.name != store_mod.LOCK_NAME
     ]
     assert leftovers == []
+
+
+def test_concurrent_writers_of_one_year_lose_nothing(home):
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = Store()
+    t = pd.date_range("2024-05-10", periods=24, freq="h")
+    parts = [
+        xr.Dataset({name: ("time", np.full(24, float(k)))}, coords={"time": t})
+        for k, name in enumerate(["dst", "kp", "ap", "ae", "v_sw", "n_p"])
+    ]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda ds: s.write("swpc", ds), parts))
+    back = s.read("swpc")
+    for k, name in enumerate(["dst", "kp", "ap", "ae", "v_sw", "n_p"]):
+        assert (back[name] == k).all(), name
 
 
 def test_errors_name_the_problem(home):

@@ -18,8 +18,17 @@ from forecasting.tft import fit, get_config
 
 warnings.filterwarnings("ignore")
 
-TINY = dict(encoder_length=24, hidden_size=4, attention_head_size=1, hidden_continuous_size=2,
-            batch_size=64, max_epochs=1, limit_train_batches=3, limit_val_batches=2, threads=1)
+TINY = dict(
+    encoder_length=24,
+    hidden_size=4,
+    attention_head_size=1,
+    hidden_continuous_size=2,
+    batch_size=64,
+    max_epochs=1,
+    limit_train_batches=3,
+    limit_val_batches=2,
+    threads=1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +66,12 @@ def test_fast_batches_equal_stock_dataloader(small_ds, tiny_model):
     i0 = rows[start]
     e, d = tiny_model.config.encoder_length, tiny_model.config.horizon
     params = tiny_model.dataset_parameters
-    norm = pipeline.Normalisation(scalers=params["scalers"],
-                                  target_normalizer=params["target_normalizer"])
-    stock = pipeline.stock_dataset(frame.iloc[i0 - e : i0 + 39 + d], tiny_model.features, norm,
-                                   encoder_length=e, horizon=d)
+    norm = pipeline.Normalisation(
+        scalers=params["scalers"], target_normalizer=params["target_normalizer"]
+    )
+    stock = pipeline.stock_dataset(
+        frame.iloc[i0 - e : i0 + 39 + d], tiny_model.features, norm, encoder_length=e, horizon=d
+    )
     assert len(stock) == 40
     xs, ys = next(iter(stock.to_dataloader(train=False, batch_size=40, shuffle=False)))
     xf, yf = source.batch(np.arange(i0, i0 + 40))
@@ -134,8 +145,12 @@ def test_training_is_deterministic(small_ds, tiny_model):
     np.testing.assert_array_equal(a.dst.values, b.dst.values)
     np.testing.assert_array_equal(a.kp.values, b.kp.values)
     assert tiny_model.metadata["history"] == again.metadata["history"]
-    other = fit(frame, train_years=(2005,), val_years=(2006,),
-                config=get_config("quick", **{**TINY, "seed": 7}))
+    other = fit(
+        frame,
+        train_years=(2005,),
+        val_years=(2006,),
+        config=get_config("quick", **{**TINY, "seed": 7}),
+    )
     assert not np.array_equal(predict(other, small_ds, t).dst.values, a.dst.values)
 
 
@@ -143,3 +158,13 @@ def test_bad_split_is_explained(small_ds):
     frame = pipeline.feature_frame(small_ds)
     with pytest.raises(ValueError, match="no complete windows"):
         fit(frame, train_years=(1999,), val_years=(2006,), config=get_config("quick", **TINY))
+
+
+def test_missing_encoder_inputs_give_nan(small_ds, tiny_model):
+    t = pd.Timestamp("2006-01-25T00:00")
+    gap = small_ds.copy(deep=True)
+    for name in gap.data_vars:
+        gap[name] = gap[name].where((gap.time < t - pd.Timedelta("30h")) | (gap.time >= t))
+    fc = predict_many(tiny_model, gap, [t, t + pd.Timedelta("48h")])
+    assert np.isnan(fc.dst.values[0]).all() and np.isfinite(fc.dst.values[1]).all()
+    assert fc.attrs["n_init_skipped_missing_inputs"] == 1

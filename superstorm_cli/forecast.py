@@ -1,0 +1,150 @@
+"""``superstorm forecast``, ``superstorm replay`` and ``superstorm serve``: operations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+BASELINES = ("persistence", "recurrence27", "climatology", "burton", "obrien_mcpherron")
+
+
+def _common(p: argparse.ArgumentParser, baselines_default: str) -> None:
+    p.add_argument(
+        "--recorded",
+        default=None,
+        help="recorded hourly data to use instead of the store: an OMNI2 "
+        "omni2_YYYY.dat file or a netCDF hourly dataset",
+    )
+    p.add_argument(
+        "--baselines",
+        default=None,
+        help=f"comma-separated baselines run beside the primary model, or 'none' "
+        f"(choose from {','.join(BASELINES)}; default: {baselines_default})",
+    )
+    p.add_argument(
+        "--prefect",
+        action="store_true",
+        help="run through the Prefect flow (task states, artifact) instead of "
+        "calling the steps directly",
+    )
+    p.add_argument("--no-deliver", action="store_true", help="do not send alert messages")
+    p.add_argument("--no-dashboards", action="store_true", help="do not rebuild the site")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``forecast``, ``replay`` and ``serve`` sub-commands."""
+    f = sub.add_parser(
+        "forecast",
+        help="issue one forecast now (or at --issue-time): inputs, "
+        "models, archive, alerts, delivery, dashboards",
+    )
+    f.add_argument("--issue-time", default=None, help="UTC issue time (default: this hour)")
+    f.add_argument("--offline", action="store_true", help="use only the store (no network sources)")
+    _common(f, "all")
+    f.set_defaults(func=run_forecast)
+
+    r = sub.add_parser(
+        "replay",
+        help="drive the forecast hour by hour over recorded data as if "
+        "live (archive, alert log, JSON feed)",
+    )
+    r.add_argument("start", help="first issue time (UTC)")
+    r.add_argument("end", help="end of the replay (exclusive, UTC)")
+    _common(r, "none")
+    r.set_defaults(func=run_replay, baselines_default="none")
+
+    s = sub.add_parser(
+        "serve",
+        help="register the scheduled deployments (forecast hourly at :05, "
+        "verify daily, retrain weekly) and serve them",
+    )
+    s.add_argument("--limit", type=int, default=None, help="at most this many concurrent runs")
+    s.set_defaults(func=run_serve)
+
+
+def _baselines(args) -> tuple[str, ...]:
+    value = args.baselines or getattr(args, "baselines_default", None)
+    if value is None:
+        return BASELINES
+    if value == "none":
+        return ()
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}")
+    return names
+
+
+def _recorded(path: str | None) -> str | None:
+    """A netCDF path for ``--recorded`` (an OMNI2 ``.dat`` file is converted once)."""
+    if path is None:
+        return None
+    src = Path(path)
+    if not src.exists():
+        raise FileNotFoundError(f"--recorded {src} does not exist")
+    if src.suffix == ".nc":
+        return str(src)
+    from data_sources import config
+    from data_sources.omni2 import parse_omni2
+
+    out = config.home() / "runs" / "recorded" / f"{src.stem}.nc"
+    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        parse_omni2(src).to_netcdf(tmp)
+        tmp.replace(out)
+    return str(out)
+
+
+def run_forecast(args: argparse.Namespace) -> int:
+    from flows import forecast as ff
+
+    recorded = _recorded(args.recorded)
+    kw = dict(
+        live=not (args.offline or recorded),
+        recorded=recorded,
+        baselines=_baselines(args),
+        deliver=not args.no_deliver,
+        dashboards=not args.no_dashboards,
+    )
+    t = ff.issue_hour(args.issue_time)
+    if args.prefect:
+        res = ff.forecast_flow(
+            issue_time=t.isoformat(), **{**kw, "baselines": list(kw["baselines"])}
+        )
+        print(json.dumps(res, indent=1, default=str))
+    else:
+        res = ff.run_forecast(t, **kw)
+        print(res["summary"])
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from flows import forecast as ff
+
+    def show(t, res):
+        msgs = res["alerts"]["messages"] if "alerts" in res else []
+        for m in msgs:
+            if m["action"] != "expire":
+                print(f"{t:%Y-%m-%d %H:%M}  #{m['serial']:<4d} {m['text']}")
+
+    runs = ff.replay(
+        args.start,
+        args.end,
+        recorded=_recorded(args.recorded),
+        baselines=_baselines(args),
+        use_prefect=args.prefect,
+        deliver=not args.no_deliver,
+        dashboards=not args.no_dashboards,
+        on_hour=None if args.prefect else show,
+    )
+    print(f"replayed {len(runs)} hourly issue times")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from flows.deploy import serve_all
+
+    serve_all(limit=args.limit)
+    return 0
