@@ -43,8 +43,8 @@ LOCK_NAME = ".lock"
 #: HDF5 is not thread-safe: one store file operation at a time in this process
 _NETCDF_LOCK = threading.RLock()
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: dataset attributes that do not count as content (they change on every download)
-VOLATILE_ATTRS = ("retrieved", "content_sha256", "history")
+#: dataset attributes that do not count as content (download time, mirror address, ...)
+VOLATILE_ATTRS = ("retrieved", "source_url", "content_sha256", "history")
 
 
 class Store:
