@@ -135,7 +135,10 @@ def _words_fixed(raw: bytes, n_lines: int, needed: np.ndarray | None = None) -> 
     prev_blank = np.concatenate((np.ones((n_lines, 1), bool), blank[:, :-1]), axis=1)
     if (sign & ~prev_blank).any() or sign[:, field_last].any():
         return None
-    if (_field_sums(digit, bounds, ends) == 0).any():
+    # at least one digit per word: it ends in a digit, or in "." right after a digit
+    before_last = np.maximum(field_last - 1, 0)
+    dot_after_digit = dot[:, field_last] & digit[:, before_last] & (field_last > bounds)
+    if not (digit[:, field_last] | dot_after_digit).all():
         return None
     # per column: digits to the right within the field (the dot column is the same everywhere)
     col = np.arange(a.shape[1])
@@ -241,9 +244,9 @@ def _times(table: np.ndarray, name: str) -> pd.DatetimeIndex:
         raise ValueError(
             f"{name}, line {i + 1}, words 2-3: day {doy[i]} hour {hour[i]} out of range"
         )
-    base = pd.to_datetime(year.astype(str), format="%Y")
-    offsets = pd.to_timedelta((doy - 1) * 24 + hour, unit="h")
-    return pd.DatetimeIndex(base + offsets).astype("datetime64[ns]")
+    base = (year - 1970).astype("datetime64[Y]").astype("datetime64[ns]")
+    offsets = ((doy - 1) * 24 + hour).astype("timedelta64[h]")
+    return pd.DatetimeIndex(base + offsets)
 
 
 def _kp_from_tenths(x: np.ndarray) -> np.ndarray:

@@ -237,11 +237,26 @@ def merge_prefer_new(old: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
             out[name] = nb.where(pd.notna(nb.values), na)
         has_new = bool(new[name].notnull().any())
         out[name].attrs = dict(nb.attrs if has_new else na.attrs)
-    attrs = dict(old.attrs)
-    attrs.update(new.attrs)
-    out.attrs = attrs
+    out.attrs = _merge_attrs(old.attrs, new.attrs)
     out["time"].attrs = dict(new["time"].attrs or old["time"].attrs)
     return out
+
+
+def _merge_attrs(old: dict, new: dict) -> dict:
+    """Dataset attributes of a merge: volatile ones from ``new``; differing ones joined.
+
+    One store source can hold several products (SWPC plasma at 1 min, Kp at 3 h), so a
+    ``cadence`` of ``1min`` and one of ``3h`` become ``"1min; 3h"`` (sorted, so writing either
+    product again changes nothing).
+    """
+    attrs = dict(old)
+    for key, value in new.items():
+        if key in VOLATILE_ATTRS or key not in attrs or attrs[key] == value:
+            attrs[key] = value
+        else:
+            parts = set(str(attrs[key]).split("; ")) | set(str(value).split("; "))
+            attrs[key] = "; ".join(sorted(parts))
+    return attrs
 
 
 def content_hash(ds: xr.Dataset) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,6 +60,16 @@ def test_misaligned_word_leaves_fixed_path_but_parses_the_same(raw2024):
     np.testing.assert_array_equal(omni2._words(raw, "x"), _slow_words(raw))
     lines[2] = lines[2][:30] + b"  4.55" + lines[2][36:]  # decimal point moved
     assert omni2._words_fixed(b"".join(lines), 4) is None
+    # word 23 (temperature, F9.0) ends in its "."; "-." keeps the layout but has no digit
+    lines = raw2024.splitlines(keepends=True)[:4]
+    w23 = list(re.finditer(rb"\S+", lines[2]))[22]
+    assert w23.group().endswith(b".")
+    width = w23.end() - w23.start()
+    lines[2] = lines[2][: w23.start()] + b" " * (width - 2) + b"-." + lines[2][w23.end() :]
+    raw = b"".join(lines)
+    assert omni2._words_fixed(raw, 4) is None
+    with pytest.raises(ValueError, match=r"line 3, word 23: '-\.' is not a number"):
+        omni2.parse_omni2(raw)
 
 
 def test_unusual_numbers_take_slow_path_with_same_values(raw2024):

@@ -178,3 +178,22 @@ def test_content_hash_ignores_retrieved_but_not_values(omni_2023_24):
     assert store_mod.content_hash(a) == store_mod.content_hash(b)
     b["dst"][0] = b["dst"][0] + 1
     assert store_mod.content_hash(a) != store_mod.content_hash(b)
+
+
+def test_two_products_in_one_source_rewrite_nothing_the_second_time(home):
+    s = Store()
+    t1 = pd.date_range("2024-05-08", periods=120, freq="min")
+    t3 = pd.date_range("2024-05-08", periods=4, freq="3h")
+    plasma = xr.Dataset({"v_sw": ("time", np.linspace(400, 500, 120))}, coords={"time": t1})
+    plasma.attrs.update(cadence="1min", source="SWPC plasma")
+    kp = xr.Dataset({"kp": ("time", [1.0, 2.0, 3.0, 4.0])}, coords={"time": t3})
+    kp.attrs.update(cadence="3h", source="SWPC Kp")
+    s.write("swpc", plasma)
+    path = s.write("swpc", kp)[0]
+    before = _sha(path)
+    s.write("swpc", plasma)
+    s.write("swpc", kp)
+    assert _sha(path) == before
+    with xr.open_dataset(path) as ds:
+        assert ds.attrs["cadence"] == "1min; 3h"
+        assert ds.attrs["source"] == "SWPC Kp; SWPC plasma"
