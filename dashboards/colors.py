@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from forecasting.schema import G_SCALE
+
 #: colour below G1 (Kp < 5)
 QUIET = "#92D050"
 
-#: G level -> (name, lowest Kp of the level, SWPC colour)
+_G_NAMES = {
+    "G1": ("G1 minor", "#F6EB14"),
+    "G2": ("G2 moderate", "#FFC800"),
+    "G3": ("G3 strong", "#FF9600"),
+    "G4": ("G4 severe", "#FF0000"),
+    "G5": ("G5 extreme", "#C80000"),
+}
+
+#: G level -> (name, lowest Kp of the level, SWPC colour); thresholds from forecasting.schema
 G_LEVELS: dict[int, tuple[str, float, str]] = {
-    1: ("G1 minor", 5.0, "#F6EB14"),
-    2: ("G2 moderate", 6.0, "#FFC800"),
-    3: ("G3 strong", 7.0, "#FF9600"),
-    4: ("G4 severe", 8.0 - 1.0 / 3.0, "#FF0000"),
-    5: ("G5 extreme", 9.0, "#C80000"),
+    int(g[1]): (_G_NAMES[g][0], lowest, _G_NAMES[g][1]) for g, lowest in G_SCALE.items()
 }
 
 #: Dst threshold [nT] -> label (Gonzalez et al. 1994)

@@ -170,12 +170,23 @@ class Normalisation:
     target_normalizer: object
 
 
-def fit_normalisation(frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str]) -> Normalisation:
-    """Fit one ``StandardScaler`` per real and a standard ``TorchNormalizer`` per target.
+#: Dst is scaled per window by its own encoder history (pytorch-forecasting's
+#: ``EncoderNormalizer``): centre = mean of the last 6 h, scale = std over the encoder. So the
+#: network forecasts Dst relative to its recent level and storm-time magnitudes (-200 nT and
+#: beyond, > 10 global standard deviations) stay within a few units. Encoder Dst values are
+#: all known at the issue time. Kp keeps one global scaling: the raw Kp of the encoder's last
+#: hours may belong to a 3-h interval still in progress at the issue time.
+DST_CENTER_HOURS = 6
 
-    ``rows`` are the grid rows of the training period; NaN rows are ignored.
+
+def fit_normalisation(frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str]) -> Normalisation:
+    """Fit one ``StandardScaler`` per real and the target normalisers.
+
+    ``rows`` are the grid rows of the training period; NaN rows are ignored. Targets: an
+    ``EncoderNormalizer`` for Dst (see :data:`DST_CENTER_HOURS`) and a global standard
+    ``TorchNormalizer`` for Kp.
     """
-    from pytorch_forecasting.data import MultiNormalizer, TorchNormalizer
+    from pytorch_forecasting.data import EncoderNormalizer, MultiNormalizer, TorchNormalizer
     from sklearn.preprocessing import StandardScaler
 
     part = frame.iloc[np.unique(rows)]
@@ -186,10 +197,41 @@ def fit_normalisation(frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str
             raise ValueError(f"feature {name!r} is missing in every training row")
         scalers[name] = StandardScaler().fit(col)
     normalizers = []
-    for col in TARGET_COLUMNS:
+    for target, col in zip(TARGETS, TARGET_COLUMNS, strict=True):
         y = part[col].dropna()
-        normalizers.append(TorchNormalizer(method="standard").fit(y))
+        if target == "dst":
+            norm = EncoderNormalizer(method="standard", max_length=(DST_CENTER_HOURS, 10_000))
+        else:
+            norm = TorchNormalizer(method="standard")
+        normalizers.append(norm.fit(y))
     return Normalisation(scalers=scalers, target_normalizer=MultiNormalizer(normalizers))
+
+
+def _encoder_scale(normalizer, enc: torch.Tensor) -> torch.Tensor:
+    """Vectorised ``EncoderNormalizer.fit(encoder_target).get_parameters()`` per window.
+
+    ``enc``: (batch, encoder_length) raw target. Standard method: centre = mean of the last
+    ``max_length[0]`` values (or all), scale = unbiased std of the last ``max_length[1]`` (or
+    all) + float32 eps. NaN values are ignored (the stock path never sees them).
+    """
+    if normalizer.method != "standard" or normalizer.transformation not in (None, "identity"):
+        raise ValueError("only EncoderNormalizer(method='standard') without transformation")
+    ml = normalizer.max_length
+    n = enc.shape[1]
+    if ml is None:
+        c_len = s_len = n
+    elif isinstance(ml, int):
+        c_len = s_len = min(ml, n)
+    else:
+        c_len, s_len = min(ml[0], n), min(ml[1], n)
+    yc, ys = enc[:, n - c_len :], enc[:, n - s_len :]
+    center = torch.nanmean(yc, dim=-1)
+    ok = torch.isfinite(ys)
+    cnt = ok.sum(dim=-1)
+    mean = torch.where(ok, ys, 0.0).sum(dim=-1) / cnt
+    var = torch.where(ok, (ys - mean[:, None]) ** 2, 0.0).sum(dim=-1) / (cnt - 1)
+    scale = var.sqrt() + torch.finfo(enc.dtype).eps
+    return torch.stack([center, scale], dim=-1)
 
 
 def template_dataset(
@@ -306,8 +348,14 @@ class WindowSource:
         self.past = torch.tensor(
             [n not in CALENDAR and n != "relative_time_idx" for n in self.reals]
         )
-        scales = p["target_normalizer"].get_parameters()
-        self.target_scale = [torch.as_tensor(s) for s in scales]
+        from pytorch_forecasting.data import EncoderNormalizer
+
+        self.normalizers = list(p["target_normalizer"].normalizers)
+        self.per_window = [isinstance(n, EncoderNormalizer) for n in self.normalizers]
+        self.target_scale = [
+            None if pw else torch.as_tensor(n.get_parameters())
+            for n, pw in zip(self.normalizers, self.per_window, strict=True)
+        ]
         span = torch.arange(-self.encoder_length, self.horizon)
         self.offsets = span
         self.relative = (span / self.encoder_length).to(torch.float)
@@ -372,7 +420,12 @@ class WindowSource:
             decoder_lengths=dec_len,
             decoder_time_idx=self.time_idx[win[:, e:]],
             groups=torch.zeros((b, 1), dtype=torch.int64),
-            target_scale=[s.unsqueeze(0).expand(b, -1).clone() for s in self.target_scale],
+            target_scale=[
+                _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()
+                for k, (n, pw, s) in enumerate(
+                    zip(self.normalizers, self.per_window, self.target_scale, strict=True)
+                )
+            ],
         )
         return x, (decoder_target, None)
 
