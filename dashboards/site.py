@@ -23,6 +23,7 @@ import xarray as xr
 
 from dashboards import colors, figures
 from dashboards import pages as P
+from data_sources.netcdf import NETCDF_LOCK
 
 log = logging.getLogger(__name__)
 HOUR = pd.Timedelta("1h")
@@ -573,7 +574,7 @@ def _open_all(paths: list[Path]) -> xr.Dataset | None:
     parts = []
     for p in paths:
         try:
-            with xr.open_dataset(p) as ds:
+            with NETCDF_LOCK, xr.open_dataset(p) as ds:
                 parts.append(ds.load())
         except (OSError, ValueError) as exc:
             log.warning("dashboard: skipping unreadable %s: %s", p, exc)
@@ -652,7 +653,7 @@ def load_observed(
             ]
         parts = []
         for f in files:
-            with xr.open_dataset(f) as ds:
+            with NETCDF_LOCK, xr.open_dataset(f) as ds:
                 parts.append(ds.load())
         if not parts:
             continue
@@ -664,21 +665,63 @@ def load_observed(
     return merged
 
 
-def load_model_info(home: Path) -> dict | None:
-    """Metadata of the newest registered TFT (``models/tft/<version>/metadata.json``) plus any
-    ``interpretation.json`` (variable importance, attention) beside it; None if none."""
-    root = Path(home) / "models" / "tft"
-    if not root.is_dir():
-        return None
+def load_skill(home: Path) -> xr.Dataset | None:
+    """The skill report ``skill.nc``: ``$SUPERSTORM_HOME/reports/`` first, then ``./reports/``
+    (where ``superstorm evaluate`` writes by default); None if neither exists."""
+    for path in (Path(home) / "reports" / "skill.nc", Path("reports") / "skill.nc"):
+        if path.exists():
+            with NETCDF_LOCK, xr.open_dataset(path) as ds:
+                return ds.load()
+    return None
+
+
+def _model_dir(root: Path) -> Path | None:
+    """The promoted (``current``) TFT version folder, else the newest one."""
+    pointer = root / "current"
+    if pointer.is_file():
+        vdir = root / pointer.read_text().strip()
+        if (vdir / "metadata.json").exists():
+            return vdir
     versions = sorted(
         (p for p in root.iterdir() if (p / "metadata.json").exists()),
         key=lambda p: p.stat().st_mtime,
     )
-    if not versions:
+    return versions[-1] if versions else None
+
+
+def interpretation_to_page(interp: dict) -> dict:
+    """Registry ``interpretation`` -> the Model page's ``variable_importance`` / ``attention``.
+
+    ``interp`` holds ``encoder_variables`` / ``decoder_variables`` ({name: %}) and
+    ``attention`` (mean weight per encoder position, oldest first; Lim et al. 2021, sec. 7).
+    """
+    out: dict = {}
+    groups = {
+        g: interp[k]
+        for g, k in (("encoder", "encoder_variables"), ("decoder", "decoder_variables"))
+        if interp.get(k)
+    }
+    if groups:
+        out["variable_importance"] = groups
+    weights = interp.get("attention")
+    if weights:
+        n = len(weights)
+        out["attention"] = {"lag_hours": list(range(n, 0, -1)), "weights": list(weights)}
+    return out
+
+
+def load_model_info(home: Path) -> dict | None:
+    """Metadata of the promoted (else newest) TFT (``models/tft/<version>/metadata.json``),
+    with its interpretation in the Model page's keys, plus any ``interpretation.json`` beside
+    it; None if no TFT is registered."""
+    root = Path(home) / "models" / "tft"
+    vdir = _model_dir(root) if root.is_dir() else None
+    if vdir is None:
         return None
-    vdir = versions[-1]
     info = json.loads((vdir / "metadata.json").read_text())
     info.setdefault("version", vdir.name)
+    if isinstance(info.get("interpretation"), dict):
+        info.update(interpretation_to_page(info.pop("interpretation")))
     extra = vdir / "interpretation.json"
     if extra.exists():
         info.update(json.loads(extra.read_text()))
@@ -713,11 +756,7 @@ def build_site_from_home(out_dir: str | Path, home: str | Path | None = None) ->
     feed = home / "alerts" / "active.json"
     if feed.exists():
         alerts = json.loads(feed.read_text())
-    skill = None
-    skill_path = home / "reports" / "skill.nc"
-    if skill_path.exists():
-        with xr.open_dataset(skill_path) as ds:
-            skill = ds.load()
+    skill = load_skill(home)
     model_info = load_model_info(home)
     for label, value in (
         ("forecast archive", archives),

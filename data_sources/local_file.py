@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources.base import finalize
+from data_sources.netcdf import NETCDF_LOCK
 from data_sources.omni2 import VARIABLE_MAP as OMNI2_MAP
 from data_sources.vocabulary import VARIABLES
 
@@ -45,7 +46,7 @@ def _check_map(column_map: Mapping[str, str]) -> None:
 def _read_table(path: Path, time_column: str) -> tuple[pd.DataFrame, int]:
     """The file as a table of strings/numbers and the file line of its first row (CSV)."""
     if path.suffix.lower() in NETCDF_SUFFIXES:
-        with xr.open_dataset(path) as ds:
+        with NETCDF_LOCK, xr.open_dataset(path) as ds:
             frame = ds.load().to_dataframe().reset_index()
         return frame, 0
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)

@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,13 +34,14 @@ import xarray as xr
 
 from data_sources import config
 from data_sources.base import clip_time, naive_utc
+from data_sources.netcdf import NETCDF_LOCK
 
 log = logging.getLogger(__name__)
 
 EPOCH = "1957-01-01 00:00:00"
 LOCK_NAME = ".lock"
 #: HDF5 is not thread-safe: one store file operation at a time in this process
-_NETCDF_LOCK = threading.RLock()
+_NETCDF_LOCK = NETCDF_LOCK  # shared with every module that touches netCDF
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: dataset attributes that do not count as content (download time, mirror address, ...)
 VOLATILE_ATTRS = ("retrieved", "source_url", "content_sha256", "history")

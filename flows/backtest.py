@@ -28,6 +28,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from data_sources.netcdf import NETCDF_LOCK
 from forecasting import backtest as bt
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ def write_atomic(ds: xr.Dataset, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        ds.to_netcdf(tmp)
+        with NETCDF_LOCK:
+            ds.to_netcdf(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -79,7 +81,7 @@ def write_atomic(ds: xr.Dataset, path: Path) -> Path:
 
 
 def _load(path: Path) -> xr.Dataset:
-    with xr.open_dataset(path) as ds:
+    with NETCDF_LOCK, xr.open_dataset(path) as ds:
         return ds.load()
 
 

@@ -33,6 +33,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from data_sources import config
+from data_sources.netcdf import NETCDF_LOCK
 from flows import delivery
 from flows import inputs as inputs_mod
 from flows.alert_log import AlertLog
@@ -186,7 +187,7 @@ def step_model(
             "path": str(existing),
             "note": (note + "; " if note else "") + "reused archive",
         }
-    with xr.open_dataset(inputs_path) as ds:
+    with NETCDF_LOCK, xr.open_dataset(inputs_path) as ds:
         ds = ds.load()
     try:
         if forecaster is None:
@@ -226,9 +227,9 @@ def step_alerts(
         return {"repeat": True, "messages": alert_log.messages(run_time=t)}
     fc = None
     if forecast_path:
-        with xr.open_dataset(forecast_path) as f:
+        with NETCDF_LOCK, xr.open_dataset(forecast_path) as f:
             fc = f.load()
-    with xr.open_dataset(inputs_path) as ds:
+    with NETCDF_LOCK, xr.open_dataset(inputs_path) as ds:
         obs = ds.load()
     actions = evaluate_rules(fc, obs, t, alert_log.state(), alert_config)
     msgs = alert_log.record_run(
@@ -261,10 +262,10 @@ def step_dashboards(
     try:
         fc = obs = None
         if forecast_path:
-            with xr.open_dataset(forecast_path) as f:
+            with NETCDF_LOCK, xr.open_dataset(forecast_path) as f:
                 fc = f.load()
         if inputs_path:
-            with xr.open_dataset(inputs_path) as f:
+            with NETCDF_LOCK, xr.open_dataset(inputs_path) as f:
                 obs = f.load()
         archives = {}
         if fc is not None:
@@ -292,6 +293,7 @@ def step_dashboards(
             observed=obs,
             archive=archives or None,
             alerts=alerts,
+            skill=site.load_skill(config.home()),
             model_info=model_info,
             freshness=newest or None,
         )
@@ -312,7 +314,7 @@ def summary_markdown(
     lines = [f"# superstorm forecast issued {t:%Y-%m-%d %H:%M} UTC", ""]
     primary = models[0] if models else None
     if primary and primary.get("path"):
-        with xr.open_dataset(primary["path"]) as f:
+        with NETCDF_LOCK, xr.open_dataset(primary["path"]) as f:
             fc = f.load()
         lines += [
             f"Primary model: **{primary['model']}** version `{primary['version']}`"

@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
+from data_sources.netcdf import NETCDF_LOCK
 from forecasting.timeconv import interval_end, known_at
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def _store_frame(
     start, end, *, recorded: Path | None, store_root: Path | None
 ) -> xr.Dataset | None:
     if recorded is not None:
-        with xr.open_dataset(recorded) as ds:
+        with NETCDF_LOCK, xr.open_dataset(recorded) as ds:
             return ds.sel(time=slice(start, end - pd.Timedelta("1ns"))).load()
     try:
         from data_sources.dataset import build_dataset
@@ -269,7 +270,8 @@ def _atomic_write(ds: xr.Dataset, path: Path) -> None:
     try:
         for v in ds.data_vars:  # attrs netCDF cannot hold (None) are dropped
             ds[v].attrs = {k: a for k, a in ds[v].attrs.items() if a is not None}
-        ds.to_netcdf(tmp)
+        with NETCDF_LOCK:
+            ds.to_netcdf(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

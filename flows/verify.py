@@ -23,6 +23,7 @@ import xarray as xr
 from prefect import flow, task
 
 from data_sources import config
+from data_sources.netcdf import NETCDF_LOCK
 from forecasting import archive
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,8 @@ def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict
     )
     fd, tmp = tempfile.mkstemp(dir=out, suffix=".nc.tmp")
     os.close(fd)
-    ds.to_netcdf(tmp)
+    with NETCDF_LOCK:
+        ds.to_netcdf(tmp)
     os.replace(tmp, out / "scorecard.nc")
     paths.update(rolling=str(out / "scorecard.csv"), netcdf=str(out / "scorecard.nc"))
     return paths

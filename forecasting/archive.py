@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
+from data_sources.netcdf import NETCDF_LOCK
 from forecasting.schema import validate_forecast
 
 _NAME = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+)_(?P<stamp>\d{8}T\d{4})\.nc$")
@@ -82,7 +83,7 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
     model = _check_model(str(forecast.attrs["model"]))
     path = path_for(model, inits[0], home=home)
     if path.exists():
-        with xr.open_dataset(path) as old:
+        with NETCDF_LOCK, xr.open_dataset(path) as old:
             old = old.load()
         if _same(old, forecast):
             return path
@@ -94,12 +95,13 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".nc.tmp")
     os.close(fd)
     try:
-        forecast.to_netcdf(tmp, format="NETCDF4")
+        with NETCDF_LOCK:
+            forecast.to_netcdf(tmp, format="NETCDF4")
         # link (not replace) so that a concurrent writer cannot be silently overwritten
         try:
             os.link(tmp, path)
         except FileExistsError:
-            with xr.open_dataset(path) as old:
+            with NETCDF_LOCK, xr.open_dataset(path) as old:
                 if not _same(old.load(), forecast):
                     raise ArchiveConflict(
                         f"{path} was written concurrently with other content"
@@ -146,7 +148,7 @@ def load(issue_time, model: str, *, home: Path | None = None) -> xr.Dataset:
             f"no archived {model} forecast for {pd.Timestamp(issue_time)} ({path}); "
             f"see forecasting.archive.list_issues({model!r})"
         )
-    with xr.open_dataset(path) as ds:
+    with NETCDF_LOCK, xr.open_dataset(path) as ds:
         return ds.load()
 
 

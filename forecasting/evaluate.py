@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources.netcdf import NETCDF_LOCK
 from forecasting import baselines, schema, timeconv, verification
 from forecasting.splits import YearSplit
 from forecasting.storms import storm_catalog
@@ -49,7 +50,9 @@ def _fit_if_needed(f, train: xr.Dataset, lead, targets) -> None:
         f.fit(train, lead_times=lead, targets=wanted)
 
 
-def issue_times_in_test(ds: xr.Dataset, split: YearSplit, init_every: str = "3h") -> pd.DatetimeIndex:
+def issue_times_in_test(
+    ds: xr.Dataset, split: YearSplit, init_every: str = "3h"
+) -> pd.DatetimeIndex:
     """Issue times in the test years, every ``init_every``, where the last hour's Dst is known."""
     test = split.select(ds, "test")
     times = pd.DatetimeIndex(test.indexes["time"])
@@ -270,6 +273,11 @@ def _summary(res: xr.Dataset, target: str) -> list[str]:
     return lines
 
 
+def _locked_write(ds: xr.Dataset, path) -> None:
+    with NETCDF_LOCK:
+        ds.to_netcdf(path)
+
+
 def write_skill_report(
     results: xr.Dataset,
     out_dir: str | Path = "reports",
@@ -286,7 +294,7 @@ def write_skill_report(
     out_dir = Path(out_dir)
     skill = skill_dataset(results)
     nc = out_dir / "skill.nc"
-    _atomic_write(nc, lambda tmp: skill.to_netcdf(tmp))
+    _atomic_write(nc, lambda tmp: _locked_write(skill, tmp))
     md = out_dir / "skill.md"
     text = _markdown(results, leads_h)
     _atomic_write(md, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -344,7 +344,7 @@ class WindowSource:
         self.x = torch.tensor(np.stack(cols, axis=1), dtype=torch.float)
         self.rel_pos = self.reals.index("relative_time_idx")
         self.y = torch.tensor(frame[list(TARGET_COLUMNS)].to_numpy(np.float64), dtype=torch.float)
-        self.time_idx = torch.as_tensor(frame[TIME_IDX].to_numpy(np.int64))
+        self.time_idx = torch.as_tensor(frame[TIME_IDX].to_numpy(np.int64, copy=True))
         self.past = torch.tensor(
             [n not in CALENDAR and n != "relative_time_idx" for n in self.reals]
         )

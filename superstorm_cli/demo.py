@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-#: The replayed issue time: the onset of the May 2024 (Gannon) superstorm.
-DEFAULT_ISSUE_TIME = "2024-05-10 18:00"
+#: The replayed issue time: the main phase of the May 2024 (Gannon) superstorm, whose
+#: sudden commencement came at about 17 UT on 10 May.
+DEFAULT_ISSUE_TIME = "2024-05-10 20:00"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +72,18 @@ def run(args: argparse.Namespace) -> int:
             server.stop()
 
 
+def _print_ingest(summary: dict[str, dict]) -> None:
+    for name, row in summary.items():
+        if row.get("error"):
+            print(f"  {name:<24} FAILED: {row['error']}")
+            continue
+        years = row.get("years") or []
+        span = f"{min(years)}-{max(years)}" if years else "-"
+        print(
+            f"  {name:<24} {row.get('files', 0):>4} files  {span:<10} {row.get('times', 0):>8} times"
+        )
+
+
 def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     import pandas as pd
 
@@ -79,46 +92,52 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     home = config.home()
     t0 = _step(f"1/6 ingest the record into {home / 'store'}")
     summary = ingest.ingest_recorded(data_dir)
-    print(ingest.format_summary(summary) if hasattr(ingest, "format_summary") else summary)
+    _print_ingest(summary)
     _done(t0)
 
     issue = pd.Timestamp(args.issue_time)
-    t0 = _step("2/6 dataset built from the store")
+    t0 = _step("2/6 hourly dataset built from the store")
     ds = dataset.build_dataset("1998-01-01", issue.ceil("D") + pd.Timedelta("2D"))
     print(dataset.format_summary(dataset.summarize(ds)))
     _done(t0)
 
-    t0 = _step("3/6 train the TFT (quick preset) and score it beside the baselines")
-    from forecasting import train
+    t0 = _step("3/6 train the TFT (quick preset), score it beside the baselines")
+    from forecasting import registry, train
 
-    version = train.train(preset="quick")
-    print(f"registered model tft/{version}")
-    report = train.evaluate_and_report(version=version, out_dir=Path("reports"), preset="quick")
-    print(f"skill report: {report}")
+    version = train.train(preset="quick", data=ds, promote=True)
+    print(f"  registered and promoted tft/{version} in {registry.root()}")
+    reports = Path("reports")
+    train.evaluate_version(version, data=ds, out_dir=reports)
+    print(f"  skill report: {reports.resolve() / 'skill.md'}")
     _done(t0)
 
     t0 = _step(f"4/6 forecast run at {issue} UTC (archive, alerts, dashboards)")
     from flows.forecast import forecast_flow
 
-    result = forecast_flow(issue_time=issue)
-    print(result)
+    result = forecast_flow(issue_time=issue.isoformat(), live=False)
+    for m in result["models"]:
+        print(f"  {m['model']:<18} {m.get('version', ''):<24} {m.get('note', '')}")
     _done(t0)
 
-    t0 = _step("5/6 alert log")
+    print("\n=== 5/6 alert log")
     from flows.alert_log import AlertLog
 
-    for row in AlertLog().list():
+    messages = AlertLog().messages()
+    for row in messages:
+        p = row.get("probability")
         print(
-            f"  #{row['serial']:>3} {row['kind']:<8} {row['level']:<6} p={row['probability']:.2f} "
-            f"{row['valid_from']} -> {row['valid_to']} [{row['status']}]"
+            f"  #{row['serial']:>3} {row['action']:<9} {row['kind']:<12} {row['level']:<7} "
+            f"{'' if p is None else f'p={p:.2f} '}{row['valid_start']} -> "
+            f"{row['valid_end'] or 'open'} [{row['status']}]"
         )
-    _done(t0)
+    if not messages:
+        print("  no alert conditions at this issue time")
 
     site = home / "site"
     print("\n=== 6/6 where to look")
-    print(f"  dashboards     : {site / 'index.html'}  (superstorm dashboard serve --dir {site})")
-    print(f"  forecast       : {home / 'archive'}")
-    print(f"  alerts         : {home / 'alerts' / 'active.json'}  (superstorm alerts list --json)")
-    print(f"  skill report   : {Path('reports').resolve() / 'skill.md'}")
-    print(f"  store          : {home / 'store'}")
+    print(f"  dashboards   : {site / 'index.html'}  (superstorm dashboard serve --dir {site})")
+    print(f"  forecasts    : {home / 'archive'}")
+    print(f"  alerts       : {home / 'alerts' / 'active.json'}  (superstorm alerts list --json)")
+    print(f"  skill report : {reports.resolve() / 'skill.md'}")
+    print(f"  store        : {home / 'store'}")
     return 0

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from data_sources.netcdf import NETCDF_LOCK
+
 BASELINES = ("persistence", "recurrence27", "climatology", "burton", "obrien_mcpherron")
 
 
@@ -92,7 +94,8 @@ def _recorded(path: str | None) -> str | None:
     if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        parse_omni2(src).to_netcdf(tmp)
+        with NETCDF_LOCK:
+            parse_omni2(src).to_netcdf(tmp)
         tmp.replace(out)
     return str(out)
 

@@ -189,3 +189,30 @@ def test_freshness_from_observed(inputs):
     assert table.loc["kp", "age at issue [h]"] == 2 and table.loc["kp", "status"] == "ok"
     assert table.loc["v_sw", "age at issue [h]"] == 8 and table.loc["v_sw", "status"] == "stale"
     assert isinstance(obs, xr.Dataset)
+
+
+def test_model_info_maps_registry_interpretation_and_prefers_current(tmp_path):
+    import json
+
+    from dashboards.site import load_model_info
+
+    root = tmp_path / "models" / "tft"
+    for name, enc in (("v1-quick", {"dst": 60.0, "bz_gsm": 40.0}), ("v2-quick", {"dst": 10.0})):
+        (root / name).mkdir(parents=True)
+        meta = {
+            "preset": "quick",
+            "interpretation": {
+                "encoder_variables": enc,
+                "decoder_variables": {"doy_sin": 100.0},
+                "attention": [0.2, 0.3, 0.5],
+            },
+        }
+        (root / name / "metadata.json").write_text(json.dumps(meta))
+    (root / "current").write_text("v1-quick\n")
+    info = load_model_info(tmp_path)
+    assert info["version"] == "v1-quick"
+    assert info["variable_importance"]["encoder"] == {"dst": 60.0, "bz_gsm": 40.0}
+    # attention is stored oldest first: the last weight belongs to the hour before issue
+    assert info["attention"] == {"lag_hours": [3, 2, 1], "weights": [0.2, 0.3, 0.5]}
+    (root / "current").unlink()
+    assert load_model_info(tmp_path)["version"] in {"v1-quick", "v2-quick"}
