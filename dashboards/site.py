@@ -392,13 +392,25 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
     )
 
 
+def _verified_pairs(archives: Mapping[str, xr.Dataset], observed: xr.Dataset) -> int:
+    """How many (issue time, lead time, target) forecasts have an observation to verify."""
+    from forecasting.timeconv import observed_for
+
+    return sum(
+        int(np.isfinite(observed_for(fc, observed, n).values).sum())
+        for fc in archives.values()
+        for n in ("dst", "kp")
+        if n in fc and n in observed
+    )
+
+
 def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storms=None) -> str:
     parts = []
     if skill is None:
         parts.append(
             P.note(
-                "No skill report ($SUPERSTORM_HOME/reports/skill.nc): run "
-                "`superstorm backtest` to score the model and the baselines.",
+                "No skill report (reports/skill.nc): run `superstorm evaluate` to score "
+                "the model and the baselines.",
                 "missing",
             )
         )
@@ -416,6 +428,20 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
                 "Reliability, event scores and the storm gallery need archived "
                 "forecasts and observations; "
                 + ("the archive is empty." if not archives else "no observations found."),
+                "missing",
+            )
+        )
+        return "\n".join(parts)
+    if _verified_pairs(archives, observed) == 0:
+        newest = pd.Timestamp(observed["time"].values[-1]) if observed.sizes.get("time") else None
+        parts.append(
+            P.note(
+                "No archived forecast can be verified yet: every valid time is later than the "
+                f"newest observation ({newest:%Y-%m-%d %H:%M} UTC). Reliability, event scores "
+                "and the storm gallery fill in as forecasts come due (daily verify flow, or a "
+                "replay / backtest over past data)."
+                if newest is not None
+                else "No observations to verify the archived forecasts against.",
                 "missing",
             )
         )

@@ -216,3 +216,19 @@ def test_model_info_maps_registry_interpretation_and_prefers_current(tmp_path):
     assert info["attention"] == {"lag_hours": [3, 2, 1], "weights": [0.2, 0.3, 0.5]}
     (root / "current").unlink()
     assert load_model_info(tmp_path)["version"] in {"v1-quick", "v2-quick"}
+
+
+def test_verification_page_says_when_nothing_is_due_yet(data_dir):
+    from dashboards import examples
+    from dashboards.site import verification_page
+
+    obs = examples.load_omni2(data_dir, 2024)
+    t = pd.Timestamp("2024-05-10 20:00")
+    fc = examples.persistence_spread(obs, [t])
+    known = obs.sel(time=slice(None, t - pd.Timedelta("1h")))
+    page = verification_page(None, {"persistence_spread": fc}, known)
+    assert "No archived forecast can be verified yet" in page
+    assert "2024-05-10 19:00" in page
+    # with the later observations the verification sections appear
+    page = verification_page(None, {"persistence_spread": fc}, obs)
+    assert "Reliability of the quantiles" in page and "can be verified yet" not in page
