@@ -38,7 +38,9 @@ def _setup(args):
     reals = list(pipeline.CALENDAR) + unknown
     e, d = config.encoder_length, config.horizon
     valid = pipeline.valid_issue_rows(frame, reals, encoder_length=e, horizon=d)
-    norm = pipeline.fit_normalisation(frame, np.arange(len(frame)), reals)
+    norm = pipeline.fit_normalisation(
+        frame, np.arange(len(frame)), reals, dst_center=config.dst_center
+    )
     # longest run of consecutive valid issue rows, cut to --windows
     breaks = np.flatnonzero(np.diff(valid) != 1)
     starts = np.concatenate([[0], breaks + 1])

@@ -170,23 +170,114 @@ class Normalisation:
     target_normalizer: object
 
 
-#: Dst is scaled per window by its own encoder history (pytorch-forecasting's
-#: ``EncoderNormalizer``): centre = mean of the last 6 h, scale = std over the encoder. So the
-#: network forecasts Dst relative to its recent level and storm-time magnitudes (-200 nT and
-#: beyond, > 10 global standard deviations) stay within a few units. Encoder Dst values are
-#: all known at the issue time. Kp keeps one global scaling: the raw Kp of the encoder's last
-#: hours may belong to a 3-h interval still in progress at the issue time.
+#: Dst is scaled per window by its own encoder history. ``dst_center="mean"`` (models saved
+#: before the option existed): pytorch-forecasting's ``EncoderNormalizer``, centre = mean of the
+#: last :data:`DST_CENTER_HOURS` h, scale = std over the encoder. ``dst_center="last"``:
+#: :class:`LastValueNormalizer`, centre = the last known (finite) encoder value, i.e. the Dst
+#: labelled ``t - 1 h`` (its hour has ended at the issue time ``t``), scale = max(encoder std,
+#: :data:`DST_MIN_SCALE`). With "last", a network output of 0 is persistence and the network
+#: learns the change from the current level, so storm-time levels (-100 .. -400 nT) are not
+#: several window-sigmas away from the centre. Kp keeps one global scaling: the raw Kp of the
+#: encoder's last hours may belong to a 3-h interval still in progress at the issue time.
 DST_CENTER_HOURS = 6
+#: floor of the per-window Dst scale [nT] for ``dst_center="last"``: quiet windows have an
+#: encoder std of 1-3 nT, which would blow ordinary hour-to-hour changes up to many units.
+DST_MIN_SCALE = 5.0
+DST_CENTERS = ("last", "mean")
 
 
-def fit_normalisation(frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str]) -> Normalisation:
+def _make_last_value_normalizer():
+    """Build :class:`LastValueNormalizer` on first use (pytorch-forecasting is a heavy import)."""
+    from pytorch_forecasting.data import EncoderNormalizer
+
+    class LastValueNormalizer(EncoderNormalizer):
+        """``EncoderNormalizer`` centred on the LAST finite encoder value, scale floored.
+
+        Fitted per window by ``TimeSeriesDataSet`` (it is an ``EncoderNormalizer``) on the
+        encoder target ``y`` (oldest first): ``center = y[last finite]``, ``scale =
+        max(std(y) + eps, min_scale)`` (unbiased std over the last ``max_length`` values, all by
+        default; eps = float32 machine epsilon as in pytorch-forecasting). Only
+        ``method="standard"`` without transformation is supported.
+
+        Parameters
+        ----------
+        min_scale
+            Lower bound of the scale, in target units (nT for Dst).
+        """
+
+        def __init__(
+            self,
+            method: str = "standard",
+            center: bool = True,
+            max_length=None,
+            transformation=None,
+            method_kwargs=None,
+            min_scale: float = DST_MIN_SCALE,
+        ):
+            super().__init__(
+                method=method,
+                center=center,
+                max_length=max_length,
+                transformation=transformation,
+                method_kwargs=method_kwargs,
+            )
+            self.min_scale = min_scale
+
+        def fit(self, y):
+            """Centre = last finite value of ``y``; scale = max(std, ``min_scale``)."""
+            if self.method != "standard" or self.transformation not in (None, "identity"):
+                raise ValueError("LastValueNormalizer supports method='standard' only")
+            super().fit(y)
+            values = self.preprocess(y)
+            if isinstance(values, pd.Series | pd.DataFrame):
+                values = values.to_numpy()
+            if isinstance(values, torch.Tensor):
+                finite = values[torch.isfinite(values)]
+                last = finite[-1] if len(finite) else torch.tensor(float("nan"), dtype=values.dtype)
+                self.center_ = last.to(values.dtype)
+                self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)
+            else:
+                values = np.asarray(values, dtype=float).reshape(-1)
+                finite = values[np.isfinite(values)]
+                self.center_ = float(finite[-1]) if len(finite) else float("nan")
+                self.scale_ = max(float(self.scale_), float(self.min_scale))
+            return self
+
+    LastValueNormalizer.__module__ = __name__
+    LastValueNormalizer.__qualname__ = "LastValueNormalizer"
+    return LastValueNormalizer
+
+
+def __getattr__(name: str):
+    """Module attribute ``LastValueNormalizer``, created lazily (and found by pickle)."""
+    if name == "LastValueNormalizer":
+        if name not in globals():
+            globals()[name] = _make_last_value_normalizer()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def dst_normalizer(dst_center: str = "mean"):
+    """The per-window Dst target normaliser for ``dst_center`` ("last" or "mean")."""
+    from pytorch_forecasting.data import EncoderNormalizer
+
+    if dst_center == "last":
+        return __getattr__("LastValueNormalizer")(method="standard", min_scale=DST_MIN_SCALE)
+    if dst_center == "mean":
+        return EncoderNormalizer(method="standard", max_length=(DST_CENTER_HOURS, 10_000))
+    raise ValueError(f"dst_center must be one of {DST_CENTERS}, not {dst_center!r}")
+
+
+def fit_normalisation(
+    frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str], *, dst_center: str = "mean"
+) -> Normalisation:
     """Fit one ``StandardScaler`` per real and the target normalisers.
 
-    ``rows`` are the grid rows of the training period; NaN rows are ignored. Targets: an
-    ``EncoderNormalizer`` for Dst (see :data:`DST_CENTER_HOURS`) and a global standard
-    ``TorchNormalizer`` for Kp.
+    ``rows`` are the grid rows of the training period; NaN rows are ignored. Targets: a
+    per-window normaliser for Dst (:func:`dst_normalizer`, see :data:`DST_CENTER_HOURS`)
+    and a global standard ``TorchNormalizer`` for Kp.
     """
-    from pytorch_forecasting.data import EncoderNormalizer, MultiNormalizer, TorchNormalizer
+    from pytorch_forecasting.data import MultiNormalizer, TorchNormalizer
     from sklearn.preprocessing import StandardScaler
 
     part = frame.iloc[np.unique(rows)]
@@ -200,7 +291,7 @@ def fit_normalisation(frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str
     for target, col in zip(TARGETS, TARGET_COLUMNS, strict=True):
         y = part[col].dropna()
         if target == "dst":
-            norm = EncoderNormalizer(method="standard", max_length=(DST_CENTER_HOURS, 10_000))
+            norm = dst_normalizer(dst_center)
         else:
             norm = TorchNormalizer(method="standard")
         normalizers.append(norm.fit(y))
@@ -212,7 +303,8 @@ def _encoder_scale(normalizer, enc: torch.Tensor) -> torch.Tensor:
 
     ``enc``: (batch, encoder_length) raw target. Standard method: centre = mean of the last
     ``max_length[0]`` values (or all), scale = unbiased std of the last ``max_length[1]`` (or
-    all) + float32 eps. NaN values are ignored (the stock path never sees them).
+    all) + float32 eps. :class:`LastValueNormalizer`: centre = last finite value, scale
+    floored at ``min_scale``. NaN values are ignored (the stock path never sees them).
     """
     if normalizer.method != "standard" or normalizer.transformation not in (None, "identity"):
         raise ValueError("only EncoderNormalizer(method='standard') without transformation")
@@ -225,12 +317,20 @@ def _encoder_scale(normalizer, enc: torch.Tensor) -> torch.Tensor:
     else:
         c_len, s_len = min(ml[0], n), min(ml[1], n)
     yc, ys = enc[:, n - c_len :], enc[:, n - s_len :]
-    center = torch.nanmean(yc, dim=-1)
     ok = torch.isfinite(ys)
     cnt = ok.sum(dim=-1)
     mean = torch.where(ok, ys, 0.0).sum(dim=-1) / cnt
     var = torch.where(ok, (ys - mean[:, None]) ** 2, 0.0).sum(dim=-1) / (cnt - 1)
     scale = var.sqrt() + torch.finfo(enc.dtype).eps
+    if isinstance(normalizer, __getattr__("LastValueNormalizer")):
+        fin = torch.isfinite(enc)
+        pos = torch.arange(n).expand_as(enc)
+        last = torch.where(fin, pos, -1).max(dim=-1).values
+        center = enc.gather(1, last.clamp(min=0)[:, None])[:, 0]
+        center = torch.where(last >= 0, center, torch.nan)
+        scale = torch.clamp(scale, min=float(normalizer.min_scale))
+    else:
+        center = torch.nanmean(yc, dim=-1)
     return torch.stack([center, scale], dim=-1)
 
 

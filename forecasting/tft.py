@@ -49,6 +49,12 @@ class TFTConfig:
         Keep every n-th hourly issue time for training / validation windows.
     seed, threads
         Random seed (``lightning.seed_everything``) and torch CPU threads.
+    dst_center
+        Centre of the per-window Dst target normalisation
+        (:func:`forecasting.pipeline.dst_normalizer`): ``"last"`` = the last known Dst (hour
+        ``t - 1 h``), scale max(encoder std, 5 nT); ``"mean"`` = mean of the last 6 h, scale =
+        encoder std (pytorch-forecasting ``EncoderNormalizer``; configs saved before this
+        option existed load as ``"mean"``).
     """
 
     preset: str = "quick"
@@ -72,6 +78,13 @@ class TFTConfig:
     seed: int = 42
     threads: int = 1
     quantiles: tuple[float, ...] = field(default=QUANTILES)
+    dst_center: str = "last"
+
+    def __post_init__(self):
+        if self.dst_center not in pipeline.DST_CENTERS:
+            raise ValueError(
+                f"dst_center must be one of {pipeline.DST_CENTERS}, not {self.dst_center!r}"
+            )
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
@@ -84,6 +97,7 @@ class TFTConfig:
         """Inverse of :meth:`to_dict` (unknown keys raise ``TypeError``)."""
         d = dict(d)
         d["quantiles"] = tuple(d.get("quantiles", QUANTILES))
+        d.setdefault("dst_center", "mean")  # saved before the option: window-mean centre
         return cls(**d)
 
 
@@ -277,7 +291,7 @@ def fit(
         )
     years = pd.DatetimeIndex(frame.index).year
     fit_rows = np.flatnonzero(np.isin(years, list(train_years)))
-    norm = pipeline.fit_normalisation(frame, fit_rows, reals)
+    norm = pipeline.fit_normalisation(frame, fit_rows, reals, dst_center=config.dst_center)
     template = pipeline.template_dataset(
         frame, train_rows, unknown, norm, encoder_length=e, horizon=d
     )

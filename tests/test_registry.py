@@ -135,3 +135,23 @@ def test_evaluate_version_writes_skill_report(saved, ds, tmp_path):
     assert "tft" in res.model.values and "persistence" in res.model.values
     assert np.isfinite(res["rmse"].sel(model="tft", target="dst")).all()
     assert (tmp_path / "skill.md").is_file() and (tmp_path / "skill.nc").is_file()
+
+
+def test_dst_centre_saved_and_old_configs_load(saved, ds):
+    """A "last"-centred model round-trips; a config saved before the option loads as "mean"."""
+    from forecasting import pipeline
+
+    home, version = saved
+    model = registry.load(version, home=home)
+    assert model.config.dst_center == "last"
+    dst_norm = model.dataset_parameters["target_normalizer"].normalizers[0]
+    assert isinstance(dst_norm, pipeline.LastValueNormalizer)
+    old = registry.save(model, home=home, version=version + "-old")
+    cfg = home / "models" / "tft" / old / "config.json"
+    d = json.loads(cfg.read_text())
+    del d["dst_center"]
+    cfg.write_text(json.dumps(d))
+    loaded = registry.load(old, home=home)
+    assert loaded.config.dst_center == "mean"
+    fc = predict(loaded, ds, "2006-01-20T00:00")
+    np.testing.assert_array_equal(fc.dst.values, predict(model, ds, "2006-01-20T00:00").dst.values)

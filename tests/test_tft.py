@@ -168,3 +168,61 @@ def test_missing_encoder_inputs_give_nan(small_ds, tiny_model):
     fc = predict_many(tiny_model, gap, [t, t + pd.Timedelta("48h")])
     assert np.isnan(fc.dst.values[0]).all() and np.isfinite(fc.dst.values[1]).all()
     assert fc.attrs["n_init_skipped_missing_inputs"] == 1
+
+
+@pytest.mark.parametrize("dst_center", ["last", "mean"])
+def test_fast_batches_equal_stock_for_both_dst_centres(small_ds, dst_center):
+    """The vectorised Dst scaling equals the stock per-window fit for either centre."""
+    frame = pipeline.feature_frame(small_ds)
+    unknown = pipeline.unknown_reals(frame)
+    reals = list(pipeline.CALENDAR) + unknown
+    e, d = 24, 24
+    rows = pipeline.valid_issue_rows(frame, reals, encoder_length=e, horizon=d)
+    norm = pipeline.fit_normalisation(frame, rows, reals, dst_center=dst_center)
+    start = next(i for i in range(len(rows) - 30) if rows[i + 29] - rows[i] == 29)
+    i0 = rows[start]
+    stock = pipeline.stock_dataset(
+        frame.iloc[i0 - e : i0 + 29 + d], unknown, norm, encoder_length=e, horizon=d
+    )
+    xs, _ = next(iter(stock.to_dataloader(train=False, batch_size=30, shuffle=False)))
+    source = pipeline.WindowSource(frame, stock.get_parameters())
+    xf, _ = source.batch(np.arange(i0, i0 + 30))
+    _compare(xs["target_scale"], xf["target_scale"], "target_scale")
+    center, scale = xf["target_scale"][0][:, 0], xf["target_scale"][0][:, 1]
+    dst = torch.as_tensor(frame["target_dst"].to_numpy(), dtype=torch.float)
+    last = dst[torch.arange(i0, i0 + 30) - 1]  # the hour labelled t - 1 h: known at t
+    if dst_center == "last":
+        assert torch.equal(center, last)
+        assert (scale >= pipeline.DST_MIN_SCALE).all()
+    else:
+        assert not torch.equal(center, last)
+
+
+def test_last_value_normalizer_fit_and_vectorised_nan():
+    """Stock fit: centre = last finite value, scale floored; vectorised twin skips NaN too."""
+    norm = pipeline.dst_normalizer("last")
+    y = torch.tensor([-10.0, -12.0, -11.0, -131.0])
+    norm.fit(y)
+    assert float(norm.center_) == -131.0
+    assert float(norm.scale_) == pytest.approx(float(y.std()), rel=1e-5)
+    quiet = torch.tensor([-3.0, -4.0, -3.0, -5.0])
+    norm.fit(quiet)
+    assert float(norm.center_) == -5.0 and float(norm.scale_) == pipeline.DST_MIN_SCALE
+    enc = torch.stack([y, torch.tensor([-3.0, -4.0, -7.0, float("nan")])])
+    par = pipeline._encoder_scale(norm, enc)
+    assert par[0, 0] == -131.0 and par[1, 0] == -7.0
+    assert par[1, 1] == pipeline.DST_MIN_SCALE
+    with pytest.raises(ValueError, match="dst_center"):
+        pipeline.dst_normalizer("median")
+
+
+def test_config_dst_center_option():
+    from forecasting.tft import TFTConfig
+
+    assert get_config("quick").dst_center == "last"
+    old = get_config("quick").to_dict()
+    del old["dst_center"]  # a config saved before the option existed
+    assert TFTConfig.from_dict(old).dst_center == "mean"
+    assert TFTConfig.from_dict(get_config("quick").to_dict()).dst_center == "last"
+    with pytest.raises(ValueError, match="dst_center"):
+        get_config("quick", dst_center="median")
