@@ -440,6 +440,31 @@ def score_all(
     return out
 
 
+def _per_lead_metrics(scores: xr.Dataset, metrics: Sequence[str] | None) -> xr.Dataset:
+    """Metrics as variables along ``lead_time`` (and ``target``) only.
+
+    A metric along ``threshold`` becomes one variable per threshold, named ``hss(-50)``; one
+    along ``quantile`` (pinball loss) is kept only when asked for by name, as ``pinball(0.9)``.
+    """
+    out = {}
+    for name in metrics or list(scores.data_vars):
+        if name not in scores.data_vars:
+            continue
+        da = scores[name]
+        extra = [d for d in da.dims if d not in ("lead_time", "target")]
+        if not extra:
+            out[name] = da
+        elif extra in (["threshold"], ["quantile"]) and (extra != ["quantile"] or metrics):
+            dim = extra[0]
+            for v in da[dim].values:
+                out[f"{name}({float(v):g})"] = da.sel({dim: v}, drop=True)
+    if not out:
+        raise ValueError(
+            f"none of the metrics {metrics} is in the scores ({list(scores.data_vars)})"
+        )
+    return xr.Dataset(out)
+
+
 def compare(
     results: Mapping[str, xr.Dataset],
     *,
@@ -471,8 +496,8 @@ def compare(
             raise ValueError(
                 f"scores of {name!r} must be an xr.Dataset along lead_time (verify output)"
             )
-        keep = [m for m in (metrics or list(scores.data_vars)) if m in scores.data_vars]
-        sub = scores[keep]
+        sub = _per_lead_metrics(scores, metrics)
+        keep = list(sub.data_vars)
         sub = sub.assign_coords(
             lead_h=("lead_time", (sub["lead_time"].values / np.timedelta64(1, "h")).astype(int))
         )

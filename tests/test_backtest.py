@@ -254,6 +254,25 @@ def test_compare_table():
         bt.compare({})
 
 
+def test_compare_flattens_thresholds_and_drops_quantiles():
+    lead = pd.to_timedelta([1, 3], unit="h")
+    scores = xr.Dataset(
+        {
+            "rmse": ("lead_time", [1.0, 2.0]),
+            "hss": (("threshold", "lead_time"), [[0.5, 0.4], [0.3, 0.2]]),
+            "pinball": (("quantile", "lead_time"), [[0.1, 0.2], [0.3, 0.4]]),
+        },
+        coords={"lead_time": lead, "threshold": [-50.0, -100.0], "quantile": [0.1, 0.9]},
+    )
+    table = bt.compare({"m": scores})
+    # one row per lead time, one column per (metric, model)
+    assert list(table.index) == [1, 3]
+    assert list(table.columns.get_level_values("metric")) == ["rmse", "hss(-50)", "hss(-100)"]
+    assert table[("hss(-100)", "m")].tolist() == [0.3, 0.2]
+    asked = bt.compare({"m": scores}, metrics=["pinball"])
+    assert asked[("pinball(0.9)", "m")].tolist() == [0.3, 0.4]
+
+
 def test_verify_reexport_and_score_all(omni, train):
     from forecasting.verification import score
 
