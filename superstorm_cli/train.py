@@ -17,6 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
     p.add_argument("--promote", action="store_true", help="make the new version `current`")
     p.add_argument(
+        "--horizon",
+        type=int,
+        default=24,
+        help="forecast lead times 1..HORIZON hours (24; 72 for the 3-day variant)",
+    )
+    p.add_argument(
         "--evaluate",
         action="store_true",
         help="afterwards score it on the test years (writes reports/skill.md, .nc)",
@@ -34,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from forecasting.train import evaluate_version, train
 
-    version = train(args.preset, data=args.data, promote=args.promote)
+    if args.horizon < 1:
+        raise ValueError(f"--horizon {args.horizon}: give a positive number of hours (24 or 72)")
+    overrides = {"horizon": args.horizon} if args.horizon != 24 else None
+    version = train(args.preset, data=args.data, promote=args.promote, overrides=overrides)
     print(f"trained TFT version {version}")
     if args.evaluate:
         evaluate_version(version, data=args.data, out_dir=args.reports)

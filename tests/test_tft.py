@@ -226,3 +226,21 @@ def test_config_dst_center_option():
     assert TFTConfig.from_dict(get_config("quick").to_dict()).dst_center == "last"
     with pytest.raises(ValueError, match="dst_center"):
         get_config("quick", dst_center="median")
+
+
+def test_72_hour_variant_forecasts_three_days(small_ds):
+    """``horizon=72`` (the 3-day Kp variant): 72 lead times, schema-valid, Kp within 0..9."""
+    frame = pipeline.feature_frame(small_ds)
+    model = fit(
+        frame,
+        train_years=(2005,),
+        val_years=(2006,),
+        config=get_config("quick", **{**TINY, "horizon": 72}),
+    )
+    t = pd.Timestamp("2006-01-20 06:00")
+    fc = predict(model, small_ds, t)
+    assert fc.sizes["lead_time"] == 72
+    assert pd.Timedelta(fc.lead_time.values[-1]) == pd.Timedelta("72h")
+    kp = fc.kp.values
+    assert np.isfinite(kp).all() and kp.min() >= 0 and kp.max() <= 9
+    assert (np.diff(kp, axis=-1) >= 0).all()
