@@ -51,3 +51,31 @@ def mirrored_home(home, fresh_mirror, monkeypatch) -> Path:
     """SUPERSTORM_HOME isolated and every base URL pointed at the loopback mirror."""
     monkeypatch.setenv("SUPERSTORM_MIRROR", fresh_mirror.url)
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_tft() -> dict:
+    """TFT settings small enough to train in seconds (``forecasting.tft.get_config`` overrides)."""
+    return dict(
+        encoder_length=24,
+        hidden_size=4,
+        attention_head_size=1,
+        hidden_continuous_size=2,
+        batch_size=64,
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        val_stride=24,
+        threads=1,
+    )
+
+
+@pytest.fixture(scope="session")
+def omni_2005_2006(data_dir):
+    """The recorded OMNI2 hourly files of 2005 and 2006 (real data), concatenated."""
+    import xarray as xr
+
+    from data_sources.omni2 import parse_omni2
+
+    folder = data_dir / "omni2_low_res_dynaml"
+    return xr.concat([parse_omni2(folder / f"omni2_{y}.csv") for y in (2005, 2006)], dim="time")

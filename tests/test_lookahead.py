@@ -15,39 +15,26 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from data_sources.omni2 import parse_omni2
 from forecasting import pipeline, timeconv
 from forecasting.predict import predict, predict_many
 from forecasting.tft import fit, get_config
 
 warnings.filterwarnings("ignore")
 
-TINY = dict(
-    encoder_length=24,
-    hidden_size=4,
-    attention_head_size=1,
-    hidden_continuous_size=2,
-    batch_size=64,
-    max_epochs=1,
-    limit_train_batches=2,
-    limit_val_batches=1,
-    val_stride=24,
-    threads=1,
-)
 T = pd.Timestamp("2006-01-15T13:00")  # not on a 3-h Kp boundary: a Kp block is in progress
 
 
 @pytest.fixture(scope="module")
-def ds(data_dir) -> xr.Dataset:
-    folder = data_dir / "omni2_low_res_dynaml"
-    ds = xr.concat([parse_omni2(folder / f"omni2_{y}.csv") for y in (2005, 2006)], dim="time")
-    return ds.sel(time=slice("2005-12-01", "2006-01-31T23:00"))
+def ds(omni_2005_2006) -> xr.Dataset:
+    return omni_2005_2006.sel(time=slice("2005-12-01", "2006-01-31T23:00"))
 
 
 @pytest.fixture(scope="module")
-def model(ds):
+def model(ds, tiny_tft):
     frame = pipeline.feature_frame(ds)
-    return fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **TINY))
+    return fit(
+        frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **tiny_tft)
+    )
 
 
 def _perturb_unknown(ds: xr.Dataset, t: pd.Timestamp, seed: int = 0) -> xr.Dataset:

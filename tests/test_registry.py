@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from data_sources.omni2 import parse_omni2
 from forecasting import registry
 from forecasting.predict import predict
 from forecasting.splits import YearSplit
@@ -17,32 +16,18 @@ from forecasting.train import train
 
 warnings.filterwarnings("ignore")
 
-TINY = dict(
-    encoder_length=24,
-    hidden_size=4,
-    attention_head_size=1,
-    hidden_continuous_size=2,
-    batch_size=64,
-    max_epochs=1,
-    limit_train_batches=2,
-    limit_val_batches=1,
-    val_stride=24,
-    threads=1,
-)
 SPLIT = YearSplit(train=(2005, 2005), validate=(2006, 2006), test=(2007, 2007))
 
 
 @pytest.fixture(scope="module")
-def ds(data_dir) -> xr.Dataset:
-    folder = data_dir / "omni2_low_res_dynaml"
-    ds = xr.concat([parse_omni2(folder / f"omni2_{y}.csv") for y in (2005, 2006)], dim="time")
-    return ds.sel(time=slice("2005-12-01", "2006-01-31T23:00"))
+def ds(omni_2005_2006) -> xr.Dataset:
+    return omni_2005_2006.sel(time=slice("2005-12-01", "2006-01-31T23:00"))
 
 
 @pytest.fixture(scope="module")
-def saved(ds, tmp_path_factory):
+def saved(ds, tmp_path_factory, tiny_tft):
     home = tmp_path_factory.mktemp("home")
-    version = train("quick", data=ds, split=SPLIT, out=home, overrides=TINY)
+    version = train("quick", data=ds, split=SPLIT, out=home, overrides=tiny_tft)
     return home, version
 
 

@@ -11,38 +11,30 @@ import pytest
 import torch
 import xarray as xr
 
-from data_sources.omni2 import parse_omni2
 from forecasting import pipeline, schema
 from forecasting.predict import TFTForecaster, predict, predict_many
 from forecasting.tft import fit, get_config
 
 warnings.filterwarnings("ignore")
 
-TINY = dict(
-    encoder_length=24,
-    hidden_size=4,
-    attention_head_size=1,
-    hidden_continuous_size=2,
-    batch_size=64,
-    max_epochs=1,
-    limit_train_batches=3,
-    limit_val_batches=2,
-    threads=1,
-)
+
+@pytest.fixture(scope="module")
+def tiny(tiny_tft) -> dict:
+    """The shared tiny TFT, with a few more batches and the default validation stride."""
+    settings = {k: v for k, v in tiny_tft.items() if k != "val_stride"}
+    return {**settings, "limit_train_batches": 3, "limit_val_batches": 2}
 
 
 @pytest.fixture(scope="module")
-def small_ds(data_dir) -> xr.Dataset:
+def small_ds(omni_2005_2006) -> xr.Dataset:
     """Nov 2005 - Jan 2006 of the recorded OMNI2 files (real data, ~2200 hours)."""
-    folder = data_dir / "omni2_low_res_dynaml"
-    ds = xr.concat([parse_omni2(folder / f"omni2_{y}.csv") for y in (2005, 2006)], dim="time")
-    return ds.sel(time=slice("2005-11-01", "2006-01-31T23:00"))
+    return omni_2005_2006.sel(time=slice("2005-11-01", "2006-01-31T23:00"))
 
 
 @pytest.fixture(scope="module")
-def tiny_model(small_ds):
+def tiny_model(tiny, small_ds):
     frame = pipeline.feature_frame(small_ds)
-    return fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **TINY))
+    return fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **tiny))
 
 
 def _compare(a, b, key):
@@ -137,9 +129,9 @@ def test_forecaster_protocol(small_ds, tiny_model):
         f.forecast(small_ds, ["2005-11-01T03:00"], pd.to_timedelta([1], "h"))
 
 
-def test_training_is_deterministic(small_ds, tiny_model):
+def test_training_is_deterministic(tiny, small_ds, tiny_model):
     frame = pipeline.feature_frame(small_ds)
-    again = fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **TINY))
+    again = fit(frame, train_years=(2005,), val_years=(2006,), config=get_config("quick", **tiny))
     t = "2006-01-20T12:00"
     a, b = predict(tiny_model, small_ds, t), predict(again, small_ds, t)
     np.testing.assert_array_equal(a.dst.values, b.dst.values)
@@ -149,15 +141,15 @@ def test_training_is_deterministic(small_ds, tiny_model):
         frame,
         train_years=(2005,),
         val_years=(2006,),
-        config=get_config("quick", **{**TINY, "seed": 7}),
+        config=get_config("quick", **{**tiny, "seed": 7}),
     )
     assert not np.array_equal(predict(other, small_ds, t).dst.values, a.dst.values)
 
 
-def test_bad_split_is_explained(small_ds):
+def test_bad_split_is_explained(tiny, small_ds):
     frame = pipeline.feature_frame(small_ds)
     with pytest.raises(ValueError, match="no complete windows"):
-        fit(frame, train_years=(1999,), val_years=(2006,), config=get_config("quick", **TINY))
+        fit(frame, train_years=(1999,), val_years=(2006,), config=get_config("quick", **tiny))
 
 
 def test_missing_encoder_inputs_give_nan(small_ds, tiny_model):
@@ -228,14 +220,14 @@ def test_config_dst_center_option():
         get_config("quick", dst_center="median")
 
 
-def test_72_hour_variant_forecasts_three_days(small_ds):
+def test_72_hour_variant_forecasts_three_days(tiny, small_ds):
     """``horizon=72`` (the 3-day Kp variant): 72 lead times, schema-valid, Kp within 0..9."""
     frame = pipeline.feature_frame(small_ds)
     model = fit(
         frame,
         train_years=(2005,),
         val_years=(2006,),
-        config=get_config("quick", **{**TINY, "horizon": 72}),
+        config=get_config("quick", **{**tiny, "horizon": 72}),
     )
     t = pd.Timestamp("2006-01-20 06:00")
     fc = predict(model, small_ds, t)
