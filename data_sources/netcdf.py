@@ -12,3 +12,31 @@ import threading
 
 #: Re-entrant, so a function holding it may call another that takes it too.
 NETCDF_LOCK = threading.RLock()
+
+
+def write_netcdf_atomic(ds, path, **to_netcdf_kwargs):
+    """Write ``ds`` to ``path`` whole or not at all: a temporary file in the same folder,
+    written under :data:`NETCDF_LOCK`, then :func:`os.replace`; on any failure the temporary
+    file is removed and whatever ``path`` held before is untouched.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        with NETCDF_LOCK:
+            ds.to_netcdf(tmp, **to_netcdf_kwargs)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -21,9 +21,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +32,7 @@ import xarray as xr
 
 from data_sources import config
 from data_sources.base import clip_time, naive_utc
-from data_sources.netcdf import NETCDF_LOCK
+from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 
 log = logging.getLogger(__name__)
 
@@ -295,15 +293,7 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 
 def _atomic_to_netcdf(ds: xr.Dataset, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_netcdf_atomic(ds, path, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
 
 
 def _load(path: Path) -> xr.Dataset:

@@ -28,7 +28,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from data_sources.netcdf import NETCDF_LOCK
+from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from forecasting import backtest as bt
 
 log = logging.getLogger(__name__)
@@ -68,16 +68,7 @@ def make_blocks(start, end, *, every: str = "1h", block: str = "30D", refit=None
 
 def write_atomic(ds: xr.Dataset, path: Path) -> Path:
     """Write ``ds`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with NETCDF_LOCK:
-            ds.to_netcdf(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_netcdf_atomic(ds, path)
 
 
 def _load(path: Path) -> xr.Dataset:

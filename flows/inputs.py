@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.netcdf import NETCDF_LOCK
+from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from forecasting.timeconv import interval_end, known_at
 
 log = logging.getLogger(__name__)
@@ -264,18 +262,9 @@ def refresh_inputs(
 
 
 def _atomic_write(ds: xr.Dataset, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    os.close(fd)
-    try:
-        for v in ds.data_vars:  # attrs netCDF cannot hold (None) are dropped
-            ds[v].attrs = {k: a for k, a in ds[v].attrs.items() if a is not None}
-        with NETCDF_LOCK:
-            ds.to_netcdf(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    for v in ds.data_vars:  # attrs netCDF cannot hold (None) are dropped
+        ds[v].attrs = {k: a for k, a in ds[v].attrs.items() if a is not None}
+    write_netcdf_atomic(ds, path)
 
 
 def format_freshness(report: dict) -> str:

@@ -23,7 +23,7 @@ import xarray as xr
 from prefect import flow, task
 
 from data_sources import config
-from data_sources.netcdf import NETCDF_LOCK
+from data_sources.netcdf import write_netcdf_atomic
 from forecasting import archive
 
 log = logging.getLogger(__name__)
@@ -147,11 +147,7 @@ def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict
         window_end=last.strftime("%Y-%m-%d"),
         title="superstorm rolling scorecard of archived operational forecasts",
     )
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".nc.tmp")
-    os.close(fd)
-    with NETCDF_LOCK:
-        ds.to_netcdf(tmp)
-    os.replace(tmp, out / "scorecard.nc")
+    write_netcdf_atomic(ds, out / "scorecard.nc")
     paths.update(rolling=str(out / "scorecard.csv"), netcdf=str(out / "scorecard.nc"))
     return paths
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.netcdf import NETCDF_LOCK
+from data_sources.netcdf import write_netcdf_atomic
 from forecasting import baselines, schema, timeconv, verification
 from forecasting.splits import YearSplit
 from forecasting.storms import storm_catalog
@@ -273,11 +273,6 @@ def _summary(res: xr.Dataset, target: str) -> list[str]:
     return lines
 
 
-def _locked_write(ds: xr.Dataset, path) -> None:
-    with NETCDF_LOCK:
-        ds.to_netcdf(path)
-
-
 def write_skill_report(
     results: xr.Dataset,
     out_dir: str | Path = "reports",
@@ -294,7 +289,7 @@ def write_skill_report(
     out_dir = Path(out_dir)
     skill = skill_dataset(results)
     nc = out_dir / "skill.nc"
-    _atomic_write(nc, lambda tmp: _locked_write(skill, tmp))
+    write_netcdf_atomic(skill, nc)
     md = out_dir / "skill.md"
     text = _markdown(results, leads_h)
     _atomic_write(md, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
