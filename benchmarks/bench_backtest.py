@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/bench_backtest.py [--days 14] [--full-year] [
 
 Measures, on the recorded OMNI2 data (``../shared/data``):
 
-1. issue times per second of :func:`forecasting.backtest.backtest` batched (``batch_size``
+1. issue times per second of :func:`forecasting.evaluation.backtest.backtest` batched (``batch_size``
    issue times per forecaster call) and naive (``batch_size=1``: one call per issue time) for
    the same model and issue times (results checked equal);
 2. the Prefect block flow (:mod:`flows.backtest`) on the thread-pool and on a local Dask
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from forecasting import backtest as bt  # noqa: E402
+from forecasting.evaluation import backtest as bt  # noqa: E402
 
 YEAR = 2007  # the quick preset's test year (never trained on)
 HOURS_PER_YEAR = 8760
@@ -42,12 +42,12 @@ HOURS_PER_YEAR = 8760
 
 def get_tft():
     """The registry's latest TFT as a Forecaster, training a quick one if none; (model, note)."""
-    from forecasting import registry
-    from forecasting.predict import TFTForecaster
+    from forecasting.models import registry
+    from forecasting.models.predict import TFTForecaster
 
     if registry.list_versions():
         return TFTForecaster("latest"), f"registered TFT {registry.resolve('latest')}"
-    from forecasting.train import train
+    from forecasting.models.train import train
 
     t0 = time.perf_counter()
     version = train(preset="quick")
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     print(note)
     report["model_note"] = note
 
-    from forecasting.baselines import Persistence
+    from forecasting.models.baselines import Persistence
 
     pers = Persistence().fit(bt.training_data(ds, start), lead_times=bt.DEFAULT_LEAD_TIMES)
     models = {"persistence": pers}

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_dashboard.py [--repeat 3] [--data ../shared/data]
 
-Builds the example site from recorded OMNI2 2024 data (dashboards.examples), adds
+Builds the example site from recorded OMNI2 2024 data (tests.support.examples), adds
 ``baseline.html`` (the same page frame with one empty plot), serves both on 127.0.0.1 and
 loads each page in headless chromium ``--repeat`` times. Reported per page: HTML size, size
 with plotly.min.js, the median wall time of the chromium process (start to DOM dump) and the
@@ -24,11 +24,11 @@ import plotly.graph_objects as go
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboards import browser  # noqa: E402
 from dashboards import pages as P  # noqa: E402
-from dashboards.examples import example_inputs  # noqa: E402
 from dashboards.serve import serve  # noqa: E402
 from dashboards.site import build_site, write_atomic  # noqa: E402
+from tests.support import browser  # noqa: E402
+from tests.support.examples import example_inputs  # noqa: E402
 
 
 def measure(url: str, repeat: int) -> tuple[float, float | None]:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if browser.find_chromium() is None:
         print("no chromium binary: apt-get install -y chromium")
         return 1
-    from data_sources.mirror import default_data_dir
+    from data_sources.mirror.server import default_data_dir
 
     site = Path(tempfile.mkdtemp(prefix="ss-bench-"))
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from data_sources import omni2
-from data_sources.mirror import default_data_dir
+from data_sources.mirror.server import default_data_dir
 
 _FORMAT = re.compile(r"^\s*(\d{1,2})\s+([IF])\s*(\d+)[. ]?\d*\s+(\S+)?")
 

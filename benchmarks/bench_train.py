@@ -24,10 +24,10 @@ warnings.filterwarnings("ignore")
 
 
 def _setup(args):
-    from data_sources.mirror import default_data_dir
-    from forecasting import pipeline
+    from data_sources.mirror.server import default_data_dir
+    from forecasting.models import pipeline
+    from forecasting.models.tft import build_network, get_config
     from forecasting.splits import load_recorded_omni
-    from forecasting.tft import build_network, get_config
 
     config = get_config(args.preset, threads=args.threads)
     torch.set_num_threads(args.threads)

@@ -2,7 +2,7 @@
 
 Time axes: every value is drawn at the MIDDLE of its averaging interval, so an hourly value
 labelled h (interval start, OMNI's convention) sits at h + 30 min and a forecast for lead L
-from init t (target hour labelled t + L - 1 h, see :mod:`forecasting.timeconv`) sits at
+from init t (target hour labelled t + L - 1 h, see :mod:`data_sources.timeconv`) sits at
 t + L - 30 min. The issue-time marker then separates what was known (left) from the forecast
 (right), and the "latest sample" marker at the END of the newest known interval shows data
 latency as a visible gap.
@@ -19,7 +19,7 @@ import xarray as xr
 from plotly.subplots import make_subplots
 
 from dashboards import colors
-from forecasting import timeconv
+from data_sources import timeconv
 from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability, kp_label
 
 HOUR = pd.Timedelta("1h")
@@ -45,7 +45,7 @@ def _series(observed: xr.Dataset | xr.DataArray | pd.Series | None, name: str) -
 def latest_known(observed, name: str, at: pd.Timestamp) -> pd.Timestamp | None:
     """End of the newest non-missing interval of ``name`` known at ``at`` (None if none).
 
-    Uses :func:`forecasting.timeconv.interval_end`, so 3-hourly Kp labelled 18:00 is known
+    Uses :func:`data_sources.timeconv.interval_end`, so 3-hourly Kp labelled 18:00 is known
     at 21:00 and not before.
     """
     s = _series(observed, name).dropna()

@@ -394,7 +394,7 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
 
 def _verified_pairs(archives: Mapping[str, xr.Dataset], observed: xr.Dataset) -> int:
     """How many (issue time, lead time, target) forecasts have an observation to verify."""
-    from forecasting.timeconv import observed_for
+    from data_sources.timeconv import observed_for
 
     return sum(
         int(np.isfinite(observed_for(fc, observed, n).values).sum())

@@ -8,7 +8,7 @@ A source module provides
   what the cache lacks, then parses;
 * ``mirror_files(data_dir) -> dict[str, bytes | Path]``: the upstream URL paths (below the
   source's base URL host) that a loopback mirror serves from recorded data, for tests and the
-  offline demo (see :mod:`data_sources.mirror`).
+  offline demo (see :mod:`data_sources.mirror.server`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ every variable from the best source that has a value at that hour (:data:`PRIORI
 * ``f107`` / ``sunspot_number``: OMNI2, then Celestrak, then ``solar_indices``.
 
 3-hourly ``kp``/``ap`` repeat over their 3 hours and daily values over their day (labels are the
-start of the interval, :mod:`forecasting.timeconv`). Gaps of at most 3 h are filled by linear
+start of the interval, :mod:`data_sources.timeconv`). Gaps of at most 3 h are filled by linear
 interpolation; each variable gets an int8 ``<var>_qc`` (0 observed, 1 interpolated, 2 missing).
 """
 

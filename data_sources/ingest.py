@@ -171,7 +171,7 @@ def ingest_recorded(
 ) -> dict[str, dict]:
     """Ingest everything recorded in ``data_dir`` through a loopback mirror.
 
-    A :func:`data_sources.mirror.serve_recorded` server stands in for the upstream hosts and
+    A :func:`data_sources.mirror.server.serve_recorded` server stands in for the upstream hosts and
     the real getters download from it (OMNI2 1998-2024, Kyoto Dst 1957-2019, GFZ and
     Celestrak Kp, the SWPC products), then the local CSV extracts are loaded through
     :mod:`data_sources.local_file` when it is installed.
@@ -188,7 +188,7 @@ def ingest_recorded(
     spans
         Ingest name -> ``(start, end)`` replacing entries of :data:`RECORDED_SPANS`.
     mirror
-        An already running :class:`data_sources.mirror.MirrorServer` to download from
+        An already running :class:`data_sources.mirror.server.MirrorServer` to download from
         (default: start one on ``data_dir`` and stop it afterwards).
 
     Returns
@@ -196,7 +196,7 @@ def ingest_recorded(
     dict
         Ingest name -> ``{"store", "files", "years", "times", "seconds", "error"}``; a source that failed has its ``error`` set and wrote nothing.
     """
-    from data_sources.mirror import default_data_dir, serve_recorded
+    from data_sources.mirror.server import default_data_dir, serve_recorded
 
     store = store or Store()
     data_dir = Path(data_dir or default_data_dir())

@@ -1,7 +1,7 @@
 """Backtest flow: split a window into blocks, run them on a task runner, combine.
 
 ``backtest_flow`` (Prefect) maps :func:`run_block` over blocks of issue times; each block is
-one call of :func:`forecasting.backtest.backtest` (the science) and its forecast is written as
+one call of :func:`forecasting.evaluation.backtest.backtest` (the science) and its forecast is written as
 one netCDF file, atomically (temporary file + rename). A block whose file exists is skipped,
 so after a crash re-running the same command recomputes only the missing blocks. The blocks
 are then combined into one file.
@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
-from forecasting import backtest as bt
+from forecasting.evaluation import backtest as bt
 
 log = logging.getLogger(__name__)
 

@@ -3,13 +3,13 @@
 ``forecast_flow(issue_time=None, ...)`` (Prefect) and ``run_forecast(...)`` (the same steps
 without Prefect, used by fast replays) call the step functions below in order:
 
-1. :func:`step_inputs` — refresh inputs with fallbacks (:mod:`flows.inputs`), cut at the issue
+1. :func:`step_inputs` — refresh inputs with fallbacks (:mod:`data_sources.live`), cut at the issue
    time; returns the inputs file path and each input's freshness.
 2. :func:`step_model` per model — the registry's current TFT when one is registered (else the
    primary model falls back to persistence, and the run says so), plus the baselines; every
    forecast is archived (:mod:`forecasting.archive`); an issue time already archived is
    loaded, not recomputed, so a re-run is idempotent.
-3. :func:`step_alerts` — :func:`forecasting.alerts.evaluate_rules` on the primary forecast
+3. :func:`step_alerts` — :func:`forecasting.alerting.rules.evaluate_rules` on the primary forecast
    and the observations known at the issue time; the actions are committed to the alert
    log in one transaction, once per issue time (a re-run is a no-op).
 4. :func:`step_deliver` — every message not yet delivered (this run's and earlier ones').
@@ -33,12 +33,12 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from data_sources import config
+from data_sources import live as inputs_mod
 from data_sources.netcdf import NETCDF_LOCK
-from flows import delivery
-from flows import inputs as inputs_mod
-from flows.alert_log import AlertLog
 from forecasting import archive
-from forecasting.alerts import LEVELS, AlertConfig, evaluate_rules
+from forecasting.alerting import delivery
+from forecasting.alerting.log import AlertLog
+from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules
 from forecasting.schema import exceedance_probability
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,8 @@ def issue_hour(issue_time=None) -> pd.Timestamp:
 def current_tft():
     """``(forecaster, reason)``: the registry's promoted ('current') TFT, or None and why."""
     try:
-        from forecasting import registry
-        from forecasting.predict import TFTForecaster
+        from forecasting.models import registry
+        from forecasting.models.predict import TFTForecaster
     except ImportError as exc:
         return None, f"no model registry ({exc})"
     try:
@@ -106,7 +106,7 @@ def fitted_baseline(
     runs refit once a month. If the month start leaves too little training data (< 50 pairs)
     the fit uses everything before the issue time instead.
     """
-    from forecasting import baselines
+    from forecasting.models import baselines
 
     if name not in _BASELINE_CLASSES:
         raise ValueError(f"unknown baseline {name!r}; choose from {sorted(_BASELINE_CLASSES)}")
@@ -151,7 +151,7 @@ def fitted_baseline(
 
 
 def step_inputs(issue_time, *, live: bool = True, recorded=None, store_root=None) -> dict:
-    """Refresh inputs (fallbacks, freshness); see :func:`flows.inputs.refresh_inputs`."""
+    """Refresh inputs (fallbacks, freshness); see :func:`data_sources.live.refresh_inputs`."""
     return inputs_mod.refresh_inputs(
         issue_hour(issue_time), live=live, recorded=recorded, store_root=store_root
     )
@@ -239,7 +239,7 @@ def step_alerts(
 
 
 def step_deliver(issue_time) -> dict:
-    """Deliver every pending message (:func:`flows.delivery.deliver_pending`)."""
+    """Deliver every pending message (:func:`forecasting.alerting.delivery.deliver_pending`)."""
     return delivery.deliver_pending(AlertLog(), issue_hour(issue_time))
 
 

@@ -1,6 +1,6 @@
 """Weekly / on-demand retraining with a guarded promotion.
 
-A candidate TFT is trained (:func:`forecasting.train.train`), then it and the current
+A candidate TFT is trained (:func:`forecasting.models.train.train`), then it and the current
 (promoted) model forecast the *same* held-out issue times; the candidate is promoted only if
 it is not worse under a configurable :class:`PromotionRule` (default: mean Dst CRPS over
 leads 1-24 h may not exceed the current model's by more than 0 %). Every decision is
@@ -56,7 +56,7 @@ class PromotionRule:
 
 def held_out_score(forecaster, ds: xr.Dataset, init_times, rule: PromotionRule) -> float:
     """Mean over leads of ``rule.metric`` for ``rule.target`` on ``init_times`` of ``ds``."""
-    from forecasting.verification import score
+    from forecasting.verification.scores import score
 
     fc = forecaster.forecast(ds, init_times, LEADS, targets=(rule.target,))
     return float(score(fc, ds, rule.target)[rule.metric].mean("lead_time"))
@@ -105,18 +105,18 @@ def run_retrain(
     Parameters
     ----------
     preset, data, overrides
-        Passed to :func:`forecasting.train.train` (``promote=False``).
+        Passed to :func:`forecasting.models.train.train` (``promote=False``).
     held_out
         ``(start, end)`` of the comparison period (default: the preset's test years).
     rule
         :class:`PromotionRule` (default: Dst CRPS, no slack).
     train_fn
-        Replaces :func:`forecasting.train.train` (tests).
+        Replaces :func:`forecasting.models.train.train` (tests).
     """
-    from forecasting import registry
-    from forecasting.predict import TFTForecaster
-    from forecasting.train import default_split, load_data
-    from forecasting.train import train as train_default
+    from forecasting.models import registry
+    from forecasting.models.predict import TFTForecaster
+    from forecasting.models.train import default_split, load_data
+    from forecasting.models.train import train as train_default
 
     rule = rule or PromotionRule()
     version = (train_fn or train_default)(preset, data=data, overrides=overrides, promote=False)

@@ -1,7 +1,7 @@
 """Daily verification: score yesterday's archived forecasts against the observations since arrived.
 
 For each archived model, the forecasts issued on the UTC day ``day`` are scored with
-:func:`forecasting.verification.score` against the observations (store, or a recorded
+:func:`forecasting.verification.scores.score` against the observations (store, or a recorded
 netCDF file in replays) for ``dst`` and ``kp``, per lead time; persistence forecasts of the
 same issue times (when archived) give ``skill_vs_persistence``. Rows are keyed by
 ``(day, model, model_version, target, lead_h)`` and written to
@@ -37,7 +37,7 @@ def reports_dir() -> Path:
 
 
 def _observations(start, end, *, recorded=None, store_root=None) -> xr.Dataset | None:
-    from flows.inputs import _store_frame
+    from data_sources.live import _store_frame
 
     return _store_frame(
         pd.Timestamp(start),
@@ -53,7 +53,7 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
     Only verification hours that ended by ``now`` (default: the wall clock) are used, so a
     replay does not peek at the future either.
     """
-    from forecasting.verification import score
+    from forecasting.verification.scores import score
 
     day = pd.Timestamp(day).normalize()
     now = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
@@ -67,7 +67,7 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
     if obs is None:
         log.warning("verify %s: no observations available", day.date())
         return pd.DataFrame(columns=KEY + list(METRICS) + ["n"])
-    from forecasting.timeconv import known_at
+    from data_sources.timeconv import known_at
 
     obs = known_at(obs, now)
     persistence = None

@@ -1,7 +1,7 @@
 """Model inputs from the merged hourly dataset, with no look-ahead.
 
 ``build_features(ds)`` returns one row per hourly label ``h`` of ``ds``. Row ``h`` holds only
-what is known at ``h + 1 h`` (the end of hour ``h``), following :mod:`forecasting.timeconv`:
+what is known at ``h + 1 h`` (the end of hour ``h``), following :mod:`data_sources.timeconv`:
 
 * hourly values (solar wind, ``dst``): the value labelled ``h``;
 * ``kp`` (3-hourly): the last COMPLETE 3-h interval by ``h + 1 h``, i.e. the interval starting
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecasting import timeconv
+from data_sources import timeconv
 
 #: raw inputs taken from the dataset when present (canonical names)
 RAW_INPUTS: tuple[str, ...] = (

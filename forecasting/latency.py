@@ -1,6 +1,6 @@
 """Realistic data availability: when each value was *published*, not only when it was measured.
 
-:func:`forecasting.timeconv.known_at` says a value labelled ``h`` is known when its interval
+:func:`data_sources.timeconv.known_at` says a value labelled ``h`` is known when its interval
 ends (``interval_end``). Real products appear later: SWPC real-time solar wind minutes after
 the measurement, Kyoto's real-time (quick-look) Dst within about an hour, provisional Dst
 months later, final Dst years later, definitive Kp about a month after the month ends. A
@@ -10,7 +10,7 @@ use the latest hour of Dst the instant it ends, which no operational forecaster 
 Here a :class:`Latencies` gives each variable a publication delay after its interval end;
 :func:`as_of` returns the dataset as it existed at issue time ``t``: values with
 ``interval_end + delay > t`` are NaN (``*_qc`` flags set to 2, missing), on top of
-:func:`~forecasting.timeconv.known_at`.
+:func:`~data_sources.timeconv.known_at`.
 
 Delays are engineering estimates of each product's typical publication lag, not
 guarantees; change them with :meth:`Latencies.with_delays`.
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecasting import timeconv
+from data_sources import timeconv
 
 #: typical publication delay after the interval ends, per product (engineering estimates)
 PRODUCT_DELAY: Mapping[str, pd.Timedelta] = MappingProxyType(
@@ -202,7 +202,7 @@ def late_mask(ds: xr.Dataset, var: str, t, latencies: Latencies) -> np.ndarray:
 def as_of(ds: xr.Dataset, t, latencies: Latencies | str | bool = True) -> xr.Dataset:
     """``ds`` as it existed at issue time ``t`` given publication ``latencies``.
 
-    Applies :func:`forecasting.timeconv.known_at` (time axis cut at ``t``, values whose
+    Applies :func:`data_sources.timeconv.known_at` (time axis cut at ``t``, values whose
     interval has not ended masked), then masks values published after ``t``
     (``interval_end + delay > t``): NaN for data, 2 (missing) for ``*_qc`` flags.
 
@@ -238,7 +238,7 @@ def mask_latency_windows(ds: xr.Dataset, times, latencies: Latencies) -> xr.Data
     not yet published masked (``interval_end <= t < interval_end + delay``).
 
     Unlike :func:`as_of`, the time axis is kept whole and nothing after ``t`` is touched, so
-    a forecaster that applies :func:`~forecasting.timeconv.known_at` itself sees, at each
+    a forecaster that applies :func:`~data_sources.timeconv.known_at` itself sees, at each
     ``t``, exactly :func:`as_of` ``(ds, t)`` -- provided its inputs for ``t`` do not reach
     back into the window of an earlier ``t`` (the batched backtest spaces issue times by the
     forecaster's look-back to guarantee that).

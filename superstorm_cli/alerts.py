@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from flows.alert_log import AlertLog, default_path, feed_record
+    from forecasting.alerting.log import AlertLog, default_path, feed_record
 
     if not default_path().exists():
         records = []

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from data_sources import config
     from flows.backtest import run_backtest
-    from forecasting import backtest as bt
+    from forecasting.evaluation import backtest as bt
 
     start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
     bt.issue_times(start, end, args.every)  # validates the window before loading anything

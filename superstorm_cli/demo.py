@@ -52,7 +52,7 @@ def _done(t0: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from data_sources.mirror import default_data_dir, serve_recorded
+    from data_sources.mirror.server import default_data_dir, serve_recorded
 
     data_dir = Path(args.data) if args.data else default_data_dir()
     use_mirror = args.servers == "mirror" or (
@@ -102,7 +102,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     _done(t0)
 
     t0 = _step("3/6 train the TFT (quick preset), score it beside the baselines")
-    from forecasting import registry, train
+    from forecasting.models import registry, train
 
     version = train.train(preset="quick", data=ds, promote=True)
     print(f"  registered and promoted tft/{version} in {registry.root()}")
@@ -120,7 +120,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     _done(t0)
 
     print("\n=== 5/6 alert log")
-    from flows.alert_log import AlertLog
+    from forecasting.alerting.log import AlertLog
 
     messages = AlertLog().messages()
     for row in messages:

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from data_sources.mirror import serve_recorded
+    from data_sources.mirror.server import serve_recorded
 
     server = serve_recorded(args.data, port=args.port)
     print(f"serving {len(server.files)} files at {server.url}")

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from forecasting.train import evaluate_version, train
+    from forecasting.models.train import evaluate_version, train
 
     if args.horizon < 1:
         raise ValueError(f"--horizon {args.horizon}: give a positive number of hours (24 or 72)")
@@ -52,7 +52,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from forecasting.train import evaluate_version
+    from forecasting.models.train import evaluate_version
 
     evaluate_version(args.version, data=args.data, out_dir=args.reports)
     print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")

@@ -12,7 +12,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
-from data_sources.mirror import default_data_dir, serve_recorded  # noqa: E402
+from data_sources.mirror.server import default_data_dir, serve_recorded  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +55,7 @@ def mirrored_home(home, fresh_mirror, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_tft() -> dict:
-    """TFT settings small enough to train in seconds (``forecasting.tft.get_config`` overrides)."""
+    """TFT settings small enough to train in seconds (``forecasting.models.tft.get_config`` overrides)."""
     return dict(
         encoder_length=24,
         hidden_size=4,

@@ -1,0 +1,277 @@
+"""Refresh the latest model inputs with a stated fallback priority, and report freshness.
+
+Priority per input group (first *fresh* source wins; ``store`` is the local store built by
+``superstorm ingest``, merged by :func:`data_sources.dataset.build_dataset`):
+
+========== ==================================================================
+solar_wind SWPC real-time L1 (plasma + mag, 1-min -> hourly) -> store (OMNI2 ...)
+dst        Kyoto real-time/quick-look WDC -> SWPC ``kyoto-dst.json`` -> store
+kp         SWPC estimated planetary Kp -> GFZ Potsdam -> Celestrak -> store
+========== ==================================================================
+
+A source is *fresh* when its newest finite value, as known at the issue time
+(:func:`data_sources.timeconv.known_at`), ended no longer than ``STALE_AFTER[group]`` before
+the issue time. When no source is fresh the freshest one is used and the group is reported
+stale. The merged hourly inputs are cut at the issue time (nothing later can leak into a
+forecast, also in replays) and written to
+``$SUPERSTORM_HOME/runs/inputs/inputs_<YYYYmmddTHHMM>.nc``; flows pass that path on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from data_sources import config
+from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
+from data_sources.timeconv import interval_end, known_at
+
+log = logging.getLogger(__name__)
+
+SOLAR_WIND = ("bx_gsm", "by_gsm", "bz_gsm", "b_total", "v_sw", "n_p", "t_p", "p_dyn")
+#: variables each group provides; the first listed defines the group's freshness
+GROUPS: dict[str, tuple[str, ...]] = {
+    "solar_wind": ("v_sw", "bz_gsm", *[v for v in SOLAR_WIND if v not in ("v_sw", "bz_gsm")]),
+    "dst": ("dst",),
+    "kp": ("kp", "ap"),
+}
+#: group -> sources, best first ("module:function"; "store" = the local store)
+PRIORITY: dict[str, tuple[str, ...]] = {
+    "solar_wind": ("swpc:solar_wind", "store"),
+    "dst": ("data_sources.kyoto_dst:get_kyoto_dst", "data_sources.swpc:get_swpc_dst", "store"),
+    "kp": (
+        "data_sources.swpc:get_swpc_kp",
+        "data_sources.gfz_kp:get_gfz_kp",
+        "data_sources.celestrak:get_celestrak",
+        "store",
+    ),
+}
+#: how old the newest value of a group may be before it counts as stale
+STALE_AFTER: dict[str, pd.Timedelta] = {
+    "solar_wind": pd.Timedelta("2h"),
+    "dst": pd.Timedelta("3h"),
+    "kp": pd.Timedelta("6h"),
+}
+
+
+@dataclass
+class Freshness:
+    """How fresh one input group is at the issue time."""
+
+    group: str
+    source: str | None
+    newest: str | None  # end of the newest finite interval, ISO UTC
+    age_hours: float | None
+    stale: bool
+    tried: list[str] = field(default_factory=list)  # "source: outcome" per source tried
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _label(spec: str) -> str:
+    if spec == "swpc:solar_wind":
+        return "swpc_rtsw"
+    return "store" if spec == "store" else spec.split(":")[-1].removeprefix("get_")
+
+
+def _fetch_swpc_solar_wind(start, end) -> xr.Dataset:
+    """SWPC plasma + mag, averaged to hours (either product may be missing, not both)."""
+    swpc = importlib.import_module("data_sources.swpc")
+    parts, errors = [], []
+    for getter in (swpc.get_swpc_plasma, swpc.get_swpc_mag):
+        try:
+            ds = getter(start, end)
+        except Exception as exc:  # noqa: BLE001 - reported, then the other product is tried
+            errors.append(f"{getter.__name__}: {exc}")
+            continue
+        if ds.sizes.get("time", 0):
+            parts.append(swpc.to_hourly(ds))
+    if not parts:
+        raise ValueError("; ".join(errors) or f"no SWPC solar wind between {start} and {end}")
+    return xr.merge(parts, compat="override", combine_attrs="override")
+
+
+def _resolve(spec: str) -> Callable:
+    if spec == "swpc:solar_wind":
+        return _fetch_swpc_solar_wind
+    module, func = spec.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def _hourly(ds: xr.Dataset, names: tuple[str, ...], grid: pd.DatetimeIndex) -> xr.Dataset:
+    """``names`` of ``ds`` on the hourly ``grid``; 3-hourly kp/ap repeat over their 3 hours."""
+    t = ds.indexes["time"]
+    if len(t) and not bool((t == t.floor("h")).all()):
+        ds = importlib.import_module("data_sources.swpc").to_hourly(ds)
+    out = xr.Dataset(coords={"time": grid})
+    for name in names:
+        if name not in ds:
+            continue
+        s = ds[name].to_series()
+        s = s[~s.index.duplicated()]
+        labels = grid.floor("3h") if name in ("kp", "ap") else grid
+        vals = s.reindex(labels).to_numpy(dtype="float64")
+        out[name] = ("time", vals.astype("float32"), dict(ds[name].attrs))
+    return out
+
+
+def newest_end(ds: xr.Dataset, name: str, t: pd.Timestamp) -> pd.Timestamp | None:
+    """End of the newest interval of ``name`` with a finite value known at ``t``."""
+    if name not in ds:
+        return None
+    s = known_at(ds[[name]], t)[name].to_series().dropna()
+    if s.empty:
+        return None
+    return pd.Timestamp(interval_end(name, pd.DatetimeIndex([s.index[-1]]))[0])
+
+
+def _store_frame(
+    start, end, *, recorded: Path | None, store_root: Path | None
+) -> xr.Dataset | None:
+    if recorded is not None:
+        with NETCDF_LOCK, xr.open_dataset(recorded) as ds:
+            return ds.sel(time=slice(start, end - pd.Timedelta("1ns"))).load()
+    try:
+        from data_sources.dataset import build_dataset
+        from data_sources.store import Store
+
+        return build_dataset(start, end, store=Store(store_root) if store_root else None)
+    except (FileNotFoundError, ValueError) as exc:
+        log.warning("store has no inputs between %s and %s: %s", start, end, exc)
+        return None
+
+
+def refresh_inputs(
+    issue_time,
+    *,
+    lookback: str | pd.Timedelta = "30D",
+    live: bool = True,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    priority: dict[str, tuple[str, ...]] | None = None,
+    stale_after: dict[str, pd.Timedelta] | None = None,
+) -> dict:
+    """Fetch the freshest inputs for ``issue_time`` and write them to one netCDF file.
+
+    Parameters
+    ----------
+    issue_time
+        Forecast issue time (UTC); nothing labelled at or after it (or whose interval ends
+        after it) is kept.
+    lookback
+        History length before ``issue_time`` (baselines need days; 27-day recurrence 27 d).
+    live
+        Try the network sources of :data:`PRIORITY`; ``False`` uses only the store (replay).
+    recorded
+        A netCDF hourly dataset to use instead of the store (replays of recorded data).
+    store_root, out_dir
+        Store folder (default ``$SUPERSTORM_HOME/store``); output folder (default
+        ``$SUPERSTORM_HOME/runs/inputs``).
+
+    Returns
+    -------
+    dict
+        ``path`` (str, the inputs file) and ``freshness`` (group -> :class:`Freshness` dict).
+
+    Raises
+    ------
+    ValueError
+        If no source at all has inputs for the window.
+    """
+    t = pd.Timestamp(issue_time)
+    t = t.tz_convert(None) if t.tzinfo is not None else t
+    start = (t - pd.Timedelta(lookback)).floor("h")
+    grid = pd.date_range(start, t - pd.Timedelta("1h"), freq="1h")
+    priority = priority or PRIORITY
+    stale_after = {**STALE_AFTER, **(stale_after or {})}
+    base = _store_frame(
+        start,
+        t,
+        recorded=Path(recorded) if recorded else None,
+        store_root=Path(store_root) if store_root else None,
+    )
+    merged = xr.Dataset(coords={"time": grid})
+    if base is not None:
+        base = base.reindex(time=grid)
+        merged = base.copy()
+    report: dict[str, dict] = {}
+    for group, names in GROUPS.items():
+        tried: list[str] = []
+        best: tuple[pd.Timestamp | None, str | None, xr.Dataset | None] = (None, None, None)
+        for spec in priority[group]:
+            label = _label(spec)
+            if spec == "store":
+                cand = base[[n for n in names if n in base]] if base is not None else None
+            elif not live:
+                continue
+            else:
+                try:
+                    cand = _hourly(_resolve(spec)(start, t), names, grid)
+                except Exception as exc:  # noqa: BLE001 - a down source falls back to the next
+                    tried.append(f"{label}: failed ({type(exc).__name__}: {str(exc)[:200]})")
+                    continue
+            end = newest_end(cand, names[0], t) if cand is not None else None
+            if end is None:
+                tried.append(f"{label}: no data")
+                continue
+            fresh = t - end <= stale_after[group]
+            tried.append(f"{label}: newest {end:%Y-%m-%d %H:%M} ({'fresh' if fresh else 'stale'})")
+            if best[0] is None or end > best[0]:
+                best = (end, label, cand)
+            if fresh:
+                break
+        end, label, cand = best
+        if cand is not None:
+            for n in names:
+                if n in cand:
+                    preferred = cand[n]
+                    merged[n] = preferred.combine_first(merged[n]) if n in merged else preferred
+                    merged[n].attrs = dict(cand[n].attrs)
+                    merged[n].attrs["input_source"] = label
+        age = None if end is None else round((t - end) / pd.Timedelta("1h"), 2)
+        report[group] = Freshness(
+            group=group,
+            source=label,
+            newest=None if end is None else end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            age_hours=age,
+            stale=end is None or t - end > stale_after[group],
+            tried=tried,
+        ).to_dict()
+    if not merged.data_vars:
+        raise ValueError(
+            f"no inputs for {start} .. {t}: every source failed or is empty; ingest data "
+            "(`superstorm ingest`) or point SUPERSTORM_MIRROR at a mirror"
+        )
+    merged = known_at(merged, t)
+    merged.attrs.update(
+        issue_time=t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        title="superstorm forecast inputs as known at issue_time",
+    )
+    out = Path(out_dir) if out_dir else config.home() / "runs" / "inputs"
+    path = out / f"inputs_{t:%Y%m%dT%H%M}.nc"
+    _atomic_write(merged, path)
+    return {"path": str(path), "freshness": report}
+
+
+def _atomic_write(ds: xr.Dataset, path: Path) -> None:
+    for v in ds.data_vars:  # attrs netCDF cannot hold (None) are dropped
+        ds[v].attrs = {k: a for k, a in ds[v].attrs.items() if a is not None}
+    write_netcdf_atomic(ds, path)
+
+
+def format_freshness(report: dict) -> str:
+    """One line per group: source, newest value, age, stale flag."""
+    lines = []
+    for group, f in report.items():
+        age = "n/a" if f["age_hours"] is None else f"{f['age_hours']:.1f} h"
+        flag = "STALE" if f["stale"] else "fresh"
+        lines.append(f"{group}: {f['source']} newest {f['newest']} (age {age}, {flag})")
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""A loopback HTTP mirror that serves recorded data under the upstream URL paths.
+
+Tests and the offline demo point ``SUPERSTORM_MIRROR`` (or a ``base_url``) at it; the
+``get_*`` functions then run the same download + parse code they run against the real
+servers. Each source module contributes ``mirror_files(data_dir) -> {url_path: Path | bytes}``
+(recorded files served as they are, or recorded values re-encoded into the upstream layout).
+
+Faults can be injected per path for tests: HTTP 500 for the next *n* requests, a delay, or a
+truncated body (the ``Content-Length`` header promises more than is sent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+log = logging.getLogger(__name__)
+
+#: Modules that contribute files. A module that is missing or lacks ``mirror_files`` is skipped.
+SOURCE_MODULES = (
+    "data_sources.omni2",
+    "data_sources.kyoto_dst",
+    "data_sources.gfz_kp",
+    "data_sources.swpc",
+    "data_sources.celestrak",
+    "data_sources.solar_indices",
+)
+
+
+def default_data_dir() -> Path:
+    """``../shared/data`` beside the checkout (``SUPERSTORM_DATA`` overrides)."""
+    import os
+
+    env = os.environ.get("SUPERSTORM_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def collect_files(data_dir: Path) -> dict[str, Path | bytes]:
+    """All ``url_path -> content`` pairs every source module offers from ``data_dir``."""
+    files: dict[str, Path | bytes] = {}
+    for mod_name in SOURCE_MODULES:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError:
+            continue
+        contribute = getattr(mod, "mirror_files", None)
+        if contribute is not None:
+            files.update({k.lstrip("/"): v for k, v in contribute(Path(data_dir)).items()})
+    return files
+
+
+@dataclass
+class Faults:
+    """Faults to inject, keyed by URL path (without the leading slash)."""
+
+    fail_next: dict[str, int] = field(default_factory=dict)
+    delay_s: dict[str, float] = field(default_factory=dict)
+    truncate: set[str] = field(default_factory=set)
+    replace: dict[str, bytes] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.fail_next.clear()
+        self.delay_s.clear()
+        self.truncate.clear()
+        self.replace.clear()
+        self.requests.clear()
+
+
+class MirrorServer:
+    """Serves ``files`` on ``127.0.0.1:<port>``; use as a context manager.
+
+    ``dynamic`` maps a URL path to a callable ``(query: dict) -> bytes`` for query APIs
+    (the GFZ JSON API, say).
+    """
+
+    def __init__(self, files: dict[str, Path | bytes], dynamic: dict | None = None, port: int = 0):
+        self.files = dict(files)
+        self.dynamic = dict(dynamic or {})
+        self.faults = Faults()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):  # quiet
+                log.debug("mirror: " + fmt, *args)
+
+            def do_GET(self):  # noqa: N802
+                server._handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _body(self, path: str, query: dict) -> bytes | None:
+        if path in self.faults.replace:
+            return self.faults.replace[path]
+        if path in self.dynamic:
+            return self.dynamic[path](query)
+        content = self.files.get(path)
+        if content is None:
+            return None
+        return content if isinstance(content, bytes) else Path(content).read_bytes()
+
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        import time
+
+        parts = urlsplit(req.path)
+        path = parts.path.lstrip("/")
+        self.faults.requests.append(path)
+        if self.faults.delay_s.get(path):
+            time.sleep(self.faults.delay_s[path])
+        if self.faults.fail_next.get(path, 0) > 0:
+            self.faults.fail_next[path] -= 1
+            req.send_error(500, "injected failure")
+            return
+        body = self._body(path, dict(parse_qsl(parts.query)))
+        if body is None:
+            req.send_error(404, "not in mirror")
+            return
+        req.send_response(200)
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        if path in self.faults.truncate:
+            body = body[: len(body) // 2]
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            req.wfile.write(body)
+
+    def start(self) -> MirrorServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> MirrorServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def dynamic_routes(data_dir: Path) -> dict:
+    """Query-API routes every source module offers (``mirror_routes(data_dir)``)."""
+    routes: dict = {}
+    for mod_name in SOURCE_MODULES:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError:
+            continue
+        contribute = getattr(mod, "mirror_routes", None)
+        if contribute is not None:
+            routes.update({k.lstrip("/"): v for k, v in contribute(Path(data_dir)).items()})
+    return routes
+
+
+def serve_recorded(data_dir: Path | None = None, port: int = 0) -> MirrorServer:
+    """A started mirror of everything recorded in ``data_dir`` (default ``../shared/data``)."""
+    data_dir = Path(data_dir or default_data_dir())
+    if not data_dir.is_dir():
+        raise FileNotFoundError(
+            f"recorded data folder {data_dir} not found; set SUPERSTORM_DATA to the folder "
+            "holding the recorded upstream files (../shared/data in a checkout)"
+        )
+    return MirrorServer(collect_files(data_dir), dynamic_routes(data_dir), port=port).start()

@@ -1,0 +1,1 @@
+"""Alerting: the rules (forecasts and observations to actions), the alert log and delivery channels."""

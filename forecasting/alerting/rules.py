@@ -1,0 +1,632 @@
+"""Alert rules, the SWPC way: pure functions from forecasts and observations to actions.
+
+Products (SWPC semantics, DESIGN.md):
+
+* **WATCH** — a G level is forecast for a UTC day at long lead (leads beyond the warning
+  horizon): ``max P(Kp >= level)`` over that day's hours ``>= watch_probability``.
+* **WARNING** — a level is imminent: ``max P(Kp >= k)`` (or ``P(Dst <= d)``) over leads
+  ``<= warning_lead`` reaches ``warning_probability``.
+* **ALERT** — the threshold has been observed (Kp >= 5 ..., Dst <= -50 / -100 / -250 nT).
+* **STALE_INPUT** — the newest solar-wind sample ended more than ``stale_after`` before now.
+
+Levels: the NOAA G-scale from Kp (G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8, G5 Kp=9; NOAA Space
+Weather Scales) and the Dst storm classes of Gonzalez et al. (1994), *J. Geophys. Res.* 99(A4),
+5771-5792: moderate <= -50 nT, intense <= -100 nT, and the superstorm class <= -250 nT.
+
+:func:`evaluate_rules` returns :class:`AlertAction` objects (issue, extend, escalate, cancel,
+expire, all_clear); it has no side effects: the alert log (``forecasting.alerting.log``) applies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources.timeconv import interval_end, known_at
+from forecasting.schema import G_SCALE as SCHEMA_G
+from forecasting.schema import exceedance_probability, kp_label
+
+#: Kinds of product.
+WATCH, WARNING, ALERT, STALE_INPUT = "WATCH", "WARNING", "ALERT", "STALE_INPUT"
+#: Actions.
+ISSUE, EXTEND, ESCALATE, CANCEL, EXPIRE, ALL_CLEAR = (
+    "issue",
+    "extend",
+    "escalate",
+    "cancel",
+    "expire",
+    "all_clear",
+)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One storm level of a family.
+
+    Attributes
+    ----------
+    name
+        ``G1`` .. ``G5`` for Kp, ``DST50`` / ``DST100`` / ``DST250`` for Dst.
+    family
+        ``kp`` or ``dst`` (the forecast/observed variable).
+    threshold
+        Kp >= threshold (Kp units) or Dst <= threshold (nT).
+    rank
+        Order within the family (1 = weakest); escalation means a higher rank.
+    """
+
+    name: str
+    family: str
+    threshold: float
+    rank: int
+
+    def reached(self, value: float) -> bool:
+        """Whether an observed ``value`` reaches this level (NaN never does)."""
+        if not np.isfinite(value):
+            return False
+        return value <= self.threshold if self.family == "dst" else value >= self.threshold - 1e-6
+
+
+#: NOAA G-scale (DESIGN.md), from the one definition in :data:`forecasting.schema.G_SCALE`:
+#: G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8 (8-, 8, 8+, 9-), G5 Kp=9; G4 starts at 8- = 23/3.
+G_SCALE: tuple[Level, ...] = tuple(
+    Level(name, "kp", float(kp), rank) for rank, (name, kp) in enumerate(SCHEMA_G.items(), 1)
+)
+#: Dst storm classes, Gonzalez et al. (1994); the -250 nT class as in DESIGN.md.
+DST_CLASSES: tuple[Level, ...] = (
+    Level("DST50", "dst", -50.0, 1),
+    Level("DST100", "dst", -100.0, 2),
+    Level("DST250", "dst", -250.0, 3),
+)
+LEVELS: dict[str, tuple[Level, ...]] = {"kp": G_SCALE, "dst": DST_CLASSES}
+
+
+def level_by_name(name: str) -> Level:
+    """The :class:`Level` called ``name`` (``G3``, ``DST100`` ...)."""
+    for levels in LEVELS.values():
+        for lvl in levels:
+            if lvl.name == name:
+                return lvl
+    raise KeyError(f"unknown storm level {name!r}; known: G1..G5, DST50, DST100, DST250")
+
+
+def g_level(kp: float) -> str | None:
+    """NOAA G level of an observed Kp (``None`` below Kp 5); Kp 8- is G4, 9- is G4, 9o G5."""
+    for lvl in reversed(G_SCALE):
+        if lvl.reached(kp):
+            return lvl.name
+    return None
+
+
+def dst_class(dst: float) -> str | None:
+    """Dst storm class (Gonzalez et al. 1994) of an observed Dst [nT]; ``None`` above -50."""
+    for lvl in reversed(DST_CLASSES):
+        if lvl.reached(dst):
+            return lvl.name
+    return None
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Thresholds of the alert rules (all configurable; defaults follow SWPC practice).
+
+    Attributes
+    ----------
+    warning_lead
+        Horizon of a WARNING (SWPC K-index warnings: a few hours). Leads ``<=`` this count.
+    extend_within
+        An active WARNING still supported is EXTENDED (to ``now + warning_lead``) once its
+        window ends within this time, not every hour.
+    warning_probability
+        Issue/extend/escalate a WARNING when ``P >= this``.
+    cancel_probability
+        Cancel an active WARNING early when its level's probability falls below this.
+    watch_probability
+        Issue a WATCH for a UTC day when ``max P(Kp >= G level) >= this`` on that day
+        at leads beyond ``warning_lead``.
+    watch_families
+        Families that get WATCHes (SWPC watches are G-scale, i.e. ``kp``).
+    warning_families, alert_families
+        Families that get WARNINGs / ALERTs.
+    quiet_after
+        An ALERT episode ends with an ALL-CLEAR when no observation reached the family's
+        lowest level for this long, and no WARNING of the family is active.
+    stale_after
+        STALE_INPUT when the newest solar-wind sample ended longer ago than this.
+    solar_wind_vars
+        Variables whose newest finite sample defines input freshness.
+    """
+
+    warning_lead: timedelta = timedelta(hours=6)
+    extend_within: timedelta = timedelta(hours=2)
+    warning_probability: float = 0.5
+    cancel_probability: float = 0.2
+    watch_probability: float = 0.5
+    watch_families: tuple[str, ...] = ("kp",)
+    warning_families: tuple[str, ...] = ("kp", "dst")
+    alert_families: tuple[str, ...] = ("kp", "dst")
+    quiet_after: timedelta = timedelta(hours=6)
+    stale_after: timedelta = timedelta(hours=2)
+    solar_wind_vars: tuple[str, ...] = ("v_sw", "bz_gsm")
+
+    def __post_init__(self) -> None:
+        for name in ("warning_probability", "cancel_probability", "watch_probability"):
+            p = getattr(self, name)
+            if not 0.0 < p <= 1.0:
+                raise ValueError(f"AlertConfig.{name}={p!r} must be in (0, 1]")
+        if self.cancel_probability > self.warning_probability:
+            raise ValueError(
+                f"AlertConfig.cancel_probability={self.cancel_probability} must not exceed "
+                f"warning_probability={self.warning_probability}"
+            )
+        if not timedelta(0) <= self.extend_within < self.warning_lead:
+            raise ValueError("AlertConfig.extend_within must be in [0, warning_lead)")
+        for name in ("warning_lead", "quiet_after", "stale_after"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"AlertConfig.{name} must be a positive timedelta")
+
+
+@dataclass(frozen=True)
+class ActiveAlert:
+    """An alert in force (from the alert log): what :func:`evaluate_rules` compares against."""
+
+    serial: int
+    kind: str
+    family: str
+    level: str
+    probability: float
+    valid_start: pd.Timestamp
+    valid_end: pd.Timestamp | None
+    issue_time: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """One action to apply to the alert log.
+
+    ``refers_to`` is the serial of the alert an extend / escalate / cancel / expire /
+    all_clear acts on. ``valid_end`` is ``None`` for open-ended products (ALERT, STALE_INPUT).
+    """
+
+    action: str
+    kind: str
+    family: str
+    level: str
+    probability: float
+    valid_start: pd.Timestamp
+    valid_end: pd.Timestamp | None
+    issue_time: pd.Timestamp
+    refers_to: int | None = None
+    detail: str = ""
+
+    @property
+    def key(self) -> tuple:
+        """Identity of the condition and window (what the log de-duplicates on)."""
+        return (self.action, self.kind, self.family, self.level, self.valid_start, self.valid_end)
+
+    def message(self) -> str:
+        """Human-readable text in the style of an SWPC product."""
+        return format_message(self)
+
+
+@dataclass
+class RuleState:
+    """Active alerts and context; built by the alert log for each run."""
+
+    active: list[ActiveAlert] = field(default_factory=list)
+
+    def find(self, kind: str, family: str) -> list[ActiveAlert]:
+        return [a for a in self.active if a.kind == kind and a.family == family]
+
+
+def _ts(t) -> pd.Timestamp:
+    t = pd.Timestamp(t)
+    return t.tz_convert(None) if t.tzinfo is not None else t
+
+
+def _fmt(t: pd.Timestamp | None) -> str:
+    return "open" if t is None else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_message(a: AlertAction) -> str:
+    """An SWPC-like message line for an action."""
+    what = {
+        WATCH: f"WATCH: Geomagnetic storm {a.level} predicted",
+        WARNING: f"WARNING: {_describe(a.level)} expected",
+        ALERT: f"ALERT: {_describe(a.level)} observed",
+        STALE_INPUT: "STALE-INPUT: solar-wind input is stale",
+    }[a.kind]
+    head = {
+        ISSUE: "",
+        EXTEND: "EXTENDED ",
+        ESCALATE: "ESCALATED ",
+        CANCEL: "CANCEL ",
+        EXPIRE: "EXPIRED ",
+        ALL_CLEAR: "ALL CLEAR ",
+    }[a.action]
+    ref = f" (serial {a.refers_to})" if a.refers_to is not None else ""
+    prob = f"; probability {a.probability:.2f}" if np.isfinite(a.probability) else ""
+    text = (
+        f"{head}{what}{ref}; valid {_fmt(a.valid_start)} to {_fmt(a.valid_end)}{prob}; "
+        f"issued {_fmt(a.issue_time)}"
+    )
+    return text + (f". {a.detail}" if a.detail else "")
+
+
+def _describe(level: str) -> str:
+    lvl = level_by_name(level) if level != "solar_wind" else None
+    if lvl is None:
+        return level
+    if lvl.family == "kp":
+        kp = kp_label(lvl.threshold)
+        return f"Geomagnetic K-index of {kp} ({lvl.name})"
+    return f"Dst <= {lvl.threshold:g} nT ({lvl.name})"
+
+
+# --------------------------------------------------------------------------- probabilities
+
+
+def _probabilities(forecast: xr.Dataset, family: str, init: pd.Timestamp) -> pd.DataFrame:
+    """P(level reached) per lead (rows: valid-hour start) and level (columns) for one init."""
+    fc = forecast.sel(init_time=init) if "init_time" in forecast.dims else forecast
+    fc = fc.expand_dims("init_time") if "init_time" not in fc.dims else fc
+    leads = pd.TimedeltaIndex(fc["lead_time"].values)
+    cols = {}
+    for lvl in LEVELS[family]:
+        p = exceedance_probability(fc, family, lvl.threshold).isel(init_time=0).values
+        cols[lvl.name] = p
+    # the hour each lead verifies: [init + L - 1h, init + L)
+    return pd.DataFrame(cols, index=pd.DatetimeIndex(init + leads - pd.Timedelta("1h"))).assign(
+        lead=leads
+    )
+
+
+def _highest(
+    probs: pd.Series, levels: tuple[Level, ...], p_min: float
+) -> tuple[Level | None, float]:
+    """Highest level whose probability reaches ``p_min`` (and that probability)."""
+    best, best_p = None, float("nan")
+    for lvl in levels:
+        p = float(probs.get(lvl.name, np.nan))
+        if np.isfinite(p) and p >= p_min:
+            best, best_p = lvl, p
+    return best, best_p
+
+
+# --------------------------------------------------------------------------------- rules
+
+
+def _warning_rules(
+    probs: pd.DataFrame, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+) -> list[AlertAction]:
+    near = probs[probs["lead"] <= pd.Timedelta(cfg.warning_lead)]
+    maxp = near.drop(columns="lead").max() if len(near) else pd.Series(dtype=float)
+    lvl, p = _highest(maxp, LEVELS[family], cfg.warning_probability)
+    end = now + pd.Timedelta(cfg.warning_lead)
+    actions: list[AlertAction] = []
+    for act in state.find(WARNING, family):
+        act_lvl = level_by_name(act.level)
+        act_p = float(maxp.get(act.level, np.nan))
+        expired = act.valid_end is not None and act.valid_end <= now
+        if lvl is not None and lvl.rank > act_lvl.rank:
+            continue  # escalation below replaces it
+        if lvl is not None and lvl.rank == act_lvl.rank:
+            if act.valid_end is not None and act.valid_end - now <= pd.Timedelta(cfg.extend_within):
+                actions.append(
+                    AlertAction(
+                        EXTEND,
+                        WARNING,
+                        family,
+                        act.level,
+                        p,
+                        act.valid_start,
+                        end,
+                        now,
+                        refers_to=act.serial,
+                    )
+                )
+            continue
+        if expired:
+            actions.append(
+                AlertAction(
+                    EXPIRE,
+                    WARNING,
+                    family,
+                    act.level,
+                    act_p,
+                    act.valid_start,
+                    act.valid_end,
+                    now,
+                    refers_to=act.serial,
+                )
+            )
+        elif lvl is None and (not np.isfinite(act_p) or act_p < cfg.cancel_probability):
+            actions.append(
+                AlertAction(
+                    CANCEL,
+                    WARNING,
+                    family,
+                    act.level,
+                    act_p,
+                    act.valid_start,
+                    act.valid_end,
+                    now,
+                    refers_to=act.serial,
+                    detail="probability fell below the cancel threshold",
+                )
+            )
+    if lvl is None:
+        return actions
+    current = [
+        a
+        for a in state.find(WARNING, family)
+        if not (a.valid_end is not None and a.valid_end <= now)
+    ]
+    top = max(current, key=lambda a: level_by_name(a.level).rank, default=None)
+    if top is None:
+        actions.append(AlertAction(ISSUE, WARNING, family, lvl.name, p, now, end, now))
+    elif lvl.rank > level_by_name(top.level).rank:
+        actions.append(
+            AlertAction(ESCALATE, WARNING, family, lvl.name, p, now, end, now, refers_to=top.serial)
+        )
+        for other in current:
+            if other is not top:
+                actions.append(
+                    AlertAction(
+                        EXPIRE,
+                        WARNING,
+                        family,
+                        other.level,
+                        p,
+                        other.valid_start,
+                        other.valid_end,
+                        now,
+                        refers_to=other.serial,
+                        detail="superseded",
+                    )
+                )
+    return actions
+
+
+def _watch_rules(
+    probs: pd.DataFrame, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+) -> list[AlertAction]:
+    far = probs[probs["lead"] > pd.Timedelta(cfg.warning_lead)]
+    actions: list[AlertAction] = []
+    active = state.find(WATCH, family)
+    for a in active:
+        if a.valid_end is not None and a.valid_end <= now:
+            actions.append(
+                AlertAction(
+                    EXPIRE,
+                    WATCH,
+                    family,
+                    a.level,
+                    a.probability,
+                    a.valid_start,
+                    a.valid_end,
+                    now,
+                    refers_to=a.serial,
+                )
+            )
+    if not len(far):
+        return actions
+    days = far.index.floor("1D")
+    for day in sorted(set(days)):
+        maxp = far[days == day].drop(columns="lead").max()
+        lvl, p = _highest(maxp, LEVELS[family], cfg.watch_probability)
+        if lvl is None:
+            continue
+        same_day = [a for a in active if a.valid_start == day]
+        top = max(same_day, key=lambda a: level_by_name(a.level).rank, default=None)
+        window_end = day + pd.Timedelta("1D")
+        if top is None:
+            actions.append(AlertAction(ISSUE, WATCH, family, lvl.name, p, day, window_end, now))
+        elif lvl.rank > level_by_name(top.level).rank:
+            actions.append(
+                AlertAction(
+                    ESCALATE, WATCH, family, lvl.name, p, day, window_end, now, refers_to=top.serial
+                )
+            )
+    return actions
+
+
+def latest_observed(
+    observed: xr.Dataset, name: str, now: pd.Timestamp
+) -> tuple[float, pd.Timestamp | None]:
+    """Newest value of ``name`` known at ``now`` and the end of its interval (``timeconv``)."""
+    if observed is None or name not in observed:
+        return float("nan"), None
+    ds = known_at(observed[[name]], now)
+    s = ds[name].to_series().dropna()
+    if s.empty:
+        return float("nan"), None
+    return float(s.iloc[-1]), pd.Timestamp(interval_end(name, pd.DatetimeIndex([s.index[-1]]))[0])
+
+
+def _last_reached(observed: xr.Dataset, family: str, now: pd.Timestamp) -> pd.Timestamp | None:
+    """End of the newest interval (known at ``now``) in which the family's lowest level was reached."""
+    if observed is None or family not in observed:
+        return None
+    s = known_at(observed[[family]], now)[family].to_series().dropna()
+    low = LEVELS[family][0]
+    hit = s[s <= low.threshold] if family == "dst" else s[s >= low.threshold - 1e-6]
+    if hit.empty:
+        return None
+    return pd.Timestamp(interval_end(family, pd.DatetimeIndex([hit.index[-1]]))[0])
+
+
+def _observed_text(family: str, value: float) -> str:
+    return f"observed Kp {kp_label(value)}" if family == "kp" else f"observed Dst {value:g} nT"
+
+
+def _alert_rules(
+    observed: xr.Dataset | None, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+) -> list[AlertAction]:
+    value, known_end = latest_observed(observed, family, now)
+    name = g_level(value) if family == "kp" else dst_class(value)
+    active = state.find(ALERT, family)
+    top = max(active, key=lambda a: level_by_name(a.level).rank, default=None)
+    actions: list[AlertAction] = []
+    step = pd.Timedelta("3h") if family == "kp" else pd.Timedelta("1h")
+    if name is not None and known_end is not None:
+        lvl = level_by_name(name)
+        start = known_end - step
+        if top is None:
+            actions.append(
+                AlertAction(
+                    ISSUE,
+                    ALERT,
+                    family,
+                    name,
+                    1.0,
+                    start,
+                    None,
+                    now,
+                    detail=_observed_text(family, value),
+                )
+            )
+        elif lvl.rank > level_by_name(top.level).rank:
+            actions.append(
+                AlertAction(
+                    ESCALATE,
+                    ALERT,
+                    family,
+                    name,
+                    1.0,
+                    start,
+                    None,
+                    now,
+                    refers_to=top.serial,
+                    detail=_observed_text(family, value),
+                )
+            )
+        return actions
+    if top is None:
+        return actions
+    last = _last_reached(observed, family, now)
+    warned = any(a.valid_end is None or a.valid_end > now for a in state.find(WARNING, family))
+    if (last is None or now - last >= pd.Timedelta(cfg.quiet_after)) and not warned:
+        for a in active:
+            actions.append(
+                AlertAction(
+                    ALL_CLEAR,
+                    ALERT,
+                    family,
+                    a.level,
+                    float("nan"),
+                    a.valid_start,
+                    now,
+                    now,
+                    refers_to=a.serial,
+                    detail=f"no {family} storm level observed since {_fmt(last)}",
+                )
+            )
+    return actions
+
+
+def input_freshness(observed: xr.Dataset | None, now, names) -> pd.Timestamp | None:
+    """End of the newest interval with a finite value of any of ``names`` (None if none)."""
+    now = _ts(now)
+    newest = None
+    for name in names:
+        _, end = latest_observed(observed, name, now)
+        if end is not None and (newest is None or end > newest):
+            newest = end
+    return newest
+
+
+def _stale_rules(observed, now, state: RuleState, cfg: AlertConfig) -> list[AlertAction]:
+    newest = input_freshness(observed, now, cfg.solar_wind_vars)
+    stale = newest is None or now - newest > pd.Timedelta(cfg.stale_after)
+    active = state.find(STALE_INPUT, "solar_wind")
+    detail = f"newest solar-wind sample ends {_fmt(newest)}"
+    if stale and not active:
+        return [
+            AlertAction(
+                ISSUE,
+                STALE_INPUT,
+                "solar_wind",
+                "solar_wind",
+                float("nan"),
+                newest if newest is not None else now,
+                None,
+                now,
+                detail=detail,
+            )
+        ]
+    if not stale and active:
+        return [
+            AlertAction(
+                ALL_CLEAR,
+                STALE_INPUT,
+                "solar_wind",
+                "solar_wind",
+                float("nan"),
+                a.valid_start,
+                now,
+                now,
+                refers_to=a.serial,
+                detail=detail,
+            )
+            for a in active
+        ]
+    return []
+
+
+def evaluate_rules(
+    forecast: xr.Dataset | None,
+    observed_recent: xr.Dataset | None,
+    now,
+    state: RuleState | list[ActiveAlert] | None = None,
+    config: AlertConfig | None = None,
+) -> list[AlertAction]:
+    """Actions implied by a forecast and recent observations, given the alerts in force.
+
+    Parameters
+    ----------
+    forecast
+        Forecast dataset (``forecasting.schema``) holding the init time ``now`` (or a single
+        init time); ``kp`` and/or ``dst`` quantiles. ``None``: only ALERT / STALE rules run.
+    observed_recent
+        Hourly observations (``time``; ``kp``, ``dst``, solar wind). Values are used only as
+        known at ``now`` (:func:`data_sources.timeconv.known_at`).
+    now
+        Issue time of this run (UTC, naive or aware).
+    state
+        Alerts in force (from the alert log).
+    config
+        Rule thresholds; :class:`AlertConfig` defaults.
+
+    Returns
+    -------
+    list of AlertAction
+        Ordered: STALE_INPUT, ALERT, WARNING, WATCH actions.
+    """
+    cfg = config or AlertConfig()
+    now = _ts(now)
+    if state is None:
+        state = RuleState()
+    elif isinstance(state, list):
+        state = RuleState(active=list(state))
+    actions = _stale_rules(observed_recent, now, state, cfg)
+    for family in cfg.alert_families:
+        actions += _alert_rules(observed_recent, family, now, state, cfg)
+    if forecast is not None:
+        inits = pd.DatetimeIndex(np.atleast_1d(forecast["init_time"].values))
+        init = now if now in inits else inits.max()
+        for family in cfg.warning_families:
+            if family in forecast:
+                actions += _warning_rules(
+                    _probabilities(forecast, family, init), family, now, state, cfg
+                )
+        for family in cfg.watch_families:
+            if family in forecast:
+                actions += _watch_rules(
+                    _probabilities(forecast, family, init), family, now, state, cfg
+                )
+    return [replace(a, probability=float(a.probability)) for a in actions]

@@ -1,0 +1,1 @@
+"""Evaluation: skill reports on the test years and rolling-origin backtests."""

@@ -1,0 +1,560 @@
+"""Fast input pipeline for the Temporal Fusion Transformer: pre-windowed tensors.
+
+The stock ``pytorch_forecasting.TimeSeriesDataSet`` builds every sample in Python
+(``__getitem__`` slices, clones, re-scales and pads one window at a time, then ``_collate_fn``
+stacks them), which dominates the cost of training on CPU (pytorch-forecasting issues
+#1849 and #1860). Here the whole record is scaled once into one contiguous
+``(time, variable)`` float32 matrix and a batch is a single fancy-index gather
+``matrix[issue_index[:, None] + arange(-E, D)]``. The resulting dict has exactly the keys,
+shapes, dtypes and values that ``TimeSeriesDataSet._collate_fn`` produces for the same windows
+(proved in ``tests/forecasting/models/test_tft.py``), so ``TemporalFusionTransformer.forward`` cannot tell them
+apart.
+
+A small ``TimeSeriesDataSet`` (the *template*) is still built once, from a gap-free stretch of
+the training years, so the network is constructed by ``TemporalFusionTransformer.from_dataset``
+with the library's own ``dataset_parameters``. Its scalers and target normalisers are fitted
+beforehand on ALL training rows and handed to it, so the template's size does not matter.
+
+Layout of one window for issue time ``t`` (row index ``i`` of hour ``t`` on the grid):
+encoder rows ``i - E .. i - 1`` (hour labels ``t - E h .. t - 1 h``: features known at ``t``,
+see :mod:`forecasting.features`), decoder rows ``i .. i + D - 1`` (labels ``t .. t + D - 1 h``,
+i.e. lead times 1..D h per :mod:`data_sources.timeconv`). Only calendar phases (known future)
+enter the decoder side of the network; the target columns are never network inputs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from forecasting.features import build_features
+
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+#: forecast targets (canonical names) and the frame columns holding their raw hourly values
+TARGETS: tuple[str, ...] = ("dst", "kp")
+TARGET_COLUMNS: tuple[str, ...] = tuple(f"target_{t}" for t in TARGETS)
+#: known-future covariates: calendar phases of the row label (never future solar wind)
+CALENDAR: tuple[str, ...] = ("doy_sin", "doy_cos", "ut_sin", "ut_cos")
+GROUP = "series"
+TIME_IDX = "time_idx"
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def calendar(labels: pd.DatetimeIndex) -> pd.DataFrame:
+    """Day-of-year and UT phases of hourly ``labels`` (same definitions as ``features``).
+
+    ``doy = day_of_year - 1 + hour / 24``; phases ``2 pi doy / 365.25`` and ``2 pi UT / 24``
+    (stand-ins for the Russell & McPherron 1973 semiannual and diurnal modulation).
+    """
+    labels = pd.DatetimeIndex(labels)
+    doy = (labels.dayofyear - 1 + labels.hour / 24.0).to_numpy(dtype=float)
+    ut = (labels.hour + labels.minute / 60.0).to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "doy_sin": np.sin(2 * np.pi * doy / 365.25),
+            "doy_cos": np.cos(2 * np.pi * doy / 365.25),
+            "ut_sin": np.sin(2 * np.pi * ut / 24.0),
+            "ut_cos": np.cos(2 * np.pi * ut / 24.0),
+        },
+        index=labels,
+    )
+
+
+def hour_index(labels) -> np.ndarray:
+    """Integer hours since 1970-01-01 (the ``time_idx`` of the TimeSeriesDataSet)."""
+    labels = pd.DatetimeIndex(labels)
+    return ((labels - EPOCH) // pd.Timedelta("1h")).to_numpy(dtype=np.int64)
+
+
+def feature_frame(ds: xr.Dataset, *, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """One row per hour on a gap-free grid: features, calendar, raw targets, time index.
+
+    Parameters
+    ----------
+    ds
+        Hourly dataset (``build_dataset`` or ``parse_omni2`` output; years may be missing).
+    until
+        Extend the grid to this (exclusive) hour label, e.g. ``issue_time + 24 h`` so the
+        decoder rows of the newest forecast exist; the extension holds NaN except calendar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: hourly labels. Columns: :func:`forecasting.features.build_features` output
+        (row ``h`` known at ``h + 1 h``; its calendar columns replaced by :func:`calendar`
+        of the full grid), ``target_dst`` / ``target_kp`` (raw values labelled ``h``: what a
+        forecast for lead ``L`` issued at ``h - L + 1 h`` verifies against), ``time_idx`` and
+        the constant group column ``series``.
+    """
+    feats = build_features(ds)
+    labels = pd.DatetimeIndex(feats.index)
+    if len(labels) == 0:
+        raise ValueError("dataset has no time steps; pass a dataset covering the forecast period")
+    last = labels.max() + pd.Timedelta("1h")
+    if until is not None:
+        last = max(last, pd.Timestamp(until))
+    grid = pd.date_range(labels.min(), last - pd.Timedelta("1h"), freq="1h")
+    frame = feats.drop(columns=[c for c in CALENDAR if c in feats]).reindex(grid)
+    frame[list(CALENDAR)] = calendar(grid).to_numpy()
+    for name, col in zip(TARGETS, TARGET_COLUMNS, strict=True):
+        if name not in ds:
+            raise ValueError(f"dataset lacks target {name!r}; it has {sorted(ds.data_vars)}")
+        s = ds[name].to_series().astype(float)
+        frame[col] = s[~s.index.duplicated()].reindex(grid).to_numpy()
+    frame[TIME_IDX] = hour_index(grid)
+    frame[GROUP] = "omni"
+    frame.index.name = "time"
+    return frame
+
+
+def unknown_reals(frame: pd.DataFrame, *, missing_flags: bool = False) -> list[str]:
+    """Observed (past-only) inputs: every feature column that is not calendar or target.
+
+    ``<name>_isnan`` gap indicators are left out unless ``missing_flags`` (each variable
+    costs the TFT a variable-selection network; windows with unfilled gaps are skipped anyway).
+    """
+    skip = set(CALENDAR) | set(TARGET_COLUMNS) | {TIME_IDX, GROUP}
+    return [
+        c for c in frame.columns if c not in skip and (missing_flags or not c.endswith("_isnan"))
+    ]
+
+
+def valid_issue_rows(
+    frame: pd.DataFrame,
+    reals: Sequence[str],
+    *,
+    encoder_length: int,
+    horizon: int,
+    need_targets: bool = True,
+) -> np.ndarray:
+    """Grid rows ``i`` usable as issue times: complete inputs in ``[i - E, i)``, targets in ``[i, i + D)``.
+
+    Vectorised with cumulative sums of "bad" flags, so it costs O(rows).
+    """
+    n = len(frame)
+    known = [c for c in reals if c in CALENDAR]
+    past = [c for c in reals if c not in CALENDAR and c != "relative_time_idx"]
+    bad_in = ~np.isfinite(frame[past].to_numpy(dtype=float)).all(axis=1)
+    bad_in |= ~np.isfinite(frame[known].to_numpy(dtype=float)).all(axis=1)
+    bad_out = ~np.isfinite(frame[list(TARGET_COLUMNS)].to_numpy(dtype=float)).all(axis=1)
+    c_in = np.concatenate([[0], np.cumsum(bad_in)])
+    c_out = np.concatenate([[0], np.cumsum(bad_out)])
+    rows = np.arange(encoder_length, n - horizon + 1)
+    ok = c_in[rows] - c_in[rows - encoder_length] == 0
+    if need_targets:
+        ok &= c_out[rows + horizon] - c_out[rows] == 0
+    return rows[ok]
+
+
+def rows_in_years(frame: pd.DataFrame, rows: np.ndarray, years, horizon: int) -> np.ndarray:
+    """Keep issue rows whose first and last target hour both fall in ``years``."""
+    years = np.asarray(sorted(set(int(y) for y in years)))
+    labels = pd.DatetimeIndex(frame.index)
+    first = labels[rows].year.to_numpy()
+    last = labels[rows + horizon - 1].year.to_numpy()
+    return rows[np.isin(first, years) & np.isin(last, years)]
+
+
+@dataclass
+class Normalisation:
+    """Scalers fitted on the training rows, in the form ``TimeSeriesDataSet`` accepts."""
+
+    scalers: dict
+    target_normalizer: object
+
+
+#: Dst is scaled per window by its own encoder history. ``dst_center="mean"`` (models saved
+#: before the option existed): pytorch-forecasting's ``EncoderNormalizer``, centre = mean of the
+#: last :data:`DST_CENTER_HOURS` h, scale = std over the encoder. ``dst_center="last"``:
+#: :class:`LastValueNormalizer`, centre = the last known (finite) encoder value, i.e. the Dst
+#: labelled ``t - 1 h`` (its hour has ended at the issue time ``t``), scale = max(encoder std,
+#: :data:`DST_MIN_SCALE`). With "last", a network output of 0 is persistence and the network
+#: learns the change from the current level, so storm-time levels (-100 .. -400 nT) are not
+#: several window-sigmas away from the centre. Kp keeps one global scaling: the raw Kp of the
+#: encoder's last hours may belong to a 3-h interval still in progress at the issue time.
+DST_CENTER_HOURS = 6
+#: floor of the per-window Dst scale [nT] for ``dst_center="last"``: quiet windows have an
+#: encoder std of 1-3 nT, which would blow ordinary hour-to-hour changes up to many units.
+DST_MIN_SCALE = 5.0
+DST_CENTERS = ("last", "mean")
+
+
+def _make_last_value_normalizer():
+    """Build :class:`LastValueNormalizer` on first use (pytorch-forecasting is a heavy import)."""
+    from pytorch_forecasting.data import EncoderNormalizer
+
+    class LastValueNormalizer(EncoderNormalizer):
+        """``EncoderNormalizer`` centred on the LAST finite encoder value, scale floored.
+
+        Fitted per window by ``TimeSeriesDataSet`` (it is an ``EncoderNormalizer``) on the
+        encoder target ``y`` (oldest first): ``center = y[last finite]``, ``scale =
+        max(std(y) + eps, min_scale)`` (unbiased std over the last ``max_length`` values, all by
+        default; eps = float32 machine epsilon as in pytorch-forecasting). Only
+        ``method="standard"`` without transformation is supported.
+
+        Parameters
+        ----------
+        min_scale
+            Lower bound of the scale, in target units (nT for Dst).
+        """
+
+        def __init__(
+            self,
+            method: str = "standard",
+            center: bool = True,
+            max_length=None,
+            transformation=None,
+            method_kwargs=None,
+            min_scale: float = DST_MIN_SCALE,
+        ):
+            super().__init__(
+                method=method,
+                center=center,
+                max_length=max_length,
+                transformation=transformation,
+                method_kwargs=method_kwargs,
+            )
+            self.min_scale = min_scale
+
+        def fit(self, y):
+            """Centre = last finite value of ``y``; scale = max(std, ``min_scale``)."""
+            if self.method != "standard" or self.transformation not in (None, "identity"):
+                raise ValueError("LastValueNormalizer supports method='standard' only")
+            super().fit(y)
+            values = self.preprocess(y)
+            if isinstance(values, pd.Series | pd.DataFrame):
+                values = values.to_numpy()
+            if isinstance(values, torch.Tensor):
+                finite = values[torch.isfinite(values)]
+                last = finite[-1] if len(finite) else torch.tensor(float("nan"), dtype=values.dtype)
+                self.center_ = last.to(values.dtype)
+                self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)
+            else:
+                values = np.asarray(values, dtype=float).reshape(-1)
+                finite = values[np.isfinite(values)]
+                self.center_ = float(finite[-1]) if len(finite) else float("nan")
+                self.scale_ = max(float(self.scale_), float(self.min_scale))
+            return self
+
+    LastValueNormalizer.__module__ = __name__
+    LastValueNormalizer.__qualname__ = "LastValueNormalizer"
+    return LastValueNormalizer
+
+
+def __getattr__(name: str):
+    """Module attribute ``LastValueNormalizer``, created lazily (and found by pickle)."""
+    if name == "LastValueNormalizer":
+        if name not in globals():
+            globals()[name] = _make_last_value_normalizer()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def dst_normalizer(dst_center: str = "mean"):
+    """The per-window Dst target normaliser for ``dst_center`` ("last" or "mean")."""
+    from pytorch_forecasting.data import EncoderNormalizer
+
+    if dst_center == "last":
+        return __getattr__("LastValueNormalizer")(method="standard", min_scale=DST_MIN_SCALE)
+    if dst_center == "mean":
+        return EncoderNormalizer(method="standard", max_length=(DST_CENTER_HOURS, 10_000))
+    raise ValueError(f"dst_center must be one of {DST_CENTERS}, not {dst_center!r}")
+
+
+def fit_normalisation(
+    frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str], *, dst_center: str = "mean"
+) -> Normalisation:
+    """Fit one ``StandardScaler`` per real and the target normalisers.
+
+    ``rows`` are the grid rows of the training period; NaN rows are ignored. Targets: a
+    per-window normaliser for Dst (:func:`dst_normalizer`, see :data:`DST_CENTER_HOURS`)
+    and a global standard ``TorchNormalizer`` for Kp.
+    """
+    from pytorch_forecasting.data import MultiNormalizer, TorchNormalizer
+    from sklearn.preprocessing import StandardScaler
+
+    part = frame.iloc[np.unique(rows)]
+    scalers = {}
+    for name in reals:
+        col = part[[name]].dropna()
+        if col.empty:
+            raise ValueError(f"feature {name!r} is missing in every training row")
+        scalers[name] = StandardScaler().fit(col)
+    normalizers = []
+    for target, col in zip(TARGETS, TARGET_COLUMNS, strict=True):
+        y = part[col].dropna()
+        if target == "dst":
+            norm = dst_normalizer(dst_center)
+        else:
+            norm = TorchNormalizer(method="standard")
+        normalizers.append(norm.fit(y))
+    return Normalisation(scalers=scalers, target_normalizer=MultiNormalizer(normalizers))
+
+
+def _encoder_scale(normalizer, enc: torch.Tensor) -> torch.Tensor:
+    """Vectorised ``EncoderNormalizer.fit(encoder_target).get_parameters()`` per window.
+
+    ``enc``: (batch, encoder_length) raw target. Standard method: centre = mean of the last
+    ``max_length[0]`` values (or all), scale = unbiased std of the last ``max_length[1]`` (or
+    all) + float32 eps. :class:`LastValueNormalizer`: centre = last finite value, scale
+    floored at ``min_scale``. NaN values are ignored (the stock path never sees them).
+    """
+    if normalizer.method != "standard" or normalizer.transformation not in (None, "identity"):
+        raise ValueError("only EncoderNormalizer(method='standard') without transformation")
+    ml = normalizer.max_length
+    n = enc.shape[1]
+    if ml is None:
+        c_len = s_len = n
+    elif isinstance(ml, int):
+        c_len = s_len = min(ml, n)
+    else:
+        c_len, s_len = min(ml[0], n), min(ml[1], n)
+    yc, ys = enc[:, n - c_len :], enc[:, n - s_len :]
+    ok = torch.isfinite(ys)
+    cnt = ok.sum(dim=-1)
+    mean = torch.where(ok, ys, 0.0).sum(dim=-1) / cnt
+    var = torch.where(ok, (ys - mean[:, None]) ** 2, 0.0).sum(dim=-1) / (cnt - 1)
+    scale = var.sqrt() + torch.finfo(enc.dtype).eps
+    if isinstance(normalizer, __getattr__("LastValueNormalizer")):
+        fin = torch.isfinite(enc)
+        pos = torch.arange(n).expand_as(enc)
+        last = torch.where(fin, pos, -1).max(dim=-1).values
+        center = enc.gather(1, last.clamp(min=0)[:, None])[:, 0]
+        center = torch.where(last >= 0, center, torch.nan)
+        scale = torch.clamp(scale, min=float(normalizer.min_scale))
+    else:
+        center = torch.nanmean(yc, dim=-1)
+    return torch.stack([center, scale], dim=-1)
+
+
+def template_dataset(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    reals_unknown: Sequence[str],
+    norm: Normalisation,
+    *,
+    encoder_length: int,
+    horizon: int,
+    n_windows: int = 8,
+):
+    """A small stock ``TimeSeriesDataSet`` over the first gap-free stretch of ``rows``.
+
+    Used only for ``TemporalFusionTransformer.from_dataset`` (network layout, normalisers)
+    and for the equivalence test; training reads :class:`WindowSource` batches.
+    """
+    rows = np.asarray(rows)
+    if len(rows) == 0:
+        raise ValueError("no complete training window; check the split years and data gaps")
+    # first run of n_windows consecutive valid issue rows
+    run = np.flatnonzero(np.diff(rows) != 1)
+    starts = np.concatenate([[0], run + 1])
+    ends = np.concatenate([run + 1, [len(rows)]])
+    pick = next((s for s, e in zip(starts, ends, strict=True) if e - s >= n_windows), None)
+    if pick is None:
+        raise ValueError(f"no {n_windows} consecutive complete windows to build the template")
+    i0 = rows[pick]
+    part = frame.iloc[i0 - encoder_length : i0 + n_windows - 1 + horizon]
+    return stock_dataset(part, reals_unknown, norm, encoder_length=encoder_length, horizon=horizon)
+
+
+def stock_dataset(
+    part: pd.DataFrame,
+    reals_unknown: Sequence[str],
+    norm: Normalisation,
+    *,
+    encoder_length: int,
+    horizon: int,
+):
+    """The stock ``TimeSeriesDataSet`` over a gap-free ``part`` of the frame (all windows)."""
+    from pytorch_forecasting import TimeSeriesDataSet
+
+    cols = [TIME_IDX, GROUP, *CALENDAR, *reals_unknown, *TARGET_COLUMNS]
+    data = part[cols].reset_index(drop=True)
+    return TimeSeriesDataSet(
+        data,
+        time_idx=TIME_IDX,
+        target=list(TARGET_COLUMNS),
+        group_ids=[GROUP],
+        max_encoder_length=encoder_length,
+        min_encoder_length=encoder_length,
+        max_prediction_length=horizon,
+        min_prediction_length=horizon,
+        time_varying_known_reals=list(CALENDAR),
+        time_varying_unknown_reals=list(reals_unknown),
+        add_relative_time_idx=True,
+        add_target_scales=False,
+        add_encoder_length=False,
+        target_normalizer=norm.target_normalizer,
+        scalers=dict(norm.scalers),
+        predict_mode=False,
+    )
+
+
+class WindowSource:
+    """All windows of one contiguous hourly frame as pre-scaled tensors.
+
+    Parameters
+    ----------
+    frame
+        :func:`feature_frame` output.
+    dataset_parameters
+        ``TimeSeriesDataSet.get_parameters()`` of the template (or the network's
+        ``hparams.dataset_parameters``): the order of reals, scalers and target normalisers.
+    """
+
+    def __init__(self, frame: pd.DataFrame, dataset_parameters: dict):
+        p = dataset_parameters
+        self.encoder_length = int(p["max_encoder_length"])
+        self.horizon = int(p["max_prediction_length"])
+        self.reals = (
+            list(p.get("static_reals") or [])
+            + list(p.get("time_varying_known_reals") or [])
+            + list(p.get("time_varying_unknown_reals") or [])
+        )
+        if "relative_time_idx" not in self.reals:
+            at = len(p.get("static_reals") or []) + len(p.get("time_varying_known_reals") or [])
+            self.reals.insert(at, "relative_time_idx")
+        self.frame = frame
+        self.labels = pd.DatetimeIndex(frame.index)
+        missing = [c for c in self.reals if c != "relative_time_idx" and c not in frame]
+        if missing:
+            raise ValueError(
+                f"feature frame lacks {missing} that the model was trained with; "
+                "build the dataset with the same variables"
+            )
+        scalers = p["scalers"]
+        cols = []
+        for name in self.reals:
+            if name == "relative_time_idx":
+                cols.append(np.zeros(len(frame)))
+                continue
+            scaler = scalers.get(name)
+            values = frame[[name]]
+            if scaler is None:
+                cols.append(values.to_numpy(dtype=float).reshape(-1))
+            else:
+                cols.append(np.asarray(scaler.transform(values)).reshape(-1))
+        self.x = torch.tensor(np.stack(cols, axis=1), dtype=torch.float)
+        self.rel_pos = self.reals.index("relative_time_idx")
+        self.y = torch.tensor(frame[list(TARGET_COLUMNS)].to_numpy(np.float64), dtype=torch.float)
+        self.time_idx = torch.as_tensor(frame[TIME_IDX].to_numpy(np.int64, copy=True))
+        self.past = torch.tensor(
+            [n not in CALENDAR and n != "relative_time_idx" for n in self.reals]
+        )
+        from pytorch_forecasting.data import EncoderNormalizer
+
+        self.normalizers = list(p["target_normalizer"].normalizers)
+        self.per_window = [isinstance(n, EncoderNormalizer) for n in self.normalizers]
+        self.target_scale = [
+            None if pw else torch.as_tensor(n.get_parameters())
+            for n, pw in zip(self.normalizers, self.per_window, strict=True)
+        ]
+        span = torch.arange(-self.encoder_length, self.horizon)
+        self.offsets = span
+        self.relative = (span / self.encoder_length).to(torch.float)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def valid_rows(self, *, need_targets: bool = True) -> np.ndarray:
+        """Issue rows with complete inputs (and targets, when ``need_targets``)."""
+        reals = [r for r in self.reals if r != "relative_time_idx"]
+        return valid_issue_rows(
+            self.frame,
+            reals,
+            encoder_length=self.encoder_length,
+            horizon=self.horizon,
+            need_targets=need_targets,
+        )
+
+    def rows_for(self, issue_times) -> np.ndarray:
+        """Grid rows of ``issue_times``; raise if one is off the grid or lacks history."""
+        times = pd.DatetimeIndex(np.atleast_1d(issue_times))
+        rows = self.labels.get_indexer(times)
+        bad = (rows < self.encoder_length) | (rows < 0) | (rows + self.horizon > len(self))
+        if bad.any():
+            t = times[np.flatnonzero(bad)[0]]
+            raise ValueError(
+                f"issue time {t} needs {self.encoder_length} h of data before it and "
+                f"{self.horizon} h of grid after it (grid {self.labels[0]} .. {self.labels[-1]}); "
+                "pass a dataset that covers the encoder window"
+            )
+        return rows
+
+    def batch(self, rows, *, zero_future_inputs: bool = False):
+        """The ``(x, (y, None))`` batch of the windows issued at grid ``rows``.
+
+        Same keys, shapes, dtypes and values as ``TimeSeriesDataSet._collate_fn``.
+        ``zero_future_inputs`` replaces the observed-input columns of decoder rows (the
+        network never reads them) and any NaN input by 0, for operational forecasts.
+        """
+        rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+        b = len(rows)
+        e, d = self.encoder_length, self.horizon
+        win = rows[:, None] + self.offsets[None, :]
+        cont = self.x[win]
+        cont[:, :, self.rel_pos] = self.relative
+        if zero_future_inputs:
+            cont[:, e:, self.past] = 0.0
+            cont = torch.nan_to_num(cont, nan=0.0)
+        tgt = self.y[win]
+        empty = torch.zeros((b, e + d, 0), dtype=torch.int64)
+        enc_len = torch.full((b,), e, dtype=torch.long)
+        dec_len = torch.full((b,), d, dtype=torch.long)
+        decoder_target = [tgt[:, e:, k] for k in range(tgt.shape[-1])]
+        x = dict(
+            encoder_cat=empty[:, :e],
+            encoder_cont=cont[:, :e],
+            encoder_target=[tgt[:, :e, k] for k in range(tgt.shape[-1])],
+            encoder_lengths=enc_len,
+            decoder_cat=empty[:, e:],
+            decoder_cont=cont[:, e:],
+            decoder_target=decoder_target,
+            decoder_lengths=dec_len,
+            decoder_time_idx=self.time_idx[win[:, e:]],
+            groups=torch.zeros((b, 1), dtype=torch.int64),
+            target_scale=[
+                _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()
+                for k, (n, pw, s) in enumerate(
+                    zip(self.normalizers, self.per_window, self.target_scale, strict=True)
+                )
+            ],
+        )
+        return x, (decoder_target, None)
+
+    def loader(self, rows, *, batch_size: int, shuffle: bool, seed: int = 0):
+        """A ``DataLoader`` whose items are whole batches (no per-sample Python work)."""
+        return torch.utils.data.DataLoader(
+            _Batches(self, np.asarray(rows)),
+            batch_size=None,
+            sampler=torch.utils.data.BatchSampler(
+                torch.utils.data.RandomSampler(
+                    range(len(rows)), generator=torch.Generator().manual_seed(seed)
+                )
+                if shuffle
+                else torch.utils.data.SequentialSampler(range(len(rows))),
+                batch_size=batch_size,
+                drop_last=False,
+            ),
+            num_workers=0,
+        )
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Map a list of positions in ``rows`` to one batch."""
+
+    def __init__(self, source: WindowSource, rows: np.ndarray):
+        self.source, self.rows = source, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, positions):
+        return self.source.batch(self.rows[np.asarray(positions)])

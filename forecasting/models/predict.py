@@ -1,0 +1,236 @@
+"""Forecasts from a trained TFT: one issue time, many issue times (batched), Forecaster wrapper.
+
+Only data known at each issue time enters (:mod:`data_sources.timeconv`): :func:`predict` cuts
+the dataset with ``timeconv.known_at(ds, t)``; :func:`predict_many` uses the vectorised
+equivalent: row ``h`` of :func:`forecasting.features.build_features` holds only values known
+at ``h + 1 h``, the encoder of issue time ``t`` reads rows ``h <= t - 1 h``, and the decoder
+reads only calendar phases. ``tests/forecasting/evaluation/test_lookahead.py`` proves both (perturbing every value
+not yet known at ``t`` leaves the forecast unchanged; perturbing a known one changes it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from data_sources import timeconv
+from forecasting import schema
+from forecasting.models import pipeline
+from forecasting.models.tft import TFTModel, interpretation_json
+
+KP_RANGE = (0.0, 9.0)
+
+
+def _as_model(model) -> TFTModel:
+    if isinstance(model, TFTModel):
+        return model
+    if isinstance(model, str):
+        from forecasting.models import registry
+
+        return registry.load(model)
+    raise TypeError(f"model must be a TFTModel or a registry version string, not {type(model)}")
+
+
+def _issue_times(issue_times) -> pd.DatetimeIndex:
+    times = pd.DatetimeIndex(np.atleast_1d(issue_times))
+    if times.tz is not None:
+        times = times.tz_convert("UTC").tz_localize(None)
+    if len(times) == 0:
+        raise ValueError("no issue times given")
+    off = times != times.floor("1h")
+    if off.any():
+        raise ValueError(
+            f"issue time {times[off][0]} is not on the hour; the TFT issues hourly forecasts"
+        )
+    return times
+
+
+def _lead_index(model: TFTModel, lead_times) -> np.ndarray:
+    """Positions (0-based) of ``lead_times`` on the model's 1..horizon h grid."""
+    horizon = model.config.horizon
+    if lead_times is None:
+        return np.arange(horizon)
+    hours = pd.TimedeltaIndex(lead_times) / pd.Timedelta("1h")
+    bad = (hours != np.round(hours)) | (hours < 1) | (hours > horizon)
+    if np.any(bad):
+        raise ValueError(
+            f"lead times must be whole hours in 1..{horizon} h for this TFT; got "
+            f"{list(pd.TimedeltaIndex(lead_times)[np.asarray(bad)])}"
+        )
+    return np.asarray(hours, dtype=int) - 1
+
+
+def predict_many(
+    model,
+    dataset: xr.Dataset,
+    issue_times,
+    *,
+    batch_size: int = 512,
+    lead_times=None,
+    targets: Sequence[str] = pipeline.TARGETS,
+    interpret: bool = True,
+    max_missing: float = 0.5,
+) -> xr.Dataset:
+    """Forecasts for many issue times, ``batch_size`` windows per forward pass.
+
+    Parameters
+    ----------
+    model
+        :class:`forecasting.models.tft.TFTModel` or a registry version (``"latest"``).
+    dataset
+        Hourly dataset (``build_dataset`` / ``parse_omni2`` / ``load_recorded_omni``)
+        covering at least ``encoder_length`` hours before the first issue time.
+    issue_times
+        Whole-hour UTC times.
+    lead_times
+        Subset of 1..horizon h (default: all).
+    targets
+        ``dst`` and/or ``kp``.
+    max_missing
+        Issue times whose encoder window lacks more than this fraction of its observed
+        inputs (after the causal 3-h fill), e.g. just after a missing year, get NaN.
+    interpret
+        Store the TFT variable importances and attention of these windows in the attrs
+        ``variable_importance`` and ``attention`` (JSON).
+
+    Returns
+    -------
+    xr.Dataset
+        :func:`forecasting.schema.make_forecast` schema, model ``tft``; quantiles in nT for
+        ``dst``, Kp units (clipped to 0..9) for ``kp``. Inputs missing after the causal
+        3-h fill are set to the training mean; ``input_missing_max`` gives the largest
+        fraction of such values in one encoder window that was forecast.
+    """
+    model = _as_model(model)
+    times = _issue_times(issue_times)
+    unknown_targets = set(targets) - set(pipeline.TARGETS)
+    if unknown_targets:
+        raise ValueError(f"unknown targets {sorted(unknown_targets)}; the TFT forecasts dst, kp")
+    leads = _lead_index(model, lead_times)
+    e, d = model.config.encoder_length, model.config.horizon
+    margin = pd.Timedelta(hours=e + 48)
+    # nothing labelled at or after the newest issue time can enter (known_at semantics)
+    ds = timeconv.known_at(dataset.sel(time=slice(times.min() - margin, None)), times.max())
+    frame = pipeline.feature_frame(ds, until=times.max() + pd.Timedelta(hours=d))
+    source = model.source(frame)
+    rows = source.rows_for(times)
+    past = [n for n in source.reals if n not in pipeline.CALENDAR and n != "relative_time_idx"]
+    past_pos = [source.reals.index(n) for n in past]
+    net = model.network
+    net.eval()
+    outputs = {name: [] for name in pipeline.TARGETS}
+    sums: dict | None = None
+    missing_max = 0.0
+    skipped = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            x, _ = source.batch(chunk, zero_future_inputs=False)
+            enc = x["encoder_cont"][:, :, past_pos]
+            frac = torch.isnan(enc).float().mean(dim=(1, 2))
+            skipped.append((frac > max_missing).numpy())
+            kept = frac[frac <= max_missing]
+            if len(kept):
+                missing_max = max(missing_max, float(kept.max()))
+            x, _ = source.batch(chunk, zero_future_inputs=True)
+            out = net(x)
+            for k, name in enumerate(pipeline.TARGETS):
+                outputs[name].append(out["prediction"][k].numpy())
+            if interpret:
+                part = net.interpret_output(out, reduction="sum")
+                keys = ("encoder_variables", "decoder_variables", "attention")
+                part = {k: part[k].detach().numpy().astype(float) for k in keys}
+                sums = part if sums is None else {k: sums[k] + part[k] for k in keys}
+    skipped = np.concatenate(skipped)
+    values = {}
+    for name in targets:
+        arr = np.concatenate(outputs[name], axis=0)[:, leads, :]
+        arr[skipped] = np.nan
+        if name == "kp":
+            arr = np.clip(arr, *KP_RANGE)
+        values[name] = arr
+    extra = {
+        "input_missing_max": round(missing_max, 4),
+        "n_init_skipped_missing_inputs": int(skipped.sum()),
+        "encoder_length_h": e,
+    }
+    if interpret and sums is not None:
+        extra.update(_interp_attrs(net, sums, e))
+    return schema.make_forecast(
+        values,
+        init_time=times,
+        lead_time=pd.to_timedelta(leads + 1, unit="h"),
+        quantiles=model.config.quantiles,
+        model="tft",
+        model_version=model.version or "unsaved",
+        data_cutoff=times.max(),
+        extra_attrs=extra,
+    )
+
+
+def _interp_attrs(net, sums: dict, encoder_length: int) -> dict:
+    def pct(v, names):
+        v = 100.0 * v / max(float(v.sum()), 1e-12)
+        return {n: round(float(p), 3) for n, p in zip(names, v, strict=False)}
+
+    att = sums["attention"][:encoder_length]
+    att = att / max(float(att.sum()), 1e-12)
+    importance = {
+        "encoder_variables": pct(sums["encoder_variables"], net.encoder_variables),
+        "decoder_variables": pct(sums["decoder_variables"], net.decoder_variables),
+    }
+    return {
+        "variable_importance": json.dumps(importance, separators=(",", ":")),
+        "attention": interpretation_json([round(float(a), 5) for a in att]),
+    }
+
+
+def predict(model, dataset: xr.Dataset, issue_time, **kwargs) -> xr.Dataset:
+    """The forecast issued at ``issue_time`` from ``timeconv.known_at(dataset, issue_time)``.
+
+    See :func:`predict_many` for the arguments and the returned schema.
+    """
+    t = _issue_times(issue_time)
+    if len(t) != 1:
+        raise ValueError(f"predict takes one issue time; use predict_many for {len(t)}")
+    return predict_many(model, timeconv.known_at(dataset, t[0]), t, **kwargs)
+
+
+class TFTForecaster:
+    """The Forecaster protocol (CONTRACTS.md) around a trained TFT.
+
+    Parameters
+    ----------
+    model
+        :class:`TFTModel` or a registry version (default ``"latest"``).
+    batch_size
+        Issue times per forward pass.
+    """
+
+    name = "tft"
+
+    def __init__(self, model: TFTModel | str = "latest", *, batch_size: int = 512):
+        self.model = _as_model(model)
+        self.batch_size = batch_size
+
+    @property
+    def version(self) -> str:
+        return self.model.version or "unsaved"
+
+    def forecast(
+        self, ds: xr.Dataset, init_times, lead_times, *, targets=("dst", "kp")
+    ) -> xr.Dataset:
+        """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``."""
+        return predict_many(
+            self.model,
+            ds,
+            init_times,
+            lead_times=lead_times,
+            targets=targets,
+            batch_size=self.batch_size,
+        )

@@ -1,0 +1,404 @@
+"""Temporal Fusion Transformer (Lim et al. 2021, doi:10.1016/j.ijforecast.2021.03.012) for Dst and Kp.
+
+One ``pytorch_forecasting.TemporalFusionTransformer`` with two targets (``dst`` [nT] and
+``kp``) and a ``MultiLoss`` of two ``QuantileLoss`` heads at :data:`forecasting.schema.QUANTILES`.
+Issue times are hourly; the encoder sees ``encoder_length`` hours of features known at the
+issue time (:mod:`forecasting.features`), the decoder sees only calendar phases for lead times
+1..``horizon`` h, and the targets are the hourly values labelled ``t + L - 1 h``
+(:mod:`data_sources.timeconv`). Training runs on CPU with Lightning, seeded and deterministic,
+with early stopping on the validation years; batches come from :mod:`forecasting.models.pipeline`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasting.models import pipeline
+from forecasting.schema import QUANTILES
+
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TFTConfig:
+    """Model size, windows and training schedule of one preset.
+
+    Attributes
+    ----------
+    encoder_length, horizon
+        Hours of history fed to the encoder, and lead times 1..horizon h forecast.
+    hidden_size, attention_head_size, hidden_continuous_size, dropout, lstm_layers
+        TFT architecture (Lim et al. 2021).
+    learning_rate, batch_size, max_epochs, patience, gradient_clip_val
+        Adam learning rate, windows per batch, epochs, early-stopping patience (epochs
+        without a lower validation quantile loss), gradient-norm clip.
+    limit_train_batches, limit_val_batches
+        Batches per epoch (None: all).
+    train_stride, val_stride
+        Keep every n-th hourly issue time for training / validation windows.
+    seed, threads
+        Random seed (``lightning.seed_everything``) and torch CPU threads.
+    dst_center
+        Centre of the per-window Dst target normalisation
+        (:func:`forecasting.models.pipeline.dst_normalizer`): ``"last"`` = the last known Dst (hour
+        ``t - 1 h``), scale max(encoder std, 5 nT); ``"mean"`` = mean of the last 6 h, scale =
+        encoder std (pytorch-forecasting ``EncoderNormalizer``; configs saved before this
+        option existed load as ``"mean"``).
+    """
+
+    preset: str = "quick"
+    encoder_length: int = 48
+    horizon: int = 24
+    hidden_size: int = 16
+    attention_head_size: int = 2
+    hidden_continuous_size: int = 8
+    lstm_layers: int = 1
+    dropout: float = 0.1
+    learning_rate: float = 3e-3
+    batch_size: int = 128
+    max_epochs: int = 3
+    patience: int = 2
+    gradient_clip_val: float = 0.1
+    limit_train_batches: int | None = 40
+    limit_val_batches: int | None = 20
+    train_stride: int = 1
+    val_stride: int = 3
+    missing_flags: bool = False
+    seed: int = 42
+    threads: int = 1
+    quantiles: tuple[float, ...] = field(default=QUANTILES)
+    dst_center: str = "last"
+
+    def __post_init__(self):
+        if self.dst_center not in pipeline.DST_CENTERS:
+            raise ValueError(
+                f"dst_center must be one of {pipeline.DST_CENTERS}, not {self.dst_center!r}"
+            )
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        d = asdict(self)
+        d["quantiles"] = list(self.quantiles)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TFTConfig:
+        """Inverse of :meth:`to_dict` (unknown keys raise ``TypeError``)."""
+        d = dict(d)
+        d["quantiles"] = tuple(d.get("quantiles", QUANTILES))
+        d.setdefault("dst_center", "mean")  # saved before the option: window-mean centre
+        return cls(**d)
+
+
+#: ``quick``: seconds-to-a-minute model for tests and the demo (train 2004-2005, val 2006).
+#: ``full``: the real model (default split train 1998-2012, validate 2013-2014, test 2015+).
+PRESETS: dict[str, TFTConfig] = {
+    "quick": TFTConfig(),
+    "full": TFTConfig(
+        preset="full",
+        encoder_length=72,
+        hidden_size=24,
+        attention_head_size=4,
+        hidden_continuous_size=12,
+        dropout=0.1,
+        learning_rate=3e-3,
+        batch_size=128,
+        max_epochs=20,
+        patience=3,
+        limit_train_batches=300,
+        limit_val_batches=None,
+        train_stride=1,
+        val_stride=6,
+        threads=2,
+    ),
+}
+
+#: default year split per preset (used when no ``splits.YearSplit`` is given)
+PRESET_YEARS: dict[str, dict[str, tuple[int, ...]]] = {
+    "quick": {"train": (2004, 2005), "validate": (2006,), "test": (2007,)},
+    "full": {
+        "train": tuple(y for y in range(1998, 2013) if y not in (2001, 2003)),
+        "validate": (2013, 2014),
+        "test": (2015, 2017, 2023, 2024),
+    },
+}
+
+
+def get_config(preset: str, **overrides) -> TFTConfig:
+    """The named preset with ``overrides`` applied (e.g. ``max_epochs=1``)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    return replace(PRESETS[preset], **overrides)
+
+
+def make_loss(quantiles=QUANTILES):
+    """Two quantile heads (dst, kp): ``MultiLoss([QuantileLoss(q), QuantileLoss(q)])``."""
+    from pytorch_forecasting.metrics import MultiLoss, QuantileLoss
+
+    return MultiLoss([QuantileLoss(quantiles=list(quantiles)) for _ in pipeline.TARGETS])
+
+
+def build_network(template, config: TFTConfig):
+    """``TemporalFusionTransformer.from_dataset`` on the template dataset."""
+    from pytorch_forecasting import TemporalFusionTransformer
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
+        return _from_dataset(TemporalFusionTransformer, template, config)
+
+
+def _from_dataset(cls, template, config: TFTConfig):
+    return cls.from_dataset(
+        template,
+        hidden_size=config.hidden_size,
+        attention_head_size=config.attention_head_size,
+        hidden_continuous_size=config.hidden_continuous_size,
+        lstm_layers=config.lstm_layers,
+        dropout=config.dropout,
+        learning_rate=config.learning_rate,
+        loss=make_loss(config.quantiles),
+        output_size=[len(config.quantiles)] * len(pipeline.TARGETS),
+        log_interval=-1,
+        reduce_on_plateau_patience=1000,
+    )
+
+
+def network_from_hparams(hparams: dict, quantiles=QUANTILES):
+    """Rebuild a network from its saved ``hparams`` (loss is not part of them)."""
+    from pytorch_forecasting import TemporalFusionTransformer
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
+        return TemporalFusionTransformer(**hparams, loss=make_loss(quantiles))
+
+
+@dataclass
+class TFTModel:
+    """A trained TFT with everything needed to forecast.
+
+    Attributes
+    ----------
+    network
+        The ``TemporalFusionTransformer``.
+    config
+        :class:`TFTConfig` it was trained with.
+    version
+        Registry version (``""`` until saved).
+    metadata
+        Training span, split, features, metrics, interpretation ...
+    """
+
+    network: object
+    config: TFTConfig
+    version: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def dataset_parameters(self) -> dict:
+        return self.network.hparams.dataset_parameters
+
+    @property
+    def features(self) -> list[str]:
+        """Observed (encoder-only) inputs, in network order."""
+        return list(self.dataset_parameters["time_varying_unknown_reals"])
+
+    def source(self, frame: pd.DataFrame) -> pipeline.WindowSource:
+        """Pre-windowed tensors of ``frame`` scaled with this model's scalers."""
+        return pipeline.WindowSource(frame, self.dataset_parameters)
+
+
+def set_determinism(config: TFTConfig) -> None:
+    """Seed everything and pin CPU threads."""
+    import lightning.pytorch as pl
+
+    torch.set_num_threads(max(1, int(config.threads)))
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+
+
+class _KeepBest:
+    """Lightning callback keeping the weights of the lowest ``val_loss`` in memory."""
+
+    def __new__(cls):
+        import lightning.pytorch as pl
+
+        class KeepBest(pl.Callback):
+            def __init__(self):
+                self.best = float("inf")
+                self.state = None
+                self.history: list[dict] = []
+
+            def on_validation_epoch_end(self, trainer, module):
+                if trainer.sanity_checking:
+                    return
+                val = trainer.callback_metrics.get("val_loss")
+                if val is None:
+                    return
+                val = float(val)
+                train = trainer.callback_metrics.get("train_loss_epoch")
+                self.history.append(
+                    {
+                        "epoch": int(trainer.current_epoch),
+                        "val_loss": val,
+                        "train_loss": float(train) if train is not None else None,
+                    }
+                )
+                log.info("epoch %d val_loss %.4f", trainer.current_epoch, val)
+                if val < self.best:
+                    self.best = val
+                    self.state = copy.deepcopy(module.state_dict())
+
+        return KeepBest()
+
+
+def fit(
+    frame: pd.DataFrame,
+    *,
+    train_years,
+    val_years,
+    config: TFTConfig,
+) -> TFTModel:
+    """Train a TFT on ``frame`` (:func:`pipeline.feature_frame`) with the given years.
+
+    Windows whose target hours all fall in ``train_years`` train the model; those in
+    ``val_years`` drive early stopping (lowest mean quantile loss kept).
+    """
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    set_determinism(config)
+    started = time.time()
+    unknown = pipeline.unknown_reals(frame, missing_flags=config.missing_flags)
+    reals = list(pipeline.CALENDAR) + unknown
+    e, d = config.encoder_length, config.horizon
+    valid = pipeline.valid_issue_rows(frame, reals, encoder_length=e, horizon=d)
+    train_rows = pipeline.rows_in_years(frame, valid, train_years, d)
+    val_rows = pipeline.rows_in_years(frame, valid, val_years, d)
+    if len(train_rows) == 0 or len(val_rows) == 0:
+        raise ValueError(
+            f"no complete windows: {len(train_rows)} in train years {list(train_years)}, "
+            f"{len(val_rows)} in validation years {list(val_years)}; pass data covering them"
+        )
+    years = pd.DatetimeIndex(frame.index).year
+    fit_rows = np.flatnonzero(np.isin(years, list(train_years)))
+    norm = pipeline.fit_normalisation(frame, fit_rows, reals, dst_center=config.dst_center)
+    template = pipeline.template_dataset(
+        frame, train_rows, unknown, norm, encoder_length=e, horizon=d
+    )
+    network = build_network(template, config)
+    source = pipeline.WindowSource(frame, template.get_parameters())
+    train_rows_used = train_rows[:: max(1, config.train_stride)]
+    val_rows_used = val_rows[:: max(1, config.val_stride)]
+    keep = _KeepBest()
+    trainer = pl.Trainer(
+        max_epochs=config.max_epochs,
+        accelerator="cpu",
+        devices=1,
+        deterministic=True,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        gradient_clip_val=config.gradient_clip_val,
+        limit_train_batches=config.limit_train_batches or 1.0,
+        limit_val_batches=config.limit_val_batches or 1.0,
+        callbacks=[EarlyStopping("val_loss", patience=config.patience, mode="min"), keep],
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
+        trainer.fit(
+            network,
+            train_dataloaders=source.loader(
+                train_rows_used, batch_size=config.batch_size, shuffle=True, seed=config.seed
+            ),
+            val_dataloaders=source.loader(
+                val_rows_used, batch_size=config.batch_size, shuffle=False
+            ),
+        )
+    if keep.state is not None:
+        network.load_state_dict(keep.state)
+    network.eval()
+    labels = pd.DatetimeIndex(frame.index)
+    meta = {
+        "preset": config.preset,
+        "config": config.to_dict(),
+        "split": {
+            "train": sorted(int(y) for y in train_years),
+            "validate": sorted(int(y) for y in val_years),
+        },
+        "training_span": [str(labels[train_rows.min() - e]), str(labels[train_rows.max() + d - 1])],
+        "n_train_windows": int(len(train_rows_used)),
+        "n_val_windows": int(len(val_rows_used)),
+        "features": unknown,
+        "known_future": list(pipeline.CALENDAR),
+        "targets": list(pipeline.TARGETS),
+        "quantiles": list(config.quantiles),
+        "epochs_run": int(trainer.current_epoch),
+        "history": keep.history,
+        "best_val_loss": keep.best if np.isfinite(keep.best) else None,
+        "train_seconds": round(time.time() - started, 1),
+    }
+    model = TFTModel(network=network, config=config, metadata=meta)
+    model.metadata["interpretation"] = interpretation(model, source, val_rows_used)
+    return model
+
+
+def interpretation(
+    model: TFTModel, source: pipeline.WindowSource, rows, *, max_windows: int = 512
+) -> dict:
+    """Variable importances (%) and mean encoder attention over ``rows`` (Lim et al. 2021 §7).
+
+    Returns
+    -------
+    dict
+        ``encoder_variables`` / ``decoder_variables`` (name -> % importance),
+        ``attention`` (mean attention weight per encoder position, oldest first, summing
+        to ~1), ``n_windows``.
+    """
+    rows = np.asarray(rows)
+    if len(rows) > max_windows:
+        rows = rows[np.linspace(0, len(rows) - 1, max_windows).astype(int)]
+    net = model.network
+    net.eval()
+    with torch.no_grad():
+        x, _ = source.batch(rows, zero_future_inputs=True)
+        out = net(x)
+        interp = net.interpret_output(out, reduction="sum")
+
+    def pct(values, names):
+        v = values.detach().cpu().numpy().astype(float)
+        v = 100.0 * v / max(v.sum(), 1e-12)
+        return {n: round(float(p), 3) for n, p in zip(names, v, strict=False)}
+
+    attention = interp["attention"].detach().cpu().numpy().astype(float)
+    attention = attention[: model.config.encoder_length]
+    attention = attention / max(attention.sum(), 1e-12)
+    return {
+        "encoder_variables": pct(interp["encoder_variables"], net.encoder_variables),
+        "decoder_variables": pct(interp["decoder_variables"], net.decoder_variables),
+        "attention": [round(float(a), 5) for a in attention],
+        "n_windows": int(len(rows)),
+    }
+
+
+def interpretation_json(interp: dict) -> str:
+    """Compact JSON string for netCDF attrs."""
+    return json.dumps(interp, separators=(",", ":"))
+
+
+def default_threads() -> int:
+    """Two threads at most: the development machine has 2 shared cores."""
+    return max(1, min(2, os.cpu_count() or 1))

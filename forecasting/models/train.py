@@ -1,0 +1,191 @@
+"""Train the TFT on the recorded OMNI2 years, register it, and score it beside the baselines.
+
+``train(preset)`` loads the data, builds the feature frame, fits (:func:`forecasting.models.tft.fit`),
+measures validation metrics, and saves a registry version. ``evaluate_version`` scores a saved
+version with :func:`forecasting.evaluation.evaluate.evaluate` on the test years beside every baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources import timeconv
+from forecasting.models import pipeline, registry
+from forecasting.models.predict import TFTForecaster, predict_many
+from forecasting.models.tft import PRESET_YEARS, TFTModel, fit, get_config
+
+log = logging.getLogger(__name__)
+
+
+def default_split(preset: str):
+    """The preset's :class:`forecasting.splits.YearSplit` (full: 1998-2012 / 2013-2014 / 2015+)."""
+    from forecasting.splits import YearSplit
+
+    if preset == "full":
+        return YearSplit()
+    years = PRESET_YEARS["quick"]
+    return YearSplit(
+        train=(min(years["train"]), max(years["train"])),
+        validate=(min(years["validate"]), max(years["validate"])),
+        test=(min(years["test"]), max(years["test"])),
+    )
+
+
+def load_data(data: xr.Dataset | str | Path | None, years) -> xr.Dataset:
+    """``data`` itself, or the recorded OMNI2 ``years`` from folder ``data`` (default ../shared/data)."""
+    if isinstance(data, xr.Dataset):
+        return data
+    from data_sources.mirror.server import default_data_dir
+    from forecasting.splits import load_recorded_omni
+
+    return load_recorded_omni(Path(data) if data is not None else default_data_dir(), years)
+
+
+def _available_years(ds: xr.Dataset) -> list[int]:
+    if "dst" not in ds:
+        raise ValueError("dataset lacks 'dst'; the TFT needs dst and kp")
+    years = pd.DatetimeIndex(ds.indexes["time"]).year
+    ok = np.isfinite(ds["dst"].values)
+    return sorted(int(y) for y in np.unique(years[ok]))
+
+
+def validation_metrics(model: TFTModel, ds: xr.Dataset, years, *, every: str = "6h") -> dict:
+    """RMSE / MAE of the median and 80 % interval coverage on ``years`` at leads 1, 6, 12, 24 h.
+
+    Issue times every ``every``; verification with :func:`data_sources.timeconv.observed_for`.
+    """
+    labels = pd.DatetimeIndex(ds.indexes["time"])
+    in_years = labels[np.isin(labels.year, list(years))]
+    if len(in_years) == 0:
+        return {}
+    e = pd.Timedelta(hours=model.config.encoder_length)
+    inits = pd.date_range(max(in_years.min(), labels.min() + e), in_years.max(), freq=every)
+    inits = inits[inits.floor("1h") == inits]
+    frame = pipeline.feature_frame(ds)
+    source = model.source(frame)
+    ok = source.valid_rows(need_targets=False)
+    ok_times = set(pd.DatetimeIndex(frame.index)[ok])
+    inits = pd.DatetimeIndex([t for t in inits if t in ok_times])
+    if len(inits) == 0:
+        return {}
+    fc = predict_many(model, ds, inits, interpret=False)
+    out: dict = {"n_init": int(len(inits))}
+    for name in pipeline.TARGETS:
+        obs = timeconv.observed_for(fc, ds, name)
+        med = fc[name].sel(quantile=0.5, method="nearest")
+        lo = fc[name].sel(quantile=0.1, method="nearest")
+        hi = fc[name].sel(quantile=0.9, method="nearest")
+        err = med - obs
+        for lead in (1, 6, 12, 24):
+            sel = {"lead_time": pd.Timedelta(hours=lead)}
+            if sel["lead_time"] not in fc.indexes["lead_time"]:
+                continue
+            e_l = err.sel(sel).values
+            o_l = obs.sel(sel).values
+            m = np.isfinite(e_l)
+            inside = (o_l >= lo.sel(sel).values) & (o_l <= hi.sel(sel).values)
+            out[f"{name}_rmse_{lead}h"] = round(float(np.sqrt(np.mean(e_l[m] ** 2))), 3)
+            out[f"{name}_mae_{lead}h"] = round(float(np.mean(np.abs(e_l[m]))), 3)
+            out[f"{name}_coverage80_{lead}h"] = round(float(np.mean(inside[m])), 3)
+    return out
+
+
+def train(
+    preset: str = "quick",
+    *,
+    data: xr.Dataset | str | Path | None = None,
+    split=None,
+    out: str | Path | None = None,
+    overrides: dict | None = None,
+    promote: bool = False,
+    metrics: bool = True,
+) -> str:
+    """Train, validate and register a TFT; return the registry version.
+
+    Parameters
+    ----------
+    preset
+        ``quick`` (< 2 min on 2 cores) or ``full`` (the real model, < 1 h).
+    data
+        A dataset, a recorded-data folder, or None for ``../shared/data``.
+    split
+        :class:`forecasting.splits.YearSplit` (default: the preset's).
+    out
+        ``SUPERSTORM_HOME`` for the registry (default: the environment's).
+    overrides
+        :class:`forecasting.models.tft.TFTConfig` fields to change (e.g. ``{"max_epochs": 1}``).
+    promote
+        Point the registry's ``current`` at the new version.
+    metrics
+        Compute :func:`validation_metrics` on the validation years into ``metadata.json``.
+    """
+    config = get_config(preset, **(overrides or {}))
+    split = split if split is not None else default_split(preset)
+    started = time.time()
+    if isinstance(data, xr.Dataset):
+        ds = data
+    else:
+        first = split.train[0]
+        last = split.validate[1] if split.validate[1] is not None else split.validate[0]
+        ds = load_data(data, range(first, last + 1))
+    available = _available_years(ds)
+    train_years = split.years("train", available)
+    val_years = split.years("validate", available)
+    if not train_years or not val_years:
+        raise ValueError(
+            f"split {split} leaves train years {train_years} and validation years {val_years} "
+            f"from the data's years {available}; pass data covering both"
+        )
+    keep = ds.sel(
+        time=slice(None, pd.Timestamp(f"{max(val_years) + 1}-01-01") - pd.Timedelta("1ns"))
+    )
+    frame = pipeline.feature_frame(keep)
+    log.info("training TFT preset=%s on %s, validating on %s", preset, train_years, val_years)
+    model = fit(frame, train_years=train_years, val_years=val_years, config=config)
+    model.metadata["split"]["test"] = list(split.test)
+    model.metadata["data_source"] = str(ds.attrs.get("source_url", ds.attrs.get("source", "")))[
+        :500
+    ]
+    scores = validation_metrics(model, keep, val_years) if metrics else {}
+    model.metadata["wall_seconds"] = round(time.time() - started, 1)
+    version = registry.save(model, home=out, metrics={"validation": scores})
+    if promote:
+        registry.promote(version, home=out)
+    log.info("saved TFT %s (%.0f s)", version, time.time() - started)
+    return version
+
+
+def evaluate_version(
+    version: str = "latest",
+    *,
+    data: xr.Dataset | str | Path | None = None,
+    split=None,
+    home: str | Path | None = None,
+    out_dir: str | Path = "reports",
+    **kwargs,
+):
+    """Score a saved TFT beside every baseline with :func:`forecasting.evaluation.evaluate.evaluate`.
+
+    The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)
+    are fitted on the split's training years; scores are on the same samples for all.
+
+    Writes ``<out_dir>/skill.md`` and ``<out_dir>/skill.nc`` via
+    :func:`forecasting.evaluation.evaluate.write_skill_report`; returns the evaluation results.
+    """
+    from forecasting.evaluation import evaluate as ev
+
+    model = registry.load(version, home=home)
+    split = split if split is not None else default_split(model.config.preset)
+    if not isinstance(data, xr.Dataset):
+        data = load_data(data, None)
+    from forecasting.models.baselines import all_baselines
+
+    results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)
+    ev.write_skill_report(results, Path(out_dir))
+    return results

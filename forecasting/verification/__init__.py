@@ -1,0 +1,1 @@
+"""Verification: every score in one place, per lead time."""

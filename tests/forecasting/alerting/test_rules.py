@@ -1,0 +1,172 @@
+"""Pure alert rules: levels, warnings, watches, alerts, all-clear, stale input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from forecasting.alerting import rules as A
+from forecasting.schema import QUANTILES, make_forecast
+
+NOW = pd.Timestamp("2024-05-10 12:00")
+LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
+SPREAD = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
+
+
+def forecast(kp_median, dst_median=None, *, init=NOW):
+    """A forecast whose Kp quantiles are ``median + SPREAD`` per lead (Dst spread x10 nT)."""
+    kp = np.broadcast_to(np.asarray(kp_median, float), (24,))
+    values = {"kp": (kp[:, None] + SPREAD[None, :])[None]}
+    if dst_median is not None:
+        dst = np.broadcast_to(np.asarray(dst_median, float), (24,))
+        values["dst"] = (dst[:, None] + 10 * SPREAD[None, :])[None]
+    return make_forecast(
+        values,
+        init_time=[init],
+        lead_time=LEADS,
+        quantiles=QUANTILES,
+        model="test",
+        model_version="0",
+    )
+
+
+def observed(kp=2.0, dst=-10.0, *, end=NOW, hours=48, v_sw=400.0):
+    t = pd.date_range(end - pd.Timedelta(hours=hours), end - pd.Timedelta("1h"), freq="1h")
+
+    def col(x):
+        return ("time", np.broadcast_to(np.asarray(x, float), (len(t),)).astype("float32"))
+
+    return xr.Dataset(
+        {"kp": col(kp), "dst": col(dst), "v_sw": col(v_sw), "bz_gsm": col(0.0)}, coords={"time": t}
+    )
+
+
+HOUR_AGO = NOW - pd.Timedelta("1h")
+
+
+def active(kind, family, level, serial=1, start=HOUR_AGO, end=None):
+    return A.ActiveAlert(serial, kind, family, level, 0.9, start, end, start)
+
+
+def test_levels_follow_noaa_and_gonzalez():
+    assert [A.g_level(k) for k in (4.667, 5.0, 6.0, 7.0, 23 / 3, 8.667, 9.0)] == [
+        None,
+        "G1",
+        "G2",
+        "G3",
+        "G4",
+        "G4",
+        "G5",
+    ]
+    assert [A.dst_class(d) for d in (-49, -50, -100, -249, -250, np.nan)] == [
+        None,
+        "DST50",
+        "DST100",
+        "DST100",
+        "DST250",
+        None,
+    ]
+
+
+def test_quiet_forecast_and_observation_give_nothing():
+    assert A.evaluate_rules(forecast(2.0, -10.0), observed(), NOW) == []
+
+
+def test_warning_issue_extend_escalate_cancel():
+    cfg = A.AlertConfig()
+    # median Kp 6 in the next 6 h -> WARNING at the highest level with P >= 0.5: G2
+    acts = A.evaluate_rules(forecast(6.0), observed(), NOW, config=cfg)
+    warn = [a for a in acts if a.kind == A.WARNING]
+    assert [(a.action, a.level) for a in warn] == [(A.ISSUE, "G2")]
+    assert warn[0].valid_start == NOW and warn[0].valid_end == NOW + pd.Timedelta("6h")
+    assert warn[0].probability >= 0.5
+    # same level, window ends in 5 h -> nothing; ends within 2 h -> extend
+    st = [active(A.WARNING, "kp", "G2", end=NOW + pd.Timedelta("5h"))]
+    assert [
+        a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st) if a.kind == A.WARNING
+    ] == []
+    st = [active(A.WARNING, "kp", "G2", end=NOW + pd.Timedelta("1h"))]
+    ext = [a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st) if a.kind == A.WARNING]
+    assert [(a.action, a.refers_to, a.valid_end) for a in ext] == [
+        (A.EXTEND, 1, NOW + pd.Timedelta("6h"))
+    ]
+    # higher level -> escalate with a reference to the old serial
+    esc = [a for a in A.evaluate_rules(forecast(8.0), observed(), NOW, st) if a.kind == A.WARNING]
+    assert [(a.action, a.level, a.refers_to) for a in esc] == [(A.ESCALATE, "G4", 1)]
+    # probability collapses -> cancel
+    can = [a for a in A.evaluate_rules(forecast(1.0), observed(), NOW, st) if a.kind == A.WARNING]
+    assert [(a.action, a.level) for a in can] == [(A.CANCEL, "G2")]
+
+
+def test_watch_is_per_utc_day_beyond_warning_lead():
+    kp = np.where(np.arange(1, 25) > 12, 7.0, 2.0)  # storm forecast from lead 13 h = next day
+    acts = [a for a in A.evaluate_rules(forecast(kp), observed(), NOW) if a.kind == A.WATCH]
+    assert [(a.action, a.level, a.valid_start) for a in acts] == [
+        (A.ISSUE, "G3", pd.Timestamp("2024-05-11"))
+    ]
+    assert acts[0].valid_end == pd.Timestamp("2024-05-12")
+    assert not [a for a in A.evaluate_rules(forecast(kp), observed(), NOW) if a.kind == A.WARNING]
+
+
+def test_alert_on_observation_escalation_and_all_clear():
+    # Kp of the 09-12 UT block is known at 12:00
+    acts = A.evaluate_rules(None, observed(kp=7.0), NOW)
+    assert [(a.action, a.kind, a.level) for a in acts] == [(A.ISSUE, A.ALERT, "G3")]
+    assert acts[0].valid_start == pd.Timestamp("2024-05-10 09:00")
+    st = [active(A.ALERT, "kp", "G1")]
+    acts = A.evaluate_rules(None, observed(kp=7.0), NOW, st)
+    assert [(a.action, a.level, a.refers_to) for a in acts] == [(A.ESCALATE, "G3", 1)]
+    # an observed value of 5 at the same level as the active alert: no duplicate
+    assert A.evaluate_rules(None, observed(kp=5.0), NOW, st) == []
+    # quiet for 48 h -> all clear ...
+    acts = A.evaluate_rules(None, observed(kp=2.0), NOW, st)
+    assert [(a.action, a.refers_to) for a in acts] == [(A.ALL_CLEAR, 1)]
+    # ... but not while a warning of the family is in force
+    st2 = st + [active(A.WARNING, "kp", "G1", serial=2, end=NOW + pd.Timedelta("3h"))]
+    assert [a.action for a in A.evaluate_rules(None, observed(kp=2.0), NOW, st2)] == []
+
+
+def test_all_clear_waits_for_quiet_after():
+    obs = observed(kp=2.0, dst=-10.0)
+    obs["dst"].loc[{"time": slice(NOW - pd.Timedelta("3h"), None)}] = -80.0
+    obs["dst"].loc[{"time": slice(NOW - pd.Timedelta("2h"), None)}] = -20.0
+    st = [active(A.ALERT, "dst", "DST50")]
+    assert A.evaluate_rules(None, obs, NOW, st) == []  # last -80 nT ended 2 h ago < 6 h
+    later = NOW + pd.Timedelta("6h")
+    obs2 = observed(kp=2.0, dst=-20.0, end=later, hours=60)
+    obs2["dst"].loc[{"time": NOW - pd.Timedelta("3h")}] = -80.0
+    assert [a.action for a in A.evaluate_rules(None, obs2, later, st)] == [A.ALL_CLEAR]
+
+
+def test_dst_warning_uses_probability_of_dst_below():
+    acts = A.evaluate_rules(forecast(2.0, -120.0), observed(), NOW)
+    assert [(a.kind, a.level) for a in acts if a.family == "dst"] == [(A.WARNING, "DST100")]
+
+
+def test_stale_input_issue_and_all_clear():
+    obs = observed()
+    obs["v_sw"][-4:] = np.nan
+    obs["bz_gsm"][-4:] = np.nan
+    acts = A.evaluate_rules(None, obs, NOW)
+    assert [(a.action, a.kind) for a in acts] == [(A.ISSUE, A.STALE_INPUT)]
+    assert acts[0].valid_start == NOW - pd.Timedelta("4h")  # hour 07-08 is the newest
+    st = [active(A.STALE_INPUT, "solar_wind", "solar_wind")]
+    assert [a.action for a in A.evaluate_rules(None, observed(), NOW, st)] == [A.ALL_CLEAR]
+    assert A.evaluate_rules(None, obs, NOW, st) == []  # still stale: no duplicate
+
+
+def test_only_data_known_at_now_is_used():
+    obs = observed(kp=2.0, end=NOW + pd.Timedelta("6h"), hours=54)
+    obs["kp"].loc[{"time": slice(NOW, None)}] = 9.0  # the future must not trigger an ALERT
+    assert A.evaluate_rules(None, obs, NOW) == []
+
+
+def test_config_validation_and_messages():
+    with pytest.raises(ValueError, match="cancel_probability"):
+        A.AlertConfig(cancel_probability=0.9, warning_probability=0.5)
+    with pytest.raises(ValueError, match="warning_probability"):
+        A.AlertConfig(warning_probability=0.0)
+    act = A.evaluate_rules(forecast(8.0), observed(), NOW)[0]
+    assert "WARNING: Geomagnetic K-index of 8- (G4) expected" in act.message()
