@@ -24,6 +24,7 @@ import xarray as xr
 from dashboards import colors, figures
 from dashboards import pages as P
 from data_sources.netcdf import NETCDF_LOCK
+from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 HOUR = pd.Timedelta("1h")
@@ -128,7 +129,7 @@ def freshness_table(
 # ----------------------------------------------------------------------------- pages
 def _stamp(value) -> str:
     try:
-        return f"{pd.Timestamp(value).tz_localize(None):%Y-%m-%d %H:%M}"
+        return f"{to_utc(value):%Y-%m-%d %H:%M}"
     except (TypeError, ValueError):
         return "?"
 

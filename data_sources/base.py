@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources.timeconv import to_utc
 from data_sources.vocabulary import annotate
 
 
@@ -38,12 +39,6 @@ def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tu
         return bytes(path_or_bytes), name or "<bytes>"
     path = Path(path_or_bytes)
     return path.read_bytes(), name or str(path)
-
-
-def to_utc_index(times) -> pd.DatetimeIndex:
-    """Timezone-naive UTC ``DatetimeIndex`` (nanoseconds) from anything pandas understands."""
-    idx = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(None)
-    return idx.astype("datetime64[ns]")
 
 
 def finalize(
@@ -79,18 +74,12 @@ def finalize(
     return ds
 
 
-def naive_utc(ts) -> pd.Timestamp:
-    """A timezone-naive UTC :class:`pandas.Timestamp` (aware inputs are converted to UTC)."""
-    ts = pd.Timestamp(ts)
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
-
-
 def clip_time(ds: xr.Dataset, start, end) -> xr.Dataset:
     """Values with ``start <= time < end`` (``None`` leaves that side open)."""
     t = ds.indexes["time"]
     mask = np.ones(len(t), dtype=bool)
     if start is not None:
-        mask &= t >= naive_utc(start)
+        mask &= t >= to_utc(start)
     if end is not None:
-        mask &= t < naive_utc(end)
+        mask &= t < to_utc(end)
     return ds.isel(time=mask)

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.base import naive_utc
 from data_sources.store import Store
+from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def hourly_grid(start, end, cadence: str = "1h") -> pd.DatetimeIndex:
     """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported)."""
     if pd.Timedelta(cadence) != pd.Timedelta("1h"):
         raise ValueError(f"cadence {cadence!r} is not supported; use cadence='1h'")
-    start, end = naive_utc(start), naive_utc(end)
+    start, end = to_utc(start), to_utc(end)
     if not start < end:
         raise ValueError(f"start {start} must be before end {end}")
     if start != start.floor("h"):
@@ -124,7 +124,7 @@ def _read(store: Store, source: str, start, end) -> xr.Dataset | None:
     if not store.years(source):
         return None
     pad = pd.Timedelta("1D")  # daily/3-hourly labels before start still cover the first hours
-    ds = store.read(source, naive_utc(start).floor("D") - pad, end)
+    ds = store.read(source, to_utc(start).floor("D") - pad, end)
     return _to_hourly(ds) if ds.sizes["time"] else None
 
 
@@ -299,51 +299,42 @@ def _longest_gap(qc: np.ndarray, grid: pd.DatetimeIndex) -> tuple[int, str | Non
     return int(stops[k] - starts[k]), str(grid[starts[k]])
 
 
-def _storms(ds: xr.Dataset, threshold: float) -> list[dict]:
-    if "dst" not in ds:
-        return []
-    try:
-        from forecasting.storms import find_storms
-    except ImportError:
-        find_storms = None
-    if find_storms is not None:
-        table = find_storms(ds["dst"], threshold)
-        return [
-            {
-                "start": str(r.start),
-                "end": str(r.end),
-                "peak_time": str(r.peak_time),
-                "peak_dst": float(r.peak_dst),
-                "hours": int(r.hours),
-            }
-            for r in table.itertuples()
-        ]
-    return _local_storms(ds["dst"], threshold)
+def _storm_rows(storms: pd.DataFrame) -> list[dict]:
+    """Rows of a :func:`forecasting.storms.find_storms` table as JSON-ready dicts."""
+    return [
+        {
+            "start": str(r.start),
+            "end": str(r.end),
+            "peak_time": str(r.peak_time),
+            "peak_dst": float(r.peak_dst),
+            "hours": int(r.hours),
+        }
+        for r in storms.itertuples()
+    ]
 
 
-def _local_storms(dst: xr.DataArray, threshold: float) -> list[dict]:
-    """Contiguous runs of ``dst <= threshold`` with their peak (fallback finder)."""
-    values = dst.values
-    below = values <= threshold
-    edges = np.diff(np.concatenate([[0], below.astype(np.int8), [0]]))
-    t = dst.indexes["time"]
-    out = []
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        k = a + int(np.nanargmin(values[a:b]))
-        out.append(
-            {
-                "start": str(t[a]),
-                "end": str(t[b - 1]),
-                "peak_time": str(t[k]),
-                "peak_dst": float(values[k]),
-                "hours": int(b - a),
-            }
-        )
-    return out
+def summarize(
+    ds: xr.Dataset, *, storms: pd.DataFrame | None = None, storm_threshold: float = -100.0
+) -> dict:
+    """Span, per-variable coverage and gaps, and the storms found by the caller.
 
+    Parameters
+    ----------
+    ds
+        A :func:`build_dataset` result.
+    storms
+        The storm table of :func:`forecasting.storms.find_storms` for ``ds`` (``Dst <=
+        storm_threshold`` nT); the storm catalogue lives in the forecasting layer, so the caller
+        passes it. ``None`` leaves the storms out of the summary.
+    storm_threshold
+        The Dst threshold [nT] ``storms`` was found with (for the text).
 
-def summarize(ds: xr.Dataset, *, storm_threshold: float = -100.0) -> dict:
-    """Span, per-variable coverage and gaps, and storms (``Dst <= storm_threshold`` nT)."""
+    Returns
+    -------
+    dict
+        ``start``, ``end``, ``hours``, ``variables`` (per variable: missing / interpolated
+        percent, longest gap), ``storm_threshold`` and ``storms`` (list of dicts or ``None``).
+    """
     grid = ds.indexes["time"]
     variables = {}
     for name in ds.data_vars:
@@ -365,7 +356,7 @@ def summarize(ds: xr.Dataset, *, storm_threshold: float = -100.0) -> dict:
         "hours": len(grid),
         "variables": variables,
         "storm_threshold": storm_threshold,
-        "storms": _storms(ds, storm_threshold),
+        "storms": None if storms is None else _storm_rows(storms),
     }
 
 
@@ -382,6 +373,8 @@ def format_summary(summary: dict) -> str:
             f"{v['longest_gap_start'] or ''} {v['source']} ({v['data_version']})"
         )
     storms = summary["storms"]
+    if storms is None:
+        return "\n".join(lines)
     lines += ["", f"storms with Dst <= {summary['storm_threshold']:g} nT: {len(storms)}"]
     for s in storms:
         lines.append(f"  {s['start']} -> {s['end']}  peak {s['peak_dst']:g} nT at {s['peak_time']}")

@@ -37,8 +37,9 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time, finalize, naive_utc, read_input
+from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import DownloadError, NotFoundError, cached_download
+from data_sources.timeconv import to_utc, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -515,7 +516,7 @@ def _is_settled(path: Path, month_end: pd.Timestamp) -> bool:
         return False
     if "status" in doc:
         return bool(doc["status"]) and all(s == "def" for s in doc["status"])
-    now = pd.Timestamp(datetime.now(UTC)).tz_localize(None)
+    now = utc_now()
     return month_end + pd.Timedelta(days=60) < now
 
 
@@ -634,7 +635,7 @@ def get_gfz_kp(
     """
     base = (base_url or config.base_url("gfz_kp")).rstrip("/")
     cache = Path(cache_dir or config.cache_dir()) / "gfz_kp"
-    start, end = naive_utc(start), naive_utc(end)
+    start, end = to_utc(start), to_utc(end)
     if end <= start:
         raise ValueError(f"end {end} must be after start {start}")
     fetch_kwargs = {"retries": retries, "backoff": backoff}
@@ -753,8 +754,8 @@ def _json_answer(data_dir: str, query: dict) -> bytes:
     if index not in JSON_INDEX:
         return json.dumps({"error": f"index {index!r} not supported"}).encode()
     try:
-        start = naive_utc(pd.Timestamp(query["start"]))
-        end = naive_utc(pd.Timestamp(query["end"]))
+        start = to_utc(query["start"])
+        end = to_utc(query["end"])
     except (KeyError, ValueError):
         return json.dumps({"error": "start and end are required (ISO 8601)"}).encode()
     meta = {"source": "GFZ Potsdam", "license": "CC BY 4.0"}

@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from data_sources.base import naive_utc
 from data_sources.store import Store
+from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def ingest(
 
 def _ingest_one(name: str, start, end, store: Store, **kw) -> tuple[list[Path], int]:
     """Fetch one ingest name and write it; return ``(paths, number of times fetched)``."""
-    start, end = naive_utc(start), naive_utc(end)
+    start, end = to_utc(start), to_utc(end)
     if not start < end:
         raise ValueError(f"start {start} must be before end {end}")
     ds = getter(name)(start, end, **kw)

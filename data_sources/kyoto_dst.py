@@ -37,8 +37,9 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time, finalize, naive_utc, read_input
+from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import DownloadError, NotFoundError, cached_download
+from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +292,7 @@ def get_kyoto_dst(
     """
     base = (base_url or config.base_url("kyoto_dst")).rstrip("/")
     cache = Path(cache_dir or config.cache_dir()) / "kyoto_dst"
-    start, end = naive_utc(start), naive_utc(end)
+    start, end = to_utc(start), to_utc(end)
     if end <= start:
         raise ValueError(f"end {end} must be after start {start}")
     fetch_kwargs = {"retries": retries, "backoff": backoff}

@@ -30,7 +30,7 @@ import xarray as xr
 
 from data_sources import config
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
-from data_sources.timeconv import interval_end, known_at
+from data_sources.timeconv import interval_end, known_at, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +186,7 @@ def refresh_inputs(
     ValueError
         If no source at all has inputs for the window.
     """
-    t = pd.Timestamp(issue_time)
-    t = t.tz_convert(None) if t.tzinfo is not None else t
+    t = to_utc(issue_time)
     start = (t - pd.Timedelta(lookback)).floor("h")
     grid = pd.date_range(start, t - pd.Timedelta("1h"), freq="1h")
     priority = priority or PRIORITY

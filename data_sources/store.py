@@ -31,8 +31,9 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time, naive_utc
+from data_sources.base import clip_time
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
+from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,8 @@ class Store:
                 f"no stored data for source {source!r} in {self.root}; run "
                 f"`superstorm ingest --source {source} --start ... --end ...` first"
             )
-        lo = naive_utc(start).year if start is not None else years[0]
-        hi = (naive_utc(end) - pd.Timedelta("1ns")).year if end is not None else years[-1]
+        lo = to_utc(start).year if start is not None else years[0]
+        hi = (to_utc(end) - pd.Timedelta("1ns")).year if end is not None else years[-1]
         parts = [_load(self.path(source, y)) for y in years if lo <= y <= hi]
         if not parts:
             empty = _load(self.path(source, years[0])).isel(time=slice(0, 0))

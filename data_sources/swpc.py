@@ -35,8 +35,9 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time, finalize, read_input, to_utc_index
+from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import DownloadError, cached_download
+from data_sources.timeconv import to_utc_index
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,79 @@ next eight Kp intervals.
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 HOUR = pd.Timedelta("1h")
+
+#: anything the project accepts as one instant: an ISO 8601 string, a datetime, a
+#: numpy datetime64 or a pandas Timestamp (aware values are converted to UTC)
+TimeLike: TypeAlias = str | date | datetime | np.datetime64 | pd.Timestamp
+
+#: day/month orders that cannot be told apart (``05/10/2024``: 5 October or May 10?)
+_AMBIGUOUS = re.compile(r"^\s*\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+
+
+def to_utc(t: TimeLike) -> pd.Timestamp:
+    """The instant ``t`` as a timezone-naive UTC :class:`pandas.Timestamp`.
+
+    Parameters
+    ----------
+    t
+        An ISO 8601 string (``"2024-05-10T18:00"``, ``"2024-05-10T18:00+02:00"``), a
+        :class:`datetime.datetime`, :class:`numpy.datetime64` or :class:`pandas.Timestamp`.
+        Naive values are taken as UTC; aware values are converted to UTC.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Naive, in UTC.
+
+    Raises
+    ------
+    ValueError
+        If ``t`` is a string in a day/month order that is ambiguous (``05/10/2024``), or
+        not a time at all; the message names the value and the format to use.
+    """
+    if isinstance(t, str) and _AMBIGUOUS.match(t):
+        raise ValueError(
+            f"time {t!r} is ambiguous (day/month order); use ISO 8601, e.g. '2024-10-05T00:00'"
+        )
+    try:
+        ts = pd.Timestamp(t)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{t!r} is not a time; use ISO 8601, e.g. '2024-05-10T18:00'") from exc
+    if ts is pd.NaT:
+        raise ValueError(f"{t!r} is not a time (NaT); use ISO 8601, e.g. '2024-05-10T18:00'")
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def utc_now() -> pd.Timestamp:
+    """The current wall-clock time as a naive UTC :class:`pandas.Timestamp`."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None)
+
+
+def to_utc_index(times: object) -> pd.DatetimeIndex:
+    """Naive UTC ``DatetimeIndex`` (nanoseconds) from anything :func:`pandas.to_datetime` reads.
+
+    Parameters
+    ----------
+    times
+        Sequence of times; aware values are converted to UTC, naive ones taken as UTC.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive UTC, ``datetime64[ns]``.
+    """
+    idx = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(None)
+    return idx.astype("datetime64[ns]")
+
 
 #: interval length of each variable's native cadence (default: 1 hour)
 INTERVAL: dict[str, pd.Timedelta] = {

@@ -35,6 +35,7 @@ from prefect.artifacts import create_markdown_artifact
 from data_sources import config
 from data_sources import live as inputs_mod
 from data_sources.netcdf import NETCDF_LOCK
+from data_sources.timeconv import to_utc, utc_now
 from forecasting import archive
 from forecasting.alerting import delivery
 from forecasting.alerting.log import AlertLog
@@ -73,10 +74,7 @@ def _warn_once(msg: str) -> None:
 
 def issue_hour(issue_time=None) -> pd.Timestamp:
     """The issue time as a naive UTC whole hour (default: the current hour)."""
-    t = pd.Timestamp.now(tz="UTC") if issue_time is None else pd.Timestamp(issue_time)
-    if t.tzinfo is not None:
-        t = t.tz_convert(None)
-    return t.floor("h")
+    return (utc_now() if issue_time is None else to_utc(issue_time)).floor("h")
 
 
 # ---------------------------------------------------------------------------- models

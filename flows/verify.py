@@ -24,6 +24,7 @@ from prefect import flow, task
 
 from data_sources import config
 from data_sources.netcdf import write_netcdf_atomic
+from data_sources.timeconv import to_utc, utc_now
 from forecasting import archive
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
     from forecasting.verification.scores import score
 
     day = pd.Timestamp(day).normalize()
-    now = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
+    now = utc_now() if now is None else to_utc(now)
     obs = _observations(
         day - pd.Timedelta("1D"),
         min(now, day + pd.Timedelta("4D")),
@@ -156,7 +157,7 @@ def run_verify(
     day=None, *, recorded=None, store_root=None, now=None, window_days: int = 30
 ) -> dict:
     """Score ``day`` (default yesterday, UTC) and update the scorecards; return a summary."""
-    now_ts = pd.Timestamp.now(tz="UTC").tz_convert(None) if now is None else pd.Timestamp(now)
+    now_ts = utc_now() if now is None else to_utc(now)
     day = (now_ts - pd.Timedelta("1D")).normalize() if day is None else pd.Timestamp(day)
     scores = score_day(day, recorded=recorded, store_root=store_root, now=now_ts)
     paths = update_scorecard(scores, window_days=window_days)

@@ -22,6 +22,7 @@ import xarray as xr
 
 from data_sources import config
 from data_sources.netcdf import NETCDF_LOCK
+from data_sources.timeconv import to_utc
 from forecasting.schema import validate_forecast
 
 _NAME = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+)_(?P<stamp>\d{8}T\d{4})\.nc$")
@@ -46,9 +47,7 @@ def _check_model(model: str) -> str:
 
 def path_for(model: str, issue_time, *, home: Path | None = None) -> Path:
     """Archive path of ``model``'s forecast issued at ``issue_time`` (UTC, whole minutes)."""
-    t = pd.Timestamp(issue_time)
-    if t.tzinfo is not None:
-        t = t.tz_convert(None)
+    t = to_utc(issue_time)
     _check_model(model)
     return root(home) / model / f"{t:%Y}" / f"{model}_{t:%Y%m%dT%H%M}.nc"
 

@@ -88,6 +88,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     import pandas as pd
 
     from data_sources import config, dataset, ingest
+    from forecasting.storms import find_storms
 
     home = config.home()
     t0 = _step(f"1/6 ingest the record into {home / 'store'}")
@@ -98,7 +99,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     issue = pd.Timestamp(args.issue_time)
     t0 = _step("2/6 hourly dataset built from the store")
     ds = dataset.build_dataset("1998-01-01", issue.ceil("D") + pd.Timedelta("2D"))
-    print(dataset.format_summary(dataset.summarize(ds)))
+    print(dataset.format_summary(dataset.summarize(ds, storms=find_storms(ds["dst"]))))
     _done(t0)
 
     t0 = _step("3/6 train the TFT (quick preset), score it beside the baselines")

@@ -67,8 +67,10 @@ def run_ingest(args: argparse.Namespace) -> int:
 def run_summary(args: argparse.Namespace) -> int:
     """Handler of ``superstorm dataset summary``."""
     from data_sources.dataset import build_dataset, format_summary, summarize
+    from forecasting.storms import find_storms
 
     sources = args.sources.split(",") if args.sources else None
-    summary = summarize(build_dataset(args.start, args.end, sources=sources))
+    ds = build_dataset(args.start, args.end, sources=sources)
+    summary = summarize(ds, storms=find_storms(ds["dst"]) if "dst" in ds else None)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_sources import config
+from data_sources.timeconv import to_utc
 from forecasting.alerting.rules import (
     ALL_CLEAR,
     CANCEL,
@@ -96,10 +97,7 @@ _SILENT = (EXPIRE,)
 def _iso(t) -> str:
     if t is None or (not isinstance(t, str) and pd.isna(t)):
         return ""
-    t = pd.Timestamp(t)
-    if t.tzinfo is not None:
-        t = t.tz_convert(None)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ts(s: str) -> pd.Timestamp | None:

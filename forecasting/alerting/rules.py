@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import interval_end, known_at
+from data_sources.timeconv import interval_end, known_at, to_utc
 from forecasting.schema import G_SCALE as SCHEMA_G
 from forecasting.schema import exceedance_probability, kp_label
 
@@ -221,11 +221,6 @@ class RuleState:
 
     def find(self, kind: str, family: str) -> list[ActiveAlert]:
         return [a for a in self.active if a.kind == kind and a.family == family]
-
-
-def _ts(t) -> pd.Timestamp:
-    t = pd.Timestamp(t)
-    return t.tz_convert(None) if t.tzinfo is not None else t
 
 
 def _fmt(t: pd.Timestamp | None) -> str:
@@ -531,7 +526,7 @@ def _alert_rules(
 
 def input_freshness(observed: xr.Dataset | None, now, names) -> pd.Timestamp | None:
     """End of the newest interval with a finite value of any of ``names`` (None if none)."""
-    now = _ts(now)
+    now = to_utc(now)
     newest = None
     for name in names:
         _, end = latest_observed(observed, name, now)
@@ -608,7 +603,7 @@ def evaluate_rules(
         Ordered: STALE_INPUT, ALERT, WARNING, WATCH actions.
     """
     cfg = config or AlertConfig()
-    now = _ts(now)
+    now = to_utc(now)
     if state is None:
         state = RuleState()
     elif isinstance(state, list):

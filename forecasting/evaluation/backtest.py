@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import timeconv
+from data_sources.timeconv import to_utc
 from forecasting import latency as latency_mod
 from forecasting.schema import validate_forecast
 from forecasting.storms import storm_catalog
@@ -62,12 +63,9 @@ __all__ = [
 # ---------------------------------------------------------------------------- time axes
 def _ts(value, what: str) -> pd.Timestamp:
     try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{what}={value!r} is not a time; use e.g. '2000-01-01'") from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+        return to_utc(value)
+    except ValueError as exc:
+        raise ValueError(f"{what}={value!r}: {exc}") from exc
 
 
 def issue_times(start, end, every: str | pd.Timedelta = "1h") -> pd.DatetimeIndex:

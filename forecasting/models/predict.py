@@ -19,6 +19,7 @@ import torch
 import xarray as xr
 
 from data_sources import timeconv
+from data_sources.timeconv import to_utc_index
 from forecasting import schema
 from forecasting.models import pipeline
 from forecasting.models.tft import TFTModel, interpretation_json
@@ -37,9 +38,7 @@ def _as_model(model) -> TFTModel:
 
 
 def _issue_times(issue_times) -> pd.DatetimeIndex:
-    times = pd.DatetimeIndex(np.atleast_1d(issue_times))
-    if times.tz is not None:
-        times = times.tz_convert("UTC").tz_localize(None)
+    times = to_utc_index(np.atleast_1d(issue_times))
     if len(times) == 0:
         raise ValueError("no issue times given")
     off = times != times.floor("1h")

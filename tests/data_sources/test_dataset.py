@@ -11,6 +11,7 @@ from data_sources.base import finalize
 from data_sources.dataset import build_dataset, format_summary, interpolate_short_gaps, summarize
 from data_sources.omni2 import parse_omni2
 from data_sources.store import Store
+from forecasting.storms import find_storms
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +118,7 @@ def test_priority_and_repetition(tmp_path, data_dir):
 
 
 def test_summary_storms_and_text(ds2024):
-    s = summarize(ds2024)
+    s = summarize(ds2024, storms=find_storms(ds2024["dst"], -100.0))
     assert s["hours"] == 8784 and s["start"] == "2024-01-01 00:00:00"
     assert s["variables"]["bx_gsm"]["longest_gap_h"] == 19
     assert s["variables"]["bx_gsm"]["longest_gap_start"] == "2024-05-02 22:00:00"

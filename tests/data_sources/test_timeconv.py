@@ -70,3 +70,29 @@ def test_perturbing_after_t_leaves_known_at_unchanged(data_dir, t):
     early = ds.copy(deep=True)
     early["dst"].values[ds.indexes["time"] == t - pd.Timedelta("1h")] += 1000.0
     assert not known_at(early, t).identical(known_at(ds, t))
+
+
+def test_to_utc_converts_aware_and_keeps_naive():
+    from datetime import UTC, datetime
+
+    from data_sources.timeconv import to_utc
+
+    assert to_utc("2024-05-10T20:00+02:00") == pd.Timestamp("2024-05-10 18:00")
+    assert to_utc(datetime(2024, 5, 10, 18, tzinfo=UTC)) == pd.Timestamp("2024-05-10 18:00")
+    assert to_utc(np.datetime64("2024-05-10T18:00")) == pd.Timestamp("2024-05-10 18:00")
+    assert to_utc("2024-05-10T18:00").tzinfo is None
+
+
+@pytest.mark.parametrize("bad", ["05/10/2024", "5.10.24", "not a time"])
+def test_to_utc_refuses_ambiguous_or_bad_strings(bad):
+    from data_sources.timeconv import to_utc
+
+    with pytest.raises(ValueError, match="ISO 8601"):
+        to_utc(bad)
+
+
+def test_to_utc_index_converts_aware_values():
+    from data_sources.timeconv import to_utc_index
+
+    idx = to_utc_index(["2024-05-10T20:00+02:00", "2024-05-10T19:00Z"])
+    assert list(idx) == [pd.Timestamp("2024-05-10 18:00"), pd.Timestamp("2024-05-10 19:00")]
