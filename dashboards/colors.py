@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.schema import G_SCALE
+from forecasting.schema import G_SCALE, exceeds
 
 #: colour below G1 (Kp < 5)
 QUIET = "#92D050"
@@ -67,7 +67,7 @@ def g_level(kp: float) -> int:
         return 0
     level = 0
     for g, (_, lowest, _) in G_LEVELS.items():
-        if kp >= lowest - 1e-6:
+        if exceeds("kp", kp, lowest):
             level = g
     return level
 

@@ -40,7 +40,7 @@ from forecasting import archive
 from forecasting.alerting import delivery
 from forecasting.alerting.log import AlertLog
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules
-from forecasting.schema import exceedance_probability
+from forecasting.schema import exceedance_probability, most_severe
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ def summary_markdown(
             if not np.isfinite(med).any():
                 lines.append(f"| {name} | no value (inputs too old) | | | |")
                 continue
-            i = int(np.nanargmin(med) if name == "dst" else np.nanargmax(med))
+            i = most_severe(name, med)
             lo, hi = q.isel(lead_time=i).min().item(), q.isel(lead_time=i).max().item()
             lead_h = int(pd.Timedelta(fc["lead_time"].values[i]) / pd.Timedelta("1h"))
             lines.append(f"| {name} | {med[i]:.1f} | {lo:.1f} | {hi:.1f} | {lead_h} h |")

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from data_sources.vocabulary import describe
+
+ArrayT = TypeVar("ArrayT", float, np.ndarray, pd.Series, xr.DataArray)
 
 QUANTILES: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
@@ -30,6 +33,58 @@ KP_THRESHOLDS: tuple[float, ...] = tuple(G_SCALE.values())
 DST_THRESHOLDS: tuple[float, ...] = (-50.0, -100.0, -250.0)
 
 REQUIRED_ATTRS = ("model", "model_version", "data_cutoff", "created")
+
+#: the way each storm index moves in a storm: Dst falls ("low"), Kp and ap rise ("high").
+#: Mirrors ``data_sources.vocabulary.Variable.storm_direction``; read it from there once every
+#: storm index carries the field.
+STORM_DIRECTION: dict[str, str] = {"dst": "low", "kp": "high", "ap": "high", "ap_daily": "high"}
+
+#: Kp is stored in thirds as float32: 8- (7.6667) must still reach G4's 23/3
+_THIRDS_TOL = 1e-6
+
+
+def storm_direction(name: str) -> str:
+    """``"low"`` if storms drive ``name`` down (Dst), ``"high"`` if up (Kp, ap).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a storm index; the message lists the ones that are.
+    """
+    try:
+        return STORM_DIRECTION[name]
+    except KeyError:
+        known = ", ".join(STORM_DIRECTION)
+        raise ValueError(f"{name!r} is not a storm index; storm indices are {known}") from None
+
+
+def exceeds(name: str, values: ArrayT, threshold: float) -> ArrayT:
+    """Whether ``values`` of storm index ``name`` reach ``threshold`` in its storm direction.
+
+    Parameters
+    ----------
+    name
+        ``dst`` (event: ``values <= threshold`` [nT]) or ``kp`` / ``ap`` (event: ``values >=
+        threshold``; Kp thirds stored as float32 count, so 7.6667 reaches 23/3).
+    values
+        Scalar, numpy array, pandas Series or xarray DataArray (units of ``name``).
+    threshold
+        Level in the units of ``name`` (e.g. -100 nT, Kp 5).
+
+    Returns
+    -------
+    Same type as ``values``
+        Boolean; NaN never exceeds.
+    """
+    if storm_direction(name) == "low":
+        return values <= threshold
+    return values >= threshold - _THIRDS_TOL
+
+
+def most_severe(name: str, values: np.ndarray) -> int:
+    """Position of the most storm-like finite value of ``values`` (min Dst, max Kp)."""
+    pick = np.nanargmin if storm_direction(name) == "low" else np.nanargmax
+    return int(pick(values))
 
 
 def kp_label(kp: float) -> str:
@@ -165,7 +220,7 @@ def exceedance_probability(
     ``below`` defaults to True for ``dst`` (P(Dst <= threshold)) and False otherwise
     (P(Kp >= threshold)). See :func:`cdf_at` for the interpolation.
     """
-    below = (name == "dst") if below is None else below
+    below = (storm_direction(name) == "low") if below is None else below
     da = ds[name].transpose(..., "quantile")
     p_below = cdf_at(da.values, ds["quantile"].values, threshold)
     dims = da.dims[:-1]

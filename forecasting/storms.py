@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecasting.schema import exceeds
+
 #: well-known storms: (peak date, name). A storm is named when its peak Dst date is within
 #: one day of a listed date.
 KNOWN_STORMS: tuple[tuple[str, str], ...] = (
@@ -79,7 +81,7 @@ def find_storms(
     kps = _as_series(kp, "kp")
     sep = pd.Timedelta(min_separation)
     cols = ["start", "end", "peak_time", "peak_dst", "peak_kp", "hours"]
-    below = s[s <= threshold]
+    below = s[exceeds("dst", s, threshold)]
     if below.empty:
         return pd.DataFrame(columns=cols)
     t = below.index

@@ -28,7 +28,7 @@ import xarray as xr
 
 from data_sources.timeconv import interval_end, known_at, to_utc
 from forecasting.schema import G_SCALE as SCHEMA_G
-from forecasting.schema import exceedance_probability, kp_label
+from forecasting.schema import exceedance_probability, exceeds, kp_label
 
 #: Kinds of product.
 WATCH, WARNING, ALERT, STALE_INPUT = "WATCH", "WARNING", "ALERT", "STALE_INPUT"
@@ -68,7 +68,7 @@ class Level:
         """Whether an observed ``value`` reaches this level (NaN never does)."""
         if not np.isfinite(value):
             return False
-        return value <= self.threshold if self.family == "dst" else value >= self.threshold - 1e-6
+        return bool(exceeds(self.family, value, self.threshold))
 
 
 #: NOAA G-scale (DESIGN.md), from the one definition in :data:`forecasting.schema.G_SCALE`:
@@ -449,7 +449,7 @@ def _last_reached(observed: xr.Dataset, family: str, now: pd.Timestamp) -> pd.Ti
         return None
     s = known_at(observed[[family]], now)[family].to_series().dropna()
     low = LEVELS[family][0]
-    hit = s[s <= low.threshold] if family == "dst" else s[s >= low.threshold - 1e-6]
+    hit = s[exceeds(family, s, low.threshold)]
     if hit.empty:
         return None
     return pd.Timestamp(interval_end(family, pd.DatetimeIndex([hit.index[-1]]))[0])

@@ -66,3 +66,16 @@ def test_dst_probability_is_below_threshold():
     arr = np.array([-300, -250, -200, -150, -100, -50, 0.0]).reshape(1, 1, 7)
     fc = make_forecast({"dst": arr}, init_time=init, lead_time=["1h"], model="m", model_version="1")
     assert exceedance_probability(fc, "dst", -100.0).item() == pytest.approx(0.75)
+
+
+def test_exceeds_follows_each_index_storm_direction():
+    from forecasting.schema import exceeds, most_severe, storm_direction
+
+    dst = np.array([-20.0, -100.0, -150.0, np.nan])
+    assert exceeds("dst", dst, -100.0).tolist() == [False, True, True, False]
+    kp = np.array([4.667, 5.0, np.float32(23 / 3), np.nan], dtype="float32")
+    assert exceeds("kp", kp, 5.0).tolist() == [False, True, True, False]
+    assert bool(exceeds("kp", kp[2], 23 / 3))  # 8- stored as float32 is G4
+    assert most_severe("dst", dst) == 2 and most_severe("kp", kp) == 2
+    with pytest.raises(ValueError, match="not a storm index"):
+        storm_direction("v_sw")
