@@ -23,7 +23,10 @@ import xarray as xr
 
 from dashboards import colors, figures
 from dashboards import pages as P
+from data_sources.dataset import build_dataset
+from data_sources.ingest import stored_span
 from data_sources.netcdf import NETCDF_LOCK
+from data_sources.store import Store
 from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
@@ -650,46 +653,33 @@ def load_archive(home: Path, *, days: float | None = 60.0) -> dict[str, xr.Datas
 def load_observed(
     home: Path, start: pd.Timestamp | None, end: pd.Timestamp | None
 ) -> xr.Dataset | None:
-    """Hourly observations from the store: ``data_sources.dataset.build_dataset`` when present,
-    else the store's yearly netCDF files merged (OMNI2 first, other sources fill gaps)."""
+    """Hourly observations from the store, merged by :func:`data_sources.dataset.build_dataset`.
+
+    Parameters
+    ----------
+    home
+        ``$SUPERSTORM_HOME`` (the store is ``home / "store"``).
+    start, end
+        UTC span ``[start, end)``; ``None`` takes the whole stored span.
+
+    Returns
+    -------
+    xarray.Dataset or None
+        The same source-priority merge the models see; ``None`` if the store is empty or
+        cannot be merged (logged; the page still builds).
+    """
+    store = Store(Path(home) / "store")
+    if start is None or end is None:
+        spans = [s for s in (stored_span(store, name) for name in store.sources()) if s]
+        if not spans:
+            return None
+        start = min(a for a, _ in spans).floor("h")
+        end = max(b for _, b in spans).floor("h") + pd.Timedelta("1h")
     try:
-        from data_sources.dataset import build_dataset  # noqa: PLC0415
-    except ImportError:
-        build_dataset = None
-    if build_dataset is not None and start is not None:
-        try:
-            return build_dataset(start, end)
-        except Exception as exc:  # noqa: BLE001 - the page must still build
-            log.warning("dashboard: build_dataset failed (%s); reading the store files", exc)
-    store = Path(home) / "store"
-    if not store.is_dir():
+        return build_dataset(start, end, store=store)
+    except Exception as exc:  # noqa: BLE001 - the page must still build
+        log.warning("dashboard: no observations from the store (%s)", exc)
         return None
-    merged = None
-    order = ["omni2", "kyoto_dst", "gfz_kp", "swpc", "celestrak"]
-    sources = sorted(
-        (p for p in store.iterdir() if p.is_dir()),
-        key=lambda p: order.index(p.name) if p.name in order else 99,
-    )
-    for src in sources:
-        files = sorted(src.glob("*.nc"))
-        if start is not None:
-            files = [
-                f
-                for f in files
-                if f.stem[-4:].isdigit() and start.year - 1 <= int(f.stem[-4:]) <= end.year
-            ]
-        parts = []
-        for f in files:
-            with NETCDF_LOCK, xr.open_dataset(f) as ds:
-                parts.append(ds.load())
-        if not parts:
-            continue
-        ds = xr.concat(parts, dim="time", combine_attrs="override").sortby("time")
-        ds = ds[[v for v in ds.data_vars if "time" in ds[v].dims]]
-        if start is not None:
-            ds = ds.sel(time=slice(start, end))
-        merged = ds if merged is None else merged.combine_first(ds)
-    return merged
 
 
 def load_skill(home: Path) -> xr.Dataset | None:

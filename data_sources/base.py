@@ -1,6 +1,7 @@
 """The data-source contract and the checks every parser's output passes.
 
-A source module provides
+A source module provides (the registry of ingest names is :data:`data_sources.ingest.SOURCES`,
+each entry a :class:`Source` that satisfies :class:`DataSource`)
 
 * ``parse_<format>(path_or_bytes, *, name=...) -> xr.Dataset``: pure and strict; a malformed
   line raises :class:`ValueError` naming the file, the line number and the field;
@@ -13,24 +14,64 @@ A source module provides
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from data_sources.vocabulary import annotate
 
 
+class SuperstormWarning(UserWarning):
+    """Base class of every warning the project itself issues (tests turn them into errors)."""
+
+
+@runtime_checkable
 class DataSource(Protocol):
-    """What a notebook or flow can call on any source."""
+    """What the CLI, flows and notebooks call on any source: ``source(start, end, **kw)``.
+
+    ``name`` is the ingest name (``omni2``, ``swpc_kp`` ...); ``store_name`` the store source it
+    is written to (the SWPC products share ``swpc``). Calling it downloads what the cache lacks
+    for ``start <= time < end`` (UTC) and returns the parsed, annotated dataset.
+    """
 
     name: str
+    store_name: str
 
-    def __call__(self, start: pd.Timestamp, end: pd.Timestamp) -> xr.Dataset: ...
+    def __call__(self, start: TimeLike, end: TimeLike, **kw: object) -> xr.Dataset: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source's ``get_*`` function under its ingest name (implements :class:`DataSource`).
+
+    Parameters
+    ----------
+    name
+        Ingest name, e.g. ``"omni2"``.
+    get
+        The source module's getter ``get(start, end, *, base_url=None, cache_dir=None,
+        refresh=...) -> xr.Dataset``.
+    store_name
+        Store source written to (default: ``name``).
+    """
+
+    name: str
+    get: Callable[..., xr.Dataset]
+    store_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.store_name:
+            object.__setattr__(self, "store_name", self.name)
+
+    def __call__(self, start: TimeLike, end: TimeLike, **kw: object) -> xr.Dataset:
+        """Download and parse ``start <= time < end``; ``kw`` go to the getter."""
+        return self.get(start, end, **kw)
 
 
 def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:

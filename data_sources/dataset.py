@@ -15,7 +15,6 @@ interpolation; each variable gets an int8 ``<var>_qc`` (0 observed, 1 interpolat
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import UTC, datetime
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources import swpc
 from data_sources.store import Store
 from data_sources.timeconv import to_utc
 
@@ -84,14 +84,7 @@ def _to_hourly(ds: xr.Dataset) -> xr.Dataset:
     hourly = ds.drop_vars(fine).isel(time=np.flatnonzero(on_hour))
     minute = ds[fine]
     minute = minute.isel(time=np.flatnonzero(minute.to_array().notnull().any("variable")))
-    try:
-        swpc = importlib.import_module("data_sources.swpc")
-    except ModuleNotFoundError:
-        swpc = None
-    if swpc is not None and hasattr(swpc, "to_hourly"):
-        averaged = swpc.to_hourly(minute)
-    else:
-        averaged = minute.resample(time="1h", label="left", closed="left").mean()
+    averaged = swpc.to_hourly(minute)
     averaged = averaged.drop_vars([n for n in averaged.data_vars if n in hourly])
     return xr.merge([hourly, averaged], join="outer", combine_attrs="override")
 

@@ -1,7 +1,7 @@
 """Download sources into the store: ``ingest(source, start, end)`` and ``ingest_recorded``.
 
-Getters are looked up lazily by name in :data:`SOURCES` (``"module:function"``), so a source
-module that is not installed only fails when that source is asked for. Every getter downloads
+:data:`SOURCES` is the one registry of ingest names (each a :class:`data_sources.base.Source`,
+a :class:`data_sources.base.DataSource`); the CLI, flows and live inputs ask it. Every getter downloads
 and parses the whole request before anything is written, so a failed download (HTTP errors
 after the retries, a timeout, a truncated or corrupt body) leaves the store as it was.
 """
@@ -9,7 +9,6 @@ after the retries, a timeout, a truncated or corrupt body) leaves the store as i
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import time
@@ -19,26 +18,31 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from data_sources import celestrak, gfz_kp, kyoto_dst, local_file, omni2, solar_indices, swpc
+from data_sources.base import Source
 from data_sources.store import Store
 from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 
-#: ingest name -> "module:getter"; getters take ``(start, end, *, base_url, cache_dir, refresh)``.
-SOURCES: dict[str, str] = {
-    "omni2": "data_sources.omni2:get_omni2",
-    "kyoto_dst": "data_sources.kyoto_dst:get_kyoto_dst",
-    "gfz_kp": "data_sources.gfz_kp:get_gfz_kp",
-    "swpc_plasma": "data_sources.swpc:get_swpc_plasma",
-    "swpc_mag": "data_sources.swpc:get_swpc_mag",
-    "swpc_kp": "data_sources.swpc:get_swpc_kp",
-    "swpc_dst": "data_sources.swpc:get_swpc_dst",
-    "celestrak": "data_sources.celestrak:get_celestrak",
-    "solar_indices": "data_sources.solar_indices:get_solar_indices",
+#: ingest name -> source; each is called ``(start, end, *, base_url, cache_dir, refresh)``.
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source("omni2", omni2.get_omni2),
+        Source("kyoto_dst", kyoto_dst.get_kyoto_dst),
+        Source("gfz_kp", gfz_kp.get_gfz_kp),
+        Source("swpc_plasma", swpc.get_swpc_plasma, "swpc"),
+        Source("swpc_mag", swpc.get_swpc_mag, "swpc"),
+        Source("swpc_kp", swpc.get_swpc_kp, "swpc"),
+        Source("swpc_dst", swpc.get_swpc_dst, "swpc"),
+        Source("celestrak", celestrak.get_celestrak),
+        Source("solar_indices", solar_indices.get_solar_indices),
+    )
 }
 
 #: ingest names that share one store source (the SWPC products all live under ``swpc``)
-STORE_NAME: dict[str, str] = {k: ("swpc" if k.startswith("swpc_") else k) for k in SOURCES}
+STORE_NAME: dict[str, str] = {k: s.store_name for k, s in SOURCES.items()}
 
 #: a group name expands to several ingest names
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -62,22 +66,18 @@ RECORDED_SPANS: dict[str, tuple[str, str]] = {
 
 
 def getter(source: str) -> Callable[..., xr.Dataset]:
-    """The ``get_*`` function of ingest name ``source`` (imported on first use).
+    """The :class:`~data_sources.base.DataSource` of ingest name ``source``.
 
     Raises
     ------
     KeyError
         If ``source`` is not in :data:`SOURCES`; the message lists the known names.
-    ModuleNotFoundError
-        If the source's module is not installed.
     """
     try:
-        target = SOURCES[source]
+        return SOURCES[source]
     except KeyError:
         known = ", ".join(sorted([*SOURCES, *GROUPS]))
         raise KeyError(f"unknown source {source!r}; known sources: {known}") from None
-    module, func = target.split(":")
-    return getattr(importlib.import_module(module), func)
 
 
 def expand(source: str) -> tuple[str, ...]:
@@ -174,7 +174,7 @@ def ingest_recorded(
     A :func:`data_sources.mirror.server.serve_recorded` server stands in for the upstream hosts and
     the real getters download from it (OMNI2 1998-2024, Kyoto Dst 1957-2019, GFZ and
     Celestrak Kp, the SWPC products), then the local CSV extracts are loaded through
-    :mod:`data_sources.local_file` when it is installed.
+    :mod:`data_sources.local_file`.
 
     Parameters
     ----------
@@ -237,10 +237,6 @@ LOCAL_PRESETS: dict[str, str] = {
 
 def _ingest_local(data_dir: Path, store: Store, presets: list[str]) -> dict[str, dict]:
     """Load recorded CSV extracts through ``local_file.load_preset`` into ``local_<preset>``."""
-    try:
-        local_file = importlib.import_module("data_sources.local_file")
-    except ModuleNotFoundError as exc:
-        return {"local": {"store": "local", "error": f"data_sources.local_file missing: {exc}"}}
     out: dict[str, dict] = {}
     for preset in presets:
         key = f"local_{preset}"

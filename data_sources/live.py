@@ -19,7 +19,6 @@ forecast, also in replays) and written to
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from data_sources import config
+from data_sources import config, ingest, swpc
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from data_sources.timeconv import interval_end, known_at, to_utc
 
@@ -41,16 +40,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "dst": ("dst",),
     "kp": ("kp", "ap"),
 }
-#: group -> sources, best first ("module:function"; "store" = the local store)
+#: group -> sources, best first: ingest names of :data:`data_sources.ingest.SOURCES`,
+#: ``swpc_rtsw`` (SWPC plasma + mag, hourly) or ``store`` (the local store)
 PRIORITY: dict[str, tuple[str, ...]] = {
-    "solar_wind": ("swpc:solar_wind", "store"),
-    "dst": ("data_sources.kyoto_dst:get_kyoto_dst", "data_sources.swpc:get_swpc_dst", "store"),
-    "kp": (
-        "data_sources.swpc:get_swpc_kp",
-        "data_sources.gfz_kp:get_gfz_kp",
-        "data_sources.celestrak:get_celestrak",
-        "store",
-    ),
+    "solar_wind": ("swpc_rtsw", "store"),
+    "dst": ("kyoto_dst", "swpc_dst", "store"),
+    "kp": ("swpc_kp", "gfz_kp", "celestrak", "store"),
 }
 #: how old the newest value of a group may be before it counts as stale
 STALE_AFTER: dict[str, pd.Timedelta] = {
@@ -75,15 +70,8 @@ class Freshness:
         return asdict(self)
 
 
-def _label(spec: str) -> str:
-    if spec == "swpc:solar_wind":
-        return "swpc_rtsw"
-    return "store" if spec == "store" else spec.split(":")[-1].removeprefix("get_")
-
-
 def _fetch_swpc_solar_wind(start, end) -> xr.Dataset:
     """SWPC plasma + mag, averaged to hours (either product may be missing, not both)."""
-    swpc = importlib.import_module("data_sources.swpc")
     parts, errors = [], []
     for getter in (swpc.get_swpc_plasma, swpc.get_swpc_mag):
         try:
@@ -98,18 +86,18 @@ def _fetch_swpc_solar_wind(start, end) -> xr.Dataset:
     return xr.merge(parts, compat="override", combine_attrs="override")
 
 
-def _resolve(spec: str) -> Callable:
-    if spec == "swpc:solar_wind":
+def _resolve(name: str) -> Callable[..., xr.Dataset]:
+    """The fetcher of priority entry ``name`` (``swpc_rtsw`` or an ingest source name)."""
+    if name == "swpc_rtsw":
         return _fetch_swpc_solar_wind
-    module, func = spec.split(":")
-    return getattr(importlib.import_module(module), func)
+    return ingest.getter(name)
 
 
 def _hourly(ds: xr.Dataset, names: tuple[str, ...], grid: pd.DatetimeIndex) -> xr.Dataset:
     """``names`` of ``ds`` on the hourly ``grid``; 3-hourly kp/ap repeat over their 3 hours."""
     t = ds.indexes["time"]
     if len(t) and not bool((t == t.floor("h")).all()):
-        ds = importlib.import_module("data_sources.swpc").to_hourly(ds)
+        ds = swpc.to_hourly(ds)
     out = xr.Dataset(coords={"time": grid})
     for name in names:
         if name not in ds:
@@ -206,7 +194,7 @@ def refresh_inputs(
         tried: list[str] = []
         best: tuple[pd.Timestamp | None, str | None, xr.Dataset | None] = (None, None, None)
         for spec in priority[group]:
-            label = _label(spec)
+            label = spec
             if spec == "store":
                 cand = base[[n for n in names if n in base]] if base is not None else None
             elif not live:

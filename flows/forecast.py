@@ -82,11 +82,9 @@ def issue_hour(issue_time=None) -> pd.Timestamp:
 
 def current_tft():
     """``(forecaster, reason)``: the registry's promoted ('current') TFT, or None and why."""
-    try:
-        from forecasting.models import registry
-        from forecasting.models.predict import TFTForecaster
-    except ImportError as exc:
-        return None, f"no model registry ({exc})"
+    from forecasting.models import registry
+    from forecasting.models.predict import TFTForecaster
+
     try:
         if registry.current() is None:
             return None, "no promoted ('current') TFT in the registry"
@@ -247,15 +245,13 @@ def step_dashboards(
     freshness: dict | None = None,
     out_dir: str | None = None,
 ) -> str:
-    """Rebuild the dashboard site (``dashboards.site.build_site``) if that module exists.
+    """Rebuild the dashboard site (``dashboards.site.build_site``).
 
     The site gets the primary forecast, the inputs as known at issue time, the last two days
     of archived forecasts per model, the active alert feed and the input freshness.
     """
-    try:
-        from dashboards import site
-    except ImportError:
-        return "dashboards.site not installed; skipped"
+    from dashboards import site
+
     out = Path(out_dir) if out_dir else config.home() / "site"
     try:
         fc = obs = None
@@ -277,9 +273,7 @@ def step_dashboards(
                     continue
         feed = AlertLog().feed
         alerts = json.loads(feed.read_text()) if feed.exists() else None
-        model_info = (
-            site.load_model_info(config.home()) if hasattr(site, "load_model_info") else None
-        )
+        model_info = site.load_model_info(config.home())
         newest = {
             g: pd.Timestamp(f["newest"].rstrip("Z"))
             for g, f in (freshness or {}).items()

@@ -7,22 +7,14 @@ Each module in :data:`COMMANDS` has ``register(subparsers)`` that adds its parse
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 import warnings
 
-COMMANDS = (
-    "superstorm_cli.ingest",
-    "superstorm_cli.mirror",
-    "superstorm_cli.train",
-    "superstorm_cli.forecast",
-    "superstorm_cli.alerts",
-    "superstorm_cli.dashboard",
-    "superstorm_cli.backtest",
-    "superstorm_cli.demo",
-)
+from superstorm_cli import alerts, backtest, dashboard, demo, forecast, ingest, mirror, train
+
+COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for module in COMMANDS:
         module.register(sub)
     return parser
 

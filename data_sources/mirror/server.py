@@ -12,24 +12,26 @@ truncated body (the ``Content-Length`` header promises more than is sent).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import parse_qsl, urlsplit
+
+from data_sources import celestrak, gfz_kp, kyoto_dst, omni2, solar_indices, swpc
 
 log = logging.getLogger(__name__)
 
-#: Modules that contribute files. A module that is missing or lacks ``mirror_files`` is skipped.
-SOURCE_MODULES = (
-    "data_sources.omni2",
-    "data_sources.kyoto_dst",
-    "data_sources.gfz_kp",
-    "data_sources.swpc",
-    "data_sources.celestrak",
-    "data_sources.solar_indices",
+#: Source modules that contribute files (``mirror_files``) or query routes (``mirror_routes``).
+SOURCE_MODULES: tuple[ModuleType, ...] = (
+    omni2,
+    kyoto_dst,
+    gfz_kp,
+    swpc,
+    celestrak,
+    solar_indices,
 )
 
 
@@ -46,11 +48,7 @@ def default_data_dir() -> Path:
 def collect_files(data_dir: Path) -> dict[str, Path | bytes]:
     """All ``url_path -> content`` pairs every source module offers from ``data_dir``."""
     files: dict[str, Path | bytes] = {}
-    for mod_name in SOURCE_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError:
-            continue
+    for mod in SOURCE_MODULES:
         contribute = getattr(mod, "mirror_files", None)
         if contribute is not None:
             files.update({k.lstrip("/"): v for k, v in contribute(Path(data_dir)).items()})
@@ -157,11 +155,7 @@ class MirrorServer:
 def dynamic_routes(data_dir: Path) -> dict:
     """Query-API routes every source module offers (``mirror_routes(data_dir)``)."""
     routes: dict = {}
-    for mod_name in SOURCE_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError:
-            continue
+    for mod in SOURCE_MODULES:
         contribute = getattr(mod, "mirror_routes", None)
         if contribute is not None:
             routes.update({k.lstrip("/"): v for k, v in contribute(Path(data_dir)).items()})

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from data_sources import config as ds_config
 from forecasting.models.tft import TFTConfig, TFTModel, network_from_hparams
 
 NAME = "tft"
@@ -34,14 +35,7 @@ NAME = "tft"
 
 def root(home: str | Path | None = None) -> Path:
     """``<home>/models/tft`` (home defaults to ``$SUPERSTORM_HOME`` or ``~/.superstorm``)."""
-    if home is None:
-        try:
-            from data_sources import config
-
-            home = config.home()
-        except (ImportError, AttributeError):
-            home = os.environ.get("SUPERSTORM_HOME", Path.home() / ".superstorm")
-    return Path(home) / "models" / NAME
+    return Path(home if home is not None else ds_config.home()) / "models" / NAME
 
 
 def code_version() -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from data_sources import ingest as ingest_mod
+from data_sources.base import Source
 from data_sources.http import DownloadError
 from data_sources.ingest import ingest, ingest_recorded
 from data_sources.store import Store
@@ -146,7 +147,10 @@ def test_ingest_recorded_swpc_and_local_extract(home, data_dir, fresh_mirror):
 
 
 def test_ingest_recorded_reports_failures_per_source(home, data_dir, fresh_mirror, monkeypatch):
-    monkeypatch.setitem(ingest_mod.SOURCES, "omni2", "data_sources.nonexistent:get_x")
+    def broken(start, end, **kw):
+        raise ConnectionError("upstream nonexistent")
+
+    monkeypatch.setitem(ingest_mod.SOURCES, "omni2", Source("omni2", broken))
     summary = ingest_recorded(data_dir, store=Store(), sources=["omni2"], mirror=fresh_mirror)
     assert "nonexistent" in summary["omni2"]["error"]
     assert Store().sources() == []
