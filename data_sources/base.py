@@ -13,6 +13,8 @@ A source module provides
 
 from __future__ import annotations
 
+import logging
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +23,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.vocabulary import annotate
+from data_sources.vocabulary import VARIABLES, annotate
+
+log = logging.getLogger(__name__)
+
+
+class OutOfRangeWarning(UserWarning):
+    """A parsed value lay outside its variable's physical ``valid_range`` and was flagged."""
 
 
 class DataSource(Protocol):
@@ -67,6 +75,7 @@ def finalize(
     if not times.is_unique:
         dup = times[times.duplicated()][0]
         raise ValueError(f"{name}: time {dup} appears more than once; the file is inconsistent")
+    ds = apply_valid_range(ds, name=name)
     ds = annotate(ds, source=source, data_version=data_version)
     ds["time"].attrs.update(standard_name="time", long_name="start of averaging interval (UTC)")
     ds.attrs.update(
@@ -76,6 +85,63 @@ def finalize(
         retrieved=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         Conventions="CF-1.8",
     )
+    return ds
+
+
+def apply_valid_range(ds: xr.Dataset, *, name: str = "<dataset>") -> xr.Dataset:
+    """Flag values outside each variable's physical ``valid_range``: NaN plus a QC record.
+
+    A value outside :attr:`data_sources.vocabulary.Variable.valid_range` (a fill value the
+    parser did not know, a corrupted digit such as Dst -99998 nT) is not a measurement and
+    must never reach a forecast or an alert. For each such variable the value becomes NaN and
+    the variable carries the QC record as attributes: ``n_out_of_range`` (count),
+    ``out_of_range_first`` (first value and time) and ``qc_comment``; one
+    :class:`OutOfRangeWarning` (also logged) names the file, the first offending time and
+    value, and the limits. Variables not in the vocabulary (``*_qc``, ``*_version``) are left
+    as they are.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Parsed dataset in canonical names and units.
+    name : str
+        The file (or URL) it came from, for the warning.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` with out-of-range values replaced by NaN and flagged.
+    """
+    for var in list(ds.data_vars):
+        spec = VARIABLES.get(str(var))
+        if spec is None or not np.issubdtype(ds[var].dtype, np.number):
+            continue
+        values = ds[var].values.astype(float)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(values) & (
+                (values < spec.valid_range[0]) | (values > spec.valid_range[1])
+            )
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            continue
+        first = int(np.flatnonzero(bad.ravel())[0])
+        when = ds["time"].values.ravel()[first] if "time" in ds[var].dims else "?"
+        message = (
+            f"{name}: {n_bad} value(s) of {var} outside its physical range "
+            f"{spec.valid_range} {spec.units}, first {values.ravel()[first]!r} at {when}; "
+            "set to NaN (a fill value or a corrupted field in the file; "
+            "the count is in the variable's n_out_of_range attribute)"
+        )
+        log.warning(message)
+        warnings.warn(message, OutOfRangeWarning, stacklevel=2)
+        attrs = dict(
+            ds[var].attrs,
+            n_out_of_range=n_bad,
+            out_of_range_first=f"{values.ravel()[first]!r} at {when}",
+            qc_comment=f"{n_bad} value(s) outside valid_range {spec.valid_range} set to NaN",
+        )
+        ds[var] = ds[var].where(~bad)
+        ds[var].attrs = attrs
     return ds
 
 
