@@ -145,6 +145,65 @@ def apply_valid_range(ds: xr.Dataset, *, name: str = "<dataset>") -> xr.Dataset:
     return ds
 
 
+def check_complete(
+    ds: xr.Dataset,
+    start,
+    end,
+    *,
+    freq: str,
+    name: str,
+    settled_after: pd.Timedelta | str | None = "0s",
+    now=None,
+) -> None:
+    """Raise if a file for ``start <= time < end`` lacks any of its expected times.
+
+    A body cut at a line boundary parses cleanly and can even match its ``Content-Length``
+    (a proxy or a half-written upstream file); only the count of times shows it. A period
+    that ended at least ``settled_after`` before ``now`` must hold every ``freq`` time of
+    ``[start, end)`` (an OMNI2 year file 8,760 or 8,784 hours, a Kyoto month file every hour
+    of every day); a period still being filled must hold every time from ``start`` up to
+    its last line (no hole, so a truncated current file is caught at least when the cut falls
+    before a gap-free tail is impossible).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The parsed file.
+    start, end
+        The period the file covers (UTC; ``end`` exclusive).
+    freq : str
+        Cadence of its lines' times (``"1h"``).
+    name : str
+        The file or URL, for the message.
+    settled_after : pandas.Timedelta or str or None
+        How long after ``end`` the provider has published the complete period; ``None``:
+        the file is never required to reach ``end``.
+    now
+        Current time (default: the clock), for tests.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, how many expected times are missing and the first of them.
+    """
+    times = ds.indexes["time"]
+    start, end = naive_utc(start), naive_utc(end)
+    now = naive_utc(now if now is not None else pd.Timestamp.now(tz="UTC"))
+    if settled_after is not None and end + pd.Timedelta(settled_after) <= now:
+        expected = pd.date_range(start, end, freq=freq, inclusive="left")
+    elif len(times):
+        expected = pd.date_range(start, times.max(), freq=freq)
+    else:
+        return
+    missing = expected.difference(times)
+    if len(missing):
+        raise ValueError(
+            f"{name}: {len(missing)} of {len(expected)} expected {freq} times are missing, "
+            f"first {missing[0]} (the body was truncated or the file is incomplete); "
+            "not cached: try again later or check the provider"
+        )
+
+
 def naive_utc(ts) -> pd.Timestamp:
     """A timezone-naive UTC :class:`pandas.Timestamp` (aware inputs are converted to UTC)."""
     ts = pd.Timestamp(ts)
