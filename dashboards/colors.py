@@ -1,7 +1,8 @@
 """Colours and levels shared by every dashboard page.
 
-NOAA G-scale from Kp (DESIGN.md): G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8 (8-, 8, 8+, 9-),
-G5 Kp=9. Colours follow the NOAA SWPC space-weather-scales page (minor yellow ... extreme
+NOAA G-scale from Kp in thirds, the one definition in :data:`forecasting.schema.G_SCALE`
+(as SWPC's products apply it): G1 from 5-, G2 from 6-, G3 from 7-, G4 from 8- (9- is still
+G4), G5 at 9o. Colours follow the NOAA SWPC space-weather-scales page (minor yellow ... extreme
 dark red); quiet and active conditions below G1 are green. Dst storm classes follow
 Gonzalez et al. (1994): moderate <= -50 nT, intense <= -100 nT, superstorm <= -250 nT.
 """
@@ -61,7 +62,8 @@ _FALLBACK = ("#17becf", "#8c564b", "#e377c2", "#d62728")
 def g_level(kp: float) -> int:
     """NOAA G level (0 below G1, 1..5) for one Kp value; NaN gives 0.
 
-    Kp is in thirds; 8- (7.667) already counts as G4, as on the NOAA scale.
+    Kp is in thirds; each level starts at its minus third (5- = 4.667 is G1, 8- = 7.667 is
+    G4), as in SWPC's products (see :data:`forecasting.schema.G_SCALE`).
     """
     if kp is None or not np.isfinite(kp):
         return 0

@@ -4,3 +4,7 @@ Every source returns an :class:`xarray.Dataset` with one ``time`` dimension (UTC
 averaging interval), variables named in the canonical vocabulary (:mod:`data_sources.vocabulary`)
 and the attributes ``source``, ``source_url``, ``cadence`` and ``retrieved``.
 """
+
+from data_sources.redact import quiet_http_loggers
+
+quiet_http_loggers()

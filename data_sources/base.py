@@ -14,6 +14,8 @@ each entry a :class:`Source` that satisfies :class:`DataSource`)
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,14 +23,21 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from data_sources.timeconv import TimeLike, to_utc
-from data_sources.vocabulary import annotate
+from data_sources.vocabulary import VARIABLES, annotate
+
+log = logging.getLogger(__name__)
 
 
 class SuperstormWarning(UserWarning):
     """Base class of every warning the project itself issues (tests turn them into errors)."""
+
+
+class OutOfRangeWarning(SuperstormWarning):
+    """A parsed value lay outside its variable's physical ``valid_range`` and was flagged."""
 
 
 @runtime_checkable
@@ -103,6 +112,7 @@ def finalize(
     if not times.is_unique:
         dup = times[times.duplicated()][0]
         raise ValueError(f"{name}: time {dup} appears more than once; the file is inconsistent")
+    ds = apply_valid_range(ds, name=name)
     ds = annotate(ds, source=source, data_version=data_version)
     ds["time"].attrs.update(standard_name="time", long_name="start of averaging interval (UTC)")
     ds.attrs.update(
@@ -113,6 +123,122 @@ def finalize(
         Conventions="CF-1.8",
     )
     return ds
+
+
+def apply_valid_range(ds: xr.Dataset, *, name: str = "<dataset>") -> xr.Dataset:
+    """Flag values outside each variable's physical ``valid_range``: NaN plus a QC record.
+
+    A value outside :attr:`data_sources.vocabulary.Variable.valid_range` (a fill value the
+    parser did not know, a corrupted digit such as Dst -99998 nT) is not a measurement and
+    must never reach a forecast or an alert. For each such variable the value becomes NaN and
+    the variable carries the QC record as attributes: ``n_out_of_range`` (count),
+    ``out_of_range_first`` (first value and time) and ``qc_comment``; one
+    :class:`OutOfRangeWarning` (also logged) names the file, the first offending time and
+    value, and the limits. Variables not in the vocabulary (``*_qc``, ``*_version``) are left
+    as they are.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Parsed dataset in canonical names and units.
+    name : str
+        The file (or URL) it came from, for the warning.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` with out-of-range values replaced by NaN and flagged.
+    """
+    for var in list(ds.data_vars):
+        spec = VARIABLES.get(str(var))
+        if spec is None or not np.issubdtype(ds[var].dtype, np.number):
+            continue
+        values = ds[var].values.astype(float)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(values) & (
+                (values < spec.valid_range[0]) | (values > spec.valid_range[1])
+            )
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            continue
+        first = int(np.flatnonzero(bad.ravel())[0])
+        when = ds["time"].values.ravel()[first] if "time" in ds[var].dims else "?"
+        message = (
+            f"{name}: {n_bad} value(s) of {var} outside its physical range "
+            f"{spec.valid_range} {spec.units}, first {values.ravel()[first]!r} at {when}; "
+            "set to NaN (a fill value or a corrupted field in the file; "
+            "the count is in the variable's n_out_of_range attribute)"
+        )
+        log.warning(message)
+        warnings.warn(message, OutOfRangeWarning, stacklevel=2)
+        attrs = dict(
+            ds[var].attrs,
+            n_out_of_range=n_bad,
+            out_of_range_first=f"{values.ravel()[first]!r} at {when}",
+            qc_comment=f"{n_bad} value(s) outside valid_range {spec.valid_range} set to NaN",
+        )
+        ds[var] = ds[var].where(~bad)
+        ds[var].attrs = attrs
+    return ds
+
+
+def check_complete(
+    ds: xr.Dataset,
+    start,
+    end,
+    *,
+    freq: str,
+    name: str,
+    settled_after: pd.Timedelta | str | None = "0s",
+    now=None,
+) -> None:
+    """Raise if a file for ``start <= time < end`` lacks any of its expected times.
+
+    A body cut at a line boundary parses cleanly and can even match its ``Content-Length``
+    (a proxy or a half-written upstream file); only the count of times shows it. A period
+    that ended at least ``settled_after`` before ``now`` must hold every ``freq`` time of
+    ``[start, end)`` (an OMNI2 year file 8,760 or 8,784 hours, a Kyoto month file every hour
+    of every day); a period still being filled must hold every time from ``start`` up to
+    its last line (no hole, so a truncated current file is caught at least when the cut falls
+    before a gap-free tail is impossible).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The parsed file.
+    start, end
+        The period the file covers (UTC; ``end`` exclusive).
+    freq : str
+        Cadence of its lines' times (``"1h"``).
+    name : str
+        The file or URL, for the message.
+    settled_after : pandas.Timedelta or str or None
+        How long after ``end`` the provider has published the complete period; ``None``:
+        the file is never required to reach ``end``.
+    now
+        Current time (default: the clock), for tests.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, how many expected times are missing and the first of them.
+    """
+    times = ds.indexes["time"]
+    start, end = to_utc(start), to_utc(end)
+    now = to_utc(now if now is not None else pd.Timestamp.now(tz="UTC"))
+    if settled_after is not None and end + pd.Timedelta(settled_after) <= now:
+        expected = pd.date_range(start, end, freq=freq, inclusive="left")
+    elif len(times):
+        expected = pd.date_range(start, times.max(), freq=freq)
+    else:
+        return
+    missing = expected.difference(times)
+    if len(missing):
+        raise ValueError(
+            f"{name}: {len(missing)} of {len(expected)} expected {freq} times are missing, "
+            f"first {missing[0]} (the body was truncated or the file is incomplete); "
+            "not cached: try again later or check the provider"
+        )
 
 
 def clip_time(ds: xr.Dataset, start, end) -> xr.Dataset:

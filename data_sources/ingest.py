@@ -49,6 +49,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "swpc": ("swpc_plasma", "swpc_mag", "swpc_kp", "swpc_dst"),
 }
 
+#: rolling real-time products (the SWPC 7-day windows): every ingest refreshes them
+#: (conditionally, see :func:`data_sources.http.cached_download`) whatever ``refresh`` says,
+#: so a cached copy of last week never stands in for this week
+ROLLING: frozenset[str] = frozenset(GROUPS["swpc"])
+
 #: what :func:`ingest_recorded` asks for: ingest name -> (start, end) of the request. The
 #: getters skip what the (mirrored) server does not hold, so spans may be generous.
 RECORDED_SPANS: dict[str, tuple[str, str]] = {
@@ -128,6 +133,8 @@ def _ingest_one(name: str, start, end, store: Store, **kw) -> tuple[list[Path], 
     start, end = to_utc(start), to_utc(end)
     if not start < end:
         raise ValueError(f"start {start} must be before end {end}")
+    if name in ROLLING:
+        kw = {**kw, "refresh": True}
     ds = getter(name)(start, end, **kw)
     n = int(ds.sizes.get("time", 0))
     if n == 0:

@@ -37,7 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time, finalize, read_input
+from data_sources.base import check_complete, clip_time, finalize, read_input
 from data_sources.http import DownloadError, NotFoundError, cached_download
 from data_sources.timeconv import to_utc
 
@@ -213,6 +213,25 @@ def _months(start: pd.Timestamp, end: pd.Timestamp) -> list[tuple[int, int]]:
     return [(p.year, p.month) for p in pd.period_range(first, last, freq="M")]
 
 
+#: a final or provisional month file must hold every hour once the month is this long over;
+#: a real-time month may stay short (it is refreshed on every call) but must have no hole
+MONTH_SETTLED_AFTER = "40D"
+
+
+def _validate_month(body: bytes, kind: str, year: int, month: int, url: str) -> None:
+    """Parse ``body`` and check it holds every hour it should (a cut body is refused)."""
+    ds = parse_wdc_dst(body, name=url)
+    first = pd.Timestamp(year, month, 1)
+    check_complete(
+        ds,
+        first,
+        first + pd.offsets.MonthBegin(1),
+        freq="1h",
+        name=url,
+        settled_after=None if kind == "realtime" else MONTH_SETTLED_AFTER,
+    )
+
+
 def _get_month(
     base: str,
     cache: Path,
@@ -234,7 +253,7 @@ def _get_month(
                 dest,
                 # final months never change: cached for good; others are refreshed per call
                 refresh=refresh or not final,
-                validate=lambda body, u=url: parse_wdc_dst(body, name=u),
+                validate=lambda body, u=url, k=kind: _validate_month(body, k, year, month, u),
                 **fetch_kwargs,
             )
         except NotFoundError:

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time, finalize, read_input
+from data_sources.base import check_complete, clip_time, finalize, read_input
 from data_sources.http import NotFoundError, cached_download
 
 log = logging.getLogger(__name__)
@@ -297,6 +297,23 @@ def parse_omni2(path_or_bytes: str | Path | bytes, *, name: str | None = None) -
     )
 
 
+#: an OMNI2 year file must hold all 8,760 / 8,784 hours once its year is this long over
+YEAR_SETTLED_AFTER = "400D"
+
+
+def _validate_year(body: bytes, year: int, url: str) -> None:
+    """Parse ``body`` and check it holds every hour it should (a cut body is refused)."""
+    ds = parse_omni2(body, name=url)
+    check_complete(
+        ds,
+        pd.Timestamp(year, 1, 1),
+        pd.Timestamp(year + 1, 1, 1),
+        freq="1h",
+        name=url,
+        settled_after=YEAR_SETTLED_AFTER,
+    )
+
+
 def file_name(year: int) -> str:
     """Upstream file name for ``year``."""
     return f"omni2_{year}.dat"
@@ -331,7 +348,7 @@ def get_omni2(
                 url,
                 cache / file_name(year),
                 refresh=refresh,
-                validate=lambda body, u=url: parse_omni2(body, name=u),
+                validate=lambda body, u=url, y=year: _validate_year(body, y, u),
                 timeout=timeout,
                 retries=retries,
                 backoff=backoff,

@@ -9,6 +9,11 @@ Layout: ``<root>/<source>/<source>_<YYYY>.nc`` with ``root`` defaulting to
 * are idempotent: a content hash (``content_sha256``) of the merged data is kept in the file and
   a write whose merged content equals the stored one leaves the file untouched (same bytes).
 
+A file that cannot be read (a torn disk block, a file truncated by a full disk, bytes that
+are not netCDF) is *quarantined*: renamed aside into ``<root>/<source>/.quarantine/``, logged
+and reported with a :class:`CorruptStoreWarning` that names the ``superstorm ingest`` command
+restoring it. A read goes on without that year; a write (the re-ingest) starts the year afresh.
+
 Time is encoded as integer ``hours since 1957-01-01 00:00:00`` (UTC); data with sub-hourly
 labels (SWPC one-minute real-time products) use ``minutes since`` the same epoch instead.
 Floating-point variables are stored as zlib-compressed ``float32`` with a NaN ``_FillValue``,
@@ -22,6 +27,7 @@ import fcntl
 import hashlib
 import logging
 import re
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
-from data_sources.base import clip_time
+from data_sources.base import SuperstormWarning, clip_time
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from data_sources.timeconv import to_utc
 
@@ -44,6 +50,21 @@ _NETCDF_LOCK = NETCDF_LOCK  # shared with every module that touches netCDF
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: dataset attributes that do not count as content (download time, mirror address, ...)
 VOLATILE_ATTRS = ("retrieved", "source_url", "content_sha256", "history")
+#: folder (inside each source folder) that corrupt files are moved into
+QUARANTINE = ".quarantine"
+
+
+class CorruptStoreWarning(SuperstormWarning):
+    """A store file could not be read and was moved aside; re-ingest to restore it."""
+
+
+class CorruptStoreFile(RuntimeError):
+    """A store file could not be read; it has been quarantined (see :attr:`moved_to`)."""
+
+    def __init__(self, message: str, path: Path, moved_to: Path) -> None:
+        super().__init__(message)
+        self.path = path
+        self.moved_to = moved_to
 
 
 class Store:
@@ -118,7 +139,12 @@ class Store:
             return self._merge_into(path, new)
 
     def _merge_into(self, path: Path, new: xr.Dataset) -> Path:
-        old = _load(path) if path.exists() else None
+        old = None
+        if path.exists():
+            try:
+                old = _load(path)
+            except CorruptStoreFile:
+                old = None  # quarantined and reported: this write starts the year afresh
         merged = merge_prefer_new(old, new) if old is not None else _as_stored(new)
         digest = content_hash(merged)
         if old is not None and old.attrs.get("content_sha256") == digest:
@@ -149,15 +175,62 @@ class Store:
             )
         lo = to_utc(start).year if start is not None else years[0]
         hi = (to_utc(end) - pd.Timedelta("1ns")).year if end is not None else years[-1]
-        parts = [_load(self.path(source, y)) for y in years if lo <= y <= hi]
+        parts = [ds for y in years if lo <= y <= hi if (ds := self._load_or_skip(source, y))]
         if not parts:
-            empty = _load(self.path(source, years[0])).isel(time=slice(0, 0))
-            return empty
+            for y in years:
+                if (ds := self._load_or_skip(source, y)) is not None:
+                    return ds.isel(time=slice(0, 0))
+            raise FileNotFoundError(
+                f"every stored year of source {source!r} in {self.root} was unreadable and has "
+                f"been quarantined; run `superstorm ingest --source {source} --start ... "
+                "--end ...` again"
+            )
         ds = _concat(parts)
         return clip_time(ds, start, end)
 
+    def _load_or_skip(self, source: str, year: int) -> xr.Dataset | None:
+        """One year file, or ``None`` when it was corrupt (quarantined and reported)."""
+        try:
+            return _load(self.path(source, year))
+        except (CorruptStoreFile, FileNotFoundError):
+            return None  # quarantined now (reported) or moved aside by another reader
+
+    def quarantined(self, source: str) -> list[Path]:
+        """Files of ``source`` moved aside as corrupt, oldest first."""
+        folder = self.root / source / QUARANTINE
+        return sorted(folder.iterdir()) if folder.is_dir() else []
+
 
 # ---------------------------------------------------------------------- helpers
+def quarantine(path: Path, exc: BaseException) -> Path:
+    """Move unreadable store file ``path`` aside and report it; return where it went.
+
+    The file goes to ``<folder>/.quarantine/<name>.<UTC time>.corrupt`` (kept for
+    inspection, never read again); an error is logged and a :class:`CorruptStoreWarning`
+    names the file, the reason and the ``superstorm ingest`` command that restores the year.
+    """
+    path = Path(path)
+    folder = path.parent / QUARANTINE
+    folder.mkdir(parents=True, exist_ok=True)
+    moved = folder / f"{path.name}.{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.corrupt"
+    path.replace(moved)
+    source = path.parent.name
+    m = re.search(r"_(\d{4})\.nc$", path.name)
+    year = int(m.group(1)) if m else None
+    how = (
+        f"`superstorm ingest --source {source} --start {year}-01-01 --end {year + 1}-01-01`"
+        if year is not None
+        else f"`superstorm ingest --source {source} ...`"
+    )
+    message = (
+        f"store file {path} is unreadable ({type(exc).__name__}: {exc}); moved it to "
+        f"{moved} and carrying on without it; restore the data with {how}"
+    )
+    log.error(message)
+    warnings.warn(message, CorruptStoreWarning, stacklevel=3)
+    return moved
+
+
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """Exclusive lock on ``folder/.lock`` for a read-merge-write (processes), and the
@@ -298,9 +371,21 @@ def _atomic_to_netcdf(ds: xr.Dataset, path: Path) -> None:
 
 
 def _load(path: Path) -> xr.Dataset:
-    """Read a store file fully into memory and close it (so it can be replaced)."""
-    with _NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as ds:
-        out = ds.load()
+    """Read a store file fully into memory and close it (so it can be replaced).
+
+    Raises
+    ------
+    CorruptStoreFile
+        If the file exists but cannot be read as netCDF; it has been quarantined.
+    """
+    try:
+        with _NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as ds:
+            out = ds.load()
+    except (FileNotFoundError, PermissionError):
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, IndexError) as exc:
+        moved = quarantine(path, exc)
+        raise CorruptStoreFile(f"{path} is unreadable; moved to {moved}", path, moved) from exc
     out = out.assign_coords(time=pd.DatetimeIndex(out["time"].values).astype("datetime64[ns]"))
     for name in out.variables:
         out[name].encoding = {}

@@ -24,9 +24,22 @@ ArrayT = TypeVar("ArrayT", float, np.ndarray, pd.Series, xr.DataArray)
 
 QUANTILES: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
-#: NOAA G-scale: lowest Kp of each level. DESIGN.md: G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8
-#: (8-, 8, 8+, 9-), G5 Kp=9; Kp is in thirds, so G4 starts at 8- = 23/3 and 9- is still G4.
-G_SCALE: dict[str, float] = {"G1": 5.0, "G2": 6.0, "G3": 7.0, "G4": 23.0 / 3.0, "G5": 9.0}
+#: NOAA G-scale: lowest Kp of each level, in thirds, as SWPC's own products apply it.
+#: A level N starts at N- (N - 1/3): SWPC's 3-Day Forecast labels each 3-hour Kp with its
+#: level, e.g. the product issued 2026 Jan 21 1230 UTC (NOAA/SWPC ``3-day-forecast.txt``,
+#: "NOAA Kp index breakdown") reads ``4.67 (G1)``, ``5.67 (G2)``, ``6.33 (G2)``, ``6.67 (G3)``
+#: and ``7.00 (G3)``, and below-threshold values such as ``4.33`` carry no label. The NOAA Space
+#: Weather Scales define G4 as "Kp = 8, including a 9-", so 9- (26/3) is still G4 and G5 starts
+#: at 9o. (The recorded SWPC products in ``shared/data/swpc_products`` hold no ``noaa_scale``
+#: field, so the citation is SWPC's text product.) The same thresholds drive probabilities,
+#: colours and alerts (:data:`KP_THRESHOLDS`, ``dashboards.colors``, ``forecasting.alerting``).
+G_SCALE: dict[str, float] = {
+    "G1": 14.0 / 3.0,
+    "G2": 17.0 / 3.0,
+    "G3": 20.0 / 3.0,
+    "G4": 23.0 / 3.0,
+    "G5": 9.0,
+}
 
 #: Exceedance thresholds: Kp >= level (NOAA G1..G5), Dst <= level (Gonzalez et al. 1994).
 KP_THRESHOLDS: tuple[float, ...] = tuple(G_SCALE.values())

@@ -95,7 +95,7 @@ def test_markers_at_issue_time_and_latest_sample(fc, obs):
 
 
 def test_g_levels_and_colours():
-    assert [colors.g_level(k) for k in (0.0, 4.667, 5.0, 6.333, 7.0, 7.667, 8.667, 9.0)] == [
+    assert [colors.g_level(k) for k in (0.0, 4.333, 4.667, 5.667, 6.667, 7.667, 8.667, 9.0)] == [
         0,
         0,
         1,
@@ -151,7 +151,7 @@ def test_threshold_lines(fc, obs):
     qfig = figures.fan_chart(quiet, "dst", observed=obs)
     assert "dst -250" not in [s.name for s in qfig.layout.shapes]
     kp = figures.fan_chart(fc, "kp", observed=obs)
-    assert [round(_shape(kp, f"G{g}").y0, 3) for g in range(1, 6)] == [5.0, 6.0, 7.0, 7.667, 9.0]
+    assert [round(_shape(kp, f"G{g}").y0, 3) for g in range(1, 6)] == [4.667, 5.667, 6.667, 7.667, 9.0]
 
 
 def test_downsampling_keeps_storm_minimum(obs):
@@ -192,7 +192,7 @@ def test_newell_coupling_values():
 def test_probabilities_match_exceedance_probability(fc):
     table = figures.probability_table(fc)
     assert list(table.columns) == ["next 3 h", "next 12 h", "next 24 h"]
-    for g, k in enumerate((5.0, 6.0, 7.0, 23 / 3, 9.0), start=1):
+    for g, k in enumerate((14 / 3, 17 / 3, 20 / 3, 23 / 3, 9.0), start=1):
         p = exceedance_probability(fc, "kp", k).isel(init_time=-1).to_numpy()
         row = table.loc[f"G{g} (Kp ≥ {kp_label(k)})"]
         assert row["next 24 h"] == pytest.approx(p.max())
@@ -203,7 +203,7 @@ def test_probabilities_match_exceedance_probability(fc):
     fig = figures.probability_figure(fc)
     g1 = next(t for t in fig.data if t.name.startswith("P(G1"))
     np.testing.assert_allclose(
-        g1.y, 100 * exceedance_probability(fc, "kp", 5.0).isel(init_time=-1).to_numpy(), rtol=1e-6
+        g1.y, 100 * exceedance_probability(fc, "kp", 14 / 3).isel(init_time=-1).to_numpy(), rtol=1e-6
     )
 
 

@@ -51,7 +51,8 @@ def active(kind, family, level, serial=1, start=HOUR_AGO, end=None):
 
 
 def test_levels_follow_noaa_and_gonzalez():
-    assert [A.g_level(k) for k in (4.667, 5.0, 6.0, 7.0, 23 / 3, 8.667, 9.0)] == [
+    # SWPC thirds: each level starts at its minus third (5- = G1 ... 8- = G4, 9- G4, 9o G5)
+    assert [A.g_level(k) for k in (4.333, 14 / 3, 17 / 3, 20 / 3, 23 / 3, 8.667, 9.0)] == [
         None,
         "G1",
         "G2",

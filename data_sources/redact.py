@@ -1,0 +1,110 @@
+"""Secrets never in logs: one ``redact_url`` for every URL the project prints.
+
+Webhook and API URLs carry their credential in the URL itself (Slack
+``/services/T.../B.../<token>``, Discord ``/api/webhooks/<id>/<token>``, ``?token=``,
+``user:password@``). :func:`redact_url` keeps what an operator needs to recognise the URL
+(scheme, host, port, file names) and replaces every part that may be a credential with
+``***``. :func:`redact_text` applies it to every URL inside a message, and
+:func:`quiet_http_loggers` raises the HTTP client loggers (httpx, httpcore, urllib3,
+requests) to WARNING and attaches a filter that redacts any URL they still log (httpx logs
+``HTTP Request: POST <full url>`` at INFO for every request).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "***"
+
+#: query keys whose value is always a credential (matched case-insensitively as a substring)
+SECRET_KEYS = ("token", "key", "secret", "pass", "sig", "auth", "credential", "code", "session")
+
+#: a path segment without a file extension that is at least this long and mixes letters and
+#: digits is treated as a credential (webhook tokens are 24-70 such characters)
+TOKEN_MIN_LENGTH = 16
+
+#: HTTP client loggers that print request lines with full URLs
+HTTP_LOGGERS = ("httpx", "httpcore", "urllib3", "urllib3.connectionpool", "requests")
+
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def _secret_segment(segment: str) -> bool:
+    if "." in segment or len(segment) < TOKEN_MIN_LENGTH:
+        return False
+    return any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with user info, credential-like path segments and query values replaced.
+
+    Parameters
+    ----------
+    url : str
+        Any URL (``http://user:pw@host/services/T1/B2/abcd...?token=x&start=2024``).
+
+    Returns
+    -------
+    str
+        The URL with the password (and user), every path segment that looks like a token
+        (no file extension, >= :data:`TOKEN_MIN_LENGTH` characters, letters and digits) and
+        every query value whose key looks secret (:data:`SECRET_KEYS`) replaced by ``***``.
+        A string that does not parse as a URL is returned fully redacted.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return REDACTED
+    if not parts.scheme or not parts.netloc:
+        return url
+    host = parts.hostname or ""
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username or parts.password:
+        netloc = f"{REDACTED}@{netloc}"
+    path = "/".join(REDACTED if _secret_segment(s) else s for s in parts.path.split("/"))
+    query = [
+        (k, REDACTED if any(s in k.lower() for s in SECRET_KEYS) or _secret_segment(v) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(
+        (parts.scheme, netloc, path, urlencode(query, safe="*"), REDACTED if parts.fragment else "")
+    )
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`redact_url`."""
+    return _URL.sub(lambda m: redact_url(m.group(0)), text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every URL in a record's message (and its arguments)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API
+        """Rewrite ``record`` in place; always keep it."""
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is kept as it is
+            return True
+        record.msg = redact_text(message)
+        record.args = None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def quiet_http_loggers(level: int = logging.WARNING) -> None:
+    """Raise the HTTP client loggers to ``level`` and redact URLs in what they still log.
+
+    Idempotent. Called on import of :mod:`data_sources`, so every command, flow and test that
+    imports the project has it.
+    """
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < level:
+            logger.setLevel(level)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
