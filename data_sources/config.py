@@ -7,6 +7,19 @@ Base URLs default to the real upstream servers. Override them with
 * ``SUPERSTORM_URL_<SOURCE>=...`` for one source (e.g. ``SUPERSTORM_URL_OMNI2``), or
 * a TOML file ``$SUPERSTORM_HOME/config.toml`` with a ``[base_urls]`` table.
 
+The same file configures the merged dataset and the year split::
+
+    [dataset.priority]          # variable (or "solar_wind") -> store sources, best first
+    dst = ["kyoto_dst", "local_omni2_stormai_csv", "omni2"]
+
+    [split]                     # the full preset; [split.quick] the quick one
+    train = "1998-2012"
+    validate = "2013-2014"
+    test = "2015-"
+
+(:func:`dataset_priority`, :func:`split_years`; read by :func:`data_sources.dataset.build_dataset`
+and :func:`forecasting.splits.configured_split`).
+
 The store lives in ``$SUPERSTORM_HOME`` (default ``~/.superstorm``).
 """
 
@@ -43,7 +56,81 @@ def _config_file() -> dict:
     if not path.exists():
         return {}
     with path.open("rb") as fh:
-        return tomllib.load(fh)
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML ({exc}); fix or remove the file") from None
+
+
+def dataset_priority() -> dict[str, list[str]]:
+    """The ``[dataset.priority]`` table of ``config.toml``: variable -> sources, best first.
+
+    Returns
+    -------
+    dict
+        Empty when the file or the table is absent. A key ``solar_wind`` stands for every
+        solar-wind variable (:data:`data_sources.dataset.SOLAR_WIND`).
+
+    Raises
+    ------
+    ValueError
+        If the table is not a mapping of names to lists of source names.
+    """
+    table = _config_file().get("dataset", {}).get("priority", {})
+    path = home() / "config.toml"
+    if not isinstance(table, dict):
+        raise ValueError(
+            f"{path}: [dataset] priority must be a table of variable = [sources, best first], "
+            f'e.g. [dataset.priority] dst = ["kyoto_dst", "omni2"]'
+        )
+    out: dict[str, list[str]] = {}
+    for name, chain in table.items():
+        if not isinstance(chain, list) or not all(isinstance(s, str) for s in chain):
+            raise ValueError(
+                f"{path}: [dataset.priority] {name} = {chain!r}; give a list of store sources, "
+                f'e.g. {name} = ["omni2", "local_omni2_stormai_csv"]'
+            )
+        out[str(name)] = list(chain)
+    return out
+
+
+def split_years(preset: str = "full") -> dict[str, str]:
+    """The year split of ``preset`` in ``config.toml``: part -> year range text.
+
+    ``[split]`` holds the full preset's years and ``[split.quick]`` the quick preset's
+    (keys ``train``, ``validate``, ``test``). Values are ``"1998-2012"``, ``"2015-"``
+    (open-ended) or ``"2007"``, parsed by :func:`forecasting.splits.parse_years`.
+
+    Returns
+    -------
+    dict
+        Part -> text; empty when the file or the table is absent.
+
+    Raises
+    ------
+    ValueError
+        If a key is not train / validate / test (or a preset table), or a value is not text.
+    """
+    table = _config_file().get("split", {})
+    path = home() / "config.toml"
+    if not isinstance(table, dict):
+        raise ValueError(f'{path}: [split] must be a table, e.g. train = "1998-2012"')
+    if preset != "full":
+        table = table.get(preset, {})
+        if not isinstance(table, dict):
+            raise ValueError(f'{path}: [split.{preset}] must be a table, e.g. train = "2004-2005"')
+    out: dict[str, str] = {}
+    for part, years in table.items():
+        if isinstance(years, dict):
+            continue  # a preset's own table, e.g. [split.quick]
+        if part not in ("train", "validate", "test"):
+            raise ValueError(f"{path}: [split] {part} is unknown; use train, validate or test")
+        if isinstance(years, int) and not isinstance(years, bool):
+            years = str(years)
+        if not isinstance(years, str):
+            raise ValueError(f'{path}: [split] {part} = {years!r}; give text such as "1998-2012"')
+        out[part] = years
+    return out
 
 
 def base_url(source: str) -> str:

@@ -6,7 +6,17 @@ every variable from the best source that has a value at that hour (:data:`PRIORI
 * ``dst``: Kyoto (final, then provisional, then quick-look), then OMNI2, then SWPC;
 * ``kp`` / ``ap``: GFZ, then Celestrak, then OMNI2, then SWPC;
 * solar wind: OMNI2, then SWPC real time averaged to hours;
-* ``f107`` / ``sunspot_number``: OMNI2, then Celestrak, then ``solar_indices``.
+* ``f107`` / ``sunspot_number``: OMNI2, then Celestrak, then ``solar_indices``;
+* after the upstream sources, the researchers' extracts stored as ``local_<preset>``
+  (:data:`LOCAL_PRIORITY`: STORM-AI OMNI2 CSV 2013-11 -> 2019-12, the ELFIN Kyoto Dst CSV,
+  the OMNIWeb CSV of 2021, the older OMNI hourly CSV), then any other stored ``local_*``
+  source in name order. They fill the years the upstream files lack (2016, 2018, 2019, 2021)
+  and never replace an upstream value.
+
+The order is configurable per variable (``priority=`` keyword, else the ``[dataset.priority]``
+table of ``config.toml``, :func:`data_sources.config.dataset_priority`; key ``solar_wind``
+stands for every solar-wind variable). Each merged variable says which sources won:
+``source`` (best first), ``source_hours`` (``name=hours`` of each) and ``data_version``.
 
 3-hourly ``kp``/``ap`` repeat over their 3 hours and daily values over their day (labels are the
 start of the interval, :mod:`data_sources.timeconv`). Gaps of at most 3 h are filled by linear
@@ -30,16 +40,29 @@ log = logging.getLogger(__name__)
 
 SOLAR_WIND = ("bx_gsm", "by_gsm", "bz_gsm", "b_total", "v_sw", "n_p", "t_p", "p_dyn")
 
-#: variable -> store sources, best first
+#: the recorded local extracts (``data_sources.ingest.LOCAL_PRESETS`` stored as
+#: ``local_<preset>``), best first: STORM-AI OMNI2 CSV (re-processed OMNI2, final Dst), the
+#: ELFIN copy of Kyoto Dst, the OMNIWeb CSV of 2021 (provisional Dst), the older OMNI extract
+LOCAL_PRIORITY: tuple[str, ...] = (
+    "local_omni2_stormai_csv",
+    "local_dst_csv_elfin",
+    "local_omniweb_csv_dstt",
+    "local_omni_hourly_csv",
+)
+
+#: variable -> store sources, best first; upstream sources before the local extracts
 PRIORITY: dict[str, tuple[str, ...]] = {
-    **{name: ("omni2", "swpc") for name in SOLAR_WIND},
-    "dst": ("kyoto_dst", "omni2", "swpc"),
-    "kp": ("gfz_kp", "celestrak", "omni2", "swpc"),
-    "ap": ("gfz_kp", "celestrak", "omni2", "swpc"),
-    "ae": ("omni2",),
-    "f107": ("omni2", "celestrak", "solar_indices"),
-    "sunspot_number": ("omni2", "celestrak", "solar_indices"),
+    **{name: ("omni2", "swpc", *LOCAL_PRIORITY) for name in SOLAR_WIND},
+    "dst": ("kyoto_dst", "omni2", "swpc", *LOCAL_PRIORITY),
+    "kp": ("gfz_kp", "celestrak", "omni2", "swpc", *LOCAL_PRIORITY),
+    "ap": ("gfz_kp", "celestrak", "omni2", "swpc", *LOCAL_PRIORITY),
+    "ae": ("omni2", *LOCAL_PRIORITY),
+    "f107": ("omni2", "celestrak", "solar_indices", *LOCAL_PRIORITY),
+    "sunspot_number": ("omni2", "celestrak", "solar_indices", *LOCAL_PRIORITY),
 }
+
+#: a ``priority`` key standing for every solar-wind variable
+SOLAR_WIND_KEY = "solar_wind"
 
 #: native interval of variables that are not hourly (values repeat over it)
 INTERVAL: dict[str, str] = {"kp": "3h", "ap": "3h", "f107": "1D", "sunspot_number": "1D"}
@@ -121,6 +144,61 @@ def _read(store: Store, source: str, start, end) -> xr.Dataset | None:
     return _to_hourly(ds) if ds.sizes["time"] else None
 
 
+def resolve_priority(
+    priority: dict[str, list[str] | tuple[str, ...]] | None = None,
+    stored: list[str] | tuple[str, ...] = (),
+) -> dict[str, tuple[str, ...]]:
+    """The source chain of every variable: :data:`PRIORITY` with ``priority`` applied.
+
+    Parameters
+    ----------
+    priority
+        Variable (or ``"solar_wind"``) -> store sources, best first; replaces that variable's
+        chain. ``None`` reads :func:`data_sources.config.dataset_priority` (``config.toml``).
+    stored
+        Names of the stored sources; a stored ``local_*`` source that no chain names is
+        appended to every chain (lowest priority, in name order).
+
+    Returns
+    -------
+    dict
+        Variable -> sources, best first.
+
+    Raises
+    ------
+    ValueError
+        If a key is not a merged variable, a chain is empty or names a source twice.
+    """
+    from data_sources import config
+
+    given = config.dataset_priority() if priority is None else priority
+    upstream = {s for chain in PRIORITY.values() for s in chain if not s.startswith("local_")}
+    chains = dict(PRIORITY)
+    for key, chain in given.items():
+        names = SOLAR_WIND if key == SOLAR_WIND_KEY else (key,)
+        if key != SOLAR_WIND_KEY and key not in PRIORITY:
+            raise ValueError(
+                f"priority for {key!r}: not a merged variable; use one of "
+                f"{', '.join([SOLAR_WIND_KEY, *PRIORITY])}"
+            )
+        chain = tuple(str(c) for c in ([chain] if isinstance(chain, str) else chain))
+        if not chain or len(set(chain)) != len(chain):
+            raise ValueError(
+                f"priority for {key!r} = {list(chain)}: give each source once, best first"
+            )
+        unknown = [c for c in chain if c not in upstream and not c.startswith("local_")]
+        if unknown:
+            raise ValueError(
+                f"priority for {key!r} names unknown sources {unknown}; use store sources "
+                f"({', '.join(sorted(upstream))} or local_<name>)"
+            )
+        for name in names:
+            chains[name] = chain
+    named = {s for chain in chains.values() for s in chain}
+    extra = tuple(sorted(s for s in stored if s.startswith("local_") and s not in named))
+    return {name: (*chain, *extra) for name, chain in chains.items()}
+
+
 def interpolate_short_gaps(
     values: np.ndarray, max_gap: int = MAX_INTERP_GAP_H
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -155,6 +233,7 @@ def build_dataset(
     *,
     sources: list[str] | None = None,
     store: Store | None = None,
+    priority: dict[str, list[str] | tuple[str, ...]] | None = None,
 ) -> xr.Dataset:
     """Merge the stored sources onto the hourly grid ``[start, end)``.
 
@@ -165,28 +244,34 @@ def build_dataset(
     cadence
         Grid step; only ``"1h"``.
     sources
-        Store sources to use (default: every stored one in :data:`PRIORITY`); the priority
-        order is kept whatever the order of this list.
+        Store sources to use (default: every stored one in the priority chains); the
+        priority order is kept whatever the order of this list.
     store
         Store to read (default ``Store()``).
+    priority
+        Variable (or ``"solar_wind"``) -> store sources, best first, replacing those chains
+        of :data:`PRIORITY` (default: the ``[dataset.priority]`` table of ``config.toml``,
+        else :data:`PRIORITY`); see :func:`resolve_priority`.
 
     Returns
     -------
     xr.Dataset
         ``time`` (naive UTC, start of hour); float32 variables with attrs ``units``,
         ``long_name``, ``source`` and ``data_version`` (the sources / versions actually used,
-        best first, comma separated); int8 ``<var>_qc`` flags.
+        best first, comma separated), ``source_hours`` (``source=hours`` it gave, best first)
+        and ``priority`` (the chain it was merged by); int8 ``<var>_qc`` flags.
 
     Raises
     ------
     FileNotFoundError
         If a source named in ``sources`` is not stored.
     ValueError
-        If no stored source has any value in ``[start, end)``.
+        If no stored source has any value in ``[start, end)``, or ``priority`` is invalid.
     """
     store = store or Store()
     grid = hourly_grid(start, end, cadence)
-    known = sorted({s for chain in PRIORITY.values() for s in chain})
+    chains = resolve_priority(priority, store.sources())
+    known = sorted({s for chain in chains.values() for s in chain})
     if sources is not None:
         unknown = [s for s in sources if s not in known]
         if unknown:
@@ -204,11 +289,12 @@ def build_dataset(
         if (ds := _read(store, s, grid[0], grid[-1] + pd.Timedelta("1h"))) is not None
     }
     out = xr.Dataset(coords={"time": ("time", grid)})
-    for name, chain in PRIORITY.items():
+    for name, chain in chains.items():
         merged = _merge_variable(
             name, [(s, frames[s]) for s in chain if s in frames and name in frames[s]], grid
         )
         if merged is not None:
+            merged[name].attrs["priority"] = ",".join(chain)
             for key, da in merged.items():
                 out[key] = da
     if not out.data_vars:
@@ -270,7 +356,8 @@ def _merge_variable(
         if (used_version == v).any()
     ]
     versions += sorted({v for v in used_version if v and v not in versions})
-    attrs.update(source=",".join(srcs), data_version=",".join(versions))
+    hours = ",".join(f"{s}={int((used_source == s).sum())}" for s in srcs)
+    attrs.update(source=",".join(srcs), source_hours=hours, data_version=",".join(versions))
     da = xr.DataArray(filled.astype("float32"), dims="time", coords={"time": grid}, attrs=attrs)
     flag = xr.DataArray(
         qc,

@@ -186,7 +186,7 @@ def ingest_recorded(
     Parameters
     ----------
     data_dir
-        Recorded data folder (default ``../shared/data``, ``SUPERSTORM_DATA`` overrides).
+        Recorded data folder (default: ``SUPERSTORM_DATA``, :func:`data_sources.mirror.server.default_data_dir`).
     store
         Target store (default ``Store()``).
     sources

@@ -115,8 +115,9 @@ def run_retrain(
     """
     from forecasting.models import registry
     from forecasting.models.predict import TFTForecaster
-    from forecasting.models.train import default_split, load_data
+    from forecasting.models.train import default_split
     from forecasting.models.train import train as train_default
+    from forecasting.splits import load_period
 
     rule = rule or PromotionRule()
     version = (train_fn or train_default)(preset, data=data, overrides=overrides, promote=False)
@@ -125,11 +126,7 @@ def run_retrain(
         test = split.test
         held_out = (f"{test[0]}-01-01", f"{(test[1] or test[0]) + 1}-01-01")
     start, end = pd.Timestamp(held_out[0]), pd.Timestamp(held_out[1])
-    ds = (
-        data
-        if isinstance(data, xr.Dataset)
-        else load_data(data, range(start.year - 1, end.year + 1))
-    )
+    ds = data if isinstance(data, xr.Dataset) else load_period(start - pd.Timedelta("30D"), end)
     ds = ds.sel(time=slice(start - pd.Timedelta("30D"), end))
     inits = pd.date_range(
         start + pd.Timedelta("7D"), end - pd.Timedelta("1D"), freq=rule.init_every

@@ -11,7 +11,11 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from data_sources.mirror.server import MirrorServer
 
 #: The replayed issue time: the main phase of the May 2024 (Gannon) superstorm, whose
 #: sudden commencement came at about 17 UT on 10 May.
@@ -20,7 +24,7 @@ DEFAULT_ISSUE_TIME = "2024-05-10 20:00"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="ingest, train (quick), forecast, alert, build dashboards")
-    p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
+    p.add_argument("--data", default=None, help="recorded data folder (default: $SUPERSTORM_DATA)")
     p.add_argument(
         "--servers",
         choices=("auto", "mirror", "upstream"),
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["SUPERSTORM_MIRROR"] = server.url
         print(f"offline: serving the recorded upstream files of {data_dir} at {server.url}")
     try:
-        return _run_steps(args, data_dir)
+        return _run_steps(args, data_dir, server)
     finally:
         if server is not None:
             server.stop()
@@ -84,7 +88,7 @@ def _print_ingest(summary: dict[str, dict]) -> None:
         )
 
 
-def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
+def _run_steps(args: argparse.Namespace, data_dir: Path, server: MirrorServer | None = None) -> int:
     import pandas as pd
 
     from data_sources import config, dataset, ingest
@@ -92,7 +96,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
 
     home = config.home()
     t0 = _step(f"1/6 ingest the record into {home / 'store'}")
-    summary = ingest.ingest_recorded(data_dir)
+    summary = ingest.ingest_recorded(data_dir, mirror=server)
     _print_ingest(summary)
     _done(t0)
 
@@ -102,13 +106,13 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
     print(dataset.format_summary(dataset.summarize(ds, storms=find_storms(ds["dst"]))))
     _done(t0)
 
-    t0 = _step("3/6 train the TFT (quick preset), score it beside the baselines")
+    t0 = _step("3/6 train the TFT (quick preset) from the store, score it beside the baselines")
     from forecasting.models import registry, train
 
-    version = train.train(preset="quick", data=ds, promote=True)
+    version = train.train(preset="quick", promote=True)
     print(f"  registered and promoted tft/{version} in {registry.root()}")
     reports = Path("reports")
-    train.evaluate_version(version, data=ds, out_dir=reports)
+    train.evaluate_version(version, out_dir=reports)
     print(f"  skill report: {reports.resolve() / 'skill.md'}")
     _done(t0)
 

@@ -1,8 +1,23 @@
-"""``superstorm train`` and ``superstorm evaluate``: fit the TFT, score it beside the baselines."""
+"""``superstorm train`` and ``superstorm evaluate``: fit the TFT, score it beside the baselines.
+
+Both read the store (``superstorm ingest`` fills it). ``--data DIR`` first ingests a recorded
+folder through the loopback mirror into the store; ``--train-years`` / ``--val-years`` /
+``--test-years`` replace the preset's (or ``config.toml``'s) whole-year split.
+"""
 
 from __future__ import annotations
 
 import argparse
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help="first ingest this recorded folder into the store through a loopback mirror "
+        "(default: use the store as `superstorm ingest` left it)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="quick",
         help="quick: < 2 min demo model; full: the real model (< 1 h on 2 cores)",
     )
-    p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
+    _add_data(p)
+    p.add_argument("--train-years", metavar="YEARS", help="e.g. 1998-2012 (whole years)")
+    p.add_argument("--val-years", metavar="YEARS", help="e.g. 2013-2014")
+    p.add_argument("--test-years", metavar="YEARS", help="e.g. 2015- (open-ended) or 2007")
     p.add_argument("--promote", action="store_true", help="make the new version `current`")
     p.add_argument(
         "--horizon",
@@ -32,28 +50,60 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     e = sub.add_parser("evaluate", help="score a trained TFT and the baselines on the test years")
     e.add_argument("--version", default="latest", help="registry version (latest, current, name)")
-    e.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
+    _add_data(e)
+    e.add_argument(
+        "--test-years",
+        metavar="YEARS",
+        help="score on these years (default: the model's own test years)",
+    )
     e.add_argument("--reports", default="reports", help="folder for skill.md and skill.nc")
     e.set_defaults(func=run_evaluate)
 
 
+def ingest_folder(data: str | None) -> None:
+    """Ingest the recorded folder ``data`` (if given) into the store; print failures."""
+    if not data:
+        return
+    from data_sources.ingest import ingest_recorded
+
+    summary = ingest_recorded(data)
+    failed = {k: v["error"] for k, v in summary.items() if v.get("error")}
+    for name, error in failed.items():
+        print(f"ingest {name}: FAILED: {error}")
+    print(f"ingested {data} into the store ({len(summary) - len(failed)} sources)")
+
+
 def run_train(args: argparse.Namespace) -> int:
     from forecasting.models.train import evaluate_version, train
+    from forecasting.splits import configured_split
 
     if args.horizon < 1:
         raise ValueError(f"--horizon {args.horizon}: give a positive number of hours (24 or 72)")
+    split = configured_split(
+        args.preset, train=args.train_years, validate=args.val_years, test=args.test_years
+    )
+    ingest_folder(args.data)
     overrides = {"horizon": args.horizon} if args.horizon != 24 else None
-    version = train(args.preset, data=args.data, promote=args.promote, overrides=overrides)
+    version = train(args.preset, split=split, promote=args.promote, overrides=overrides)
     print(f"trained TFT version {version}")
     if args.evaluate:
-        evaluate_version(version, data=args.data, out_dir=args.reports)
+        evaluate_version(version, split=split, out_dir=args.reports)
         print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from forecasting.models.train import evaluate_version
+    import dataclasses
 
-    evaluate_version(args.version, data=args.data, out_dir=args.reports)
+    from forecasting.models import registry
+    from forecasting.models.train import evaluate_version, split_of
+    from forecasting.splits import YearSplit, parse_years
+
+    split: YearSplit | None = None
+    if args.test_years:
+        base = split_of(registry.load(args.version))
+        split = dataclasses.replace(base, test=parse_years(args.test_years, "--test-years"))
+    ingest_folder(args.data)
+    evaluate_version(args.version, split=split, out_dir=args.reports)
     print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")
     return 0

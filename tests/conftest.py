@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# the recorded data beside the checkout; the library has no default folder (the Makefile sets it too)
+os.environ.setdefault(
+    "SUPERSTORM_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
 from data_sources.mirror.server import default_data_dir, serve_recorded  # noqa: E402
@@ -17,7 +21,7 @@ from data_sources.mirror.server import default_data_dir, serve_recorded  # noqa:
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """``../shared/data`` (the recorded upstream files); skip nothing: it must exist."""
+    """``SUPERSTORM_DATA`` (``../shared/data``: the recorded upstream files); it must exist."""
     path = default_data_dir()
     assert path.is_dir(), f"recorded data not found at {path}; set SUPERSTORM_DATA"
     return path

@@ -36,13 +36,25 @@ SOURCE_MODULES: tuple[ModuleType, ...] = (
 
 
 def default_data_dir() -> Path:
-    """``../shared/data`` beside the checkout (``SUPERSTORM_DATA`` overrides)."""
+    """The recorded-data folder named by ``SUPERSTORM_DATA`` (no other default).
+
+    Tests, benchmarks and the demo set it (``tests/conftest.py`` and the Makefile point it at
+    ``../shared/data``); the library itself never reads a recorded folder unless told to.
+
+    Raises
+    ------
+    ValueError
+        If ``SUPERSTORM_DATA`` is not set; the message says how to name the folder.
+    """
     import os
 
-    env = os.environ.get("SUPERSTORM_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+    env = os.environ.get("SUPERSTORM_DATA", "").strip()
+    if not env:
+        raise ValueError(
+            "no recorded-data folder named: set SUPERSTORM_DATA=/path/to/recorded/data "
+            "(e.g. ../shared/data in a checkout) or pass --data DIR"
+        )
+    return Path(env).expanduser()
 
 
 def collect_files(data_dir: Path) -> dict[str, Path | bytes]:
@@ -163,7 +175,7 @@ def dynamic_routes(data_dir: Path) -> dict:
 
 
 def serve_recorded(data_dir: Path | None = None, port: int = 0) -> MirrorServer:
-    """A started mirror of everything recorded in ``data_dir`` (default ``../shared/data``)."""
+    """A started mirror of everything recorded in ``data_dir`` (default ``SUPERSTORM_DATA``)."""
     data_dir = Path(data_dir or default_data_dir())
     if not data_dir.is_dir():
         raise FileNotFoundError(

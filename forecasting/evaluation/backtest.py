@@ -550,27 +550,24 @@ def needs_fit(model) -> bool:
 
 
 def load_data(start, end, *, history: str = "366D", lead: str = "72h", data_dir=None) -> xr.Dataset:
-    """Hourly inputs for a backtest of ``[start, end)``: the store (``build_dataset``) when it
-    holds data for the span, else the recorded OMNI2 files (``splits.load_recorded_omni``).
+    """Hourly inputs for a backtest of ``[start, end)``, built from the store.
 
     ``history`` before ``start`` is included for model inputs and (re)fitting, ``lead`` after
-    ``end`` for verification.
+    ``end`` for verification. ``data_dir`` (optional) is a recorded folder to ingest into the
+    store first, through a loopback mirror (:func:`data_sources.ingest.ingest_recorded`).
+
+    Raises
+    ------
+    ValueError
+        If the store holds no solar wind or Dst in the span; the message names the
+        ``superstorm ingest`` command to run (:func:`forecasting.splits.load_period`).
     """
+    from forecasting.splits import load_period
+
     t0 = _ts(start, "start") - pd.Timedelta(history)
     t1 = _ts(end, "end") + pd.Timedelta(lead)
-    try:
-        from data_sources.dataset import build_dataset
+    if data_dir is not None:
+        from data_sources.ingest import ingest_recorded
 
-        ds = build_dataset(t0, t1)
-        if "dst" in ds and int(ds["dst"].notnull().sum()) > 0:
-            ds.attrs.setdefault("loaded_from", "store")
-            return ds
-    except (ImportError, FileNotFoundError, ValueError, KeyError, OSError) as exc:
-        log.info("store not usable for %s..%s (%s); using recorded OMNI2", t0, t1, exc)
-    from data_sources.mirror.server import default_data_dir
-    from forecasting.splits import load_recorded_omni
-
-    ds = load_recorded_omni(data_dir or default_data_dir(), years=range(t0.year, t1.year + 1))
-    ds = ds.sel(time=slice(t0, t1))
-    ds.attrs["loaded_from"] = "recorded OMNI2"
-    return ds
+        ingest_recorded(data_dir)
+    return load_period(t0.floor("h"), t1.ceil("h"))

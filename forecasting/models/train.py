@@ -1,8 +1,10 @@
-"""Train the TFT on the recorded OMNI2 years, register it, and score it beside the baselines.
+"""Train the TFT on the store's years, register it, and score it beside the baselines.
 
-``train(preset)`` loads the data, builds the feature frame, fits (:func:`forecasting.models.tft.fit`),
-measures validation metrics, and saves a registry version. ``evaluate_version`` scores a saved
-version with :func:`forecasting.evaluation.evaluate.evaluate` on the test years beside every baseline.
+``train(preset)`` loads the split's training and validation years from the store
+(:func:`forecasting.splits.load_training_data`: ingest -> store -> ``build_dataset``), builds the
+feature frame, fits (:func:`forecasting.models.tft.fit`), measures validation metrics, and saves
+a registry version. ``evaluate_version`` scores a saved version with
+:func:`forecasting.evaluation.evaluate.evaluate` on the test years beside every baseline.
 """
 
 from __future__ import annotations
@@ -16,35 +18,59 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import timeconv
+from data_sources.store import Store
+from forecasting import splits
 from forecasting.models import pipeline, registry
 from forecasting.models.predict import TFTForecaster, predict_many
-from forecasting.models.tft import PRESET_YEARS, TFTModel, fit, get_config
+from forecasting.models.tft import TFTModel, fit, get_config
 
 log = logging.getLogger(__name__)
 
 
-def default_split(preset: str):
-    """The preset's :class:`forecasting.splits.YearSplit` (full: 1998-2012 / 2013-2014 / 2015+)."""
-    from forecasting.splits import YearSplit
+def default_split(preset: str) -> splits.YearSplit:
+    """The preset's :class:`forecasting.splits.YearSplit` after ``config.toml`` overrides.
 
-    if preset == "full":
-        return YearSplit()
-    years = PRESET_YEARS["quick"]
-    return YearSplit(
-        train=(min(years["train"]), max(years["train"])),
-        validate=(min(years["validate"]), max(years["validate"])),
-        test=(min(years["test"]), max(years["test"])),
-    )
+    full: 1998-2012 / 2013-2014 / 2015-; quick: 2004-2005 / 2006 / 2007
+    (:func:`forecasting.splits.configured_split`).
+    """
+    return splits.configured_split(preset)
 
 
-def load_data(data: xr.Dataset | str | Path | None, years) -> xr.Dataset:
-    """``data`` itself, or the recorded OMNI2 ``years`` from folder ``data`` (default ../shared/data)."""
-    if isinstance(data, xr.Dataset):
-        return data
-    from data_sources.mirror.server import default_data_dir
-    from forecasting.splits import load_recorded_omni
+def _store(store: Store | None, home: str | Path | None) -> Store:
+    """``store``, else the store of ``home`` (``<home>/store``), else ``Store()``."""
+    if store is not None:
+        return store
+    return Store(Path(home) / "store") if home is not None else Store()
 
-    return load_recorded_omni(Path(data) if data is not None else default_data_dir(), years)
+
+def _check_data(data) -> None:
+    if data is not None and not isinstance(data, xr.Dataset):
+        raise ValueError(
+            f"data={data!r}: pass an xarray Dataset or None (read the store). To train on a "
+            "recorded folder, ingest it first: `superstorm ingest --recorded DIR` "
+            "(or `superstorm train --data DIR`)"
+        )
+
+
+def split_of(model: TFTModel) -> splits.YearSplit:
+    """The split a saved model was trained with (its metadata), else its preset's default."""
+    ranges = model.metadata.get("split", {}).get("ranges")
+    if ranges:
+        return splits.YearSplit(**{p: splits.parse_years(t, p) for p, t in ranges.items()})
+    return default_split(model.config.preset)
+
+
+def provenance(ds: xr.Dataset) -> dict:
+    """Where the data came from: the load, and per variable the sources that won (hours)."""
+    return {
+        "loaded_from": str(ds.attrs.get("loaded_from", "dataset passed in")),
+        "years_loaded": str(ds.attrs.get("years_loaded", "")),
+        "variables": {
+            name: str(ds[name].attrs.get("source_hours", ds[name].attrs.get("source", "")))
+            for name in ds.data_vars
+            if not str(name).endswith("_qc")
+        },
+    }
 
 
 def _available_years(ds: xr.Dataset) -> list[int]:
@@ -99,12 +125,13 @@ def validation_metrics(model: TFTModel, ds: xr.Dataset, years, *, every: str = "
 def train(
     preset: str = "quick",
     *,
-    data: xr.Dataset | str | Path | None = None,
-    split=None,
+    data: xr.Dataset | None = None,
+    split: splits.YearSplit | None = None,
     out: str | Path | None = None,
     overrides: dict | None = None,
     promote: bool = False,
     metrics: bool = True,
+    store: Store | None = None,
 ) -> str:
     """Train, validate and register a TFT; return the registry version.
 
@@ -113,27 +140,33 @@ def train(
     preset
         ``quick`` (< 2 min on 2 cores) or ``full`` (the real model, < 1 h).
     data
-        A dataset, a recorded-data folder, or None for ``../shared/data``.
+        A dataset to train on, or None to read the split's years from the store
+        (:func:`forecasting.splits.load_training_data`).
     split
-        :class:`forecasting.splits.YearSplit` (default: the preset's).
+        :class:`forecasting.splits.YearSplit` (default: :func:`default_split` of the preset).
     out
-        ``SUPERSTORM_HOME`` for the registry (default: the environment's).
+        ``SUPERSTORM_HOME`` for the registry and the store (default: the environment's).
     overrides
         :class:`forecasting.models.tft.TFTConfig` fields to change (e.g. ``{"max_epochs": 1}``).
     promote
         Point the registry's ``current`` at the new version.
     metrics
         Compute :func:`validation_metrics` on the validation years into ``metadata.json``.
+    store
+        Store to read (default: ``<out>/store``, else ``$SUPERSTORM_HOME/store``).
+
+    Raises
+    ------
+    ValueError
+        If the store lacks the split's years ("no solar wind in the store for 1998-2012: run
+        `superstorm ingest ...`"), or ``data`` is neither a dataset nor None.
     """
+    _check_data(data)
     config = get_config(preset, **(overrides or {}))
     split = split if split is not None else default_split(preset)
     started = time.time()
-    if isinstance(data, xr.Dataset):
-        ds = data
-    else:
-        first = split.train[0]
-        last = split.validate[1] if split.validate[1] is not None else split.validate[0]
-        ds = load_data(data, range(first, last + 1))
+    ds = data if data is not None else splits.load_training_data(split, store=_store(store, out))
+    log.info("loaded %s (%.1f s)", ds.attrs.get("loaded_from", "data"), time.time() - started)
     available = _available_years(ds)
     train_years = split.years("train", available)
     val_years = split.years("validate", available)
@@ -149,9 +182,13 @@ def train(
     log.info("training TFT preset=%s on %s, validating on %s", preset, train_years, val_years)
     model = fit(frame, train_years=train_years, val_years=val_years, config=config)
     model.metadata["split"]["test"] = list(split.test)
-    model.metadata["data_source"] = str(ds.attrs.get("source_url", ds.attrs.get("source", "")))[
-        :500
-    ]
+    model.metadata["split"]["ranges"] = {
+        p: splits.format_years(getattr(split, p)) for p in ("train", "validate", "test")
+    }
+    model.metadata["data_source"] = str(
+        ds.attrs.get("loaded_from", ds.attrs.get("source_url", ds.attrs.get("source", "")))
+    )[:500]
+    model.metadata["data"] = provenance(keep)
     scores = validation_metrics(model, keep, val_years) if metrics else {}
     model.metadata["wall_seconds"] = round(time.time() - started, 1)
     version = registry.save(model, home=out, metrics={"validation": scores})
@@ -164,10 +201,11 @@ def train(
 def evaluate_version(
     version: str = "latest",
     *,
-    data: xr.Dataset | str | Path | None = None,
-    split=None,
+    data: xr.Dataset | None = None,
+    split: splits.YearSplit | None = None,
     home: str | Path | None = None,
     out_dir: str | Path = "reports",
+    store: Store | None = None,
     **kwargs,
 ):
     """Score a saved TFT beside every baseline with :func:`forecasting.evaluation.evaluate.evaluate`.
@@ -175,15 +213,37 @@ def evaluate_version(
     The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)
     are fitted on the split's training years; scores are on the same samples for all.
 
-    Writes ``<out_dir>/skill.md`` and ``<out_dir>/skill.nc`` via
-    :func:`forecasting.evaluation.evaluate.write_skill_report`; returns the evaluation results.
+    Parameters
+    ----------
+    version
+        Registry version (``latest``, ``current`` or a name).
+    data
+        Dataset to score on, or None to read the split's training through test years from the
+        store (:func:`forecasting.splits.load_evaluation_data`).
+    split
+        Year split (default: the one the model was trained with, :func:`split_of`).
+    home
+        ``SUPERSTORM_HOME`` of the registry and the store (default: the environment's).
+    out_dir
+        Folder for ``skill.md`` and ``skill.nc``.
+    store
+        Store to read (default: ``<home>/store``, else ``$SUPERSTORM_HOME/store``).
+    **kwargs
+        Passed to :func:`forecasting.evaluation.evaluate.evaluate`.
+
+    Returns
+    -------
+    xr.Dataset
+        The evaluation results; ``<out_dir>/skill.md`` and ``skill.nc`` are written via
+        :func:`forecasting.evaluation.evaluate.write_skill_report`.
     """
     from forecasting.evaluation import evaluate as ev
 
+    _check_data(data)
     model = registry.load(version, home=home)
-    split = split if split is not None else default_split(model.config.preset)
-    if not isinstance(data, xr.Dataset):
-        data = load_data(data, None)
+    split = split if split is not None else split_of(model)
+    if data is None:
+        data = splits.load_evaluation_data(split, store=_store(store, home))
     from forecasting.models.baselines import all_baselines
 
     results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -41,7 +42,12 @@ def test_parameters_cell_comes_first():
 
 
 @pytest.mark.timeout(240)
-def test_notebook_executes(home, tmp_path):
+def test_notebook_executes(home, tmp_path, monkeypatch):
+    # the kernel imports this checkout's packages (not whatever the venv has installed)
+    root = str(NOTEBOOK.parents[1])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
     nb = inject(nbformat.read(NOTEBOOK, as_version=4), PARAMS)
     NotebookClient(
         nb, timeout=200, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -53,6 +59,8 @@ def test_notebook_executes(home, tmp_path):
         for o in c.get("outputs", [])
     )
     assert "no TFT was registered: trained" in text  # isolated home: the quick-train path ran
+    assert "ingested the recorded OMNI2 2004-2015" in text  # empty store: filled via the mirror
+    assert "data from store " in text
     assert "tft: 832 issue times" in text
     assert "skill_vs_persistence" in text and "burton" in text
     assert "St. Patrick's Day 2015" in text and "June 2015 solstice" in text

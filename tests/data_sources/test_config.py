@@ -34,3 +34,27 @@ def test_per_source_env_beats_config_file_beats_mirror(monkeypatch, tmp_path):
 def test_unknown_source_names_the_known_ones():
     with pytest.raises(KeyError, match="omni2"):
         config.base_url("noaa-goes")
+
+
+def test_dataset_priority_and_split_tables(monkeypatch, tmp_path):
+    monkeypatch.setenv("SUPERSTORM_HOME", str(tmp_path))
+    assert config.dataset_priority() == {} and config.split_years() == {}
+    (tmp_path / "config.toml").write_text(
+        '[dataset.priority]\nsolar_wind = ["local_omni2_stormai_csv", "omni2"]\n'
+        '[split]\ntrain = "1998-2010"\ntest = 2015\n[split.quick]\nvalidate = "2006"\n'
+    )
+    assert config.dataset_priority() == {"solar_wind": ["local_omni2_stormai_csv", "omni2"]}
+    assert config.split_years() == {"train": "1998-2010", "test": "2015"}
+    assert config.split_years("quick") == {"validate": "2006"}
+    (tmp_path / "config.toml").write_text('[dataset]\npriority = "omni2"\n')
+    with pytest.raises(ValueError, match=r"\[dataset\] priority must be a table"):
+        config.dataset_priority()
+    (tmp_path / "config.toml").write_text('[dataset.priority]\ndst = "omni2"\n')
+    with pytest.raises(ValueError, match="give a list of store sources"):
+        config.dataset_priority()
+    (tmp_path / "config.toml").write_text('[split]\ntrian = "1998-2010"\n')
+    with pytest.raises(ValueError, match="trian is unknown"):
+        config.split_years()
+    (tmp_path / "config.toml").write_text("[split\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        config.split_years()

@@ -1,0 +1,85 @@
+"""Acceptance: `superstorm train` trains and registers a model from the store `superstorm ingest`
+filled, with SUPERSTORM_DATA pointing at an EMPTY folder (no recorded files reachable)."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import replace
+
+import pytest
+
+from data_sources.mirror.server import default_data_dir
+from data_sources.store import Store
+from forecasting.models import registry, tft
+from superstorm_cli.main import main
+
+warnings.filterwarnings("ignore")
+
+
+@pytest.fixture
+def tiny_quick(monkeypatch, tiny_tft):
+    """The quick preset shrunk to the shared tiny TFT settings (trains in seconds)."""
+    monkeypatch.setitem(tft.PRESETS, "quick", replace(tft.PRESETS["quick"], **tiny_tft))
+
+
+@pytest.fixture
+def empty_data(tmp_path, monkeypatch):
+    folder = tmp_path / "empty-data"
+    folder.mkdir()
+    monkeypatch.setenv("SUPERSTORM_DATA", str(folder))
+    return folder
+
+
+@pytest.mark.timeout(120)
+def test_train_quick_from_the_ingested_store(
+    mirrored_home, empty_data, tiny_quick, capsys, tmp_path
+):
+    assert (
+        main(["ingest", "--source", "omni2", "--start", "2004-01-01", "--end", "2008-01-01"]) == 0
+    )
+    assert Store().years("omni2") == [2004, 2005, 2006, 2007]
+    capsys.readouterr()
+    t0 = time.perf_counter()
+    assert main(["train", "--preset", "quick"]) == 0
+    seconds = time.perf_counter() - t0
+    out = capsys.readouterr().out
+    version = registry.resolve("latest")
+    assert f"trained TFT version {version}" in out
+    meta = json.loads((mirrored_home / "models" / "tft" / version / "metadata.json").read_text())
+    assert meta["split"]["train"] == [2004, 2005] and meta["split"]["validate"] == [2006]
+    assert meta["split"]["ranges"] == {"train": "2004-2005", "validate": "2006", "test": "2007"}
+    assert meta["data"]["loaded_from"] == f"store {mirrored_home / 'store'}"
+    assert meta["data"]["years_loaded"] == "2004,2005,2006"  # the test year 2007 never loaded
+    assert meta["data"]["variables"]["dst"].startswith("omni2=")
+    assert meta["training_span"][0].startswith("2004-01")
+    assert meta["metrics"]["validation"]["dst_rmse_1h"] > 0
+    print(f"store-based quick train (tiny settings): {seconds:.1f} s")
+    # evaluate reads the model's own split from its metadata and the store: test year 2007
+    reports = tmp_path / "reports"
+    assert main(["evaluate", "--reports", str(reports)]) == 0
+    skill = (reports / "skill.md").read_text()
+    assert "2007" in skill and "persistence" in skill
+    assert list(empty_data.iterdir()) == []  # nothing read or written there
+
+
+def test_train_with_an_empty_store_names_the_ingest_command(home, empty_data, capsys):
+    assert main(["train", "--preset", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert "no solar wind in the store" in err and "2004-2006" in err
+    assert "superstorm ingest --source omni2 --start 2004-01-01 --end 2007-01-01" in err
+    assert registry.list_versions() == []
+
+
+def test_year_options_are_checked_before_anything_loads(home, capsys):
+    assert main(["train", "--train-years", "2004-2006", "--val-years", "2006"]) == 2
+    assert "overlaps" in capsys.readouterr().err
+    assert main(["train", "--test-years", "2007..2008"]) == 2
+    assert "FIRST-LAST" in capsys.readouterr().err
+
+
+def test_no_default_recorded_folder(monkeypatch):
+    monkeypatch.delenv("SUPERSTORM_DATA", raising=False)
+    with pytest.raises(ValueError, match="set SUPERSTORM_DATA"):
+        default_data_dir()
