@@ -220,6 +220,9 @@ def evaluate_version(
 
     The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)
     are fitted on the split's training years; scores are on the same samples for all.
+    ``version`` is explicit (``latest``, ``current`` or a name) and both report files record
+    it and the version it resolved to; ``part="validate"`` (a keyword) scores the
+    validation years instead of the test years.
 
     Writes ``<out_dir>/skill.md`` and ``<out_dir>/skill.nc`` via
     :func:`forecasting.evaluation.evaluate.write_skill_report`; returns the evaluation results.
@@ -232,6 +235,7 @@ def evaluate_version(
         data = load_data(data, None)
     from forecasting.models.baselines import all_baselines
 
+    kwargs.setdefault("version_selector", version)
     results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)
     ev.write_skill_report(results, Path(out_dir))
     return results

@@ -778,3 +778,87 @@ def decision_threshold(model_meta: dict, event: str | Event) -> float:
     raise ValueError(
         f"model {version} has no decision threshold for {ev.name} (known: {sorted(table)})"
     )
+
+
+def common_pairs(
+    forecasts: dict[str, xr.Dataset],
+    observed: xr.Dataset | xr.DataArray,
+    name: str,
+    *,
+    init_mask: xr.DataArray | None = None,
+) -> dict[str, xr.Dataset]:
+    """The forecasts of ``name`` cut to the pairs where ALL of them and the observation exist.
+
+    Parameters
+    ----------
+    forecasts
+        Model name -> forecast dataset (each holding ``name``); issue times are intersected.
+    observed
+        Hourly observations.
+    name
+        Target.
+    init_mask
+        Boolean on ``init_time`` (e.g. :func:`storm_time`); other issue times are dropped.
+
+    Returns
+    -------
+    dict
+        Model name -> forecast of ``name`` only, NaN outside the common pairs.
+    """
+    if not forecasts:
+        raise ValueError("common_pairs needs at least one forecast")
+    init = None
+    for fc in forecasts.values():
+        t = pd.DatetimeIndex(fc["init_time"].values)
+        init = t if init is None else init.intersection(t)
+    if init_mask is not None:
+        keep = init_mask.reindex(init_time=init.values, fill_value=False).values.astype(bool)
+        init = init[keep]
+    cut = {k: fc[[name]].sel(init_time=init.values) for k, fc in forecasts.items()}
+    first = next(iter(cut.values()))
+    ok = np.isfinite(timeconv.observed_for(first, observed, name))
+    for fc in cut.values():
+        ok = ok & np.isfinite(fc[name]).all("quantile")
+    out = {}
+    for k, fc in cut.items():
+        masked = fc.where(ok)
+        masked.attrs = forecasts[k].attrs
+        out[k] = masked
+    return out
+
+
+def paired_scores(
+    a: xr.Dataset,
+    b: xr.Dataset,
+    observed: xr.Dataset | xr.DataArray,
+    name: str,
+    *,
+    init_mask: xr.DataArray | None = None,
+) -> xr.Dataset:
+    """RMSE, MAE, CRPS and coverage_80 of ``a`` and of ``b`` on the pairs where both forecast.
+
+    The storm-time comparison of issue 9: each model pair scored on the hours where both
+    forecast (a physics model gives nothing while plasma is missing; the other model is
+    scored on the same hours).
+
+    Returns
+    -------
+    xr.Dataset
+        ``{rmse,mae,crps,coverage_80}_a`` / ``_b`` and ``n`` on ``lead_time``.
+    """
+    both = common_pairs({"a": a, "b": b}, observed, name, init_mask=init_mask)
+    out = {}
+    for side in ("a", "b"):
+        fc = both[side]
+        if fc.sizes["init_time"] == 0:
+            lead = a["lead_time"]
+            nan = xr.DataArray(np.full(lead.size, np.nan), coords={"lead_time": lead})
+            for m in ("rmse", "mae", "crps", "coverage_80"):
+                out[f"{m}_{side}"] = nan
+            out["n"] = xr.zeros_like(nan)
+            continue
+        s = score(fc, observed, name, thresholds=())
+        for m in ("rmse", "mae", "crps", "coverage_80"):
+            out[f"{m}_{side}"] = s[m]
+        out["n"] = s["n"]
+    return xr.Dataset(out).drop_vars(["valid_time", "quantile"], errors="ignore")
