@@ -637,7 +637,9 @@ def decision_scores(
 
 
 #: candidate decision probabilities searched by :func:`choose_decision_threshold`
-CANDIDATE_PROBABILITIES: np.ndarray = np.round(np.arange(0.02, 0.981, 0.01), 2)
+CANDIDATE_PROBABILITIES: np.ndarray = np.concatenate(
+    [[0.001, 0.002, 0.005, 0.01, 0.015], np.round(np.arange(0.02, 0.981, 0.01), 2)]
+)
 
 
 def choose_decision_threshold(
@@ -665,7 +667,8 @@ def choose_decision_threshold(
     dict
         ``threshold`` (None when the event never occurred or never was forecast, so no
         threshold can be chosen), ``criterion``, ``score`` (the maximum), ``events``
-        (observed event count), ``n`` (pairs).
+        (observed event count), ``n`` (pairs), and ``no_skill`` True when no candidate
+        scores above 0 (the forecast never rises to any candidate when the event happens).
     """
     if criterion not in ("hss", "tss"):
         raise ValueError(f"criterion={criterion!r}: use 'hss' or 'tss'")
@@ -689,7 +692,10 @@ def choose_decision_threshold(
     if not np.isfinite(s).any():
         return {**info, "threshold": None, "score": None}
     k = int(np.nanargmax(s))
-    return {**info, "threshold": float(candidates[k]), "score": float(s[k])}
+    out = {**info, "threshold": float(candidates[k]), "score": float(s[k])}
+    if s[k] <= 0:
+        out["no_skill"] = True  # no threshold beats chance: the lowest tried is kept, flagged
+    return out
 
 
 def choose_decision_thresholds(
