@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from dashboards import colors
 from data_sources import timeconv
 from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability, kp_label
+from forecasting.verification import scores
 
 HOUR = pd.Timedelta("1h")
 UNITS = {"dst": "nT", "kp": ""}
@@ -776,49 +777,33 @@ def event_scores(
 ) -> pd.DataFrame:
     """Contingency scores of storm events, the forecast median as the deterministic forecast.
 
-    Events: Kp >= 5 (G1) and Dst <= -50 / -100 nT. POD = a/(a+c), FAR = b/(a+b),
-    HSS (Heidke 1926) = 2(ad-bc)/((a+c)(c+d)+(a+b)(b+d)), TSS (Hanssen & Kuipers 1965)
-    = a/(a+c) - b/(b+d); a hits, b false alarms, c misses, d correct negatives.
+    Events: Kp >= 5 (G1) and Dst <= -50 / -100 nT; the scores (POD, FAR, HSS, TSS and the
+    table) come from :func:`forecasting.verification.scores.event_scores`.
     """
-    rows = []
     events = [("kp", 5.0, "Kp ≥ 5 (G1)")] if "kp" in fc else []
     if "dst" in fc:
         events += [("dst", -50.0, "Dst ≤ -50 nT"), ("dst", -100.0, "Dst ≤ -100 nT")]
     leads = pd.TimedeltaIndex(fc["lead_time"].values)
+    picked = [pd.Timedelta(hours=h) for h in lead_hours if pd.Timedelta(hours=h) in leads]
+    rows = []
     for name, thr, label in events:
         obs = timeconv.observed_for(fc, observed, name)
-        med = fc[name].sel(quantile=0.5, method="nearest")
-        for h in lead_hours:
-            lt = pd.Timedelta(hours=h)
-            if lt not in leads:
-                continue
-            o = obs.sel(lead_time=lt).to_numpy()
-            f = med.sel(lead_time=lt).to_numpy()
-            ok = np.isfinite(o) & np.isfinite(f)
-            o, f = o[ok], f[ok]
-            yes_o = o <= thr if name == "dst" else o >= thr
-            yes_f = f <= thr if name == "dst" else f >= thr
-            a = int(np.sum(yes_f & yes_o))
-            b = int(np.sum(yes_f & ~yes_o))
-            c = int(np.sum(~yes_f & yes_o))
-            d = int(np.sum(~yes_f & ~yes_o))
-            pod = a / (a + c) if a + c else np.nan
-            far = b / (a + b) if a + b else np.nan
-            den = (a + c) * (c + d) + (a + b) * (b + d)
-            hss = 2 * (a * d - b * c) / den if den else np.nan
-            tss = (a / (a + c) - b / (b + d)) if (a + c) and (b + d) else np.nan
+        med = fc[name].sel(quantile=0.5, method="nearest", drop=True)
+        ev = scores.event_scores(med, obs, thr, below=(name == "dst"))
+        for lt in picked:
+            r = ev.sel(lead_time=lt)
             rows.append(
                 {
                     "event": label,
-                    "lead [h]": h,
-                    "hits": a,
-                    "false alarms": b,
-                    "misses": c,
-                    "correct negatives": d,
-                    "POD": pod,
-                    "FAR": far,
-                    "HSS": hss,
-                    "TSS": tss,
+                    "lead [h]": int(lt / pd.Timedelta("1h")),
+                    "hits": int(r["hits"]),
+                    "false alarms": int(r["false_alarms"]),
+                    "misses": int(r["misses"]),
+                    "correct negatives": int(r["correct_negatives"]),
+                    "POD": float(r["pod"]),
+                    "FAR": float(r["far"]),
+                    "HSS": float(r["hss"]),
+                    "TSS": float(r["tss"]),
                 }
             )
     return pd.DataFrame(rows)

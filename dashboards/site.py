@@ -685,10 +685,11 @@ def load_observed(
 def load_skill(home: Path) -> xr.Dataset | None:
     """The skill report ``skill.nc``: ``$SUPERSTORM_HOME/reports/`` first, then ``./reports/``
     (where ``superstorm evaluate`` writes by default); None if neither exists."""
+    from forecasting.evaluation.evaluate import read_skill
+
     for path in (Path(home) / "reports" / "skill.nc", Path("reports") / "skill.nc"):
         if path.exists():
-            with NETCDF_LOCK, xr.open_dataset(path) as ds:
-                return ds.load()
+            return read_skill(path)
     return None
 
 

@@ -1,11 +1,11 @@
 """Weekly / on-demand retraining with a guarded promotion.
 
-A candidate TFT is trained (:func:`forecasting.models.train.train`), then it and the current
-(promoted) model forecast the *same* held-out issue times; the candidate is promoted only if
-it is not worse under a configurable :class:`PromotionRule` (default: mean Dst CRPS over
-leads 1-24 h may not exceed the current model's by more than 0 %). Every decision is
-appended to ``$SUPERSTORM_HOME/models/promotions.jsonl`` (the rule, both scores, the
-outcome) and logged.
+A candidate TFT is trained (:func:`forecasting.models.train.train`), then it, the current
+(promoted) model and the baselines forecast the *same* issue times of the VALIDATION years;
+:mod:`forecasting.models.promotion` decides (the gate: not worse than the current model, and not
+worse than the best baseline in storm time at any lead <= 12 h). This flow only orchestrates:
+every decision, with the rule and all its figures, is appended to
+``$SUPERSTORM_HOME/models/promotions.jsonl`` and logged.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,64 +22,11 @@ import xarray as xr
 from prefect import flow, task
 
 from data_sources import config
+from forecasting.models.promotion import GateRule, decide, gate_issue_times, gate_scores
 
 log = logging.getLogger(__name__)
 
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
-
-
-@dataclass(frozen=True)
-class PromotionRule:
-    """When a candidate may replace the current model.
-
-    Attributes
-    ----------
-    target, metric
-        What to compare (``dst``/``kp``; ``crps``, ``rmse``, ``mae``: lower is better).
-    tolerance
-        Relative slack: promote if ``candidate <= current * (1 + tolerance)``.
-    init_every
-        Spacing of the held-out issue times.
-    """
-
-    target: str = "dst"
-    metric: str = "crps"
-    tolerance: float = 0.0
-    init_every: str = "6h"
-
-    def __post_init__(self) -> None:
-        if self.metric not in ("crps", "rmse", "mae"):
-            raise ValueError(f"PromotionRule.metric={self.metric!r}: use crps, rmse or mae")
-        if self.tolerance < 0:
-            raise ValueError(f"PromotionRule.tolerance={self.tolerance} must be >= 0")
-
-
-def held_out_score(forecaster, ds: xr.Dataset, init_times, rule: PromotionRule) -> float:
-    """Mean over leads of ``rule.metric`` for ``rule.target`` on ``init_times`` of ``ds``."""
-    from forecasting.verification.scores import score
-
-    fc = forecaster.forecast(ds, init_times, LEADS, targets=(rule.target,))
-    return float(score(fc, ds, rule.target)[rule.metric].mean("lead_time"))
-
-
-def decide(candidate: float, current: float | None, rule: PromotionRule) -> tuple[bool, str]:
-    """``(promote, reason)`` for the candidate's and the current model's scores."""
-    if current is None:
-        return True, "no current model: the candidate becomes current"
-    if not np.isfinite(candidate):
-        return False, f"candidate {rule.metric} is not finite"
-    if not np.isfinite(current):
-        return True, f"current {rule.metric} is not finite"
-    limit = current * (1 + rule.tolerance)
-    if candidate <= limit:
-        return (
-            True,
-            f"candidate {rule.metric} {candidate:.4g} <= current {current:.4g} x (1 + {rule.tolerance})",
-        )
-    return (
-        False,
-        f"candidate {rule.metric} {candidate:.4g} > current {current:.4g} x (1 + {rule.tolerance})",
-    )
 
 
 def record_decision(entry: dict) -> None:
@@ -91,27 +38,47 @@ def record_decision(entry: dict) -> None:
         fh.flush()
 
 
+def _baseline_forecasts(fit_ds: xr.Dataset, ds: xr.Dataset, inits, leads, targets) -> dict:
+    """Every baseline fitted on ``fit_ds`` (the data before the validation period), forecasting
+    ``inits``."""
+    from forecasting.models.baselines import all_baselines
+
+    out = {}
+    for b in all_baselines():
+        wanted = [t for t in targets if t in b.supported and t in fit_ds]
+        if not wanted:
+            continue
+        b.fit(fit_ds, lead_times=leads, targets=wanted)
+        out[b.name] = b.forecast(ds, inits, leads, targets=tuple(wanted))
+    return out
+
+
 def run_retrain(
     preset: str = "quick",
     *,
     data=None,
     held_out: tuple[str, str] | None = None,
-    rule: PromotionRule | None = None,
+    rule: GateRule | None = None,
     overrides: dict | None = None,
     train_fn: Callable[..., str] | None = None,
 ) -> dict:
-    """Train a candidate, compare it with the current model on one held-out period, maybe promote.
+    """Train a candidate, gate it on the validation years, maybe promote it.
 
     Parameters
     ----------
     preset, data, overrides
         Passed to :func:`forecasting.models.train.train` (``promote=False``).
     held_out
-        ``(start, end)`` of the comparison period (default: the preset's test years).
+        ``(start, end)`` of the comparison period (default: the preset's validation years).
     rule
-        :class:`PromotionRule` (default: Dst CRPS, no slack).
+        :class:`forecasting.models.promotion.GateRule` (default: Dst, leads <= 12 h, no slack).
     train_fn
         Replaces :func:`forecasting.models.train.train` (tests).
+
+    Returns
+    -------
+    dict
+        The decision record (also appended to ``promotions.jsonl``).
     """
     from forecasting.models import registry
     from forecasting.models.predict import TFTForecaster
@@ -119,27 +86,32 @@ def run_retrain(
     from forecasting.models.train import train as train_default
     from forecasting.splits import load_period
 
-    rule = rule or PromotionRule()
+    rule = rule or GateRule()
     version = (train_fn or train_default)(preset, data=data, overrides=overrides, promote=False)
     if held_out is None:
-        split = default_split(preset)
-        test = split.test
-        held_out = (f"{test[0]}-01-01", f"{(test[1] or test[0]) + 1}-01-01")
+        val = default_split(preset).validate
+        held_out = (f"{val[0]}-01-01", f"{(val[1] or val[0]) + 1}-01-01")
     start, end = pd.Timestamp(held_out[0]), pd.Timestamp(held_out[1])
-    ds = data if isinstance(data, xr.Dataset) else load_period(start - pd.Timedelta("30D"), end)
-    ds = ds.sel(time=slice(start - pd.Timedelta("30D"), end))
-    inits = pd.date_range(
-        start + pd.Timedelta("7D"), end - pd.Timedelta("1D"), freq=rule.init_every
+    full = (
+        data
+        if isinstance(data, xr.Dataset)
+        else load_period(pd.Timestamp(f"{start.year - 1}-01-01"), end + pd.Timedelta("2D"))
     )
-    cand = held_out_score(TFTForecaster(registry.load(version)), ds, inits, rule)
+    fit_ds = full.sel(time=slice(None, start - pd.Timedelta("1ns")))
+    ds = full.sel(time=slice(start - pd.Timedelta("30D"), end + pd.Timedelta("2D")))
+    inits, storm = gate_issue_times(ds, start, end, rule)
+    targets = tuple(rule.targets)
+    cand_fc = TFTForecaster(registry.load(version)).forecast(ds, inits, LEADS, targets=targets)
     current_version = registry.current()
-    cur = (
-        held_out_score(TFTForecaster(registry.load("current")), ds, inits, rule)
+    cur_fc = (
+        TFTForecaster(registry.load("current")).forecast(ds, inits, LEADS, targets=targets)
         if current_version
         else None
     )
-    promote, reason = decide(cand, cur, rule)
-    if promote:
+    base_fc = _baseline_forecasts(fit_ds, ds, inits, LEADS, targets)
+    figures = gate_scores(cand_fc, cur_fc, base_fc, ds, storm, rule)
+    decision = decide(figures, rule, has_current=current_version is not None)
+    if decision.promote:
         registry.promote(version)
     entry = {
         "decided": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -148,13 +120,18 @@ def run_retrain(
         "rule": asdict(rule),
         "held_out": [str(start), str(end)],
         "n_issue_times": len(inits),
-        "candidate_score": cand,
-        "current_score": cur,
-        "promoted": promote,
-        "reason": reason,
+        "n_storm_issue_times": int(storm.sum()),
+        "figures": figures,
+        "promoted": decision.promote,
+        "reason": decision.reason,
     }
     record_decision(entry)
-    log.info("retrain: %s %s (%s)", version, "PROMOTED" if promote else "kept out", reason)
+    log.info(
+        "retrain: %s %s (%s)",
+        version,
+        "PROMOTED" if decision.promote else "kept out",
+        entry["reason"],
+    )
     return entry
 
 
@@ -165,15 +142,14 @@ retrain_task = task(name="train-evaluate-promote")(run_retrain)
 def retrain_flow(
     preset: str = "quick",
     metric: str = "crps",
-    target: str = "dst",
+    max_lead_h: int = 12,
     tolerance: float = 0.0,
     held_out_start: str | None = None,
     held_out_end: str | None = None,
 ) -> dict:
-    """Weekly / on demand: train, compare with the current model, promote if not worse."""
+    """Weekly / on demand: train, gate on the validation years, promote if it passes."""
     held = (held_out_start, held_out_end) if held_out_start and held_out_end else None
-    res = retrain_task(
-        preset, held_out=held, rule=PromotionRule(target=target, metric=metric, tolerance=tolerance)
-    )
+    rule = GateRule(metric=metric, max_lead_h=max_lead_h, tolerance=tolerance)
+    res = retrain_task(preset, held_out=held, rule=rule)
     print(f"retrain: {res['candidate']} promoted={res['promoted']} ({res['reason']})")
     return res

@@ -6,8 +6,9 @@ netCDF file in replays) for ``dst`` and ``kp``, per lead time; persistence forec
 same issue times (when archived) give ``skill_vs_persistence``. Rows are keyed by
 ``(day, model, model_version, target, lead_h)`` and written to
 ``$SUPERSTORM_HOME/reports/scorecard_daily.csv`` (a re-run replaces the day's rows); the
-rolling scorecard (the last ``window_days`` days, mean weighted by the number of pairs, per
-model version) goes to ``reports/scorecard.csv`` and ``reports/scorecard.nc``.
+rolling scorecard (the last ``window_days`` days per model version, pooled exactly from the
+daily sums by :mod:`forecasting.verification.scorecard`) goes to ``reports/scorecard.csv`` and
+``reports/scorecard.nc``.
 """
 
 from __future__ import annotations
@@ -17,20 +18,20 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 from prefect import flow, task
 
 from data_sources import config
 from data_sources.netcdf import write_netcdf_atomic
-from data_sources.timeconv import to_utc, utc_now
+from data_sources.timeconv import known_at, to_utc, utc_now
 from forecasting import archive
+from forecasting.verification import scorecard
 
 log = logging.getLogger(__name__)
 
-METRICS = ("rmse", "mae", "r", "crps", "coverage_80", "skill_vs_persistence")
-KEY = ["day", "model", "model_version", "target", "lead_h"]
+METRICS = scorecard.METRICS
+KEY = scorecard.KEY
 
 
 def reports_dir() -> Path:
@@ -52,10 +53,9 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
     """Scores of every archived model's forecasts issued on UTC day ``day`` (one row per lead).
 
     Only verification hours that ended by ``now`` (default: the wall clock) are used, so a
-    replay does not peek at the future either.
+    replay does not peek at the future either. Rows hold the metrics and the additive sums
+    (:data:`forecasting.verification.scorecard.COLUMNS`).
     """
-    from forecasting.verification.scores import score
-
     day = pd.Timestamp(day).normalize()
     now = utc_now() if now is None else to_utc(now)
     obs = _observations(
@@ -64,91 +64,56 @@ def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
         recorded=recorded,
         store_root=store_root,
     )
-    rows = []
     if obs is None:
         log.warning("verify %s: no observations available", day.date())
-        return pd.DataFrame(columns=KEY + list(METRICS) + ["n"])
-    from data_sources.timeconv import known_at
-
+        return pd.DataFrame(columns=scorecard.COLUMNS)
     obs = known_at(obs, now)
     persistence = None
     try:
         persistence = archive.load_range(day, day + pd.Timedelta("1D"), "persistence")
     except FileNotFoundError:
         pass
+    rows = []
     for model in archive.models():
         try:
             fc = archive.load_range(day, day + pd.Timedelta("1D"), model)
         except FileNotFoundError:
             continue
-        versions = fc.attrs.get("model_version", "")
         for target in ("dst", "kp"):
             if target not in fc or target not in obs:
                 continue
             pers = persistence if model != "persistence" else None
-            s = score(fc, obs, target, persistence=pers)
-            for i, lead in enumerate(pd.TimedeltaIndex(s["lead_time"].values)):
-                row = {
-                    "day": day.strftime("%Y-%m-%d"),
-                    "model": model,
-                    "model_version": str(versions),
-                    "target": target,
-                    "lead_h": int(lead / pd.Timedelta("1h")),
-                    "n": float(s["n"].values[i]),
-                }
-                for m in METRICS:
-                    row[m] = float(s[m].values[i]) if m in s else np.nan
-                rows.append(row)
-    return pd.DataFrame(rows, columns=KEY + list(METRICS) + ["n"])
+            rows.append(scorecard.day_rows(fc, obs, target, day=day, model=model, persistence=pers))
+    if not rows:
+        return pd.DataFrame(columns=scorecard.COLUMNS)
+    return pd.concat(rows, ignore_index=True)
 
 
 def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
     os.close(fd)
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    try:
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict[str, str]:
-    """Merge a day's scores into the daily CSV and rewrite the rolling scorecard."""
+    """Merge a day's scores into the daily CSV and rewrite the rolling scorecard (pooled)."""
     out = reports_dir()
     daily_path = out / "scorecard_daily.csv"
     daily = pd.read_csv(daily_path, dtype={"model_version": str}) if daily_path.exists() else None
-    if daily is not None and not day_scores.empty:
-        daily = daily[~daily["day"].isin(day_scores["day"].unique())]
-    daily = day_scores if daily is None else pd.concat([daily, day_scores], ignore_index=True)
-    daily = daily.sort_values(KEY).reset_index(drop=True)
+    daily = scorecard.merge_daily(daily, day_scores)
     _atomic_csv(daily, daily_path)
     paths = {"daily": str(daily_path)}
     if daily.empty:
         return paths
-    last = pd.Timestamp(daily["day"].max())
-    recent = daily[pd.to_datetime(daily["day"]) > last - pd.Timedelta(days=window_days)]
-    groups = recent.groupby(["model", "model_version", "target", "lead_h"])
-
-    def wmean(g: pd.DataFrame) -> pd.Series:
-        w = g["n"].fillna(0.0)
-        vals = {
-            m: np.average(g[m], weights=w) if w.sum() > 0 and g[m].notna().all() else g[m].mean()
-            for m in METRICS
-        }
-        return pd.Series({**vals, "n": w.sum(), "days": g["day"].nunique()})
-
-    rolling = groups[list(METRICS) + ["n", "day"]].apply(wmean).reset_index()
-    rolling.insert(0, "window_end", last.strftime("%Y-%m-%d"))
-    _atomic_csv(rolling, out / "scorecard.csv")
-    ds = (
-        rolling.set_index(["model", "model_version", "target", "lead_h"])
-        .drop(columns="window_end")
-        .to_xarray()
-    )
-    ds.attrs.update(
-        window_days=window_days,
-        window_end=last.strftime("%Y-%m-%d"),
-        title="superstorm rolling scorecard of archived operational forecasts",
-    )
-    write_netcdf_atomic(ds, out / "scorecard.nc")
+    table = scorecard.rolling(daily, window_days=window_days)
+    _atomic_csv(table, out / "scorecard.csv")
+    write_netcdf_atomic(scorecard.to_dataset(table, window_days=window_days), out / "scorecard.nc")
     paths.update(rolling=str(out / "scorecard.csv"), netcdf=str(out / "scorecard.nc"))
     return paths
 

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import timeconv
 from data_sources.store import Store
 from forecasting import splits
 from forecasting.models import pipeline, registry
 from forecasting.models.predict import TFTForecaster, predict_many
 from forecasting.models.tft import TFTModel, fit, get_config
+from forecasting.verification import scores
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +81,31 @@ def _available_years(ds: xr.Dataset) -> list[int]:
     return sorted(int(y) for y in np.unique(years[ok]))
 
 
-def validation_metrics(model: TFTModel, ds: xr.Dataset, years, *, every: str = "6h") -> dict:
-    """RMSE / MAE of the median and 80 % interval coverage on ``years`` at leads 1, 6, 12, 24 h.
+def validation_forecast(
+    model: TFTModel, ds: xr.Dataset, years, *, every: str = "6h"
+) -> xr.Dataset | None:
+    """The model's forecasts issued every ``every`` through ``years`` (None if none can be).
 
-    Issue times every ``every``; verification with :func:`data_sources.timeconv.observed_for`.
+    Parameters
+    ----------
+    model
+        A trained TFT.
+    ds
+        Hourly dataset covering ``years`` (and the encoder history before them).
+    years
+        Years to issue in (the validation years).
+    every
+        Issue-time spacing.
+
+    Returns
+    -------
+    xr.Dataset or None
+        Forecast dataset (:mod:`forecasting.schema`) on the issue times whose inputs are valid.
     """
     labels = pd.DatetimeIndex(ds.indexes["time"])
     in_years = labels[np.isin(labels.year, list(years))]
     if len(in_years) == 0:
-        return {}
+        return None
     e = pd.Timedelta(hours=model.config.encoder_length)
     inits = pd.date_range(max(in_years.min(), labels.min() + e), in_years.max(), freq=every)
     inits = inits[inits.floor("1h") == inits]
@@ -99,26 +115,49 @@ def validation_metrics(model: TFTModel, ds: xr.Dataset, years, *, every: str = "
     ok_times = set(pd.DatetimeIndex(frame.index)[ok])
     inits = pd.DatetimeIndex([t for t in inits if t in ok_times])
     if len(inits) == 0:
+        return None
+    return predict_many(model, ds, inits, interpret=False)
+
+
+def validation_metrics(
+    model: TFTModel,
+    ds: xr.Dataset,
+    years,
+    *,
+    every: str = "6h",
+    forecast: xr.Dataset | None = None,
+) -> dict:
+    """RMSE / MAE of the median and 80 % interval coverage on ``years`` at leads 1, 6, 12, 24 h.
+
+    Scored by :func:`forecasting.verification.scores.score` (the one home of every score).
+
+    Parameters
+    ----------
+    model, ds, years, every
+        As for :func:`validation_forecast`.
+    forecast
+        That forecast, when already made.
+
+    Returns
+    -------
+    dict
+        ``n_init`` and ``{target}_{rmse,mae,coverage80}_{lead}h`` (target units; empty when
+        no issue time is valid).
+    """
+    fc = forecast if forecast is not None else validation_forecast(model, ds, years, every=every)
+    if fc is None:
         return {}
-    fc = predict_many(model, ds, inits, interpret=False)
-    out: dict = {"n_init": int(len(inits))}
+    out: dict = {"n_init": int(fc.sizes["init_time"])}
+    leads = fc.indexes["lead_time"]
     for name in pipeline.TARGETS:
-        obs = timeconv.observed_for(fc, ds, name)
-        med = fc[name].sel(quantile=0.5, method="nearest")
-        lo = fc[name].sel(quantile=0.1, method="nearest")
-        hi = fc[name].sel(quantile=0.9, method="nearest")
-        err = med - obs
+        s = scores.score(fc, ds, name, thresholds=())
         for lead in (1, 6, 12, 24):
-            sel = {"lead_time": pd.Timedelta(hours=lead)}
-            if sel["lead_time"] not in fc.indexes["lead_time"]:
+            lt = pd.Timedelta(hours=lead)
+            if lt not in leads:
                 continue
-            e_l = err.sel(sel).values
-            o_l = obs.sel(sel).values
-            m = np.isfinite(e_l)
-            inside = (o_l >= lo.sel(sel).values) & (o_l <= hi.sel(sel).values)
-            out[f"{name}_rmse_{lead}h"] = round(float(np.sqrt(np.mean(e_l[m] ** 2))), 3)
-            out[f"{name}_mae_{lead}h"] = round(float(np.mean(np.abs(e_l[m]))), 3)
-            out[f"{name}_coverage80_{lead}h"] = round(float(np.mean(inside[m])), 3)
+            row = s.sel(lead_time=lt)
+            for key, metric in (("rmse", "rmse"), ("mae", "mae"), ("coverage80", "coverage_80")):
+                out[f"{name}_{key}_{lead}h"] = round(float(row[metric]), 3)
     return out
 
 
@@ -151,7 +190,11 @@ def train(
     promote
         Point the registry's ``current`` at the new version.
     metrics
-        Compute :func:`validation_metrics` on the validation years into ``metadata.json``.
+        Compute :func:`validation_metrics` on the validation years into ``metadata.json``, and
+        choose the event decision probabilities there
+        (:func:`forecasting.verification.scores.choose_decision_thresholds`, stored as
+        ``decision_thresholds``; read them with
+        :func:`forecasting.verification.scores.decision_threshold`).
     store
         Store to read (default: ``<out>/store``, else ``$SUPERSTORM_HOME/store``).
 
@@ -189,9 +232,12 @@ def train(
         ds.attrs.get("loaded_from", ds.attrs.get("source_url", ds.attrs.get("source", "")))
     )[:500]
     model.metadata["data"] = provenance(keep)
-    scores = validation_metrics(model, keep, val_years) if metrics else {}
+    val_fc = validation_forecast(model, keep, val_years) if metrics else None
+    val_scores = validation_metrics(model, keep, val_years, forecast=val_fc) if metrics else {}
+    if val_fc is not None:
+        model.metadata["decision_thresholds"] = scores.choose_decision_thresholds(val_fc, keep)
     model.metadata["wall_seconds"] = round(time.time() - started, 1)
-    version = registry.save(model, home=out, metrics={"validation": scores})
+    version = registry.save(model, home=out, metrics={"validation": val_scores})
     if promote:
         registry.promote(version, home=out)
     log.info("saved TFT %s (%.0f s)", version, time.time() - started)
@@ -212,6 +258,9 @@ def evaluate_version(
 
     The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)
     are fitted on the split's training years; scores are on the same samples for all.
+    ``version`` is explicit (``latest``, ``current`` or a name) and both report files record
+    it and the version it resolved to; ``part="validate"`` (a keyword) scores the
+    validation years instead of the test years.
 
     Parameters
     ----------
@@ -246,6 +295,7 @@ def evaluate_version(
         data = splits.load_evaluation_data(split, store=_store(store, home))
     from forecasting.models.baselines import all_baselines
 
+    kwargs.setdefault("version_selector", version)
     results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)
     ev.write_skill_report(results, Path(out_dir))
     return results

@@ -27,6 +27,8 @@ Definitions
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -306,3 +308,563 @@ def storm_peak_errors(
     return xr.Dataset(
         {k: (("storm", "lead_time"), v, {"units": units[k]}) for k, v in res.items()}, coords=coords
     )
+
+
+# --------------------------------------------------------------------------- storm time
+def storm_time(
+    init_time: np.ndarray | pd.DatetimeIndex,
+    observed: xr.Dataset | xr.DataArray,
+    *,
+    threshold: float = -100.0,
+    window: str = "24h",
+) -> xr.DataArray:
+    """Which issue times are storm time.
+
+    Storm time is every issue time within ``window`` (either side) of an hour whose observed
+    Dst is at or below ``threshold`` (issue 9: +-24 h of an hour with Dst <= -100 nT).
+
+    Parameters
+    ----------
+    init_time
+        Issue times.
+    observed
+        Hourly observations holding ``dst`` [nT], labelled by interval start.
+    threshold
+        Storm level [nT].
+    window
+        Half-width of the window around each storm hour (pandas offset).
+
+    Returns
+    -------
+    xr.DataArray
+        Boolean on ``init_time``.
+    """
+    dst = observed["dst"] if isinstance(observed, xr.Dataset) else observed
+    init = pd.DatetimeIndex(init_time)
+    hours = pd.DatetimeIndex(dst["time"].values)
+    storm_hours = hours[(dst.values <= threshold)]
+    half = pd.Timedelta(window).to_timedelta64()
+    if len(storm_hours) == 0 or len(init) == 0:
+        flag = np.zeros(len(init), dtype=bool)
+    else:
+        s = np.sort(storm_hours.values)
+        lo = np.searchsorted(s, init.values - half, side="left")
+        hi = np.searchsorted(s, init.values + half, side="right")
+        flag = hi > lo
+    return xr.DataArray(flag, dims=DIM, coords={DIM: init.values}, name="storm_time")
+
+
+# --------------------------------------------------------------------------- pooled sums
+#: additive sums per lead from which RMSE, MAE, bias, r, CRPS, coverage and skill are exact
+SUM_FIELDS: tuple[str, ...] = (
+    "n",
+    "sum_err",
+    "sum_sq_err",
+    "sum_abs_err",
+    "sum_pred",
+    "sum_obs",
+    "sum_pred_sq",
+    "sum_obs_sq",
+    "sum_pred_obs",
+    "sum_crps",
+    "sum_inside_80",
+    "n_ref",
+    "sum_sq_err_common",
+    "sum_sq_err_ref",
+)
+
+
+def pooled_sums(
+    forecast: xr.Dataset,
+    observed: xr.Dataset | xr.DataArray,
+    name: str,
+    *,
+    persistence: xr.Dataset | None = None,
+) -> xr.Dataset:
+    """Additive error sums of ``forecast[name]`` per ``lead_time`` (see :data:`SUM_FIELDS`).
+
+    Sums add across days, so a rolling scorecard pooled from them equals the score of all its
+    pairs at once (averaging daily RMSEs or correlations would not).
+
+    Parameters
+    ----------
+    forecast
+        Forecast dataset (:mod:`forecasting.schema`).
+    observed
+        Hourly observations (labelled by interval start).
+    name
+        Target (``dst`` [nT] or ``kp``).
+    persistence
+        Reference forecast on the same issue times, for ``skill_vs_persistence``.
+
+    Returns
+    -------
+    xr.Dataset
+        One variable per :data:`SUM_FIELDS` on ``lead_time`` (units of the target, squared
+        where the name says ``sq``).
+    """
+    q = forecast[name].transpose(DIM, "lead_time", "quantile")
+    obs = timeconv.observed_for(forecast, observed, name)
+    med = schema.median(forecast, name).drop_vars("quantile", errors="ignore")
+    ok = np.isfinite(med) & np.isfinite(obs) & np.isfinite(q).all("quantile")
+    p, o = med.where(ok), obs.where(ok)
+    e = p - o
+    tau = q["quantile"]
+    diff = obs - q
+    crps = 2 * np.maximum(tau * diff, (tau - 1) * diff).mean("quantile")
+    lo = q.sel(quantile=0.1, method="nearest", drop=True)
+    hi = q.sel(quantile=0.9, method="nearest", drop=True)
+    inside = ((obs >= lo) & (obs <= hi)).astype(float)
+    out = {
+        "n": ok.sum(DIM).astype(float),
+        "sum_err": e.sum(DIM),
+        "sum_sq_err": (e**2).sum(DIM),
+        "sum_abs_err": abs(e).sum(DIM),
+        "sum_pred": p.sum(DIM),
+        "sum_obs": o.sum(DIM),
+        "sum_pred_sq": (p**2).sum(DIM),
+        "sum_obs_sq": (o**2).sum(DIM),
+        "sum_pred_obs": (p * o).sum(DIM),
+        "sum_crps": crps.where(ok).sum(DIM),
+        "sum_inside_80": inside.where(ok).sum(DIM),
+    }
+    zero = xr.zeros_like(out["n"])
+    out.update(n_ref=zero, sum_sq_err_common=zero, sum_sq_err_ref=zero)
+    if persistence is not None and name in persistence:
+        ref = schema.median(persistence, name).drop_vars("quantile", errors="ignore")
+        ref = ref.reindex_like(med)
+        both = ok & np.isfinite(ref)
+        out["n_ref"] = both.sum(DIM).astype(float)
+        out["sum_sq_err_common"] = ((med - obs) ** 2).where(both).sum(DIM)
+        out["sum_sq_err_ref"] = ((ref - obs) ** 2).where(both).sum(DIM)
+    ds = xr.Dataset(out).drop_vars(["valid_time"], errors="ignore")
+    return ds.astype(float)
+
+
+def metrics_from_sums(sums: xr.Dataset | pd.DataFrame) -> xr.Dataset | pd.DataFrame:
+    """RMSE, MAE, bias, r, CRPS, coverage_80 and skill_vs_persistence from :func:`pooled_sums`.
+
+    Parameters
+    ----------
+    sums
+        The sums (any dims, or a DataFrame with the :data:`SUM_FIELDS` columns), already
+        added over whatever is pooled.
+
+    Returns
+    -------
+    xr.Dataset or pandas.DataFrame
+        ``rmse, mae, bias, r, crps, coverage_80, skill_vs_persistence, n`` (NaN where
+        undefined: no pairs, a constant series, or no reference pairs).
+    """
+
+    def div(a, b):
+        b = b.astype(float)
+        return a / b.where(b > 0)
+
+    n = sums["n"]
+    mp, mo = div(sums["sum_pred"], n), div(sums["sum_obs"], n)
+    cov = div(sums["sum_pred_obs"], n) - mp * mo
+    vp = div(sums["sum_pred_sq"], n) - mp**2
+    vo = div(sums["sum_obs_sq"], n) - mo**2
+    # a constant series (climatology) has no correlation; guard the rounding noise of vp
+    scale_p = div(sums["sum_pred_sq"], n)
+    den = np.sqrt((vp * vo).where((vp > 1e-10 * scale_p) & (vo > 0)))
+    out = {
+        "rmse": np.sqrt(div(sums["sum_sq_err"], n)),
+        "mae": div(sums["sum_abs_err"], n),
+        "bias": div(sums["sum_err"], n),
+        "r": cov / den,
+        "crps": div(sums["sum_crps"], n),
+        "coverage_80": div(sums["sum_inside_80"], n),
+        "skill_vs_persistence": 1 - div(sums["sum_sq_err_common"], sums["sum_sq_err_ref"]),
+        "n": n,
+    }
+    if isinstance(sums, pd.DataFrame):
+        return pd.DataFrame(out, index=sums.index)
+    return xr.Dataset(out)
+
+
+# --------------------------------------------------------------------------- probabilities
+@dataclass(frozen=True)
+class Event:
+    """A storm event: ``target`` beyond ``threshold`` (Dst ``<=``, Kp ``>=``).
+
+    Attributes
+    ----------
+    target
+        ``dst`` [nT] or ``kp``.
+    threshold
+        Event level in the target's units.
+    """
+
+    target: str
+    threshold: float
+
+    def __post_init__(self) -> None:
+        if self.target not in ("dst", "kp"):
+            raise ValueError(f"Event target {self.target!r}: use 'dst' or 'kp'")
+
+    @property
+    def below(self) -> bool:
+        """True for Dst (``value <= threshold``)."""
+        return self.target == "dst"
+
+    @property
+    def name(self) -> str:
+        """``dst<=-100``, ``kp>=5``, ``kp>=7.67`` (G4)."""
+        return f"{self.target}{'<=' if self.below else '>='}{self.threshold:.3g}"
+
+    def occurred(self, values: xr.DataArray) -> xr.DataArray:
+        """``values`` beyond the threshold (False where NaN)."""
+        return values <= self.threshold if self.below else values >= self.threshold
+
+    @classmethod
+    def parse(cls, name: str) -> Event:
+        """The event named like :attr:`name` (``kp>=5``, ``dst<=-100``)."""
+        for op in ("<=", ">="):
+            if op in name:
+                target, thr = name.replace(" ", "").split(op, 1)
+                ev = cls(target, float(thr))
+                if ev.below == (op == "<="):
+                    # snap to the defined level (G4 is Kp 7+ = 23/3, named 7.67)
+                    return next((d for d in DECISION_EVENTS if d.name == ev.name), ev)
+        raise ValueError(f"event {name!r}: write it as 'kp>=5' or 'dst<=-100'")
+
+
+#: the decision events of issue 9: P(Kp >= 5..9) (G1..G5) and P(Dst <= -50 / -100 / -250 nT)
+DECISION_EVENTS: tuple[Event, ...] = tuple(Event("kp", t) for t in schema.KP_THRESHOLDS) + tuple(
+    Event("dst", t) for t in schema.DST_THRESHOLDS
+)
+#: the events whose Brier skill and reliability the skill report shows
+PROBABILITY_EVENTS: tuple[Event, ...] = (Event("kp", 5.0), Event("dst", -100.0))
+
+
+def event_probability(forecast: xr.Dataset, event: Event) -> xr.DataArray:
+    """P(event) per ``(init_time, lead_time)`` from the forecast quantiles.
+
+    Uses :func:`forecasting.schema.exceedance_probability` (CDF linear between quantiles).
+    """
+    return schema.exceedance_probability(forecast, event.target, event.threshold, below=event.below)
+
+
+def brier_score(prob: xr.DataArray, occurred: xr.DataArray, dim: str = DIM) -> xr.DataArray:
+    """Mean of ``(p - o)^2`` over ``dim`` (Brier 1950) on the pairs where both are finite."""
+    o = occurred.astype(float).where(np.isfinite(occurred.astype(float)))
+    p, o = _both(prob, o)
+    return ((p - o) ** 2).mean(dim)
+
+
+def brier_skill_score(
+    prob: xr.DataArray, occurred: xr.DataArray, base_rate: float, dim: str = DIM
+) -> xr.DataArray:
+    """``1 - BS / BS_clim``: Brier skill against a constant climatological probability.
+
+    Parameters
+    ----------
+    prob
+        Forecast probabilities [1].
+    occurred
+        1.0 where the event happened, 0.0 where not, NaN unknown.
+    base_rate
+        Climatological event frequency [1] (e.g. from the training years), the reference
+        forecast.
+
+    Returns
+    -------
+    xr.DataArray
+        BSS (1 perfect, 0 no better than climatology, < 0 worse) over ``dim``.
+    """
+    if not 0.0 <= base_rate <= 1.0:
+        raise ValueError(f"base_rate={base_rate} must be a probability in [0, 1]")
+    p, o = _both(prob, occurred.astype(float))
+    bs = ((p - o) ** 2).mean(dim)
+    ref = ((base_rate - o) ** 2).mean(dim)
+    return 1 - bs / ref.where(ref > 0)
+
+
+def reliability_table(
+    prob: xr.DataArray, occurred: xr.DataArray, *, bins: int = 10, dim: str = DIM
+) -> xr.Dataset:
+    """Reliability (attributes) table: per probability bin, mean forecast and observed frequency.
+
+    Parameters
+    ----------
+    prob, occurred
+        Forecast probabilities [1] and outcomes (1/0/NaN) on ``dim`` (and other dims, kept).
+    bins
+        Number of equal-width probability bins on [0, 1].
+
+    Returns
+    -------
+    xr.Dataset
+        ``forecast_probability``, ``observed_frequency`` [1] and ``count`` on
+        ``(prob_bin, ...)``; ``prob_bin`` holds the bin centres, ``prob_bin_bounds`` the edges.
+    """
+    p, o = _both(prob, occurred.astype(float))
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(p.values, edges[1:-1]), 0, bins - 1)
+    fp, of, cnt = [], [], []
+    for b in range(bins):
+        m = (idx == b) & np.isfinite(p.values)
+        sel = xr.DataArray(m, dims=p.dims, coords=p.coords)
+        c = sel.sum(dim).astype(float)
+        cnt.append(c)
+        fp.append(p.where(sel).sum(dim) / c.where(c > 0))
+        of.append(o.where(sel).sum(dim) / c.where(c > 0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    index = pd.Index(centres, name="prob_bin")
+    out = xr.Dataset(
+        dict(
+            forecast_probability=xr.concat(fp, index),
+            observed_frequency=xr.concat(of, index),
+            count=xr.concat(cnt, index),
+        )
+    )
+    out["prob_bin_bounds"] = (("prob_bin", "nv"), np.stack([edges[:-1], edges[1:]], axis=1))
+    return out.drop_vars(["valid_time", "quantile"], errors="ignore")
+
+
+def decision_scores(
+    prob: xr.DataArray, occurred: xr.DataArray, threshold: float, dim: str = DIM
+) -> xr.Dataset:
+    """POD, FAR, HSS, TSS and the 2x2 table of the decision ``prob >= threshold``."""
+    o = occurred.astype(float)
+    valid = np.isfinite(prob) & np.isfinite(o)
+    table = contingency(prob >= threshold, o > 0.5, valid, dim)
+    return xr.Dataset(dict(pod=pod(table), far=far(table), hss=hss(table), tss=tss(table))).merge(
+        table
+    )
+
+
+#: candidate decision probabilities searched by :func:`choose_decision_threshold`
+CANDIDATE_PROBABILITIES: np.ndarray = np.concatenate(
+    [[0.001, 0.002, 0.005, 0.01, 0.015], np.round(np.arange(0.02, 0.981, 0.01), 2)]
+)
+
+
+def choose_decision_threshold(
+    prob: xr.DataArray,
+    occurred: xr.DataArray,
+    *,
+    criterion: str = "hss",
+    candidates: np.ndarray = CANDIDATE_PROBABILITIES,
+) -> dict:
+    """The decision probability that maximises HSS or TSS, pooled over all pairs.
+
+    Choose it on the validation years only (never the test years).
+
+    Parameters
+    ----------
+    prob, occurred
+        Forecast probabilities [1] and outcomes (1/0/NaN), any dims (all pooled).
+    criterion
+        ``hss`` or ``tss``.
+    candidates
+        Probabilities tried.
+
+    Returns
+    -------
+    dict
+        ``threshold`` (None when the event never occurred or never was forecast, so no
+        threshold can be chosen), ``criterion``, ``score`` (the maximum), ``events``
+        (observed event count), ``n`` (pairs), and ``no_skill`` True when no candidate
+        scores above 0 (the forecast never rises to any candidate when the event happens).
+    """
+    if criterion not in ("hss", "tss"):
+        raise ValueError(f"criterion={criterion!r}: use 'hss' or 'tss'")
+    p = np.asarray(prob, dtype=float).ravel()
+    o = np.asarray(occurred, dtype=float).ravel()
+    ok = np.isfinite(p) & np.isfinite(o)
+    p, o = p[ok], o[ok] > 0.5
+    info = {"criterion": criterion, "events": int(o.sum()), "n": int(len(o))}
+    if o.sum() == 0 or (~o).sum() == 0:
+        return {**info, "threshold": None, "score": None}
+    f = p[None, :] >= np.asarray(candidates)[:, None]
+    a = (f & o).sum(1).astype(float)
+    b = (f & ~o).sum(1).astype(float)
+    c = (~f & o).sum(1).astype(float)
+    d = (~f & ~o).sum(1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if criterion == "hss":
+            s = 2 * (a * d - b * c) / ((a + c) * (c + d) + (a + b) * (b + d))
+        else:
+            s = a / (a + c) - b / (b + d)
+    if not np.isfinite(s).any():
+        return {**info, "threshold": None, "score": None}
+    k = int(np.nanargmax(s))
+    out = {**info, "threshold": float(candidates[k]), "score": float(s[k])}
+    if s[k] <= 0:
+        out["no_skill"] = True  # no threshold beats chance: the lowest tried is kept, flagged
+    return out
+
+
+def choose_decision_thresholds(
+    forecast: xr.Dataset,
+    observed: xr.Dataset,
+    *,
+    events: tuple[Event, ...] = DECISION_EVENTS,
+    criterion: str = "hss",
+) -> dict[str, dict]:
+    """:func:`choose_decision_threshold` for every event the forecast covers.
+
+    An event that never occurred in ``observed`` (e.g. Kp >= 9 in quiet validation years)
+    gets ``threshold`` None and ``basis`` naming the less severe event whose threshold
+    :func:`decision_threshold` uses instead, so nothing falls back silently.
+
+    Returns
+    -------
+    dict
+        Event name (:attr:`Event.name`) -> the choice.
+    """
+    out: dict[str, dict] = {}
+    for ev in events:
+        if ev.target not in forecast or ev.target not in observed:
+            continue
+        obs = timeconv.observed_for(forecast, observed, ev.target)
+        occ = ev.occurred(obs).astype(float).where(np.isfinite(obs))
+        choice = choose_decision_threshold(
+            event_probability(forecast, ev), occ, criterion=criterion
+        )
+        choice["basis"] = "validation years" if choice["threshold"] is not None else None
+        out[ev.name] = choice
+    # an unchosen event inherits the nearest less severe event's threshold, recorded as such
+    for target in ("kp", "dst"):
+        last = None
+        for ev in sorted(
+            (e for e in events if e.name in out and e.target == target),
+            key=lambda e: e.threshold if not e.below else -e.threshold,
+        ):
+            c = out[ev.name]
+            if c["threshold"] is None and last is not None:
+                c["inherited_from"] = last
+                c["basis"] = f"no {ev.name} pairs to choose on: the threshold of {last}"
+            elif c["threshold"] is not None:
+                last = ev.name
+    return out
+
+
+def decision_threshold(model_meta: dict, event: str | Event) -> float:
+    """The decision probability for ``event`` stored with a model (its ``metadata.json``).
+
+    Parameters
+    ----------
+    model_meta
+        A model's metadata (``TFTModel.metadata`` or the parsed ``metadata.json``); the
+        thresholds live under ``decision_thresholds`` (written by training).
+    event
+        An :class:`Event` or its name (``kp>=5``, ``dst<=-100``).
+
+    Returns
+    -------
+    float
+        Probability [1]: decide "event" when P(event) >= this.
+
+    Raises
+    ------
+    ValueError
+        When the model has no thresholds (trained before they were stored: retrain it) or
+        none for ``event`` and no less severe event to inherit from.
+    """
+    ev = event if isinstance(event, Event) else Event.parse(event)
+    table = model_meta.get("decision_thresholds") or {}
+    version = model_meta.get("version", "?")
+    if not table:
+        raise ValueError(
+            f"model {version} stores no decision thresholds; retrain it "
+            "(`superstorm train`) so training chooses them on the validation years"
+        )
+    seen: set[str] = set()
+    name = ev.name
+    while name in table and name not in seen:
+        seen.add(name)
+        c = table[name]
+        if c.get("threshold") is not None:
+            return float(c["threshold"])
+        name = c.get("inherited_from") or ""
+    raise ValueError(
+        f"model {version} has no decision threshold for {ev.name} (known: {sorted(table)})"
+    )
+
+
+def common_pairs(
+    forecasts: dict[str, xr.Dataset],
+    observed: xr.Dataset | xr.DataArray,
+    name: str,
+    *,
+    init_mask: xr.DataArray | None = None,
+) -> dict[str, xr.Dataset]:
+    """The forecasts of ``name`` cut to the pairs where ALL of them and the observation exist.
+
+    Parameters
+    ----------
+    forecasts
+        Model name -> forecast dataset (each holding ``name``); issue times are intersected.
+    observed
+        Hourly observations.
+    name
+        Target.
+    init_mask
+        Boolean on ``init_time`` (e.g. :func:`storm_time`); other issue times are dropped.
+
+    Returns
+    -------
+    dict
+        Model name -> forecast of ``name`` only, NaN outside the common pairs.
+    """
+    if not forecasts:
+        raise ValueError("common_pairs needs at least one forecast")
+    init = None
+    for fc in forecasts.values():
+        t = pd.DatetimeIndex(fc["init_time"].values)
+        init = t if init is None else init.intersection(t)
+    if init_mask is not None:
+        keep = init_mask.reindex(init_time=init.values, fill_value=False).values.astype(bool)
+        init = init[keep]
+    cut = {k: fc[[name]].sel(init_time=init.values) for k, fc in forecasts.items()}
+    first = next(iter(cut.values()))
+    ok = np.isfinite(timeconv.observed_for(first, observed, name))
+    for fc in cut.values():
+        ok = ok & np.isfinite(fc[name]).all("quantile")
+    out = {}
+    for k, fc in cut.items():
+        masked = fc.where(ok)
+        masked.attrs = forecasts[k].attrs
+        out[k] = masked
+    return out
+
+
+def paired_scores(
+    a: xr.Dataset,
+    b: xr.Dataset,
+    observed: xr.Dataset | xr.DataArray,
+    name: str,
+    *,
+    init_mask: xr.DataArray | None = None,
+) -> xr.Dataset:
+    """RMSE, MAE, CRPS and coverage_80 of ``a`` and of ``b`` on the pairs where both forecast.
+
+    The storm-time comparison of issue 9: each model pair scored on the hours where both
+    forecast (a physics model gives nothing while plasma is missing; the other model is
+    scored on the same hours).
+
+    Returns
+    -------
+    xr.Dataset
+        ``{rmse,mae,crps,coverage_80}_a`` / ``_b`` and ``n`` on ``lead_time``.
+    """
+    both = common_pairs({"a": a, "b": b}, observed, name, init_mask=init_mask)
+    out = {}
+    for side in ("a", "b"):
+        fc = both[side]
+        if fc.sizes["init_time"] == 0:
+            lead = a["lead_time"]
+            nan = xr.DataArray(np.full(lead.size, np.nan), coords={"lead_time": lead})
+            for m in ("rmse", "mae", "crps", "coverage_80"):
+                out[f"{m}_{side}"] = nan
+            out["n"] = xr.zeros_like(nan)
+            continue
+        s = score(fc, observed, name, thresholds=())
+        for m in ("rmse", "mae", "crps", "coverage_80"):
+            out[f"{m}_{side}"] = s[m]
+        out["n"] = s["n"]
+    return xr.Dataset(out).drop_vars(["valid_time", "quantile"], errors="ignore")

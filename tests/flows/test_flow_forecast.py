@@ -128,19 +128,3 @@ def test_forecast_flow_under_prefect(harness, recorded, home, monkeypatch):
         assert all(d["channel"] == "block" for d in log.deliveries())
     finally:
         r.stop()
-
-
-def test_promotion_rule_is_configurable_and_logged(home):
-    from flows.retrain import PromotionRule, decide, record_decision
-
-    rule = PromotionRule()
-    assert decide(10.0, None, rule)[0] is True
-    assert decide(10.0, 10.0, rule)[0] is True  # not worse -> promote
-    assert decide(10.5, 10.0, rule)[0] is False
-    assert decide(10.5, 10.0, PromotionRule(tolerance=0.1))[0] is True
-    assert decide(float("nan"), 10.0, rule)[0] is False
-    with pytest.raises(ValueError, match="metric"):
-        PromotionRule(metric="r")
-    record_decision({"candidate": "v2", "promoted": False, "reason": "worse"})
-    lines = (home / "models" / "promotions.jsonl").read_text().splitlines()
-    assert json.loads(lines[-1])["candidate"] == "v2"

@@ -126,68 +126,27 @@ def example_skill(
     """A ``skill.nc``-shaped dataset (rmse, mae, r, skill_vs_persistence, crps, coverage_80,
     hss) for the example forecasts, so the Verification page can be shown without a backtest.
 
-    CRPS is approximated by twice the mean pinball loss over the quantile levels
-    (Gneiting & Raftery 2007); HSS is for Kp >= 5 / Dst <= -50 nT with the median.
+    Every score is :func:`forecasting.verification.scores.score` (HSS for Kp >= 5 /
+    Dst <= -50 nT with the median); ``reference`` is the persistence-like model behind
+    ``skill_vs_persistence``.
     """
+    from forecasting.verification.scores import score  # noqa: PLC0415
+
+    keys = ("rmse", "mae", "r", "skill_vs_persistence", "crps", "coverage_80", "hss")
     models = list(archives)
     targets = ["dst", "kp"]
     lead = archives[models[0]]["lead_time"].values
-    out = {
-        k: np.full((2, len(models), len(lead)), np.nan)
-        for k in ("rmse", "mae", "r", "skill_vs_persistence", "crps", "coverage_80", "hss")
-    }
-    mse = {}
-    for mi, m in enumerate(models):
-        fc = archives[m]
-        for ti, n in enumerate(targets):
-            obs = (
-                timeconv.observed_for(fc, observed, n)
-                .transpose("init_time", "lead_time")
-                .to_numpy()
-            )
-            qv = fc[n].transpose("init_time", "lead_time", "quantile").to_numpy()
-            levels = fc["quantile"].to_numpy()
-            med = (
-                fc[n]
-                .sel(quantile=0.5, method="nearest")
-                .transpose("init_time", "lead_time")
-                .to_numpy()
-            )
-            err = med - obs
-            out["rmse"][ti, mi] = np.sqrt(np.nanmean(err**2, axis=0))
-            out["mae"][ti, mi] = np.nanmean(np.abs(err), axis=0)
-            mse[(m, n)] = np.nanmean(err**2, axis=0)
-            for j in range(len(lead)):
-                ok = np.isfinite(obs[:, j]) & np.isfinite(med[:, j])
-                if ok.sum() > 2 and np.std(med[ok, j]) > 0 and np.std(obs[ok, j]) > 0:
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        out["r"][ti, mi, j] = np.corrcoef(med[ok, j], obs[ok, j])[0, 1]
-            diff = obs[..., None] - qv
-            pinball = np.maximum(levels * diff, (levels - 1) * diff)
-            out["crps"][ti, mi] = 2 * np.nanmean(np.nanmean(pinball, axis=-1), axis=0)
-            lo, hi = (
-                fc[n].sel(quantile=0.1, method="nearest"),
-                fc[n].sel(quantile=0.9, method="nearest"),
-            )
-            inside = (obs >= lo.transpose("init_time", "lead_time").to_numpy()) & (
-                obs <= hi.transpose("init_time", "lead_time").to_numpy()
-            )
-            out["coverage_80"][ti, mi] = np.where(np.isfinite(obs), inside, np.nan).mean(axis=0)
-            thr = -50.0 if n == "dst" else 5.0
-            yo = obs <= thr if n == "dst" else obs >= thr
-            yf = med <= thr if n == "dst" else med >= thr
-            ok = np.isfinite(obs)
-            for j in range(len(lead)):
-                a = np.sum(yf[:, j] & yo[:, j] & ok[:, j])
-                b = np.sum(yf[:, j] & ~yo[:, j] & ok[:, j])
-                c = np.sum(~yf[:, j] & yo[:, j] & ok[:, j])
-                d = np.sum(~yf[:, j] & ~yo[:, j] & ok[:, j])
-                den = (a + c) * (c + d) + (a + b) * (b + d)
-                out["hss"][ti, mi, j] = 2 * (a * d - b * c) / den if den else np.nan
+    out = {k: np.full((len(targets), len(models), len(lead)), np.nan) for k in keys}
+    primary = {"dst": -50.0, "kp": 5.0}
     for mi, m in enumerate(models):
         for ti, n in enumerate(targets):
-            if (reference, n) in mse:
-                out["skill_vs_persistence"][ti, mi] = 1 - mse[(m, n)] / mse[(reference, n)]
+            ref = archives.get(reference) if m != reference else None
+            s = score(archives[m], observed, n, persistence=ref, thresholds=(primary[n],))
+            if m == reference:
+                s["skill_vs_persistence"] = xr.zeros_like(s["rmse"]).where(s["n"] > 0)
+            for k in keys:
+                da = s[k].sel(threshold=primary[n]) if "threshold" in s[k].dims else s[k]
+                out[k][ti, mi] = da.values
     return xr.Dataset(
         {k: (("target", "model", "lead_time"), v) for k, v in out.items()},
         coords={"target": targets, "model": models, "lead_time": lead},

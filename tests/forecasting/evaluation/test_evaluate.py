@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 
-from forecasting.evaluation.evaluate import MODELS, evaluate, write_skill_report
+from forecasting.evaluation.evaluate import MODELS, evaluate, read_skill, write_skill_report
 from forecasting.models import baselines as B
 from forecasting.splits import YearSplit, load_recorded_omni, recorded_omni_files
 
@@ -74,7 +73,7 @@ def test_evaluate_scores_every_model_on_common_samples(results):
 
 def test_write_skill_report(results, tmp_path):
     nc, md = write_skill_report(results, tmp_path / "reports")
-    skill = xr.open_dataset(nc)
+    skill = read_skill(nc)
     for k in ("rmse", "mae", "r", "skill_vs_persistence", "crps", "coverage_80", "hss"):
         assert skill[k].dims == ("target", "model", "lead_time")
     assert list(skill.model.values)[:6] == list(MODELS)
