@@ -173,17 +173,19 @@ def test_thresholds_of_a_forecast_inherit_for_unseen_events():
     fc = _fc(init, truth, spread=0.5, name="kp")
     table = V.choose_decision_thresholds(fc, obs)
     assert set(table) == {e.name for e in V.DECISION_EVENTS if e.target == "kp"}
-    assert table["kp>=5"]["threshold"] is not None and table["kp>=5"]["score"] > 0.9
-    assert table["kp>=7"]["threshold"] is None and table["kp>=7"]["inherited_from"] == "kp>=6"
+    # G scale in thirds as SWPC applies it: G1 from Kp 5- (4.67), G2 5.67, G3 6.67, G4 7.67
+    assert table["kp>=4.67"]["threshold"] is not None and table["kp>=4.67"]["score"] > 0.9
+    assert table["kp>=6.67"]["threshold"] is None
+    assert table["kp>=6.67"]["inherited_from"] == "kp>=5.67"
     meta = {"decision_thresholds": table}
-    assert V.decision_threshold(meta, "kp>=7.67") == table["kp>=6"]["threshold"]
+    assert V.decision_threshold(meta, "kp>=7.67") == table["kp>=5.67"]["threshold"]
 
 
 def test_event_names_and_parsing():
     assert [e.name for e in V.DECISION_EVENTS] == [
-        "kp>=5",
-        "kp>=6",
-        "kp>=7",
+        "kp>=4.67",
+        "kp>=5.67",
+        "kp>=6.67",
         "kp>=7.67",
         "kp>=9",
         "dst<=-50",
