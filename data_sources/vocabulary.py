@@ -20,37 +20,77 @@ DATA_VERSIONS = (
 )
 
 
+STORM_DIRECTIONS = ("low", "high")
+
+
 @dataclass(frozen=True)
 class Variable:
-    """A canonical variable: name, CF-style ``units`` and a ``long_name``."""
+    """A canonical variable: name, CF-style ``units``, ``long_name`` and physical limits.
+
+    Attributes
+    ----------
+    name : str
+        Canonical name (``dst``, ``bz_gsm``, ...).
+    units : str
+        CF/UDUNITS unit string.
+    long_name : str
+        Human-readable description.
+    valid_range : tuple of float
+        ``(min, max)`` physical limits in ``units``, inclusive. A parsed value outside them is
+        not a measurement (a fill value, a corrupted digit) and is flagged by
+        :func:`data_sources.base.apply_valid_range`. The limits are generous bounds beyond the
+        most extreme events on record (e.g. Dst -589 nT in March 1989, Kp 9o by definition),
+        not climatology: they must never reject a real storm.
+    storm_direction : {"low", "high"} or None
+        Which way the variable moves in a geomagnetic storm: ``"low"`` for Dst (the ring
+        current depresses the field), ``"high"`` for Kp and ap, ``None`` otherwise.
+    standard_name : str or None
+        CF standard name, only where the CF standard-name table has one; none of the current
+        heliophysics quantities has one, so all are ``None`` today.
+    """
 
     name: str
     units: str
     long_name: str
+    valid_range: tuple[float, float]
+    storm_direction: str | None = None
+    standard_name: str | None = None
+
+    def __post_init__(self) -> None:
+        lo, hi = self.valid_range
+        if not lo < hi:
+            raise ValueError(f"{self.name}: valid_range {self.valid_range} must have min < max")
+        if self.storm_direction not in (None, *STORM_DIRECTIONS):
+            raise ValueError(
+                f"{self.name}: storm_direction {self.storm_direction!r} must be one of "
+                f"{STORM_DIRECTIONS} or None"
+            )
 
 
 VARIABLES: dict[str, Variable] = {
     v.name: v
     for v in [
-        Variable("bx_gsm", "nT", "IMF Bx, GSE/GSM"),
-        Variable("by_gsm", "nT", "IMF By, GSM"),
-        Variable("bz_gsm", "nT", "IMF Bz, GSM"),
-        Variable("b_total", "nT", "IMF magnitude |B| (average of magnitudes)"),
-        Variable("v_sw", "km s-1", "solar wind bulk flow speed"),
-        Variable("n_p", "cm-3", "solar wind proton density"),
-        Variable("t_p", "K", "solar wind proton temperature"),
-        Variable("p_dyn", "nPa", "solar wind dynamic (flow) pressure"),
-        Variable("e_y", "mV m-1", "dawn-dusk electric field -V Bz"),
-        Variable("dst", "nT", "disturbance storm time index Dst"),
-        Variable("kp", "1", "planetary K index Kp (0..9 in thirds)"),
-        Variable("ap", "2 nT", "planetary equivalent amplitude ap"),
-        Variable("ap_daily", "2 nT", "daily planetary amplitude Ap"),
-        Variable("ae", "nT", "auroral electrojet index AE"),
-        Variable("f107", "sfu", "solar radio flux at 10.7 cm, F10.7 (observed)"),
-        Variable("f107_adj", "sfu", "solar radio flux at 10.7 cm, F10.7 adjusted to 1 AU"),
-        Variable("sunspot_number", "1", "international sunspot number"),
-        Variable("hp30", "1", "half-hourly planetary index Hp30"),
-        Variable("hp60", "1", "hourly planetary index Hp60"),
+        Variable("bx_gsm", "nT", "IMF Bx, GSE/GSM", (-500.0, 500.0)),
+        Variable("by_gsm", "nT", "IMF By, GSM", (-500.0, 500.0)),
+        Variable("bz_gsm", "nT", "IMF Bz, GSM", (-500.0, 500.0)),
+        Variable("b_total", "nT", "IMF magnitude |B| (average of magnitudes)", (0.0, 500.0)),
+        Variable("v_sw", "km s-1", "solar wind bulk flow speed", (100.0, 3500.0)),
+        Variable("n_p", "cm-3", "solar wind proton density", (0.0, 500.0)),
+        Variable("t_p", "K", "solar wind proton temperature", (0.0, 9.0e6)),
+        Variable("p_dyn", "nPa", "solar wind dynamic (flow) pressure", (0.0, 500.0)),
+        Variable("e_y", "mV m-1", "dawn-dusk electric field -V Bz", (-500.0, 500.0)),
+        Variable("dst", "nT", "disturbance storm time index Dst", (-2000.0, 300.0), "low"),
+        Variable("kp", "1", "planetary K index Kp (0..9 in thirds)", (0.0, 9.0), "high"),
+        Variable("ap", "2 nT", "planetary equivalent amplitude ap", (0.0, 400.0), "high"),
+        Variable("ap_daily", "2 nT", "daily planetary amplitude Ap", (0.0, 400.0), "high"),
+        Variable("ae", "nT", "auroral electrojet index AE", (0.0, 6000.0)),
+        Variable("f107", "sfu", "solar radio flux at 10.7 cm, F10.7 (observed)", (0.0, 5000.0)),
+        Variable(
+            "f107_adj", "sfu", "solar radio flux at 10.7 cm, F10.7 adjusted to 1 AU", (0.0, 5000.0)
+        ),
+        Variable("sunspot_number", "1", "international sunspot number", (0.0, 1000.0)),
+        Variable("hp30", "1", "half-hourly planetary index Hp30", (0.0, 30.0)),
+        Variable("hp60", "1", "hourly planetary index Hp60", (0.0, 30.0)),
     ]
 }
 
@@ -91,6 +131,11 @@ def annotate(
         if version not in DATA_VERSIONS:
             raise ValueError(f"data_version {version!r} for {name!r} is not one of {DATA_VERSIONS}")
         da.attrs.update(
-            units=var.units, long_name=var.long_name, source=source, data_version=version
+            units=var.units,
+            long_name=var.long_name,
+            source=source,
+            data_version=version,
         )
+        if var.standard_name is not None:
+            da.attrs["standard_name"] = var.standard_name
     return ds
