@@ -672,14 +672,18 @@ def _stale_rules(observed, now, state: RuleState, cfg: AlertConfig) -> list[Aler
 
 
 def forecast_usable(forecast: xr.Dataset | None, families: tuple[str, ...]) -> str:
-    """Why ``forecast`` cannot drive WARNINGs ('' when it can): missing, or no finite value."""
+    """Why ``forecast`` cannot drive WARNINGs ('' when it can).
+
+    Missing, holding none of ``families``, or a family it holds has no finite value (e.g.
+    inputs missing for the hour): that family's warnings can be neither issued nor cancelled.
+    """
     if forecast is None:
         return "no primary forecast"
     present = [f for f in families if f in forecast]
     if not present:
         return f"the forecast holds none of {', '.join(families)}"
     empty = [f for f in present if not bool(np.isfinite(forecast[f].values).any())]
-    if len(empty) == len(present):
+    if empty:
         return f"the forecast has no finite value of {', '.join(empty)}"
     return ""
 
