@@ -37,9 +37,9 @@ from data_sources import live as inputs_mod
 from data_sources.netcdf import NETCDF_LOCK
 from data_sources.timeconv import to_utc, utc_now
 from forecasting import archive
-from forecasting.alerting import delivery
-from forecasting.alerting.log import AlertLog
-from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules
+from forecasting.alerting import delivery, qc
+from forecasting.alerting.log import AlertLog, check_issue_time
+from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules, forecast_usable
 from forecasting.schema import exceedance_probability, most_severe
 
 log = logging.getLogger(__name__)
@@ -212,26 +212,52 @@ def step_model(
     }
 
 
+class ForecastUnavailableError(ValueError):
+    """The run had no usable primary forecast (its notice was logged; warnings stay in force)."""
+
+    def __init__(self, message: str, result: dict | None = None):
+        super().__init__(message)
+        self.result = result
+
+
 def step_alerts(
     forecast_path: str | None, inputs_path: str, issue_time, alert_config: AlertConfig | None = None
 ) -> dict:
-    """Evaluate the alert rules and commit them to the log, once per issue time."""
+    """Evaluate the alert rules and commit them to the log, once per issue time.
+
+    Observations and the forecast pass the range checks of :mod:`forecasting.alerting.qc`
+    first (an out-of-range value cannot raise an alert). Reading the alerts in force, the
+    rules and the write happen in one serialised log transaction, so concurrent runs never
+    issue the same product twice. A missing or unusable forecast gives a FORECAST_UNAVAILABLE
+    notice and leaves warnings in force. ``unavailable`` says why ('' when usable).
+    """
     t = issue_hour(issue_time)
     alert_log = AlertLog()
     if alert_log.has_run(t):
         alert_log.write_feed()
-        return {"repeat": True, "messages": alert_log.messages(run_time=t)}
+        return {"repeat": True, "messages": alert_log.messages(run_time=t), "unavailable": ""}
     fc = None
     if forecast_path:
         with NETCDF_LOCK, xr.open_dataset(forecast_path) as f:
             fc = f.load()
     with NETCDF_LOCK, xr.open_dataset(inputs_path) as ds:
         obs = ds.load()
-    actions = evaluate_rules(fc, obs, t, alert_log.state(), alert_config)
-    msgs = alert_log.record_run(
-        t, actions, note=(fc.attrs.get("model", "") if fc is not None else "no forecast")
+    obs, dropped_obs = qc.mask_observations(obs)
+    fc, dropped_fc = qc.mask_forecast(fc)
+    cfg = alert_config or AlertConfig()
+    msgs, repeat = alert_log.commit_run(
+        t,
+        lambda state, since: evaluate_rules(
+            fc, obs, t, state, cfg, since=since, notice_unavailable=True
+        ),
+        note=(fc.attrs.get("model", "") if fc is not None else "no forecast"),
     )
-    return {"repeat": False, "messages": msgs}
+    return {
+        "repeat": repeat,
+        "messages": msgs,
+        "unavailable": forecast_usable(fc, cfg.warning_families),
+        "out_of_range": {"observed": dropped_obs, "forecast": dropped_fc},
+    }
 
 
 def step_deliver(issue_time) -> dict:
@@ -371,9 +397,16 @@ def run_forecast(
     alert_config: AlertConfig | None = None,
     deliver: bool = True,
     dashboards: bool = True,
+    strict: bool = True,
 ) -> dict:
-    """All steps without Prefect (replays, tests); the same order as :func:`forecast_flow`."""
+    """All steps without Prefect (replays, tests); the same order as :func:`forecast_flow`.
+
+    With ``strict`` a run without a usable primary forecast raises
+    :class:`ForecastUnavailableError` after its notice was logged and delivered (replays pass
+    ``strict=False`` and go on). An issue time ahead of the clock is refused before any step.
+    """
     t = issue_hour(issue_time)
+    check_issue_time(t)
     inp = step_inputs(t, live=live, recorded=recorded, store_root=store_root)
     models = [step_model("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
     models += [
@@ -388,7 +421,7 @@ def run_forecast(
         if dashboards
         else "skipped"
     )
-    return {
+    res = {
         "issue_time": t,
         "inputs": inp,
         "models": models,
@@ -397,17 +430,75 @@ def run_forecast(
         "dashboards": dash,
         "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash),
     }
+    if strict and alerts.get("unavailable"):
+        raise ForecastUnavailableError(_unavailable_text(t, models, alerts), res)
+    return res
+
+
+def _unavailable_text(t: pd.Timestamp, models: list[dict], alerts: dict) -> str:
+    note = models[0].get("note") if models else ""
+    return (
+        f"no usable primary forecast for {t:%Y-%m-%d %H:%M} UTC ({alerts['unavailable']}"
+        + (f"; {note}" if note else "")
+        + "); a FORECAST_UNAVAILABLE notice was issued and warnings in force stay in force"
+    )
+
+
+#: timeout of each task [s] (a hanging source or webhook never holds an hourly run for long)
+TASK_TIMEOUTS = {
+    "inputs": 300.0,
+    "model": 600.0,
+    "alerts": 120.0,
+    "deliver": delivery.ROUND_DEADLINE_S + 60.0,
+    "dashboards": 300.0,
+}
+
+
+def notify_run_failed(flow, flow_run, state) -> None:
+    """Prefect ``on_failure`` hook: tell the operator through the alert channel.
+
+    A run that failed for want of a forecast already sent its FORECAST_UNAVAILABLE notice; any
+    other failure is sent here (idempotency key ``run-failed-<flow run id>``). A failure of
+    this hook is logged, never raised.
+    """
+    try:
+        exc_text = str(state.message or "")
+        if "FORECAST_UNAVAILABLE notice was issued" in exc_text:
+            return
+        channel = delivery.configured_channel()
+        params = getattr(flow_run, "parameters", {}) or {}
+        text = (
+            f"superstorm forecast run {getattr(flow_run, 'name', '?')} for issue time "
+            f"{params.get('issue_time') or 'now'} FAILED: {exc_text}. Alerts in force stay in "
+            "force; check the Prefect UI for the failed task."
+        )
+        if channel is None:
+            log.error("%s (no alert channel configured)", delivery.redact(text))
+            return
+        key = f"run-failed-{getattr(flow_run, 'id', '')}"
+        body = json.dumps(
+            {"kind": "RUN_FAILED", "idempotency_key": key, "message": text}, sort_keys=True
+        )
+        channel.send("superstorm RUN FAILED", delivery.redact(body, channel.secrets), key=key)
+        log.warning("run failure sent to the operator: %s", delivery.redact(text, channel.secrets))
+    except Exception as exc:  # noqa: BLE001 - the hook must not mask the run's own failure
+        log.error("could not notify the operator of the failed run: %s", delivery.redact(str(exc)))
 
 
 _NET = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
-inputs_task = task(name="refresh-inputs", **_NET)(step_inputs)
-model_task = task(name="forecast-model")(step_model)
-alerts_task = task(name="evaluate-alerts")(step_alerts)
-deliver_task = task(name="deliver-alerts", **_NET)(step_deliver)
-dash_task = task(name="rebuild-dashboards")(step_dashboards)
+inputs_task = task(name="refresh-inputs", timeout_seconds=TASK_TIMEOUTS["inputs"], **_NET)(
+    step_inputs
+)
+model_task = task(name="forecast-model", timeout_seconds=TASK_TIMEOUTS["model"])(step_model)
+alerts_task = task(name="evaluate-alerts", timeout_seconds=TASK_TIMEOUTS["alerts"])(step_alerts)
+# delivery retries inside one deadline-bounded round (deliver_pending); no task retries on top
+deliver_task = task(name="deliver-alerts", timeout_seconds=TASK_TIMEOUTS["deliver"])(step_deliver)
+dash_task = task(name="rebuild-dashboards", timeout_seconds=TASK_TIMEOUTS["dashboards"])(
+    step_dashboards
+)
 
 
-@flow(name="forecast", log_prints=True)
+@flow(name="forecast", log_prints=True, on_failure=[notify_run_failed])
 def forecast_flow(
     issue_time: str | None = None,
     live: bool = True,
@@ -417,8 +508,13 @@ def forecast_flow(
     deliver: bool = True,
     dashboards: bool = True,
 ) -> dict:
-    """Hourly forecast: inputs, models, archive, alerts, delivery, dashboards, artifact."""
+    """Hourly forecast: inputs, models, archive, alerts, delivery, dashboards, artifact.
+
+    Fails (so ``on_failure`` and the UI tell the operator) on an issue time ahead of the
+    clock and, after its notice went out, when no usable primary forecast was made.
+    """
     t = issue_hour(issue_time)
+    check_issue_time(t)
     inp = inputs_task(t, live=live, recorded=recorded, store_root=store_root)
     models = [model_task("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
     futures = [
@@ -436,13 +532,16 @@ def forecast_flow(
         key="forecast-summary",
         description=f"superstorm forecast {t:%Y-%m-%d %H:%M} UTC",
     )
-    return {
+    res = {
         "issue_time": t.isoformat(),
         "models": models,
         "alert_serials": [m["serial"] for m in alerts["messages"]],
         "delivered": delivered,
         "freshness": inp["freshness"],
     }
+    if alerts.get("unavailable"):
+        raise ForecastUnavailableError(_unavailable_text(t, models, alerts), res)
+    return res
 
 
 def replay(
@@ -471,15 +570,18 @@ def replay(
     out = []
     for t in hours:
         if use_prefect:
-            res = forecast_flow(
-                issue_time=t.isoformat(),
-                live=False,
-                recorded=str(recorded) if recorded else None,
-                store_root=str(store_root) if store_root else None,
-                baselines=list(baselines),
-                deliver=deliver,
-                dashboards=dashboards and t == hours[-1],
-            )
+            try:
+                res = forecast_flow(
+                    issue_time=t.isoformat(),
+                    live=False,
+                    recorded=str(recorded) if recorded else None,
+                    store_root=str(store_root) if store_root else None,
+                    baselines=list(baselines),
+                    deliver=deliver,
+                    dashboards=dashboards and t == hours[-1],
+                )
+            except ForecastUnavailableError as exc:  # notice logged; the replay goes on
+                res = exc.result
         else:
             res = run_forecast(
                 t,
@@ -490,6 +592,7 @@ def replay(
                 alert_config=alert_config,
                 deliver=deliver,
                 dashboards=dashboards and t == hours[-1],
+                strict=False,
             )
         out.append(res)
         if on_hour is not None:

@@ -13,6 +13,16 @@ The channel is chosen by configuration, never in code:
 URLs never reach logs or the alert log: errors are redacted (:func:`redact`). Every attempt
 is recorded in the alert log (``delivered`` / ``failed`` + error); a message that no attempt
 delivered stays pending and is retried on the next run, so nothing is dropped silently.
+
+Exactly once in effect (issue 11): each message is claimed in the SQLite transaction that
+leases it (:meth:`forecasting.alerting.log.AlertLog.claim`), so overlapping deliveries never send
+it twice and a recorded success is never sent again; its serial goes with it as the idempotency
+key (HTTP header ``Idempotency-Key`` on webhook blocks, ``idempotency_key`` in the JSON body), so
+a receiver drops the one resend that a kill -9 between the POST and its record can cause.
+Pending messages of one episode go out as one message (the newest, listing the ones it
+supersedes); a message delivered after the run that issued it says ``LATE``. Every request has
+a timeout, every round a deadline, and a round stops at the first timeout (the channel is down:
+the rest stays pending for the next run).
 """
 
 from __future__ import annotations
@@ -24,10 +34,18 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import pandas as pd
+
 from data_sources import config
-from forecasting.alerting.log import AlertLog, feed_record
+from forecasting.alerting.log import AlertLog, feed_record, new_owner
+
+#: default timeout of one delivery request [s]
+REQUEST_TIMEOUT_S = 10.0
+#: default deadline of one delivery round (all messages, retries included) [s]
+ROUND_DEADLINE_S = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +67,33 @@ class Channel:
     block: Any
     label: str
     secrets: tuple[str, ...] = ()
+    timeout: float = REQUEST_TIMEOUT_S
 
-    def send(self, subject: str, body: str) -> None:
-        """Send one message; raise on failure (HTTP error, Apprise failure)."""
-        raise_ctx = getattr(self.block, "raise_on_failure", None)
+    def send(self, subject: str, body: str, key: str | None = None) -> None:
+        """Send one message; raise on failure (HTTP error, timeout, Apprise failure).
+
+        Parameters
+        ----------
+        subject, body
+            The message.
+        key
+            Idempotency key: sent as the ``Idempotency-Key`` header by blocks with ``headers``
+            (custom webhooks); every block also has it in the JSON ``body``.
+        """
+        block = self.block
+        update: dict[str, Any] = {}
+        if key is not None and "headers" in getattr(type(block), "model_fields", {}):
+            update["headers"] = {**(block.headers or {}), "Idempotency-Key": key}
+        if "timeout" in getattr(type(block), "model_fields", {}):
+            update["timeout"] = min(float(block.timeout or self.timeout), self.timeout)
+        if update:
+            block = block.model_copy(update=update)
+        raise_ctx = getattr(block, "raise_on_failure", None)
         if raise_ctx is not None:
             with raise_ctx():
-                self.block.notify(body=body, subject=subject)
+                block.notify(body=body, subject=subject)
         else:
-            self.block.notify(body=body, subject=subject)
+            block.notify(body=body, subject=subject)
 
 
 def _alerts_config() -> dict:
@@ -70,7 +106,7 @@ def _alerts_config() -> dict:
         return dict(tomllib.load(fh).get("alerts", {}))
 
 
-def webhook_block(url: str, *, timeout: float = 10.0):
+def webhook_block(url: str, *, timeout: float = REQUEST_TIMEOUT_S):
     """A ``CustomWebhookNotificationBlock`` POSTing ``{"subject", "body"}`` JSON to ``url``."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
@@ -97,11 +133,45 @@ def configured_channel() -> Channel | None:
     return None
 
 
-def payload(message: dict) -> tuple[str, str]:
-    """``(subject, body)`` for a logged message: the SWPC-style text and the JSON record."""
+def payload(message: dict, run_time=None) -> tuple[str, str]:
+    """``(subject, body)`` for a logged message: the SWPC-style text and the JSON record.
+
+    The body carries ``idempotency_key`` (the serial), ``late`` (delivered after the run that
+    issued it, ``run_time`` being the delivering run, or an ALERT the rules marked LATE) and
+    ``grouped`` (the superseded pending messages it stands for, from :meth:`AlertLog.claim`).
+    """
     rec = feed_record(message)
+    issued_run = message.get("run_time") or ""
+    late = rec["message"].find("LATE:") >= 0 or (
+        run_time is not None
+        and bool(issued_run)
+        and pd.Timestamp(_iso_run(run_time)) > pd.Timestamp(issued_run.rstrip("Z"))
+    )
+    rec["idempotency_key"] = str(rec["serial"])
+    rec["late"] = bool(late)
+    rec["grouped"] = [
+        {"serial": g["serial"], "message": g["text"], "run_time": g["run_time"]}
+        for g in message.get("grouped", [])
+    ]
     subject = f"superstorm {rec['kind']} {rec['level']} ({rec['action']}, serial {rec['serial']})"
+    if late:
+        subject = "LATE " + subject
+    if rec["grouped"]:
+        subject += f" [+{len(rec['grouped'])} superseded]"
     return subject, json.dumps(rec, sort_keys=True)
+
+
+def _iso_run(t) -> str:
+    t = pd.Timestamp(t)
+    return str(t.tz_convert(None) if t.tzinfo is not None else t)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` says the channel did not answer (timeout / connection failure)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(
+        names & {"TimeoutException", "TimeoutError", "ConnectError", "ConnectionError"}
+    ) or isinstance(exc, TimeoutError | ConnectionError)
 
 
 def deliver_pending(
@@ -111,19 +181,39 @@ def deliver_pending(
     channel: Channel | None = None,
     attempts: int = 3,
     retry_delays: Sequence[float] = (1.0, 2.0, 4.0),
+    deadline: float = ROUND_DEADLINE_S,
+    lease: timedelta | None = None,
 ) -> dict[str, int]:
-    """Try to deliver every undelivered message (this run's and earlier runs').
+    """Deliver every pending message (this run's and earlier runs'), each claimed first.
 
-    Each message gets up to ``attempts`` tries with ``retry_delays`` [s] between them; every
-    try is recorded in the log. Messages still undelivered are retried on the next call.
+    Each claimed message gets up to ``attempts`` tries with ``retry_delays`` [s] between them;
+    every try is recorded in the log. The round ends when nothing is pending, at the first
+    message whose last try timed out (channel down), or after ``deadline`` [s]; what is left
+    stays pending for the next call.
+
+    Parameters
+    ----------
+    alert_log
+        The log.
+    run_time
+        Issue time of the delivering run (UTC).
+    channel
+        Delivery channel; default :func:`configured_channel`.
+    attempts, retry_delays
+        Tries per message and pauses between them [s].
+    deadline
+        Longest time the round may take [s].
+    lease
+        How long a claim holds (default: the round's deadline plus a minute).
 
     Returns
     -------
     dict
-        Counts: ``pending`` (before), ``delivered``, ``failed`` (still pending after).
+        Counts: ``pending`` (before), ``delivered``, ``grouped`` (superseded messages carried
+        by a delivered one), ``failed`` (still pending after).
     """
     pending = alert_log.undelivered()
-    counts = {"pending": len(pending), "delivered": 0, "failed": 0}
+    counts = {"pending": len(pending), "delivered": 0, "grouped": 0, "failed": 0}
     if not pending:
         return counts
     if channel is None:
@@ -136,35 +226,60 @@ def deliver_pending(
         )
         counts["failed"] = len(pending)
         return counts
-    for message in pending:
-        subject, body = payload(message)
-        ok = False
+    owner = new_owner()
+    lease = lease or timedelta(seconds=deadline + 60.0)
+    stop_at = time.monotonic() + deadline
+    tried: set[int] = set()
+    while time.monotonic() < stop_at:
+        message = alert_log.claim(owner, lease=lease, exclude=tried)
+        if message is None:
+            break
+        serial = message["serial"]
+        tried.add(serial)
+        subject, body = payload(message, run_time)
+        ok, down = False, False
         for attempt in range(attempts):
             try:
-                channel.send(subject, body)
+                channel.send(subject, body, key=str(serial))
             except Exception as exc:  # noqa: BLE001 - any failure is recorded, then retried
                 err = redact(f"{type(exc).__name__}: {exc}", channel.secrets)
+                last = attempt + 1 >= attempts or time.monotonic() >= stop_at
                 alert_log.record_delivery(
-                    message["serial"],
+                    serial,
                     outcome="failed",
                     run_time=run_time,
                     channel=channel.label,
                     error=err,
+                    owner=owner if last else None,
                 )
                 log.warning(
                     "delivery of serial %s failed (attempt %d/%d): %s",
-                    message["serial"],
+                    serial,
                     attempt + 1,
                     attempts,
                     err,
                 )
-                if attempt + 1 < attempts:
-                    time.sleep(retry_delays[min(attempt, len(retry_delays) - 1)])
+                down = _is_timeout(exc)
+                if last:
+                    break
+                pause = retry_delays[min(attempt, len(retry_delays) - 1)]
+                time.sleep(max(0.0, min(pause, stop_at - time.monotonic())))
                 continue
             alert_log.record_delivery(
-                message["serial"], outcome="delivered", run_time=run_time, channel=channel.label
+                serial, outcome="delivered", run_time=run_time, channel=channel.label, owner=owner
             )
             ok = True
             break
-        counts["delivered" if ok else "failed"] += 1
+        if ok:
+            counts["delivered"] += 1
+            counts["grouped"] += len(message["grouped"])
+        elif down:
+            log.warning(
+                "alert channel %s did not answer; the pending messages wait for the next run",
+                channel.label,
+            )
+            break
+    if time.monotonic() >= stop_at:
+        log.warning("alert delivery stopped at its %g s deadline; the rest stays pending", deadline)
+    counts["failed"] = len(alert_log.undelivered())
     return counts

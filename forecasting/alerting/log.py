@@ -15,9 +15,21 @@ Tables
 ``deliveries``
     Every delivery attempt of a message (``delivered`` or ``failed`` with the error).
 
-All writes of one run happen in one ``BEGIN IMMEDIATE`` transaction. The JSON feed of active
-alerts, ``$SUPERSTORM_HOME/alerts/active.json``, is rewritten (temp file + rename) from the
-log after each change, so it can always be rebuilt from the log.
+Concurrency (issue 11). A run reads the alerts in force, evaluates the rules and writes its
+actions inside ONE ``BEGIN IMMEDIATE`` transaction (:meth:`AlertLog.commit_run`), so two runs at
+once (the same hour, or consecutive hours) are serialised and never issue the same escalation
+twice. Delivery claims a message in the transaction that marks it in flight (``lease_owner``,
+``lease_until``; :meth:`AlertLog.claim`): overlapping deliveries never send the same message, a
+recorded success is never sent again, and a lease whose owner died (kill -9) or expired is taken
+over. Pending messages of one episode are grouped into the newest (``grouped_into``): after an
+outage the operator gets the current state, with what it supersedes listed in it.
+
+Clock. An issue time later than the wall clock plus ``future_tolerance`` (default 2 h,
+``SUPERSTORM_FUTURE_TOLERANCE_HOURS``) is refused (:class:`FutureIssueTimeError`), and a
+future row already in the log never blocks later runs.
+
+The JSON feed of active alerts, ``$SUPERSTORM_HOME/alerts/active.json``, is rewritten (temp
+file + rename) from the log after each change, so it can always be rebuilt from the log.
 """
 
 from __future__ import annotations
@@ -25,10 +37,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -85,6 +99,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_serial ON deliveries(serial);
 """
+#: columns added after the first release (``ALTER TABLE`` on older logs)
+_MESSAGE_COLUMNS = {
+    "lease_owner": "TEXT",
+    "lease_until": "TEXT",
+    "grouped_into": "INTEGER",
+}
+#: default tolerance for issue times ahead of the wall clock [h]
+FUTURE_TOLERANCE_HOURS = 2.0
 
 #: status an action gives the alert it refers to
 _STATUS_AFTER = {ESCALATE: "superseded", CANCEL: "cancelled", EXPIRE: "expired", ALL_CLEAR: "ended"}
@@ -104,8 +126,49 @@ def _ts(s: str) -> pd.Timestamp | None:
     return pd.Timestamp(s.rstrip("Z")) if s else None
 
 
+def wall_clock() -> pd.Timestamp:
+    """The real current time (naive UTC); tests replace it to simulate clock jumps."""
+    return pd.Timestamp(datetime.now(UTC)).tz_convert(None)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _future_tolerance() -> timedelta:
+    raw = os.environ.get("SUPERSTORM_FUTURE_TOLERANCE_HOURS", str(FUTURE_TOLERANCE_HOURS))
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"SUPERSTORM_FUTURE_TOLERANCE_HOURS={raw!r} is not a number of hours; "
+            f"set e.g. {FUTURE_TOLERANCE_HOURS}"
+        ) from None
+    if not hours >= 0:
+        raise ValueError(f"SUPERSTORM_FUTURE_TOLERANCE_HOURS={raw!r} must be >= 0")
+    return timedelta(hours=hours)
+
+
+def new_owner() -> str:
+    """A delivery-lease owner id: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_dead(owner: str | None) -> bool:
+    """Whether the lease owner ``host:pid:...`` is a process of this host that no longer runs."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host: wait for the lease to expire
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def default_path() -> Path:
@@ -120,6 +183,30 @@ def feed_path(home: Path | None = None) -> Path:
 
 class RunOrderError(ValueError):
     """A run older than the newest committed run (the log only moves forward)."""
+
+
+class FutureIssueTimeError(ValueError):
+    """An issue time ahead of the wall clock by more than the tolerance (a clock jump)."""
+
+
+def check_issue_time(run_time, *, tolerance: timedelta | None = None, now=None) -> None:
+    """Refuse an issue time later than ``now`` (wall clock) plus ``tolerance``.
+
+    Raises
+    ------
+    FutureIssueTimeError
+        Naming the issue time, the clock and the tolerance, and how to proceed.
+    """
+    tol = _future_tolerance() if tolerance is None else tolerance
+    t = _ts(_iso(run_time))
+    clock = wall_clock() if now is None else _ts(_iso(now))
+    if t > clock + pd.Timedelta(tol):
+        raise FutureIssueTimeError(
+            f"issue time {_iso(t)} is {(t - clock) / pd.Timedelta('1h'):.1f} h ahead of the "
+            f"clock ({_iso(clock)}); more than the {pd.Timedelta(tol) / pd.Timedelta('1h'):g} h "
+            "tolerance. Check the system clock or the --issue-time value "
+            "(SUPERSTORM_FUTURE_TOLERANCE_HOURS sets the tolerance); nothing was logged"
+        )
 
 
 class AlertLog:
@@ -139,6 +226,11 @@ class AlertLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(SCHEMA)
+            have = {r["name"] for r in con.execute("PRAGMA table_info(messages)")}
+            for name, kind in _MESSAGE_COLUMNS.items():
+                if name not in have:
+                    with contextlib.suppress(sqlite3.OperationalError):  # a racing opener added it
+                        con.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -170,13 +262,24 @@ class AlertLog:
         return row is not None
 
     def last_run(self) -> pd.Timestamp | None:
-        """Issue time of the newest committed run."""
+        """Issue time of the newest committed run (rows beyond the clock tolerance ignored)."""
         with self._connect() as con:
-            row = con.execute("SELECT MAX(run_time) AS t FROM runs").fetchone()
-        return _ts(row["t"]) if row and row["t"] else None
+            t = self._newest(con)
+        return _ts(t) if t else None
 
-    def state(self) -> RuleState:
+    @staticmethod
+    def _newest(con: sqlite3.Connection) -> str | None:
+        """Newest logged run time not ahead of the wall clock by more than the tolerance."""
+        limit = _iso(wall_clock() + pd.Timedelta(_future_tolerance()))
+        row = con.execute("SELECT MAX(run_time) AS t FROM runs WHERE run_time <= ?", (limit,))
+        return row.fetchone()["t"]
+
+    def state(self, con: sqlite3.Connection | None = None) -> RuleState:
         """The alerts in force, for :func:`forecasting.alerting.rules.evaluate_rules`."""
+        if con is None:
+            with self._connect() as own:
+                return self.state(own)
+        rows = con.execute("SELECT * FROM messages WHERE status = 'active' ORDER BY serial")
         return RuleState(
             active=[
                 ActiveAlert(
@@ -191,17 +294,23 @@ class AlertLog:
                     valid_end=_ts(r["valid_end"]),
                     issue_time=_ts(r["issue_time"]),
                 )
-                for r in self.messages(status="active")
+                for r in rows
             ]
         )
 
-    def messages(self, *, status: str | None = None, run_time=None) -> list[dict]:
-        """Messages (oldest first) with their delivery state, optionally filtered."""
+    def messages(
+        self, *, status: str | None = None, run_time=None, serial: int | None = None
+    ) -> list[dict]:
+        """Messages (oldest first) with their delivery state, optionally filtered.
+
+        ``delivered`` counts the message's own successful deliveries and those of the
+        message it is grouped into.
+        """
         sql = (
             "SELECT m.*, "
             "(SELECT COUNT(*) FROM deliveries d WHERE d.serial = m.serial) AS attempts, "
-            "(SELECT COUNT(*) FROM deliveries d WHERE d.serial = m.serial "
-            " AND d.outcome = 'delivered') AS delivered "
+            "(SELECT COUNT(*) FROM deliveries d WHERE d.outcome = 'delivered' "
+            " AND (d.serial = m.serial OR d.serial = m.grouped_into)) AS delivered "
             "FROM messages m"
         )
         where, args = [], []
@@ -211,6 +320,9 @@ class AlertLog:
         if run_time is not None:
             where.append("m.run_time = ?")
             args.append(_iso(run_time))
+        if serial is not None:
+            where.append("m.serial = ?")
+            args.append(int(serial))
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._connect() as con:
@@ -231,29 +343,64 @@ class AlertLog:
     # ------------------------------------------------------------------ writes
 
     def record_run(self, run_time, actions: Iterable[AlertAction], *, note: str = "") -> list[dict]:
-        """Apply the actions of the run issued at ``run_time`` in one transaction.
+        """Apply the given actions of the run issued at ``run_time`` in one transaction.
 
         Idempotent: if ``run_time`` is already committed nothing is written and that run's
-        messages are returned. A run older than the newest committed one raises
-        :class:`RunOrderError` (replay into a fresh ``SUPERSTORM_HOME`` instead).
+        messages are returned. See :meth:`commit_run` (which evaluates inside the lock).
+        """
+        actions = list(actions)
+        return self.commit_run(run_time, lambda state, since: actions, note=note)[0]
+
+    def commit_run(
+        self,
+        run_time,
+        evaluate: Callable[[RuleState, pd.Timestamp | None], Iterable[AlertAction]],
+        *,
+        note: str = "",
+        future_tolerance: timedelta | None = None,
+    ) -> tuple[list[dict], bool]:
+        """Read the alerts in force, evaluate, and write the run, in ONE serialised transaction.
+
+        Parameters
+        ----------
+        run_time
+            Issue time of the run (UTC).
+        evaluate
+            ``evaluate(state, since) -> actions``: the rules, given the alerts in force and the
+            issue time of the previous logged run (``None`` for the first). Runs inside the
+            ``BEGIN IMMEDIATE`` lock, so it must be quick and pure.
+        note
+            Stored with the run (e.g. the primary model).
+        future_tolerance
+            How far ``run_time`` may be ahead of the wall clock (default 2 h, see module doc).
 
         Returns
         -------
-        list of dict
-            The messages of this run (as :meth:`messages` returns them).
+        (list of dict, bool)
+            This run's messages, and whether the run was already logged (a repeat: nothing
+            written).
+
+        Raises
+        ------
+        FutureIssueTimeError
+            ``run_time`` is ahead of the clock beyond the tolerance; nothing is written.
+        RunOrderError
+            ``run_time`` is older than the newest logged run (replay into a fresh home).
         """
         run = _iso(run_time)
-        actions = list(actions)
+        check_issue_time(run, tolerance=future_tolerance)
+        repeat = False
         with self._transaction() as con:
             if con.execute("SELECT 1 FROM runs WHERE run_time = ?", (run,)).fetchone():
-                pass
+                repeat = True
             else:
-                newest = con.execute("SELECT MAX(run_time) AS t FROM runs").fetchone()["t"]
+                newest = self._newest(con)
                 if newest and run < newest:
                     raise RunOrderError(
                         f"run {run} is older than the newest logged run {newest}; the alert "
                         "log only moves forward (replay into a fresh SUPERSTORM_HOME)"
                     )
+                actions = list(evaluate(self.state(con), _ts(newest) if newest else None))
                 for action in actions:
                     self._apply(con, action, run)
                 con.execute(
@@ -261,7 +408,7 @@ class AlertLog:
                     (run, _now(), len(actions), note),
                 )
         self.write_feed()
-        return self.messages(run_time=run)
+        return self.messages(run_time=run), repeat
 
     def _apply(self, con: sqlite3.Connection, a: AlertAction, run: str) -> None:
         episode = None
@@ -317,16 +464,113 @@ class AlertLog:
                 )
 
     def record_delivery(
-        self, serial: int, *, outcome: str, run_time, channel: str, error: str = ""
+        self,
+        serial: int,
+        *,
+        outcome: str,
+        run_time,
+        channel: str,
+        error: str = "",
+        owner: str | None = None,
     ) -> None:
-        """Record one delivery attempt (``outcome`` 'delivered' or 'failed')."""
+        """Record one delivery attempt (``outcome`` 'delivered' or 'failed').
+
+        With ``owner``, the lease that owner holds on ``serial`` is released in the same
+        transaction.
+        """
         with self._transaction() as con:
             con.execute(
                 "INSERT INTO deliveries (serial, attempted, run_time, channel, outcome, error) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (serial, _now(), _iso(run_time), channel, outcome, error[:2000]),
             )
+            if owner is not None:
+                con.execute(
+                    "UPDATE messages SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE serial = ? AND lease_owner = ?",
+                    (serial, owner),
+                )
         self.write_feed()
+
+    def claim(
+        self, owner: str, *, lease: timedelta = timedelta(minutes=5), exclude: Iterable[int] = ()
+    ) -> dict | None:
+        """Claim the oldest pending message for delivery, in the transaction that leases it.
+
+        The pending messages of the claimed message's episode are grouped into the newest of
+        them (``grouped_into``), which is the one returned and leased: the operator gets the
+        current state, listing what it supersedes (``grouped``). A message is pending when
+        operators must get it (``notify``), nothing delivered it (nor a message it is grouped
+        into), and no live lease holds it: a lease expires after ``lease``, or at once when
+        its owner was a process of this host that died.
+
+        Parameters
+        ----------
+        owner
+            Lease owner id (:func:`new_owner`).
+        lease
+            How long the claim holds if its owner never reports back.
+        exclude
+            Serials not to claim (already tried in this delivery round).
+
+        Returns
+        -------
+        dict or None
+            The message (as :meth:`messages` gives it) plus ``grouped``: list of the
+            ``{"serial", "text", "run_time"}`` it carries; ``None`` when nothing is pending.
+        """
+        exclude = set(exclude)
+        now = _iso(wall_clock())
+        with self._transaction() as con:
+            rows = con.execute(
+                "SELECT m.* FROM messages m WHERE m.notify = 1 AND NOT EXISTS ("
+                " SELECT 1 FROM deliveries d WHERE d.outcome = 'delivered'"
+                " AND (d.serial = m.serial OR d.serial = m.grouped_into)) ORDER BY m.serial"
+            ).fetchall()
+            held = {
+                r["serial"]
+                for r in rows
+                if r["lease_owner"] is not None
+                and (r["lease_until"] or "") >= now
+                and not _owner_dead(r["lease_owner"])
+            }
+            free = [
+                r
+                for r in rows
+                if r["serial"] not in exclude
+                and r["serial"] not in held
+                and r["grouped_into"] not in held  # carried by a delivery in flight
+            ]
+            if not free:
+                return None
+            episode = free[0]["episode"] or free[0]["serial"]
+            same = [r for r in free if (r["episode"] or r["serial"]) == episode]
+            carrier = same[-1]["serial"]
+            older = [r["serial"] for r in same[:-1]]
+            if older:
+                marks = ",".join("?" * len(older))
+                con.execute(
+                    f"UPDATE messages SET grouped_into = ? WHERE serial IN ({marks}) "
+                    f"OR grouped_into IN ({marks})",
+                    (carrier, *older, *older),
+                )
+            until = _iso(wall_clock() + pd.Timedelta(lease))
+            con.execute(
+                "UPDATE messages SET lease_owner = ?, lease_until = ?, grouped_into = NULL "
+                "WHERE serial = ?",
+                (owner, until, carrier),
+            )
+            grouped = [
+                dict(r)
+                for r in con.execute(
+                    "SELECT serial, text, run_time FROM messages WHERE grouped_into = ? "
+                    "ORDER BY serial",
+                    (carrier,),
+                )
+            ]
+        (message,) = self.messages(serial=carrier)
+        message["grouped"] = grouped
+        return message
 
     # ------------------------------------------------------------------ feed
 

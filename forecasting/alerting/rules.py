@@ -8,6 +8,15 @@ Products (SWPC semantics, DESIGN.md):
   ``<= warning_lead`` reaches ``warning_probability``.
 * **ALERT** — the threshold has been observed (Kp >= 5 ..., Dst <= -50 / -100 / -250 nT).
 * **STALE_INPUT** — the newest solar-wind sample ended more than ``stale_after`` before now.
+* **FORECAST_UNAVAILABLE** — the run has no usable primary forecast (failed, missing or no
+  finite value): an explicit notice; WARNINGs in force stay in force (a missing forecast never
+  cancels them), and an ALL CLEAR of the notice follows once a forecast is back.
+
+Operator rules (issue 12): WATCHes are per UTC day, day 1 (the issue day) .. day 3; no WATCH for
+the current day once the storm began (an ALERT of the family is in force); no WARNING for a level
+an ALERT already covers. Catch-up (issue 11): every observation that became known since the last
+logged run is examined, so a threshold crossed while the service was down is still ALERTed, marked
+LATE.
 
 Levels: the NOAA G-scale from Kp (G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8, G5 Kp=9; NOAA Space
 Weather Scales) and the Dst storm classes of Gonzalez et al. (1994), *J. Geophys. Res.* 99(A4),
@@ -32,6 +41,7 @@ from forecasting.schema import exceedance_probability, exceeds, kp_label
 
 #: Kinds of product.
 WATCH, WARNING, ALERT, STALE_INPUT = "WATCH", "WARNING", "ALERT", "STALE_INPUT"
+FORECAST_UNAVAILABLE = "FORECAST_UNAVAILABLE"
 #: Actions.
 ISSUE, EXTEND, ESCALATE, CANCEL, EXPIRE, ALL_CLEAR = (
     "issue",
@@ -139,6 +149,10 @@ class AlertConfig:
         STALE_INPUT when the newest solar-wind sample ended longer ago than this.
     solar_wind_vars
         Variables whose newest finite sample defines input freshness.
+    watch_days
+        WATCHes cover UTC days 1 (the issue day) .. ``watch_days`` of the lead grid.
+    catch_up
+        Longest span of newly known observations an ALERT run examines after downtime.
     """
 
     warning_lead: timedelta = timedelta(hours=6)
@@ -152,6 +166,8 @@ class AlertConfig:
     quiet_after: timedelta = timedelta(hours=6)
     stale_after: timedelta = timedelta(hours=2)
     solar_wind_vars: tuple[str, ...] = ("v_sw", "bz_gsm")
+    watch_days: int = 3
+    catch_up: timedelta = timedelta(hours=48)
 
     def __post_init__(self) -> None:
         for name in ("warning_probability", "cancel_probability", "watch_probability"):
@@ -165,9 +181,11 @@ class AlertConfig:
             )
         if not timedelta(0) <= self.extend_within < self.warning_lead:
             raise ValueError("AlertConfig.extend_within must be in [0, warning_lead)")
-        for name in ("warning_lead", "quiet_after", "stale_after"):
+        for name in ("warning_lead", "quiet_after", "stale_after", "catch_up"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"AlertConfig.{name} must be a positive timedelta")
+        if self.watch_days < 1:
+            raise ValueError(f"AlertConfig.watch_days={self.watch_days!r} must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -234,6 +252,7 @@ def format_message(a: AlertAction) -> str:
         WARNING: f"WARNING: {_describe(a.level)} expected",
         ALERT: f"ALERT: {_describe(a.level)} observed",
         STALE_INPUT: "STALE-INPUT: solar-wind input is stale",
+        FORECAST_UNAVAILABLE: "NOTICE: forecast unavailable; warnings in force remain in force",
     }[a.kind]
     head = {
         ISSUE: "",
@@ -253,7 +272,7 @@ def format_message(a: AlertAction) -> str:
 
 
 def _describe(level: str) -> str:
-    lvl = level_by_name(level) if level != "solar_wind" else None
+    lvl = level_by_name(level) if level not in ("solar_wind", "forecast") else None
     if lvl is None:
         return level
     if lvl.family == "kp":
@@ -296,11 +315,22 @@ def _highest(
 
 
 def _warning_rules(
-    probs: pd.DataFrame, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+    probs: pd.DataFrame,
+    family: str,
+    now: pd.Timestamp,
+    state: RuleState,
+    cfg: AlertConfig,
+    alerted_rank: int = 0,
 ) -> list[AlertAction]:
+    """WARNING actions; levels at or below ``alerted_rank`` (an ALERT covers them) are not warned.
+
+    A warning whose probability is not finite (no usable forecast for its hours) is never
+    cancelled: it stays in force until it expires or a finite forecast says otherwise.
+    """
     near = probs[probs["lead"] <= pd.Timedelta(cfg.warning_lead)]
     maxp = near.drop(columns="lead").max() if len(near) else pd.Series(dtype=float)
-    lvl, p = _highest(maxp, LEVELS[family], cfg.warning_probability)
+    above = tuple(lv for lv in LEVELS[family] if lv.rank > alerted_rank)
+    lvl, p = _highest(maxp, above, cfg.warning_probability)
     end = now + pd.Timedelta(cfg.warning_lead)
     actions: list[AlertAction] = []
     for act in state.find(WARNING, family):
@@ -339,7 +369,7 @@ def _warning_rules(
                     refers_to=act.serial,
                 )
             )
-        elif lvl is None and (not np.isfinite(act_p) or act_p < cfg.cancel_probability):
+        elif lvl is None and np.isfinite(act_p) and act_p < cfg.cancel_probability:
             actions.append(
                 AlertAction(
                     CANCEL,
@@ -388,8 +418,19 @@ def _warning_rules(
 
 
 def _watch_rules(
-    probs: pd.DataFrame, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+    probs: pd.DataFrame,
+    family: str,
+    now: pd.Timestamp,
+    state: RuleState,
+    cfg: AlertConfig,
+    storm_began: bool = False,
 ) -> list[AlertAction]:
+    """WATCH actions per UTC day: day 1 is the issue day, up to ``cfg.watch_days``.
+
+    Only leads beyond the warning horizon count. Once the storm began (``storm_began``: an
+    ALERT of the family is in force) the current day gets no new or escalated WATCH: the ALERT
+    and WARNINGs speak for it.
+    """
     far = probs[probs["lead"] > pd.Timedelta(cfg.warning_lead)]
     actions: list[AlertAction] = []
     active = state.find(WATCH, family)
@@ -411,7 +452,11 @@ def _watch_rules(
     if not len(far):
         return actions
     days = far.index.floor("1D")
+    today = now.floor("1D")
     for day in sorted(set(days)):
+        day_number = (day - today).days + 1
+        if day_number > cfg.watch_days or (storm_began and day == today):
+            continue
         maxp = far[days == day].drop(columns="lead").max()
         lvl, p = _highest(maxp, LEVELS[family], cfg.watch_probability)
         if lvl is None:
@@ -419,12 +464,24 @@ def _watch_rules(
         same_day = [a for a in active if a.valid_start == day]
         top = max(same_day, key=lambda a: level_by_name(a.level).rank, default=None)
         window_end = day + pd.Timedelta("1D")
+        detail = f"day {day_number} ({day:%Y-%m-%d} UTC)"
         if top is None:
-            actions.append(AlertAction(ISSUE, WATCH, family, lvl.name, p, day, window_end, now))
+            actions.append(
+                AlertAction(ISSUE, WATCH, family, lvl.name, p, day, window_end, now, detail=detail)
+            )
         elif lvl.rank > level_by_name(top.level).rank:
             actions.append(
                 AlertAction(
-                    ESCALATE, WATCH, family, lvl.name, p, day, window_end, now, refers_to=top.serial
+                    ESCALATE,
+                    WATCH,
+                    family,
+                    lvl.name,
+                    p,
+                    day,
+                    window_end,
+                    now,
+                    refers_to=top.serial,
+                    detail=detail,
                 )
             )
     return actions
@@ -459,31 +516,63 @@ def _observed_text(family: str, value: float) -> str:
     return f"observed Kp {kp_label(value)}" if family == "kp" else f"observed Dst {value:g} nT"
 
 
+def newly_known(
+    observed: xr.Dataset | None,
+    name: str,
+    now: pd.Timestamp,
+    since: pd.Timestamp | None,
+    catch_up: timedelta,
+) -> pd.Series:
+    """Finite values of ``name`` that became known in ``(since, now]``, indexed by interval end.
+
+    Without ``since`` (no earlier run) only the newest known value. ``since`` is clipped to
+    ``now - catch_up``.
+    """
+    if observed is None or name not in observed:
+        return pd.Series(dtype=float)
+    s = known_at(observed[[name]], now)[name].to_series().dropna()
+    if s.empty:
+        return s
+    s.index = interval_end(name, s.index)
+    s = s[~s.index.duplicated(keep="last")]
+    if since is None or since >= now:
+        return s.iloc[-1:]
+    return s[s.index > max(since, now - pd.Timedelta(catch_up))]
+
+
 def _alert_rules(
-    observed: xr.Dataset | None, family: str, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+    observed: xr.Dataset | None,
+    family: str,
+    now: pd.Timestamp,
+    state: RuleState,
+    cfg: AlertConfig,
+    since: pd.Timestamp | None = None,
 ) -> list[AlertAction]:
-    value, known_end = latest_observed(observed, family, now)
-    name = g_level(value) if family == "kp" else dst_class(value)
+    """ALERT actions from the observations newly known since the last run (``since``).
+
+    The strongest newly known value decides: a level above the ALERT in force is issued or
+    escalated; one known before ``now`` (the run that should have seen it did not run) is
+    marked LATE. ALL CLEAR needs ``quiet_after`` without the lowest level, no WARNING of the
+    family in force, and a recent observation (missing data never clears an alert).
+    """
+    fresh = newly_known(observed, family, now, since, cfg.catch_up)
+    levels = [g_level(v) if family == "kp" else dst_class(v) for v in fresh.values]
+    ranks = [level_by_name(n).rank if n else 0 for n in levels]
     active = state.find(ALERT, family)
     top = max(active, key=lambda a: level_by_name(a.level).rank, default=None)
     actions: list[AlertAction] = []
     step = pd.Timedelta("3h") if family == "kp" else pd.Timedelta("1h")
-    if name is not None and known_end is not None:
+    if ranks and max(ranks) > 0:
+        k = int(np.argmax(ranks))  # first interval at the strongest level
+        name, value, known_end = levels[k], float(fresh.iloc[k]), pd.Timestamp(fresh.index[k])
         lvl = level_by_name(name)
         start = known_end - step
+        detail = _observed_text(family, value)
+        if known_end < now:
+            detail = f"LATE: {detail} for {_fmt(start)} to {_fmt(known_end)}, not alerted then"
         if top is None:
             actions.append(
-                AlertAction(
-                    ISSUE,
-                    ALERT,
-                    family,
-                    name,
-                    1.0,
-                    start,
-                    None,
-                    now,
-                    detail=_observed_text(family, value),
-                )
+                AlertAction(ISSUE, ALERT, family, name, 1.0, start, None, now, detail=detail)
             )
         elif lvl.rank > level_by_name(top.level).rank:
             actions.append(
@@ -497,12 +586,16 @@ def _alert_rules(
                     None,
                     now,
                     refers_to=top.serial,
-                    detail=_observed_text(family, value),
+                    detail=detail,
                 )
             )
-        return actions
+        if ranks[-1] > 0 or actions:
+            return actions
     if top is None:
         return actions
+    _, newest_end = latest_observed(observed, family, now)
+    if newest_end is None or now - newest_end > step + pd.Timedelta(cfg.stale_after):
+        return actions  # no recent observation: an ALERT is never cleared on missing data
     last = _last_reached(observed, family, now)
     warned = any(a.valid_end is None or a.valid_end > now for a in state.find(WARNING, family))
     if (last is None or now - last >= pd.Timedelta(cfg.quiet_after)) and not warned:
@@ -573,12 +666,81 @@ def _stale_rules(observed, now, state: RuleState, cfg: AlertConfig) -> list[Aler
     return []
 
 
+def forecast_usable(forecast: xr.Dataset | None, families: tuple[str, ...]) -> str:
+    """Why ``forecast`` cannot drive WARNINGs ('' when it can).
+
+    Missing, holding none of ``families``, or a family it holds has no finite value (e.g.
+    inputs missing for the hour): that family's warnings can be neither issued nor cancelled.
+    """
+    if forecast is None:
+        return "no primary forecast"
+    present = [f for f in families if f in forecast]
+    if not present:
+        return f"the forecast holds none of {', '.join(families)}"
+    empty = [f for f in present if not bool(np.isfinite(forecast[f].values).any())]
+    if empty:
+        return f"the forecast has no finite value of {', '.join(empty)}"
+    return ""
+
+
+def _unavailable_rules(why: str, now: pd.Timestamp, state: RuleState) -> list[AlertAction]:
+    active = state.find(FORECAST_UNAVAILABLE, "forecast")
+    if why and not active:
+        return [
+            AlertAction(
+                ISSUE,
+                FORECAST_UNAVAILABLE,
+                "forecast",
+                "forecast",
+                float("nan"),
+                now,
+                None,
+                now,
+                detail=why,
+            )
+        ]
+    if not why and active:
+        return [
+            AlertAction(
+                ALL_CLEAR,
+                FORECAST_UNAVAILABLE,
+                "forecast",
+                "forecast",
+                float("nan"),
+                a.valid_start,
+                now,
+                now,
+                refers_to=a.serial,
+                detail="forecasts are available again",
+            )
+            for a in active
+        ]
+    return []
+
+
+def _alerted_rank(family: str, state: RuleState, actions: list[AlertAction]) -> int:
+    """Rank of the ALERT of ``family`` in force after ``actions`` (0: none)."""
+    cleared = {a.refers_to for a in actions if a.action == ALL_CLEAR and a.kind == ALERT}
+    ranks = [
+        level_by_name(a.level).rank for a in state.find(ALERT, family) if a.serial not in cleared
+    ]
+    ranks += [
+        level_by_name(a.level).rank
+        for a in actions
+        if a.kind == ALERT and a.family == family and a.action in (ISSUE, ESCALATE)
+    ]
+    return max(ranks, default=0)
+
+
 def evaluate_rules(
     forecast: xr.Dataset | None,
     observed_recent: xr.Dataset | None,
     now,
     state: RuleState | list[ActiveAlert] | None = None,
     config: AlertConfig | None = None,
+    *,
+    since=None,
+    notice_unavailable: bool = False,
 ) -> list[AlertAction]:
     """Actions implied by a forecast and recent observations, given the alerts in force.
 
@@ -596,11 +758,17 @@ def evaluate_rules(
         Alerts in force (from the alert log).
     config
         Rule thresholds; :class:`AlertConfig` defaults.
+    since
+        Issue time of the previous logged run: observations that became known after it are
+        examined for ALERTs (catch-up after downtime). ``None``: only the newest value.
+    notice_unavailable
+        Issue a FORECAST_UNAVAILABLE notice when ``forecast`` is missing or has no finite
+        value (operations); ``False`` keeps ``forecast=None`` meaning "ALERT rules only".
 
     Returns
     -------
     list of AlertAction
-        Ordered: STALE_INPUT, ALERT, WARNING, WATCH actions.
+        Ordered: STALE_INPUT, FORECAST_UNAVAILABLE, ALERT, WARNING, WATCH actions.
     """
     cfg = config or AlertConfig()
     now = to_utc(now)
@@ -608,20 +776,34 @@ def evaluate_rules(
         state = RuleState()
     elif isinstance(state, list):
         state = RuleState(active=list(state))
+    since = _ts(since) if since is not None else None
     actions = _stale_rules(observed_recent, now, state, cfg)
+    if notice_unavailable:
+        why = forecast_usable(forecast, cfg.warning_families)
+        actions += _unavailable_rules(why, now, state)
     for family in cfg.alert_families:
-        actions += _alert_rules(observed_recent, family, now, state, cfg)
+        actions += _alert_rules(observed_recent, family, now, state, cfg, since)
     if forecast is not None:
         inits = pd.DatetimeIndex(np.atleast_1d(forecast["init_time"].values))
         init = now if now in inits else inits.max()
         for family in cfg.warning_families:
             if family in forecast:
                 actions += _warning_rules(
-                    _probabilities(forecast, family, init), family, now, state, cfg
+                    _probabilities(forecast, family, init),
+                    family,
+                    now,
+                    state,
+                    cfg,
+                    _alerted_rank(family, state, actions),
                 )
         for family in cfg.watch_families:
             if family in forecast:
                 actions += _watch_rules(
-                    _probabilities(forecast, family, init), family, now, state, cfg
+                    _probabilities(forecast, family, init),
+                    family,
+                    now,
+                    state,
+                    cfg,
+                    _alerted_rank(family, state, actions) > 0,
                 )
     return [replace(a, probability=float(a.probability)) for a in actions]

@@ -68,11 +68,24 @@ def test_storm_alert_sequence(replayed):
         (at(33), "all_clear", "G4"),
     ]
     assert dst_alerts == [(at(10), "issue", "DST50"), (at(16), "escalate", "DST100")]
-    # warnings come before the peaks they announce
-    first_kp_warning = min(t for t, a, k, lvl in seq if k == "WARNING" and lvl.startswith("G"))
-    assert first_kp_warning <= at(15)  # before the Kp 8- peak was observed
-    dst100_warning = min(t for t, a, k, lvl in seq if k == "WARNING" and lvl == "DST100")
-    assert dst100_warning < at(23)  # Dst minimum -223 nT in 22-23 UT, known at 23:00
+    # issue 12: no WARNING for a level an ALERT in force covers (persistence only repeats the
+    # observed level, so it gives no warning at all here), and no WATCH for the current UTC
+    # day once the storm began: one G1 WATCH (for 03-18) before it was escalated, none twice
+    rank = {lvl: i for i, lvl in enumerate(["G1", "G2", "G3", "G4", "G5"], 1)}
+    rank |= {"DST50": 1, "DST100": 2, "DST250": 3}
+    alerted: dict[str, int] = {}
+    for m in log.messages():
+        fam, r = m["family"], rank.get(m["level"], 0)
+        if m["kind"] == "ALERT" and m["action"] in ("issue", "escalate"):
+            alerted[fam] = r
+        if m["kind"] == "ALERT" and m["action"] == "all_clear":
+            alerted[fam] = 0
+        if m["kind"] == "WARNING" and m["action"] in ("issue", "escalate"):
+            assert r > alerted.get(fam, 0), m["text"]
+        if m["kind"] == "WATCH" and m["action"] in ("issue", "escalate") and alerted.get(fam):
+            assert m["valid_start"][:10] > m["run_time"][:10], m["text"]
+    watches = [(t, a, lvl) for t, a, k, lvl in seq if k == "WATCH"]
+    assert watches[0] == (at(9), "issue", "G1") and len([w for w in watches if w[0] == at(9)]) == 1
     # no duplicates: one product per condition and window
     keys = Counter(
         (m["kind"], m["family"], m["level"], m["valid_start"], m["valid_end"])

@@ -102,3 +102,80 @@ def test_delivery_bookkeeping(log):
     log.record_delivery(1, outcome="delivered", run_time=T0 + H, channel="webhook")
     assert log.undelivered() == []
     assert [d["outcome"] for d in log.deliveries(1)] == ["failed", "delivered"]
+
+
+def test_commit_run_evaluates_inside_the_lock_with_since(log):
+    seen = []
+
+    def rules(state, since):
+        seen.append((len(state.active), since))
+        return [] if state.active else [act(A.ISSUE, A.ALERT, "G1", T0)]
+
+    msgs, repeat = log.commit_run(T0, rules)
+    assert not repeat and [m["serial"] for m in msgs] == [1]
+    msgs, repeat = log.commit_run(T0, rules)  # same issue time: not evaluated again
+    assert repeat and len(seen) == 1
+    log.commit_run(T0 + H, rules)
+    assert seen == [(0, None), (1, T0)]
+
+
+def test_future_issue_time_refused_and_never_blocks(log, monkeypatch):
+    from forecasting.alerting import log as log_mod
+
+    monkeypatch.setattr(log_mod, "wall_clock", lambda: T0)
+    with pytest.raises(log_mod.FutureIssueTimeError, match="ahead of the clock"):
+        log.record_run(T0 + pd.Timedelta("31D"), [])
+    assert not log.has_run(T0 + pd.Timedelta("31D"))
+    log.record_run(T0 + 2 * H, [])  # within the 2 h tolerance
+    monkeypatch.setenv("SUPERSTORM_FUTURE_TOLERANCE_HOURS", "0")
+    with pytest.raises(log_mod.FutureIssueTimeError):
+        log.record_run(T0 + 3 * H, [])
+    monkeypatch.setenv("SUPERSTORM_FUTURE_TOLERANCE_HOURS", "two")
+    with pytest.raises(ValueError, match="not a number of hours"):
+        log.record_run(T0 + 3 * H, [])
+    monkeypatch.delenv("SUPERSTORM_FUTURE_TOLERANCE_HOURS")
+    # a future row written before this check existed does not block later runs
+    with sqlite3.connect(log.path) as con:
+        con.execute(
+            "INSERT INTO runs (run_time, committed, n_messages) VALUES "
+            "('2015-04-17T09:00:00Z', 'x', 0)"
+        )
+    monkeypatch.setattr(log_mod, "wall_clock", lambda: T0 + 3 * H)
+    log.record_run(T0 + 3 * H, [act(A.ISSUE, A.ALERT, "G1", T0 + 3 * H)])
+    assert log.last_run() == T0 + 3 * H
+
+
+def test_old_log_gains_the_lease_columns(home):
+    path = home / "alerts.sqlite"
+    path.parent.mkdir(parents=True)
+    old_schema = (
+        "CREATE TABLE messages (serial INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, "
+        "kind TEXT NOT NULL, family TEXT NOT NULL, level TEXT NOT NULL, probability REAL, "
+        "valid_start TEXT NOT NULL, valid_end TEXT NOT NULL DEFAULT '', issue_time TEXT NOT NULL, "
+        "run_time TEXT NOT NULL, refers_to INTEGER, episode INTEGER, status TEXT NOT NULL, "
+        "notify INTEGER NOT NULL DEFAULT 1, text TEXT NOT NULL, updated TEXT NOT NULL, "
+        "UNIQUE (action, kind, family, level, valid_start, valid_end, run_time))"
+    )
+    with sqlite3.connect(path) as con:
+        con.execute(old_schema)
+    log = AlertLog(path)
+    log.record_run(T0, [act(A.ISSUE, A.ALERT, "G1", T0)])
+    assert log.claim("me:1:x")["serial"] == 1
+
+
+def test_claim_is_exclusive_and_released_on_record(log):
+    log.record_run(T0, [act(A.ISSUE, A.ALERT, "G1", T0)])
+    import os
+    import socket
+
+    me = f"{socket.gethostname()}:{os.getpid()}:a"
+    assert log.claim(me)["serial"] == 1
+    assert log.claim(f"{socket.gethostname()}:{os.getpid()}:b") is None  # leased, owner alive
+    log.record_delivery(1, outcome="failed", run_time=T0, channel="t", error="x", owner=me)
+    assert log.claim(me)["serial"] == 1  # a failure releases the lease
+    log.record_delivery(1, outcome="delivered", run_time=T0, channel="t", owner=me)
+    assert log.claim(me) is None  # a recorded success is never claimed again
+    # a lease whose owner died is taken over at once
+    log.record_run(T0 + H, [act(A.ISSUE, A.WARNING, "G2", T0 + H, end=T0 + 6 * H)])
+    assert log.claim(f"{socket.gethostname()}:999999999:dead")["serial"] == 2
+    assert log.claim(me)["serial"] == 2

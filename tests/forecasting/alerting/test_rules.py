@@ -171,3 +171,89 @@ def test_config_validation_and_messages():
         A.AlertConfig(warning_probability=0.0)
     act = A.evaluate_rules(forecast(8.0), observed(), NOW)[0]
     assert "WARNING: Geomagnetic K-index of 8- (G4) expected" in act.message()
+
+
+def test_nan_probability_never_cancels_a_warning():
+    """Inputs missing for an hour: an all-NaN forecast leaves the warning in force."""
+    st = [active(A.WARNING, "dst", "DST100", end=NOW + pd.Timedelta("4h"))]
+    acts = A.evaluate_rules(forecast(2.0, np.nan), observed(), NOW, st, notice_unavailable=True)
+    assert not [a for a in acts if a.kind == A.WARNING]
+    (notice,) = [a for a in acts if a.kind == A.FORECAST_UNAVAILABLE]
+    assert notice.action == A.ISSUE and "no finite value" in notice.detail
+    assert "forecast unavailable" in notice.message()
+    # a finite low probability still cancels
+    acts = A.evaluate_rules(forecast(2.0, -10.0), observed(), NOW, st)
+    assert [(a.action, a.level) for a in acts if a.kind == A.WARNING] == [(A.CANCEL, "DST100")]
+
+
+def test_forecast_unavailable_notice_and_all_clear():
+    acts = A.evaluate_rules(None, observed(), NOW, notice_unavailable=True)
+    assert [(a.action, a.kind, a.detail) for a in acts] == [
+        (A.ISSUE, A.FORECAST_UNAVAILABLE, "no primary forecast")
+    ]
+    st = [active(A.FORECAST_UNAVAILABLE, "forecast", "forecast")]
+    assert A.evaluate_rules(None, observed(), NOW, st, notice_unavailable=True) == []
+    back = A.evaluate_rules(forecast(2.0, -10.0), observed(), NOW, st, notice_unavailable=True)
+    assert [(a.action, a.refers_to) for a in back] == [(A.ALL_CLEAR, 1)]
+
+
+def test_catch_up_alerts_the_peak_missed_while_down_marked_late():
+    """The service was down 12 h over a Kp 8- peak; back when Kp is 5 again."""
+    obs = observed(kp=2.0, hours=48)
+    obs["kp"].loc[{"time": slice(NOW - pd.Timedelta("9h"), NOW - pd.Timedelta("7h"))}] = 23 / 3
+    obs["kp"].loc[{"time": slice(NOW - pd.Timedelta("3h"), None)}] = 5.0
+    st = [active(A.ALERT, "kp", "G1", start=NOW - pd.Timedelta("15h"))]
+    # without catch-up only the newest value (G1) counts: the G4 peak is lost
+    assert A.evaluate_rules(None, obs, NOW, st) == []
+    acts = A.evaluate_rules(None, obs, NOW, st, since=NOW - pd.Timedelta("12h"))
+    assert [(a.action, a.level, a.refers_to) for a in acts] == [(A.ESCALATE, "G4", 1)]
+    assert acts[0].valid_start == NOW - pd.Timedelta("9h")
+    assert acts[0].detail.startswith("LATE: observed Kp 8-")
+    # an hourly run that saw it in time: not late
+    acts = A.evaluate_rules(None, obs, NOW - pd.Timedelta("6h"), st, since=NOW - pd.Timedelta("7h"))
+    assert [a.level for a in acts] == ["G4"] and "LATE" not in acts[0].detail
+
+
+def test_missing_observations_never_clear_an_alert():
+    obs = observed(kp=2.0)
+    obs["kp"][-12:] = np.nan  # no Kp for 12 h
+    st = [active(A.ALERT, "kp", "G1")]
+    assert [a for a in A.evaluate_rules(None, obs, NOW, st) if a.action == A.ALL_CLEAR] == []
+
+
+def test_no_warning_for_a_level_already_alerted():
+    obs = observed(kp=6.0)  # G2 observed -> ALERT G2 in this run
+    acts = A.evaluate_rules(forecast(6.0), obs, NOW)
+    assert [(a.kind, a.level) for a in acts if a.family == "kp" and a.kind != A.WATCH] == [
+        (A.ALERT, "G2")
+    ]
+    # a higher level is still warned
+    acts = A.evaluate_rules(forecast(8.0), obs, NOW)
+    assert [(a.kind, a.level) for a in acts if a.kind == A.WARNING] == [(A.WARNING, "G4")]
+    # and an ALERT in force from an earlier run covers its level too
+    st = [active(A.ALERT, "kp", "G2")]
+    assert not [a for a in A.evaluate_rules(forecast(6.0), obs, NOW, st) if a.kind == A.WARNING]
+
+
+def test_watch_days_one_to_three_and_none_today_after_storm_began():
+    leads = pd.to_timedelta(np.arange(1, 97), unit="h")
+    init = pd.Timestamp("2024-05-10 03:00")
+    kp = np.full((1, 96, len(SPREAD)), 7.0) + SPREAD
+    fc = make_forecast(
+        {"kp": kp},
+        init_time=[init],
+        lead_time=leads,
+        quantiles=QUANTILES,
+        model="t",
+        model_version="0",
+    )
+    quiet = observed(kp=2.0, end=init)
+    watches = [a for a in A.evaluate_rules(fc, quiet, init) if a.kind == A.WATCH]
+    assert [(a.valid_start.day, a.detail[:5]) for a in watches] == [
+        (10, "day 1"),
+        (11, "day 2"),
+        (12, "day 3"),
+    ]  # the 4th UTC day of the 96 h grid is not watched
+    storm = observed(kp=5.0, end=init)  # G1 observed: the storm began today
+    watches = [a for a in A.evaluate_rules(fc, storm, init) if a.kind == A.WATCH]
+    assert [a.valid_start.day for a in watches] == [11, 12]
