@@ -82,9 +82,7 @@ def test_overtaken_samples_are_dropped_and_arrivals_increase():
 
 def test_not_overtaken_handles_gaps():
     a = np.array([10.0, 30.0, np.nan, 20.0, 40.0])
-    np.testing.assert_array_equal(
-        propagation.not_overtaken(a), [True, False, False, True, True]
-    )
+    np.testing.assert_array_equal(propagation.not_overtaken(a), [True, False, False, True, True])
 
 
 def test_hourly_coverage_rule_and_labels():
