@@ -318,7 +318,7 @@ def refresh_inputs(
                 break
         end, label, cand = best
         if cand is not None:
-            for n in names:
+            for n in (*names, *[f"{m}_rtqc" for m in names]):
                 if n in cand:
                     preferred = cand[n]
                     merged[n] = preferred.combine_first(merged[n]) if n in merged else preferred
