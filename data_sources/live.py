@@ -4,7 +4,7 @@ Priority per input group (first *fresh* source wins; ``store`` is the local stor
 ``superstorm ingest``, merged by :func:`data_sources.dataset.build_dataset`):
 
 ========== ==================================================================
-solar_wind SWPC real-time L1 (plasma + mag, 1-min -> hourly) -> store (OMNI2 ...)
+solar_wind SWPC real-time L1 (plasma + mag, 1-min, QC'd, propagated -> hourly) -> store
 dst        Kyoto real-time/quick-look WDC -> SWPC ``kyoto-dst.json`` -> store
 kp         SWPC estimated planetary Kp -> GFZ Potsdam -> Celestrak -> store
 ========== ==================================================================
@@ -15,10 +15,22 @@ the issue time. When no source is fresh the freshest one is used and the group i
 stale. The merged hourly inputs are cut at the issue time (nothing later can leak into a
 forecast, also in replays) and written to
 ``$SUPERSTORM_HOME/runs/inputs/inputs_<YYYYmmddTHHMM>.nc``; flows pass that path on.
+
+SWPC solar wind is made to match what the models were trained on (OMNI) by
+:func:`fetch_swpc_solar_wind`: the 1-minute samples published by the issue time (measured
+at least :data:`data_sources.propagation.PUBLICATION_DELAY` before it) pass the real-time
+QC (:mod:`data_sources.rtqc`: flagged values become NaN), are propagated to the bow-shock
+nose and averaged like OMNI (:mod:`data_sources.propagation`); only complete bow-shock
+hours are kept, and the L1 lead is used: row ``h`` holds the newest hour known by
+``h + 1 h`` (:func:`data_sources.propagation.lead_view`, the same rule backtests apply to
+OMNI with ``forecasting.latency.L1``). The hourly bit-OR of the sample flags is written
+beside each variable as ``<name>_rtqc`` and summarised in the freshness report (``qc``,
+``qc_note``), which the forecast summary and the Drivers page show.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from data_sources import config, ingest, swpc
+from data_sources import config, ingest, propagation, rtqc, swpc
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from data_sources.timeconv import interval_end, known_at, to_utc
 
@@ -65,25 +77,98 @@ class Freshness:
     age_hours: float | None
     stale: bool
     tried: list[str] = field(default_factory=list)  # "source: outcome" per source tried
+    qc: dict = field(default_factory=dict)  # variable -> {test: flagged 1-min samples}
+    qc_note: str = ""  # the flagged samples (test counts and first times), or ""
+    lead_note: str = ""  # SWPC: newest bow-shock hour known, i.e. the lead L1 gives
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _fetch_swpc_solar_wind(start, end) -> xr.Dataset:
-    """SWPC plasma + mag, averaged to hours (either product may be missing, not both)."""
-    parts, errors = [], []
-    for getter in (swpc.get_swpc_plasma, swpc.get_swpc_mag):
+def _product_hourly(
+    ds: xr.Dataset, speed: xr.DataArray | None
+) -> tuple[xr.Dataset, pd.DatetimeIndex, xr.Dataset]:
+    """QC -> propagate -> hourly of one 1-min product: ``(hourly, available_from, flags)``.
+
+    Only complete bow-shock hours are kept (a later sample has already arrived past the
+    hour's end); an hour is known when its last sample's minute was published.
+    """
+    cleaned, flags = rtqc.clean(ds)
+    speed = cleaned["v_sw"] if speed is None and "v_sw" in cleaned else speed
+    prop = propagation.propagate(cleaned, speed=speed)
+    hourly = propagation.hourly_means(prop)
+    last_arrival = prop.indexes["time"].max()
+    hourly = hourly.sel(time=hourly.indexes["time"] + pd.Timedelta("1h") <= last_arrival)
+    measured_end = pd.Series(
+        prop["measured_time"].values + pd.Timedelta("1min"), index=prop.indexes["time"]
+    )
+    newest = measured_end.groupby(measured_end.index.floor("1h")).max()
+    avail = newest.reindex(hourly.indexes["time"]).fillna(pd.Timestamp.max) + (
+        propagation.PUBLICATION_DELAY
+    )
+    arrival = propagation.arrival_times(ds.indexes["time"], speed)
+    hourly_flags = rtqc.hourly_flags(flags, arrival).reindex(time=hourly.indexes["time"])
+    for name in hourly_flags.data_vars:
+        hourly[name] = ("time", hourly_flags[name].fillna(0).values.astype("int16"))
+    return hourly, pd.DatetimeIndex(avail), flags
+
+
+def fetch_swpc_solar_wind(start, end) -> xr.Dataset:
+    """SWPC plasma + mag as known at ``end``: QC'd, propagated, hourly, L1 lead view.
+
+    Either product may be missing, not both. The field is propagated with the plasma
+    speed (without plasma: :data:`data_sources.propagation.NOMINAL_SPEED`, said in
+    ``attrs["propagation_note"]``). ``attrs``: ``rtqc`` (summary of the flagged samples),
+    ``rtqc_counts`` (JSON), ``bow_shock_newest_end`` (end of the newest complete hour).
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    cutoff = end - propagation.PUBLICATION_DELAY
+    raw, errors = {}, []
+    for key, getter in (("plasma", swpc.get_swpc_plasma), ("mag", swpc.get_swpc_mag)):
         try:
-            ds = getter(start, end)
+            ds = getter(start - pd.Timedelta("3h"), end)
         except Exception as exc:  # noqa: BLE001 - reported, then the other product is tried
             errors.append(f"{getter.__name__}: {exc}")
             continue
+        ds = ds.sel(time=ds.indexes["time"] + pd.Timedelta("1min") <= cutoff)
         if ds.sizes.get("time", 0):
-            parts.append(swpc.to_hourly(ds))
-    if not parts:
+            raw[key] = ds
+    if not raw:
         raise ValueError("; ".join(errors) or f"no SWPC solar wind between {start} and {end}")
-    return xr.merge(parts, compat="override", combine_attrs="override")
+    parts, qc_lines, qc_counts, ends, note = [], [], {}, [], ""
+    speed = None
+    if "plasma" in raw:
+        speed = rtqc.clean(raw["plasma"])[0]["v_sw"]
+    for key, ds in raw.items():
+        sp = speed if key == "mag" else None
+        if key == "mag" and sp is None:
+            note = f"no plasma: field propagated at {propagation.NOMINAL_SPEED:.0f} km/s"
+            sp = xr.full_like(ds[list(ds.data_vars)[0]], propagation.NOMINAL_SPEED)
+        hourly, avail, flags = _product_hourly(ds, sp)
+        if hourly.sizes.get("time", 0) == 0:
+            continue
+        ends.append(hourly.indexes["time"].max() + pd.Timedelta("1h"))
+        parts.append(propagation.lead_view(hourly, avail))
+        if rtqc.summary(flags):
+            qc_lines.append(rtqc.summary(flags))
+        qc_counts.update(rtqc.counts(flags))
+    if not parts:
+        raise ValueError(f"no complete bow-shock hour of SWPC solar wind before {end}")
+    out = xr.merge(parts, compat="override", combine_attrs="override")
+    out.attrs.update(
+        rtqc="; ".join(qc_lines),
+        rtqc_counts=json.dumps(qc_counts),
+        bow_shock_newest_end=min(ends).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        propagation_note=note,
+    )
+    return out
+
+
+_fetch_swpc_solar_wind = fetch_swpc_solar_wind
+
+
+#: attributes of a fetched source carried into the freshness report
+_REPORTED_ATTRS = ("rtqc", "rtqc_counts", "bow_shock_newest_end")
 
 
 def _resolve(name: str) -> Callable[..., xr.Dataset]:
@@ -99,7 +184,7 @@ def _hourly(ds: xr.Dataset, names: tuple[str, ...], grid: pd.DatetimeIndex) -> x
     if len(t) and not bool((t == t.floor("h")).all()):
         ds = swpc.to_hourly(ds)
     out = xr.Dataset(coords={"time": grid})
-    for name in names:
+    for name in (*names, *[f"{n}_rtqc" for n in names]):
         if name not in ds:
             continue
         s = ds[name].to_series()
@@ -201,7 +286,11 @@ def refresh_inputs(
                 continue
             else:
                 try:
-                    cand = _hourly(_resolve(spec)(start, t), names, grid)
+                    fetched = _resolve(spec)(start, t)
+                    cand = _hourly(fetched, names, grid)
+                    cand.attrs.update(
+                        {k: fetched.attrs[k] for k in _REPORTED_ATTRS if k in fetched.attrs}
+                    )
                 except Exception as exc:  # noqa: BLE001 - a down source falls back to the next
                     tried.append(f"{label}: failed ({type(exc).__name__}: {str(exc)[:200]})")
                     continue
@@ -217,13 +306,15 @@ def refresh_inputs(
                 break
         end, label, cand = best
         if cand is not None:
-            for n in names:
+            for n in (*names, *[f"{m}_rtqc" for m in names]):
                 if n in cand:
                     preferred = cand[n]
                     merged[n] = preferred.combine_first(merged[n]) if n in merged else preferred
                     merged[n].attrs = dict(cand[n].attrs)
                     merged[n].attrs["input_source"] = label
         age = None if end is None else round((t - end) / pd.Timedelta("1h"), 2)
+        attrs = cand.attrs if cand is not None else {}
+        lead = attrs.get("bow_shock_newest_end")
         report[group] = Freshness(
             group=group,
             source=label,
@@ -231,6 +322,9 @@ def refresh_inputs(
             age_hours=age,
             stale=end is None or t - end > stale_after[group],
             tried=tried,
+            qc=json.loads(attrs.get("rtqc_counts", "{}")),
+            qc_note=attrs.get("rtqc", ""),
+            lead_note=f"newest bow-shock hour ends {lead}" if lead else "",
         ).to_dict()
     if not merged.data_vars:
         raise ValueError(
@@ -255,10 +349,15 @@ def _atomic_write(ds: xr.Dataset, path: Path) -> None:
 
 
 def format_freshness(report: dict) -> str:
-    """One line per group: source, newest value, age, stale flag."""
+    """One line per group: source, newest value, age, stale flag, L1 lead, QC-flagged samples."""
     lines = []
     for group, f in report.items():
         age = "n/a" if f["age_hours"] is None else f"{f['age_hours']:.1f} h"
         flag = "STALE" if f["stale"] else "fresh"
-        lines.append(f"{group}: {f['source']} newest {f['newest']} (age {age}, {flag})")
+        line = f"{group}: {f['source']} newest {f['newest']} (age {age}, {flag})"
+        if f.get("lead_note"):
+            line += f"; {f['lead_note']}"
+        if f.get("qc_note"):
+            line += f"; QC flagged: {f['qc_note']}"
+        lines.append(line)
     return "\n".join(lines)

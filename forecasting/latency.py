@@ -14,6 +14,20 @@ Here a :class:`Latencies` gives each variable a publication delay after its inte
 
 Delays are engineering estimates of each product's typical publication lag, not
 guarantees; change them with :meth:`Latencies.with_delays`.
+
+The lead an L1 monitor gives (:data:`L1`): OMNI's solar wind is labelled at the bow-shock
+nose, so the hour labelled ``h`` was measured at L1 ``(X_L1 - X_bsn) / V_h`` (~1 h at
+400 km/s) before it arrived: it is known at
+``h + 1 h - (X_L1 - X_bsn) / V_h + 5 min`` (:func:`data_sources.propagation.l1_available_from`,
+from each hour's own speed), often *before* its interval ends. :func:`l1_view` applies the
+rule to a dataset once (row ``h`` of each solar-wind variable holds the newest hour known
+by ``h + 1 h``, :func:`data_sources.propagation.lead_view`), after which every forecaster's
+own ``known_at`` cut yields exactly the solar wind known at the issue time. The live path
+(:mod:`data_sources.live`) builds the same view from the measured SWPC times, so a model is
+trained, backtested and run on one definition. :func:`as_of` and
+:func:`mask_latency_windows` apply the view themselves when a profile has ``l1_lead`` and
+the dataset is not a view yet; pass ``l1_view(ds)`` to a backtest to apply it before the
+per-block cut (otherwise the last issue time of each block loses its lead hour).
 """
 
 from __future__ import annotations
@@ -26,13 +40,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import timeconv
+from data_sources import propagation, timeconv
 
 #: typical publication delay after the interval ends, per product (engineering estimates)
 PRODUCT_DELAY: Mapping[str, pd.Timedelta] = MappingProxyType(
     {
         # NOAA SWPC real-time solar wind (DSCOVR/ACE, 1-min products, hourly averages)
-        "swpc_rtsw": pd.Timedelta("5min"),
+        "swpc_rtsw": propagation.PUBLICATION_DELAY,
         # Kyoto real-time (quick-look) Dst, as relayed by SWPC products/kyoto-dst.json
         "kyoto_dst_realtime": pd.Timedelta("1h"),
         # Kyoto provisional Dst: released some months after the month ends
@@ -81,11 +95,15 @@ class Latencies:
         listed get ``default``. ``*_qc`` flags follow their variable.
     default
         Delay of unlisted variables.
+    l1_lead
+        Solar wind is known by the L1 rule (:func:`l1_view`) instead of a fixed delay; its
+        listed delays should then be zero (the view holds them).
     """
 
     name: str
     delays: Mapping[str, pd.Timedelta] = field(default_factory=dict)
     default: pd.Timedelta = pd.Timedelta(0)
+    l1_lead: bool = False
 
     def __post_init__(self) -> None:
         clean = {}
@@ -101,9 +119,11 @@ class Latencies:
         object.__setattr__(self, "default", default)
 
     @classmethod
-    def from_products(cls, name: str, products: Mapping[str, str], *, default="0h") -> Latencies:
+    def from_products(
+        cls, name: str, products: Mapping[str, str], *, default="0h", l1_lead: bool = False
+    ) -> Latencies:
         """Build a profile from variable -> product names (keys of :data:`PRODUCT_DELAY`)."""
-        return cls(name, _product_table(products), pd.Timedelta(default))
+        return cls(name, _product_table(products), pd.Timedelta(default), l1_lead)
 
     def delay(self, var: str) -> pd.Timedelta:
         """The publication delay of ``var`` (``*_qc`` flags follow their variable)."""
@@ -113,7 +133,7 @@ class Latencies:
     def with_delays(self, name: str | None = None, **delays) -> Latencies:
         """A copy with some delays changed, e.g. ``REALTIME.with_delays(dst="2h")``."""
         merged = {**self.delays, **{k: pd.Timedelta(v) for k, v in delays.items()}}
-        return Latencies(name or f"{self.name}+custom", merged, self.default)
+        return Latencies(name or f"{self.name}+custom", merged, self.default, self.l1_lead)
 
     def max_delay(self, names) -> pd.Timedelta:
         """The largest delay among ``names`` (zero if none)."""
@@ -121,6 +141,8 @@ class Latencies:
 
     def is_zero(self, names=None) -> bool:
         """True when every delay (of ``names``, or all) is zero: ``as_of`` equals ``known_at``."""
+        if self.l1_lead:
+            return False
         if names is None:
             return self.default == pd.Timedelta(0) and all(
                 d == pd.Timedelta(0) for d in self.delays.values()
@@ -167,7 +189,49 @@ ARCHIVE = Latencies.from_products(
     },
 )
 
-PROFILES: dict[str, Latencies] = {p.name: p for p in (IDEAL, REALTIME, ARCHIVE)}
+#: :data:`REALTIME` with the lead of an L1 monitor: solar wind known by the L1 rule
+#: (:func:`l1_view`; bow-shock hour h known at h + 1 h - travel time + 5 min)
+L1 = Latencies(
+    "l1",
+    {**REALTIME.delays, **dict.fromkeys(SOLAR_WIND, pd.Timedelta(0))},
+    REALTIME.default,
+    l1_lead=True,
+)
+
+PROFILES: dict[str, Latencies] = {p.name: p for p in (IDEAL, REALTIME, ARCHIVE, L1)}
+
+
+def l1_view(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its solar wind known by the L1 rule (see the module docstring).
+
+    Parameters
+    ----------
+    ds
+        Hourly dataset labelled at the bow-shock nose (OMNI, the store) with ``v_sw``.
+
+    Returns
+    -------
+    xr.Dataset
+        :func:`data_sources.propagation.lead_view` of ``ds`` with
+        :func:`data_sources.propagation.l1_available_from` of its hourly speed; a dataset
+        that is already a view is returned as it is.
+    """
+    if ds.attrs.get("l1_lead_view") == "applied":
+        return ds
+    if "v_sw" not in ds:
+        raise ValueError(
+            f"the L1 rule needs the hourly speed v_sw to time the solar wind; the dataset "
+            f"has {sorted(ds.data_vars)}"
+        )
+    labels = ds.indexes["time"]
+    avail = propagation.l1_available_from(
+        labels, ds["v_sw"].values, delay=PRODUCT_DELAY["swpc_rtsw"]
+    )
+    return propagation.lead_view(ds, avail)
+
+
+def _view(ds: xr.Dataset, lat: Latencies) -> xr.Dataset:
+    return l1_view(ds) if lat.l1_lead and "v_sw" in ds else ds
 
 
 def resolve(latencies: Latencies | str | bool | None) -> Latencies:
@@ -213,8 +277,9 @@ def as_of(ds: xr.Dataset, t, latencies: Latencies | str | bool = True) -> xr.Dat
     t
         Issue time.
     latencies
-        A :class:`Latencies`, a profile name (``ideal``, ``realtime``, ``archive``) or
-        ``True`` (realtime).
+        A :class:`Latencies`, a profile name (``ideal``, ``realtime``, ``archive``, ``l1``)
+        or ``True`` (realtime). With ``l1`` the solar wind is first put in the
+        :func:`l1_view` (unless ``ds`` is one).
 
     Returns
     -------
@@ -222,7 +287,7 @@ def as_of(ds: xr.Dataset, t, latencies: Latencies | str | bool = True) -> xr.Dat
         Same variables, time axis ending at the hour labelled ``t - 1 h``.
     """
     lat = resolve(latencies)
-    out = timeconv.known_at(ds, t)
+    out = timeconv.known_at(_view(ds, lat), t)
     for name in _time_vars(out):
         if lat.delay(name) == pd.Timedelta(0):
             continue
@@ -244,6 +309,7 @@ def mask_latency_windows(ds: xr.Dataset, times, latencies: Latencies) -> xr.Data
     forecaster's look-back to guarantee that).
     """
     times = pd.DatetimeIndex(np.atleast_1d(times))
+    ds = _view(ds, latencies)
     labels = ds.indexes["time"]
     out = ds.copy()
     for name in _time_vars(ds):

@@ -776,7 +776,7 @@ def evaluate_rules(
         state = RuleState()
     elif isinstance(state, list):
         state = RuleState(active=list(state))
-    since = _ts(since) if since is not None else None
+    since = to_utc(since) if since is not None else None
     actions = _stale_rules(observed_recent, now, state, cfg)
     if notice_unavailable:
         why = forecast_usable(forecast, cfg.warning_families)
