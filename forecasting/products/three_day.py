@@ -173,11 +173,10 @@ def three_day_forecast(forecast: xr.Dataset | None, observed: xr.Dataset | None,
     last_fc = fc.index.max() + BLOCK if len(fc) else None
     source = (
         f"Observed through {last_obs:%b %d %H}UT; " if last_obs is not None else "No observed Kp; "
-    ) + (
-        f"forecast through {last_fc:%b %d %H}UT; n/a: beyond the forecast's lead times."
-        if last_fc is not None
-        else "no forecast."
-    )
+    ) + (f"forecast through {last_fc:%b %d %H}UT." if last_fc is not None else "no forecast.")
+    starts = [d + i * BLOCK for d in days for i in range(len(BLOCK_LABELS))]
+    if any(s not in kp.index for s in starts):
+        source += " n/a: beyond the forecast's lead times."
     probs = day_probabilities(forecast, obs, days)
 
     lines = [
