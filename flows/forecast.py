@@ -381,14 +381,17 @@ def step_products(
 
 
 def log_input_problems(freshness: dict) -> None:
-    """One warning per input source that failed and per input group left stale.
+    """One warning per input source passed over (failed, empty or stale) and per input group
+    left stale.
 
     These go to the ``flows.forecast`` logger, so an operator sees in the Prefect run log
     (:func:`forward_project_logs`) which source failed and what the run used instead.
     """
     for group, f in (freshness or {}).items():
         for tried in f.get("tried", []):
-            if ": failed" in tried:
+            name = tried.split(":", 1)[0]
+            bad = any(w in tried for w in (": failed", ": no data", "(stale)"))
+            if bad and name != f.get("source"):
                 log.warning("input %s: %s; used %s instead", group, tried, f.get("source"))
         if f.get("stale"):
             log.warning(
