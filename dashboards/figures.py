@@ -27,6 +27,8 @@ HOUR = pd.Timedelta("1h")
 UNITS = {"dst": "nT", "kp": ""}
 LABELS = {"dst": "Dst [nT]", "kp": "Kp"}
 X_TITLE = "UTC (values at mid-interval)"
+#: observations that came after the issue time (verification, not known to the forecast)
+VERIFY_COLOR = "#8a8a8a"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -119,7 +121,11 @@ def _vline(
         )
 
 
-def _hline(fig: go.Figure, y: float, name: str, text: str, color: str) -> None:
+def _hline(
+    fig: go.Figure, y: float, name: str, text: str, color: str, *, outside: bool = False
+) -> None:
+    """A dotted threshold line; ``outside`` writes its label in the right margin, where bars
+    cannot hide it."""
     fig.add_shape(
         type="line",
         x0=0,
@@ -139,8 +145,9 @@ def _hline(fig: go.Figure, y: float, name: str, text: str, color: str) -> None:
         yref="y",
         text=text,
         showarrow=False,
-        xanchor="right",
-        yanchor="bottom",
+        xanchor="left" if outside else "right",
+        yanchor="middle" if outside else "bottom",
+        xshift=4 if outside else 0,
         font={"size": 10, "color": "#555"},
         name=name,
     )
@@ -246,19 +253,34 @@ def fan_chart(
     end = t + pd.TimedeltaIndex(fc["lead_time"].values).max()
     obs = _series(observed, name)
     obs = obs[(obs.index >= start) & (obs.index < end)]
+    # what was known at the issue time vs what came after (shown as verification)
+    known = np.asarray(timeconv.interval_end(name, obs.index) <= t)
     if name == "kp":
-        _kp_bars(fig, obs, df)
-    elif not obs.empty:
-        fig.add_trace(
-            go.Scatter(
-                x=_mid(name, obs.index),
-                y=obs.to_numpy(),
-                mode="lines",
-                name=f"observed {name}",
-                line={"color": colors.OBSERVED_COLOR, "width": 1.8},
-                hovertemplate="observed %{y:.0f} nT<extra></extra>",
+        _kp_bars(fig, obs[known], df, after=obs[~known])
+    else:
+        if not obs[known].empty:
+            fig.add_trace(
+                go.Scatter(
+                    x=_mid(name, obs[known].index),
+                    y=obs[known].to_numpy(),
+                    mode="lines",
+                    name=f"observed {name}",
+                    line={"color": colors.OBSERVED_COLOR, "width": 1.8},
+                    hovertemplate="observed %{y:.0f} nT<extra></extra>",
+                )
             )
-        )
+        if not obs[~known].dropna().empty:
+            fig.add_trace(
+                go.Scatter(
+                    x=_mid(name, obs[~known].index),
+                    y=obs[~known].to_numpy(),
+                    mode="lines+markers",
+                    name=f"observed {name} after issue (verification)",
+                    line={"color": VERIFY_COLOR, "width": 1.5, "dash": "dot"},
+                    marker={"size": 4, "symbol": "circle-open", "color": VERIFY_COLOR},
+                    hovertemplate="observed later %{y:.0f} nT<extra></extra>",
+                )
+            )
     latest = latest_known(observed, name, t)
     lag = (t - latest) / HOUR if latest is not None else None
     _vline(
@@ -281,7 +303,8 @@ def fan_chart(
         )
     if name == "kp":
         for g, (label, lowest, _) in colors.G_LEVELS.items():
-            _hline(fig, lowest, f"G{g}", label, "#999")
+            _hline(fig, lowest, f"G{g}", label, "#999", outside=True)
+        _g_key(fig)
         fig.update_yaxes(range=[0, 9.3], dtick=1)
     else:
         lows = [np.nanmin(df.drop(columns="x").to_numpy())]
@@ -295,14 +318,67 @@ def fan_chart(
         f"{'Dst' if name == 'dst' else 'Kp'} forecast issued {t:%Y-%m-%d %H:%M} UTC "
         f"({fc.attrs.get('model', '?')} {fc.attrs.get('model_version', '')})"
     )
-    _base_layout(fig, title, LABELS[name])
+    _base_layout(fig, title, LABELS[name], height=470)
+    # legend under the plot, threshold labels in the right margin: neither hides data
+    fig.update_layout(
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "y": -0.2,
+            "xanchor": "left",
+            "yanchor": "top",
+            "font": {"size": 11},
+        },
+        margin={"l": 60, "r": 95, "t": 70, "b": 40},
+    )
     fig.update_xaxes(range=[start, end + HOUR])
     return fig
 
 
-def _kp_bars(fig: go.Figure, obs: pd.Series, df: pd.DataFrame) -> None:
-    """Observed 3-hourly Kp and the forecast median per 3-h block, as G-coloured bars."""
+def _g_key(fig: go.Figure) -> None:
+    """Legend entries that explain the bar colours: below G1 and G1..G5 (NOAA SWPC colours)."""
+    key = [("below G1 (Kp < 5)", colors.QUIET)] + [
+        (f"{label} (Kp ≥ {kp_label(lowest)})", c) for label, lowest, c in colors.G_LEVELS.values()
+    ]
+    for i, (label, c) in enumerate(key):
+        fig.add_trace(
+            go.Bar(
+                x=[None],
+                y=[None],
+                marker={"color": c, "line": {"width": 0.5, "color": "#444"}},
+                name=label,
+                legendgroup="g-key",
+                legendgrouptitle={"text": "colour key:"} if i == 0 else None,
+                hoverinfo="skip",
+                meta={"g_key": True},
+            )
+        )
+
+
+def _kp_bars(
+    fig: go.Figure, obs: pd.Series, df: pd.DataFrame, *, after: pd.Series | None = None
+) -> None:
+    """Observed 3-hourly Kp and the forecast median per 3-h block, as G-coloured bars.
+
+    ``obs`` are the blocks known at the issue time (filled bars); ``after`` the blocks that
+    ended later, drawn as outlined bars labelled as verification.
+    """
     width_ms = 3 * 3600 * 1000
+    later = after[after.index.hour % 3 == 0].dropna() if after is not None else pd.Series()
+    if not later.empty:
+        fig.add_trace(
+            go.Bar(
+                x=_mid("kp", later.index),
+                y=later.to_numpy(),
+                width=width_ms * 0.92,
+                marker={
+                    "color": "rgba(255,255,255,0)",
+                    "line": {"width": 2.5, "color": [colors.g_color(v) for v in later]},
+                },
+                name="observed Kp after issue (verification, outlined)",
+                hovertemplate="observed later Kp %{y:.2f}<extra></extra>",
+            )
+        )
     kp3 = obs[obs.index.hour % 3 == 0].dropna()
     if not kp3.empty:
         fig.add_trace(
@@ -370,6 +446,46 @@ def probability_table(
         p = exceedance_probability(fc, name, thr).sel(init_time=t).to_numpy()
         rows[label] = [float(np.nanmax(p[lead_h <= w])) for w in wins]
     return pd.DataFrame.from_dict(rows, orient="index", columns=[f"next {w} h" for w in wins])
+
+
+def day_columns(fc: xr.Dataset, init_time=None) -> list[tuple[str, pd.Timestamp, np.ndarray]]:
+    """UTC days the lead grid reaches: ``(label, day start, mask over leads)``.
+
+    A lead L verifies the hour labelled ``t + L - 1 h``; the first day is labelled with the
+    hours it covers when the issue time is not midnight (``May 10 (20-24 UT)``).
+    """
+    t = _pick_init(fc, init_time)
+    hours = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR
+    days = hours.floor("1D")
+    out = []
+    for day in days.unique():
+        mask = np.asarray(days == day)
+        first, last = hours[mask].min(), hours[mask].max()
+        span = "" if (first.hour, last.hour) == (0, 23) else f" ({first:%H}-{last.hour + 1:02d} UT)"
+        out.append((f"{day:%b %d}{span}", day, mask))
+    return out
+
+
+def daily_probability_table(fc: xr.Dataset, init_time=None) -> pd.DataFrame:
+    """Highest hourly event probability on each UTC day of the lead grid (SWPC's windows).
+
+    Rows as :func:`probability_table` (G1..G5 from Kp, Dst classes); columns the UTC days of
+    :func:`day_columns`; values in [0, 1].
+    """
+    t = _pick_init(fc, init_time)
+    cols = day_columns(fc, t)
+    rows = {}
+    events = []
+    if "kp" in fc:
+        events += [
+            ("kp", k, f"G{g} (Kp ≥ {kp_label(k)})") for g, k in enumerate(KP_THRESHOLDS, start=1)
+        ]
+    if "dst" in fc:
+        events += [("dst", d, f"Dst ≤ {d:g} nT") for d in DST_THRESHOLDS]
+    for name, thr, label in events:
+        p = exceedance_probability(fc, name, thr).sel(init_time=t).to_numpy()
+        rows[label] = [float(np.nanmax(p[mask])) for _, _, mask in cols]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[c[0] for c in cols])
 
 
 def probability_figure(fc: xr.Dataset, init_time=None) -> go.Figure:

@@ -53,6 +53,14 @@ footer{font-size:12px;color:#555;padding:10px 20px 30px}
 @media(max-width:1000px){.grid2{grid-template-columns:1fr}}
 .picker{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin-bottom:6px}
 .picker input[type=range]{width:420px}
+.lvls{display:flex;gap:12px;flex-wrap:wrap}
+.lvl{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:8px 14px;min-width:210px;flex:1}
+.lvl .k{font-size:13px;color:#555}.lvl .v{font-size:26px;font-weight:700;margin:2px 0 4px}
+.lvl .s{font-size:13px;color:#333}
+.msgs{display:flex;flex-direction:column;gap:10px}
+.msg{background:#fcfcfd;border:1px solid #dde1e6;border-radius:6px;padding:8px 14px}
+.msg .h{font-size:16px}.msg .m{font-size:12px;color:#555;margin:2px 0 6px}
+.msg pre{font-size:13px;margin:0;white-space:pre-wrap;font-family:ui-monospace,Menlo,Consolas,monospace}
 """
 
 #: runs before plotly.min.js so a failing library load is reported too

@@ -144,7 +144,147 @@ def _prob_style(_row, _col, v) -> str:
     return f"background:rgba(214,39,40,{alpha:.2f});font-weight:{700 if v >= 0.5 else 400}"
 
 
+#: order of alert cards: what is happening first, then what is expected
+_KIND_ORDER = {"ALERT": 0, "WARNING": 1, "WATCH": 2, "STALE_INPUT": 3}
+
+
+def _g_text(kp: float | None) -> tuple[str, str]:
+    """``(level text, SWPC colour)`` of a Kp value: ``("G4 severe", "#FF0000")``."""
+    if kp is None or not np.isfinite(kp):
+        return "unknown", "#e5e7eb"
+    g = colors.g_level(kp)
+    return (colors.G_LEVELS[g][0], colors.G_LEVELS[g][2]) if g else ("below G1", colors.QUIET)
+
+
+def day_outlook(forecast, observed, issue: pd.Timestamp) -> list[dict]:
+    """Per UTC day of the lead grid: observed and forecast Kp level and storm probabilities.
+
+    Returns
+    -------
+    list of dict
+        ``label``, ``observed_kp`` (largest Kp block of that day known at ``issue``, NaN if
+        none), ``forecast_kp`` (largest forecast-median block, :mod:`forecasting.products.blocks`),
+        ``p_g1`` / ``p_g3`` (largest hourly P(Kp >= G1 / G3) of the day).
+    """
+    from forecasting.products import blocks
+
+    obs = blocks.observed_kp_blocks(observed, issue)
+    fc = blocks.forecast_kp_blocks(forecast)
+    p_g1 = blocks.kp_exceedance_hourly(forecast, blocks.G_SCALE["G1"])
+    p_g3 = blocks.kp_exceedance_hourly(forecast, blocks.G_SCALE["G3"])
+    out = []
+    for label, day, _ in figures.day_columns(forecast, issue):
+        nxt = day + pd.Timedelta("1D")
+
+        def within(series: pd.Series, lo=day, hi=nxt) -> pd.Series:
+            return series[(series.index >= lo) & (series.index < hi)].dropna()
+
+        o, f = within(obs), within(fc)
+        g1, g3 = within(p_g1), within(p_g3)
+        out.append(
+            {
+                "label": label,
+                "observed_kp": float(o.max()) if len(o) else float("nan"),
+                "forecast_kp": float(f.max()) if len(f) else float("nan"),
+                "p_g1": float(g1.max()) if len(g1) else float("nan"),
+                "p_g3": float(g3.max()) if len(g3) else float("nan"),
+            }
+        )
+    return out
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.0f}%" if np.isfinite(p) else "—"
+
+
+def _level_card(title: str, kp: float | None, lines: list[str]) -> str:
+    text, color = _g_text(kp)
+    body = "".join(f'<div class="s">{P.esc(x)}</div>' for x in lines)
+    return (
+        f'<div class="lvl" style="border-top:8px solid {color}">'
+        f'<div class="k">{P.esc(title)}</div><div class="v">{P.esc(text)}</div>{body}</div>'
+    )
+
+
+def level_strip(forecast, observed, issue: pd.Timestamp, alert_items: list[dict]) -> str:
+    """The first screen: the observed level now and the forecast G level per UTC day."""
+    from forecasting.products import blocks
+    from forecasting.schema import kp_label
+
+    obs = blocks.observed_kp_blocks(observed, issue)
+    now_lines, now_kp = [], None
+    if len(obs):
+        last = obs.index.max()
+        now_kp = float(obs.iloc[-1])
+        day = obs[obs.index + blocks.BLOCK > issue - pd.Timedelta("24h")]
+        now_lines.append(f"Kp {kp_label(now_kp)} in {last:%H}-{last + blocks.BLOCK:%H} UT (newest)")
+        now_lines.append(f"past 24 h: max Kp {kp_label(float(day.max()))}")
+    dst = blocks.observed_hourly(observed, "dst", issue)
+    if len(dst):
+        now_lines.append(
+            f"Dst {dst.iloc[-1]:.0f} nT at {dst.index[-1]:%H}-{dst.index[-1] + HOUR:%H} UT"
+        )
+    alerted = [a for a in alert_items if a.get("kind") == "ALERT" and a.get("family") == "kp"]
+    if alerted:
+        top = max(alerted, key=lambda a: str(a.get("level")))
+        now_lines.append(f"ALERT in force: {top.get('level')} (serial {top.get('serial')})")
+    cards = [_level_card(f"observed now ({issue:%b %d %H:%M} UTC)", now_kp, now_lines)]
+    for d in day_outlook(forecast, observed, issue):
+        kp = np.nanmax([d["forecast_kp"], d["observed_kp"]])
+        lines = []
+        if np.isfinite(d["observed_kp"]):
+            lines.append(f"observed so far: {_g_text(d['observed_kp'])[0]}")
+        if np.isfinite(d["forecast_kp"]):
+            lines.append(f"forecast median: max Kp {kp_label(d['forecast_kp'])}")
+        lines.append(f"P(≥ G1) {_pct(d['p_g1'])} · P(≥ G3) {_pct(d['p_g3'])}")
+        cards.append(_level_card(d["label"], kp if np.isfinite(kp) else None, lines))
+    return '<div class="lvls">' + "".join(cards) + "</div>"
+
+
+def _as_log_row(a: Mapping) -> dict:
+    """An alert-feed record as an alert-log row (what the SWPC text formatter reads)."""
+    row = dict(a)
+    row.setdefault("issue_time", a.get("issued"))
+    row.setdefault("text", a.get("message", ""))
+    row["valid_end"] = a.get("valid_end") or ""
+    return row
+
+
+def alert_cards(items: list[dict]) -> str:
+    """Alerts in force as SWPC-style message cards: ALERTs first, then WARNINGs, WATCHes."""
+    from forecasting.products.alerts_json import swpc_message
+
+    by_serial = {a.get("serial"): _as_log_row(a) for a in items}
+    rank = {name: i for i, name in enumerate(("G1", "G2", "G3", "G4", "G5"))}
+    ordered = sorted(
+        items,
+        key=lambda a: (_KIND_ORDER.get(a.get("kind"), 9), -rank.get(a.get("level"), -1)),
+    )
+    cards = []
+    for a in ordered:
+        level = str(a.get("level", ""))
+        color = colors.G_LEVELS[int(level[1])][2] if level in rank else "#6b7280"
+        try:
+            text = swpc_message(_as_log_row(a), by_serial)
+        except (KeyError, TypeError, ValueError):
+            text = str(a.get("message", a))
+        valid_end = a.get("valid_end") or "open"
+        meta = (
+            f"serial {a.get('serial', '?')} · issued {a.get('issued', '?')} · valid "
+            f"{a.get('valid_start', '?')} → {valid_end} · {a.get('status', '')}"
+            + (" · delivered" if a.get("delivered") else " · not yet delivered")
+        )
+        cards.append(
+            f'<div class="msg" style="border-left:8px solid {color}">'
+            f'<div class="h"><b>{P.esc(a.get("kind", "?"))}</b> {P.esc(level)}</div>'
+            f'<div class="m">{P.esc(meta)}</div>'
+            f"<pre>{P.esc(text.replace(chr(13), ''))}</pre></div>"
+        )
+    return '<div class="msgs">' + "".join(cards) + "</div>"
+
+
 def now_page(forecast, observed, alerts, freshness, model_info) -> str:
+    """What level, when, how sure: observed level, G level per UTC day, alerts, charts."""
     parts = []
     if forecast is None:
         parts.append(
@@ -159,21 +299,20 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
     horizon = int(pd.TimedeltaIndex(forecast["lead_time"].values).max() / HOUR)
     model = forecast.attrs.get("model", "?")
     version = forecast.attrs.get("model_version", "?")
-    probs = figures.probability_table(forecast, issue)
-    g_max = 0
-    for g in range(1, 6):
-        label = next((r for r in probs.index if r.startswith(f"G{g} ")), None)
-        if label is not None and probs.loc[label].max() >= 0.5:
-            g_max = g
+    alert_items, meta = _alert_list(alerts)
     parts.append(
-        P.cards(
-            [
-                ("issued (UTC)", f"{issue:%Y-%m-%d %H:%M}"),
-                ("model", f"{model} {version}"),
-                ("input data up to", _stamp(forecast.attrs.get("data_cutoff"))),
-                ("horizon", f"{horizon} h"),
-                ("most likely storm level (P ≥ 50%)", f"G{g_max}" if g_max else "below G1"),
-            ]
+        P.section(
+            "Geomagnetic storm level: now and by UTC day",
+            level_strip(forecast, observed, issue, alert_items),
+            P.note(
+                f"Issued {issue:%Y-%m-%d %H:%M} UTC by {model} {version} from inputs up to "
+                f"{_stamp(forecast.attrs.get('data_cutoff'))} UTC; lead times 1-{horizon} h. "
+                "Day level: the larger of the observed Kp so far and the forecast median Kp "
+                "per 3-h block; P: the largest hourly probability of the day. "
+                "NOAA G-scale: G1 Kp ≥ 5 … G5 Kp = 9.",
+                "info",
+            ),
+            sid="outlook",
         )
     )
     if model != "tft":
@@ -184,9 +323,43 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
                 "warn",
             )
         )
+    if alerts is None:
+        alert_html = P.note(
+            "No alert feed found ($SUPERSTORM_HOME/alerts/active.json): "
+            "run `superstorm alerts` to produce it.",
+            "missing",
+        )
+    elif not alert_items:
+        alert_html = P.note("No active alerts.", "info")
+    else:
+        alert_html = alert_cards(alert_items)
+    if meta:
+        alert_html += P.note(
+            ", ".join(f"{k}: {v}" for k, v in meta.items() if not isinstance(v, list | dict)),
+            "info",
+        )
+    parts.append(P.section(f"Alerts in force ({len(alert_items)})", alert_html, sid="alerts"))
+    for name in ("kp", "dst"):
+        if name in forecast:
+            parts.append(
+                P.section(
+                    f"{'Dst' if name == 'dst' else 'Kp'}: forecast and observations",
+                    P.figure(
+                        figures.fan_chart(forecast, name, observed=observed, init_time=issue),
+                        f"fig-{name}",
+                    ),
+                    P.note(
+                        "Solid: observed and known at the issue time. Outlined / dotted: "
+                        "observed after the issue time (verification, not used by the forecast).",
+                        "info",
+                    ),
+                    sid=f"{name}-section",
+                )
+            )
+    probs = figures.daily_probability_table(forecast, issue)
     parts.append(
         P.section(
-            "Storm probabilities (highest hourly probability in each window)",
+            "Storm probabilities by UTC day (highest hourly probability of the day)",
             P.table(
                 probs,
                 cell_style=_prob_style,
@@ -201,42 +374,6 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
             sid="probabilities",
         )
     )
-    alert_items, meta = _alert_list(alerts)
-    if alerts is None:
-        alert_html = P.note(
-            "No alert feed found ($SUPERSTORM_HOME/alerts/active.json): "
-            "run `superstorm alerts` to produce it.",
-            "missing",
-        )
-    elif not alert_items:
-        alert_html = P.note("No active alerts.", "info")
-    else:
-        keys = []
-        for a in alert_items:
-            keys += [k for k in a if k not in keys]
-        alert_html = P.table(
-            pd.DataFrame(alert_items, columns=keys),
-            index=False,
-            fmt=lambda v: P._fmt(v) if not isinstance(v, list | dict) else json.dumps(v),
-        )
-    if meta:
-        alert_html += P.note(
-            ", ".join(f"{k}: {v}" for k, v in meta.items() if not isinstance(v, list | dict)),
-            "info",
-        )
-    parts.append(P.section(f"Active alerts ({len(alert_items)})", alert_html, sid="alerts"))
-    for name in ("dst", "kp"):
-        if name in forecast:
-            parts.append(
-                P.section(
-                    f"{'Dst' if name == 'dst' else 'Kp'}: forecast and observations",
-                    P.figure(
-                        figures.fan_chart(forecast, name, observed=observed, init_time=issue),
-                        f"fig-{name}",
-                    ),
-                    sid=f"{name}-section",
-                )
-            )
     parts.append(
         P.section(
             "Event probability by hour ahead",

@@ -40,3 +40,46 @@ def write_netcdf_atomic(ds, path, **to_netcdf_kwargs):
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes_atomic(data: bytes | str, path, *, mode: int = 0o644):
+    """Write ``data`` (text is UTF-8 encoded) to ``path`` whole or not at all.
+
+    A temporary file in the same folder is written, flushed to disk, given ``mode`` (readable
+    by everyone by default, unlike :func:`tempfile.mkstemp`'s 0600) and renamed over ``path``
+    with :func:`os.replace`; on any failure the temporary file is removed and whatever
+    ``path`` held before is untouched.
+
+    Parameters
+    ----------
+    data
+        The bytes (or text) to store.
+    path
+        Destination file; its folder is created if missing.
+    mode
+        Permission bits of the written file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

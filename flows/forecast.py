@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from data_sources import config
 from data_sources import live as inputs_mod
@@ -40,11 +40,20 @@ from forecasting import archive
 from forecasting.alerting import delivery, qc
 from forecasting.alerting.log import AlertLog, check_issue_time
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules, forecast_usable
+from forecasting.products.write import write_products
 from forecasting.schema import exceedance_probability, most_severe
 
 log = logging.getLogger(__name__)
 
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
+#: loggers of the project forwarded to the Prefect run log (see :func:`forward_project_logs`)
+PROJECT_LOGGERS: tuple[str, ...] = (
+    "superstorm",
+    "data_sources",
+    "forecasting",
+    "flows",
+    "dashboards",
+)
 #: baselines run beside the primary model (names from docs/CONTRACTS.md)
 DEFAULT_BASELINES: tuple[str, ...] = (
     "persistence",
@@ -80,6 +89,18 @@ def issue_hour(issue_time=None) -> pd.Timestamp:
 # ---------------------------------------------------------------------------- models
 
 
+def lead_grid(forecaster=None) -> pd.TimedeltaIndex:
+    """Lead times of a run: 1..horizon h of the promoted TFT, else :data:`LEADS` (1..24 h).
+
+    A TFT trained with ``superstorm train --horizon 72`` forecasts 1..72 h, so operations get
+    the day-1..3 outlook; the baselines run on the same grid.
+    """
+    horizon = getattr(getattr(getattr(forecaster, "model", None), "config", None), "horizon", None)
+    if not horizon:
+        return LEADS
+    return pd.to_timedelta(np.arange(1, int(horizon) + 1), unit="h")
+
+
 def current_tft():
     """``(forecaster, reason)``: the registry's promoted ('current') TFT, or None and why."""
     from forecasting.models import registry
@@ -94,13 +115,20 @@ def current_tft():
 
 
 def fitted_baseline(
-    name: str, issue_time, *, recorded=None, store_root=None, train_span: str = "365D"
+    name: str,
+    issue_time,
+    *,
+    recorded=None,
+    store_root=None,
+    train_span: str = "365D",
+    leads: pd.TimedeltaIndex = LEADS,
 ):
     """A baseline fitted on the ``train_span`` before the first of the issue month.
 
     The fit is cached in memory and under ``$SUPERSTORM_HOME/models/baselines/`` so hourly
     runs refit once a month. If the month start leaves too little training data (< 50 pairs)
-    the fit uses everything before the issue time instead.
+    the fit uses everything before the issue time instead. ``leads`` is the lead grid it is
+    fitted for (the run's, :func:`lead_grid`); a longer grid is a separate fit.
     """
     from forecasting.models import baselines
 
@@ -109,10 +137,11 @@ def fitted_baseline(
     t = issue_hour(issue_time)
     ends = [t.to_period("M").to_timestamp(), t]
     for fit_end in ends:
-        key = (name, str(fit_end), str(recorded), str(store_root), str(config.home()))
+        key = (name, str(fit_end), len(leads), str(recorded), str(store_root), str(config.home()))
         if key in _FITTED:
             return _FITTED[key]
-        cache = config.home() / "models" / "baselines" / f"{name}_{fit_end:%Y%m%dT%H%M}.pkl"
+        grid = "" if len(leads) == len(LEADS) else f"_{len(leads)}h"
+        cache = config.home() / "models" / "baselines" / f"{name}_{fit_end:%Y%m%dT%H%M}{grid}.pkl"
         if cache.exists():
             with cache.open("rb") as fh:
                 model = pickle.load(fh)
@@ -129,7 +158,7 @@ def fitted_baseline(
         model = getattr(baselines, _BASELINE_CLASSES[name])()
         targets = [v for v in ("dst", "kp") if v in train and v in model.supported]
         try:
-            model.fit(train, lead_times=LEADS, targets=targets)
+            model.fit(train, lead_times=leads, targets=targets)
         except ValueError as exc:
             log.info("fitting %s up to %s failed (%s); trying a later end", name, fit_end, exc)
             continue
@@ -154,13 +183,20 @@ def step_inputs(issue_time, *, live: bool = True, recorded=None, store_root=None
 
 
 def step_model(
-    model_name: str, inputs_path: str, issue_time, *, recorded=None, store_root=None
+    model_name: str,
+    inputs_path: str,
+    issue_time,
+    *,
+    recorded=None,
+    store_root=None,
+    horizon: int | None = None,
 ) -> dict:
     """Forecast with one model and archive it; an archived issue time is reused.
 
     ``model_name`` ``"primary"`` means the registry's current TFT, else the fallback.
-    Returns ``{"model", "version", "path", "note"}``; ``path`` is None if the model could
-    not forecast (``note`` says why).
+    ``horizon`` [h] is the lead grid of a baseline (the primary's; default: the primary's own
+    grid, :func:`lead_grid`). Returns ``{"model", "version", "path", "note", "horizon"}``;
+    ``path`` is None if the model could not forecast (``note`` says why).
     """
     t = issue_hour(issue_time)
     note = ""
@@ -174,6 +210,10 @@ def step_model(
             model_name = forecaster.name
     else:
         forecaster = None
+    leads = lead_grid(forecaster)
+    if horizon:
+        leads = pd.to_timedelta(np.arange(1, int(horizon) + 1), unit="h")
+    n_h = len(leads)
     existing = archive.path_for(model_name, t)
     if existing.exists():
         fc = archive.load(t, model_name)
@@ -182,18 +222,21 @@ def step_model(
             "version": fc.attrs.get("model_version", ""),
             "path": str(existing),
             "note": (note + "; " if note else "") + "reused archive",
+            "horizon": int(fc.sizes.get("lead_time", n_h)),
         }
     with NETCDF_LOCK, xr.open_dataset(inputs_path) as ds:
         ds = ds.load()
     try:
         if forecaster is None:
-            forecaster = fitted_baseline(model_name, t, recorded=recorded, store_root=store_root)
+            forecaster = fitted_baseline(
+                model_name, t, recorded=recorded, store_root=store_root, leads=leads
+            )
         targets = tuple(
             v
             for v in ("dst", "kp")
             if v in ds and v in getattr(forecaster, "supported", ("dst", "kp"))
         )
-        fc = forecaster.forecast(ds, [t], LEADS, targets=targets)
+        fc = forecaster.forecast(ds, [t], leads, targets=targets)
     except (ValueError, KeyError) as exc:
         msg = f"{model_name} could not forecast {t}: {exc}"
         log.warning(msg)
@@ -202,6 +245,7 @@ def step_model(
             "version": "",
             "path": None,
             "note": (note + "; " if note else "") + msg,
+            "horizon": n_h,
         }
     path = archive.save(fc)
     return {
@@ -209,6 +253,7 @@ def step_model(
         "version": fc.attrs.get("model_version", ""),
         "path": str(path),
         "note": note,
+        "horizon": n_h,
     }
 
 
@@ -321,6 +366,140 @@ def step_dashboards(
     return f"built {out}"
 
 
+def step_products(
+    forecast_path: str | None, inputs_path: str, issue_time, out_dir: str | None = None
+) -> dict:
+    """Write the SWPC-layout products (:mod:`forecasting.products`) of this run.
+
+    Into ``out_dir`` (default ``$SUPERSTORM_HOME/products/``): ``3-day-forecast.txt``,
+    ``kp-forecast.json``, ``dst-forecast.json`` and ``alerts.json`` (the alert log's messages
+    up to the issue time). A failure is logged and returned, never raised: the forecast and
+    the alerts are already stored.
+
+    Returns
+    -------
+    dict
+        ``{"dir": folder, "files": {name: path}}`` or ``{"dir", "error"}``.
+    """
+    t = issue_hour(issue_time)
+    out = Path(out_dir) if out_dir else config.home() / "products"
+    try:
+        fc = None
+        if forecast_path:
+            with NETCDF_LOCK, xr.open_dataset(forecast_path) as f:
+                fc = f.load()
+        with NETCDF_LOCK, xr.open_dataset(inputs_path) as f:
+            obs = f.load()
+        paths = write_products(out, fc, obs, AlertLog().messages(), t)
+    except Exception as exc:  # noqa: BLE001 - products must not lose the stored forecast
+        log.warning("products for %s not written: %s: %s", t, type(exc).__name__, exc)
+        return {"dir": str(out), "error": f"{type(exc).__name__}: {exc}"}
+    log.info("products for %s written to %s", t, out)
+    return {"dir": str(out), "files": {name: str(p) for name, p in paths.items()}}
+
+
+def log_input_problems(freshness: dict) -> None:
+    """One warning per input source passed over (failed, empty or stale) and per input group
+    left stale.
+
+    These go to the ``flows.forecast`` logger, so an operator sees in the Prefect run log
+    (:func:`forward_project_logs`) which source failed and what the run used instead.
+    """
+    for group, f in (freshness or {}).items():
+        for tried in f.get("tried", []):
+            name = tried.split(":", 1)[0]
+            bad = any(w in tried for w in (": failed", ": no data", "(stale)"))
+            if bad and name != f.get("source"):
+                log.warning("input %s: %s; used %s instead", group, tried, f.get("source"))
+        if f.get("stale"):
+            log.warning(
+                "input %s is stale: newest %s from %s (%s h old)",
+                group,
+                f.get("newest"),
+                f.get("source"),
+                f.get("age_hours"),
+            )
+
+
+class _RunLogForwarder(logging.Handler):
+    """Sends records to the Prefect run log, only inside a flow or task run (else silent)."""
+
+    def __init__(self, level: int = logging.INFO) -> None:
+        super().__init__(level)
+        from prefect.logging.handlers import APILogHandler
+
+        self._api = APILogHandler(level)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from prefect.context import FlowRunContext, TaskRunContext
+
+        if FlowRunContext.get() is None and TaskRunContext.get() is None:
+            return
+        self._api.emit(record)
+
+
+def forward_project_logs(level: int = logging.INFO) -> list[str]:
+    """Attach the Prefect run-log forwarder to :data:`PROJECT_LOGGERS` (once per process).
+
+    Records of those loggers (``superstorm``, ``data_sources.*``, ``forecasting.*``,
+    ``flows.*``, ``dashboards.*``) that pass the loggers' own levels reach the Prefect UI under
+    the flow or task run that logged them; outside a run nothing is sent. Loggers Prefect
+    already forwards (``PREFECT_LOGGING_EXTRA_LOGGERS``) are left alone.
+
+    Returns
+    -------
+    list of str
+        The loggers a forwarder was attached to by this call.
+    """
+    from prefect.logging.handlers import APILogHandler
+
+    attached = []
+    for name in PROJECT_LOGGERS:
+        logger = logging.getLogger(name)
+        if any(isinstance(h, APILogHandler | _RunLogForwarder) for h in logger.handlers):
+            continue
+        logger.addHandler(_RunLogForwarder(level))
+        attached.append(name)
+    return attached
+
+
+def _model_run_name() -> str:
+    """Prefect task-run name of a model step: ``forecast-tft``, ``forecast-burton`` ..."""
+    from prefect.runtime import task_run
+
+    name = task_run.parameters.get("model_name", "model")
+    if name == "primary":
+        try:
+            from forecasting.models import registry
+
+            name = "tft" if registry.current() else FALLBACK_PRIMARY
+        except Exception:  # noqa: BLE001 - a name must never fail the task
+            name = "primary"
+    return f"forecast-{name}"
+
+
+def publish_links(products: dict, dashboards: str, issue_time) -> None:
+    """Prefect link artifacts to this run's products and the dashboard's Now page."""
+    t = issue_hour(issue_time)
+    files = products.get("files") or {}
+    if files.get("3-day-forecast.txt"):
+        create_link_artifact(
+            key="superstorm-products",
+            link=Path(files["3-day-forecast.txt"]).resolve().as_uri(),
+            link_text=f"3-day forecast {t:%Y-%m-%d %H:%M} UTC (folder {products['dir']})",
+            description="SWPC-layout products: "
+            + ", ".join(f"[{n}]({Path(p).resolve().as_uri()})" for n, p in files.items()),
+        )
+    if dashboards.startswith("built "):
+        index = Path(dashboards.removeprefix("built ")) / "index.html"
+        create_link_artifact(
+            key="superstorm-dashboard",
+            link=index.resolve().as_uri(),
+            link_text="dashboard: Now page",
+            description=f"superstorm dashboard rebuilt for {t:%Y-%m-%d %H:%M} UTC",
+        )
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -409,12 +588,14 @@ def run_forecast(
     check_issue_time(t)
     inp = step_inputs(t, live=live, recorded=recorded, store_root=store_root)
     models = [step_model("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
+    horizon = models[0]["horizon"]
     models += [
-        step_model(b, inp["path"], t, recorded=recorded, store_root=store_root)
+        step_model(b, inp["path"], t, recorded=recorded, store_root=store_root, horizon=horizon)
         for b in baselines
         if b != models[0]["model"]
     ]
     alerts = step_alerts(models[0]["path"], inp["path"], t, alert_config)
+    products = step_products(models[0]["path"], inp["path"], t)
     delivered = step_deliver(t) if deliver else {"skipped": True}
     dash = (
         step_dashboards(models[0]["path"], inp["path"], inp["freshness"])
@@ -426,6 +607,7 @@ def run_forecast(
         "inputs": inp,
         "models": models,
         "alerts": alerts,
+        "products": products,
         "delivered": delivered,
         "dashboards": dash,
         "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash),
@@ -489,7 +671,14 @@ _NET = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
 inputs_task = task(name="refresh-inputs", timeout_seconds=TASK_TIMEOUTS["inputs"], **_NET)(
     step_inputs
 )
-model_task = task(name="forecast-model", timeout_seconds=TASK_TIMEOUTS["model"])(step_model)
+model_task = task(
+    name="forecast-model",
+    task_run_name=_model_run_name,
+    timeout_seconds=TASK_TIMEOUTS["model"],
+)(step_model)
+products_task = task(name="write-products", timeout_seconds=TASK_TIMEOUTS["products"])(
+    step_products
+)
 alerts_task = task(name="evaluate-alerts", timeout_seconds=TASK_TIMEOUTS["alerts"])(step_alerts)
 # delivery retries inside one deadline-bounded round (deliver_pending); no task retries on top
 deliver_task = task(name="deliver-alerts", timeout_seconds=TASK_TIMEOUTS["deliver"])(step_deliver)
@@ -515,18 +704,30 @@ def forecast_flow(
     """
     t = issue_hour(issue_time)
     check_issue_time(t)
+    forward_project_logs()
     inp = inputs_task(t, live=live, recorded=recorded, store_root=store_root)
+    log_input_problems(inp["freshness"])
     models = [model_task("primary", inp["path"], t, recorded=recorded, store_root=store_root)]
+    horizon = models[0]["horizon"]
     futures = [
-        model_task.submit(b, inp["path"], t, recorded=recorded, store_root=store_root)
+        model_task.submit(
+            b, inp["path"], t, recorded=recorded, store_root=store_root, horizon=horizon
+        )
         for b in baselines
         if b != models[0]["model"]
     ]
     models += [f.result() for f in futures]
     alerts = alerts_task(models[0]["path"], inp["path"], t)
+    products = products_task(models[0]["path"], inp["path"], t)
     delivered = deliver_task(t) if deliver else {"skipped": True}
     dash = dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards else "skipped"
+    publish_links(products, dash, t)
     md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)
+    md += (
+        "\n\n## Products\n\n"
+        + "\n".join(f"- {name}: {path}" for name, path in (products.get("files") or {}).items())
+        + (f"\n- not written: {products['error']}" if products.get("error") else "")
+    )
     create_markdown_artifact(
         markdown=md,
         key="forecast-summary",
@@ -536,6 +737,7 @@ def forecast_flow(
         "issue_time": t.isoformat(),
         "models": models,
         "alert_serials": [m["serial"] for m in alerts["messages"]],
+        "products": products,
         "delivered": delivered,
         "freshness": inp["freshness"],
     }

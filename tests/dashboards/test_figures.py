@@ -51,6 +51,7 @@ def test_fan_chart_traces_and_band_order(fc, obs):
         "forecast 50% range (0.25-0.75)",
         "forecast median",
         "observed dst",
+        "observed dst after issue (verification)",
     ]
     df = figures.forecast_frame(fc, "dst")
     n = len(df)
@@ -120,11 +121,22 @@ def test_kp_bars_coloured_by_g_level(obs):
     fc = persistence_spread(obs, [issue])
     fig = figures.fan_chart(fc, "kp", observed=obs, init_time=issue, history="3D")
     bars = [t for t in fig.data if t.type == "bar"]
-    assert [b.name for b in bars] == [
+    assert [b.name for b in bars][:3] == [
+        "observed Kp after issue (verification, outlined)",
         "observed Kp (bar colour = G level)",
         "forecast median Kp per 3 h (hatched)",
     ]
-    observed_bar = bars[0]
+    # the colour key: one legend entry per G level (and below G1), no data
+    key = [b for b in bars if b.meta and b.meta.get("g_key")]
+    assert [b.marker.color for b in key] == [colors.QUIET] + [
+        colors.G_LEVELS[g][2] for g in range(1, 6)
+    ]
+    assert all(list(b.x) == [None] for b in key)
+    # observations after the issue time are outlined, never filled: verification only
+    later = bars[0]
+    assert pd.DatetimeIndex(later.x).min() > issue and later.marker.color == "rgba(255,255,255,0)"
+    assert list(later.marker.line.color) == [colors.g_color(v) for v in later.y]
+    observed_bar = bars[1]
     ys = np.asarray(observed_bar.y, dtype=float)
     assert list(observed_bar.marker.color) == [colors.g_color(v) for v in ys]
     # the real Kp 9o of 2024-05-10 and 05-11 is G5 dark red; quiet Kp < 5 is green
@@ -139,7 +151,8 @@ def test_kp_bars_coloured_by_g_level(obs):
     assert set(x.hour) <= {1, 4, 7, 10, 13, 16, 19, 22} and set(x.minute) == {30}
     kp_at = obs["kp"].sel(time=x - pd.Timedelta("90min")).to_numpy()
     np.testing.assert_allclose(ys, kp_at, rtol=1e-6)
-    fc_bar = bars[1]
+    assert pd.DatetimeIndex(observed_bar.x).max() < issue  # known at issue time only
+    fc_bar = bars[2]
     assert list(fc_bar.marker.color) == [colors.g_color(v) for v in fc_bar.y]
 
 

@@ -149,7 +149,7 @@ def test_build_from_populated_home_and_cli(home, tmp_path, inputs):
     assert args.func(args) == 0
     out = tmp_path / "site"
     index = (out / "index.html").read_text()
-    assert "Active alerts (1)" in index and "warning" in index
+    assert "Alerts in force (1)" in index and "warning" in index
     assert "2024-05-13 18:00" in index  # newest archived issue is shown
     assert _plots((out / "drivers.html").read_text()) == 1
     verification = (out / "verification.html").read_text()

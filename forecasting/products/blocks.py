@@ -1,0 +1,134 @@
+"""Kp in 3-hour UTC blocks and SWPC's time and number formats, shared by the products.
+
+SWPC tabulates Kp per synoptic 3-hour block (00-03UT ... 21-00UT). The store holds Kp hourly,
+each hour of a block carrying the block's value, known at the block's end
+(:func:`data_sources.timeconv.interval_end`). A forecast's lead ``L`` verifies the hour
+labelled ``init_time + L - 1 h``; the forecast Kp of a block is the largest hourly median
+the lead grid holds inside it (the block's Kp is the largest disturbance in it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_sources.timeconv import known_at
+from forecasting.schema import G_SCALE, exceedance_probability
+
+BLOCK = pd.Timedelta("3h")
+HOUR = pd.Timedelta("1h")
+#: the row labels of SWPC's Kp tables
+BLOCK_LABELS: tuple[str, ...] = tuple(f"{h:02d}-{(h + 3) % 24:02d}UT" for h in range(0, 24, 3))
+#: NOAA G-scale names (SWPC "NOAA Scale" wording)
+G_NAMES: dict[str, str] = {
+    "G1": "Minor",
+    "G2": "Moderate",
+    "G3": "Strong",
+    "G4": "Severe",
+    "G5": "Extreme",
+}
+
+
+def _empty() -> pd.Series:
+    return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
+
+
+def naive_utc(t) -> pd.Timestamp:
+    """``t`` as a naive UTC timestamp."""
+    t = pd.Timestamp(t)
+    return t.tz_convert(None) if t.tzinfo is not None else t
+
+
+def swpc_time(t) -> str:
+    """SWPC's issue-time format: ``2024 May 10 2000 UTC``."""
+    return naive_utc(t).strftime("%Y %b %d %H%M UTC")
+
+
+def time_tag(t) -> str:
+    """SWPC JSON ``time_tag``: ``2024-05-10 18:00:00``."""
+    return naive_utc(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def round_third(kp: float) -> float:
+    """Kp rounded to the nearest third (SWPC prints thirds as .00, .33, .67)."""
+    return round(float(kp) * 3.0) / 3.0
+
+
+def g_scale(kp: float) -> str | None:
+    """NOAA G level of a Kp value (already on thirds) from :data:`forecasting.schema.G_SCALE`."""
+    if not np.isfinite(kp):
+        return None
+    level = None
+    for name, low in G_SCALE.items():
+        if kp >= low - 1e-6:
+            level = name
+    return level
+
+
+def observed_kp_blocks(observed: xr.Dataset | None, issue_time) -> pd.Series:
+    """Observed Kp per 3-h block (index: block start) known at ``issue_time``."""
+    t = naive_utc(issue_time)
+    if observed is None or "kp" not in observed:
+        return _empty()
+    s = known_at(observed[["kp"]], t)["kp"].to_series().dropna()
+    if s.empty:
+        return _empty()
+    return s.groupby(s.index.floor(BLOCK)).max().map(round_third)
+
+
+def observed_hourly(observed: xr.Dataset | None, name: str, issue_time) -> pd.Series:
+    """Hourly observed ``name`` known at ``issue_time`` (index: hour label)."""
+    if observed is None or name not in observed:
+        return _empty()
+    return known_at(observed[[name]], naive_utc(issue_time))[name].to_series().dropna()
+
+
+def forecast_hourly(forecast: xr.Dataset | None, name: str) -> pd.DataFrame:
+    """Quantiles of ``name`` per verifying hour label (rows) for the last issue time.
+
+    Columns are the quantile levels; empty if the forecast lacks ``name``.
+    """
+    if forecast is None or name not in forecast:
+        return pd.DataFrame()
+    fc = forecast.isel(init_time=-1)
+    init = pd.Timestamp(fc["init_time"].values)
+    labels = init + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR
+    da = fc[name].transpose("lead_time", "quantile")
+    return pd.DataFrame(da.values, index=labels, columns=[float(q) for q in fc["quantile"].values])
+
+
+def median_column(frame: pd.DataFrame) -> pd.Series:
+    """The 0.5 quantile column (nearest level if 0.5 is absent)."""
+    cols = np.asarray(frame.columns, dtype=float)
+    return frame.iloc[:, int(np.argmin(np.abs(cols - 0.5)))]
+
+
+def forecast_kp_blocks(forecast: xr.Dataset | None) -> pd.Series:
+    """Forecast Kp per 3-h block (index: block start): the largest hourly median in the block."""
+    frame = forecast_hourly(forecast, "kp")
+    if frame.empty:
+        return _empty()
+    med = median_column(frame).dropna()
+    return med.groupby(med.index.floor(BLOCK)).max().clip(0.0, 9.0).map(round_third)
+
+
+def kp_exceedance_hourly(forecast: xr.Dataset | None, threshold: float) -> pd.Series:
+    """P(Kp >= ``threshold``) per verifying hour label for the last issue time."""
+    if forecast is None or "kp" not in forecast:
+        return _empty()
+    fc = forecast.isel(init_time=[-1])
+    p = exceedance_probability(fc, "kp", threshold).isel(init_time=0)
+    init = pd.Timestamp(fc["init_time"].values[0])
+    labels = init + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR
+    return pd.Series(p.values, index=labels)
+
+
+def fmt_kp(kp: float) -> str:
+    """Kp as SWPC prints a table entry: two decimals (``4.67``)."""
+    return f"{kp:.2f}"
+
+
+def fmt_kp_short(kp: float) -> str:
+    """Kp as SWPC prints it in a sentence: ``5`` for a whole value, else ``5.67``."""
+    return f"{kp:.0f}" if abs(kp - round(kp)) < 1e-6 else f"{kp:.2f}"

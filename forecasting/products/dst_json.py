@@ -1,0 +1,68 @@
+"""``dst-forecast.json``: Dst observed and forecast, in the layout of SWPC's JSON products.
+
+Like ``products/kyoto-dst.json`` (header ``["time_tag", "dst"]``, one row per hour, values as
+strings) with the ``observed`` column of ``noaa-planetary-k-index-forecast.json`` and one
+column per forecast quantile: header ``["time_tag", "dst", "observed", "q0.05", ...,
+"q0.95"]``. ``time_tag`` is the hour label (the start of the hourly interval, as Kyoto and
+SWPC label Dst) in UTC; ``dst`` [nT] is the observed value, or the forecast median on
+``predicted`` rows; the quantile columns are ``null`` on observed rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecasting.products.blocks import (
+    forecast_hourly,
+    median_column,
+    naive_utc,
+    observed_hourly,
+    time_tag,
+)
+
+HISTORY = pd.Timedelta("7D")
+FILENAME = "dst-forecast.json"
+
+
+def _num(v: float) -> str | None:
+    if not np.isfinite(v):
+        return None
+    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
+
+
+def dst_forecast_rows(
+    forecast: xr.Dataset | None,
+    observed: xr.Dataset | None,
+    issue_time,
+    *,
+    history: pd.Timedelta = HISTORY,
+) -> list[list]:
+    """The rows of ``dst-forecast.json`` (header first); arguments as in ``kp_json``."""
+    t = naive_utc(issue_time)
+    frame = forecast_hourly(forecast, "dst")
+    quantiles = [float(q) for q in frame.columns] if not frame.empty else []
+    header = ["time_tag", "dst", "observed"] + [f"q{q:g}" for q in quantiles]
+    rows: list[list] = [header]
+    obs = observed_hourly(observed, "dst", t)
+    obs = obs[obs.index >= t - history]
+    blank = [None] * len(quantiles)
+    rows += [[time_tag(h), _num(float(v)), "observed", *blank] for h, v in obs.items()]
+    if not frame.empty:
+        med = median_column(frame)
+        for h, values in frame.iterrows():
+            if len(obs) and h <= obs.index.max():
+                continue
+            rows.append(
+                [time_tag(h), _num(float(med[h])), "predicted"]
+                + [_num(float(v)) for v in values.to_numpy()]
+            )
+    return rows
+
+
+def dst_forecast_json(forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time) -> str:
+    """The text of ``dst-forecast.json`` (see :func:`dst_forecast_rows`)."""
+    return json.dumps(dst_forecast_rows(forecast, observed, issue_time), separators=(",", ":"))
