@@ -42,6 +42,15 @@ TARGETS: tuple[str, ...] = ("dst", "kp")
 TARGET_COLUMNS: tuple[str, ...] = tuple(f"target_{t}" for t in TARGETS)
 #: known-future covariates: calendar phases of the row label (never future solar wind)
 CALENDAR: tuple[str, ...] = ("doy_sin", "doy_cos", "ut_sin", "ut_cos")
+#: decoder real holding a ring-current Dst trajectory (see :func:`physics_trajectory`), by model
+PHYSICS_COLUMNS: dict[str, str] = {
+    "obrien_mcpherron": "dst_obrien_mcpherron",
+    "burton": "dst_burton",
+}
+#: solar-wind plasma inputs (and columns derived from them) masked by driver dropout in training
+PLASMA_COLUMNS: tuple[str, ...] = ("v_sw", "n_p", "p_dyn", "newell", "e_y", "vbs")
+#: gap indicators given to the network when training with driver dropout
+PLASMA_FLAGS: tuple[str, ...] = ("v_sw_isnan", "n_p_isnan")
 GROUP = "series"
 TIME_IDX = "time_idx"
 EPOCH = pd.Timestamp("1970-01-01")
@@ -71,6 +80,86 @@ def hour_index(labels) -> np.ndarray:
     """Integer hours since 1970-01-01 (the ``time_idx`` of the TimeSeriesDataSet)."""
     labels = pd.DatetimeIndex(labels)
     return ((labels - EPOCH) // pd.Timedelta("1h")).to_numpy(dtype=np.int64)
+
+
+def physics_column(physics: str) -> str | None:
+    """Frame column of the ring-current decoder input for ``physics`` (None for ``"none"``)."""
+    if physics == "none":
+        return None
+    if physics not in PHYSICS_COLUMNS:
+        raise ValueError(
+            f"physics must be 'none' or one of {sorted(PHYSICS_COLUMNS)}, not {physics!r}"
+        )
+    return PHYSICS_COLUMNS[physics]
+
+
+def physics_trajectory(frame: pd.DataFrame, column: str, horizon: int) -> np.ndarray:
+    """Ring-current Dst [nT] for leads 1..``horizon`` h of an issue time at every grid row.
+
+    Row ``i`` (issue time ``t`` = label of row ``i``) starts from the Dst labelled ``t - 1 h``
+    and holds the solar wind of that hour (``v_sw``, ``bz_gsm``, ``p_dyn`` of feature row
+    ``i - 1``, all known at ``t``: :mod:`forecasting.features`) constant over the horizon,
+    exactly as the :class:`forecasting.models.baselines.OBrienMcPherron` / ``Burton``
+    baselines do: ``Dst*(L) = Q tau + (Dst*_0 - Q tau) exp(-L / tau)``,
+    ``Dst = Dst* + b sqrt(P) - c`` (:mod:`forecasting.models.physics`). So it is causal.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(frame), horizon)`` float32; NaN where a driver at ``t - 1 h`` is missing
+        (and in row 0).
+    """
+    from forecasting.models import physics
+
+    model = {
+        "dst_obrien_mcpherron": physics.OBRIEN_MCPHERRON,
+        "dst_burton": physics.BURTON,
+    }.get(column)
+    if model is None:
+        raise ValueError(f"{column!r} is not a physics column; use one of {PHYSICS_COLUMNS}")
+    need = ["dst", "v_sw", "bz_gsm", "p_dyn"]
+    lacking = [c for c in need if c not in frame]
+    if lacking:
+        raise ValueError(f"the {column} decoder input needs {lacking} in the feature frame")
+    prev = frame[need].shift(1).to_numpy(dtype=float)
+    dst0, v, bz, p = prev.T
+    with np.errstate(invalid="ignore"):
+        q, tau = physics.drivers(model, v, bz)
+        star0 = physics.dst_star(dst0, p, model)
+        leads = np.arange(1, horizon + 1, dtype=float)
+        star = physics.step_dst_star(star0[:, None], q[:, None], tau[:, None], leads[None, :])
+        dst = physics.dst_from_star(star, p[:, None], model)
+    return dst.astype(np.float32)
+
+
+def storm_weights(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    weight: float,
+    *,
+    threshold: float = -100.0,
+    margin_h: int = 24,
+) -> np.ndarray:
+    """Sampling weight per issue row: ``weight`` near storms, 1 elsewhere.
+
+    A row is "near a storm" when its issue time lies within ``margin_h`` hours of a storm of
+    :func:`forecasting.storms.find_storms` (``Dst <= threshold``, default -100 nT), i.e. from
+    ``start - margin_h`` to ``end + margin_h``, which covers the main phase and the recovery
+    that the forecast of the issue time targets.
+    """
+    from forecasting.storms import find_storms
+
+    labels = pd.DatetimeIndex(frame.index)[np.asarray(rows)]
+    w = np.ones(len(labels))
+    if weight == 1.0 or len(labels) == 0:
+        return w
+    storms = find_storms(frame[TARGET_COLUMNS[0]].dropna(), threshold)
+    pad = pd.Timedelta(hours=margin_h)
+    near = np.zeros(len(labels), dtype=bool)
+    for start, end in zip(storms["start"], storms["end"], strict=True):
+        near |= (labels >= start - pad) & (labels <= end + pad)
+    w[near] = weight
+    return w
 
 
 def feature_frame(ds: xr.Dataset, *, until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -114,15 +203,20 @@ def feature_frame(ds: xr.Dataset, *, until: pd.Timestamp | None = None) -> pd.Da
     return frame
 
 
-def unknown_reals(frame: pd.DataFrame, *, missing_flags: bool = False) -> list[str]:
+def unknown_reals(
+    frame: pd.DataFrame, *, missing_flags: bool = False, flags: Sequence[str] = ()
+) -> list[str]:
     """Observed (past-only) inputs: every feature column that is not calendar or target.
 
     ``<name>_isnan`` gap indicators are left out unless ``missing_flags`` (each variable
-    costs the TFT a variable-selection network; windows with unfilled gaps are skipped anyway).
+    costs the TFT a variable-selection network; windows with unfilled gaps are skipped anyway)
+    or they are named in ``flags`` (e.g. :data:`PLASMA_FLAGS` for driver dropout).
     """
-    skip = set(CALENDAR) | set(TARGET_COLUMNS) | {TIME_IDX, GROUP}
+    skip = set(CALENDAR) | set(TARGET_COLUMNS) | {TIME_IDX, GROUP} | set(PHYSICS_COLUMNS.values())
     return [
-        c for c in frame.columns if c not in skip and (missing_flags or not c.endswith("_isnan"))
+        c
+        for c in frame.columns
+        if c not in skip and (missing_flags or not c.endswith("_isnan") or c in flags)
     ]
 
 
@@ -140,7 +234,8 @@ def valid_issue_rows(
     """
     n = len(frame)
     known = [c for c in reals if c in CALENDAR]
-    past = [c for c in reals if c not in CALENDAR and c != "relative_time_idx"]
+    physics = set(PHYSICS_COLUMNS.values())
+    past = [c for c in reals if c not in CALENDAR and c not in physics and c != "relative_time_idx"]
     bad_in = ~np.isfinite(frame[past].to_numpy(dtype=float)).all(axis=1)
     bad_in |= ~np.isfinite(frame[known].to_numpy(dtype=float)).all(axis=1)
     bad_out = ~np.isfinite(frame[list(TARGET_COLUMNS)].to_numpy(dtype=float)).all(axis=1)
@@ -203,6 +298,11 @@ def _make_last_value_normalizer():
         ----------
         min_scale
             Lower bound of the scale, in target units (nT for Dst).
+        lag
+            Centre on the last finite value at or before position ``-lag`` (1: the newest
+            value). For the hourly Kp series ``lag=3`` is the label ``t - 3 h``, which always
+            lies in the last COMPLETE 3-h Kp block at issue time ``t`` (whatever ``t mod 3 h``),
+            so the block still in progress cannot leak (:mod:`data_sources.timeconv`).
         """
 
         def __init__(
@@ -213,6 +313,7 @@ def _make_last_value_normalizer():
             transformation=None,
             method_kwargs=None,
             min_scale: float = DST_MIN_SCALE,
+            lag: int = 1,
         ):
             super().__init__(
                 method=method,
@@ -222,22 +323,28 @@ def _make_last_value_normalizer():
                 method_kwargs=method_kwargs,
             )
             self.min_scale = min_scale
+            if int(lag) < 1:
+                raise ValueError(f"lag must be >= 1 (1 = the newest value), not {lag}")
+            self.lag = int(lag)
 
         def fit(self, y):
-            """Centre = last finite value of ``y``; scale = max(std, ``min_scale``)."""
+            """Centre = last finite value of ``y[:len(y) - lag + 1]``; scale = max(std, ``min_scale``)."""
             if self.method != "standard" or self.transformation not in (None, "identity"):
                 raise ValueError("LastValueNormalizer supports method='standard' only")
             super().fit(y)
             values = self.preprocess(y)
             if isinstance(values, pd.Series | pd.DataFrame):
                 values = values.to_numpy()
+            lag = int(getattr(self, "lag", 1))
             if isinstance(values, torch.Tensor):
+                values = values[: max(len(values) - lag + 1, 0)]
                 finite = values[torch.isfinite(values)]
                 last = finite[-1] if len(finite) else torch.tensor(float("nan"), dtype=values.dtype)
                 self.center_ = last.to(values.dtype)
                 self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)
             else:
                 values = np.asarray(values, dtype=float).reshape(-1)
+                values = values[: max(len(values) - lag + 1, 0)]
                 finite = values[np.isfinite(values)]
                 self.center_ = float(finite[-1]) if len(finite) else float("nan")
                 self.scale_ = max(float(self.scale_), float(self.min_scale))
@@ -257,6 +364,24 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: Kp normalisation: ``"global"`` = one standard scaling of the training years (models saved
+#: before the option existed); ``"last_block"`` = per window, centred on the Kp of the last
+#: complete 3-h block (label ``t - 3 h``), scale max(encoder std, :data:`KP_MIN_SCALE`).
+KP_CENTERS = ("global", "last_block")
+KP_MIN_SCALE = 1.0
+
+
+def kp_normalizer(kp_center: str = "global"):
+    """The Kp target normaliser for ``kp_center`` ("global" or "last_block")."""
+    from pytorch_forecasting.data import TorchNormalizer
+
+    if kp_center == "global":
+        return TorchNormalizer(method="standard")
+    if kp_center == "last_block":
+        return __getattr__("LastValueNormalizer")(method="standard", min_scale=KP_MIN_SCALE, lag=3)
+    raise ValueError(f"kp_center must be one of {KP_CENTERS}, not {kp_center!r}")
+
+
 def dst_normalizer(dst_center: str = "mean"):
     """The per-window Dst target normaliser for ``dst_center`` ("last" or "mean")."""
     from pytorch_forecasting.data import EncoderNormalizer
@@ -269,20 +394,29 @@ def dst_normalizer(dst_center: str = "mean"):
 
 
 def fit_normalisation(
-    frame: pd.DataFrame, rows: np.ndarray, reals: Sequence[str], *, dst_center: str = "mean"
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    reals: Sequence[str],
+    *,
+    dst_center: str = "mean",
+    kp_center: str = "global",
 ) -> Normalisation:
     """Fit one ``StandardScaler`` per real and the target normalisers.
 
     ``rows`` are the grid rows of the training period; NaN rows are ignored. Targets: a
     per-window normaliser for Dst (:func:`dst_normalizer`, see :data:`DST_CENTER_HOURS`)
-    and a global standard ``TorchNormalizer`` for Kp.
+    and :func:`kp_normalizer` for Kp. A physics column (:data:`PHYSICS_COLUMNS`) gets no
+    scaler: :class:`WindowSource` scales it per window like the Dst target.
     """
-    from pytorch_forecasting.data import MultiNormalizer, TorchNormalizer
+    from pytorch_forecasting.data import MultiNormalizer
     from sklearn.preprocessing import StandardScaler
 
     part = frame.iloc[np.unique(rows)]
     scalers = {}
     for name in reals:
+        if name in PHYSICS_COLUMNS.values():
+            scalers[name] = None
+            continue
         col = part[[name]].dropna()
         if col.empty:
             raise ValueError(f"feature {name!r} is missing in every training row")
@@ -290,10 +424,7 @@ def fit_normalisation(
     normalizers = []
     for target, col in zip(TARGETS, TARGET_COLUMNS, strict=True):
         y = part[col].dropna()
-        if target == "dst":
-            norm = dst_normalizer(dst_center)
-        else:
-            norm = TorchNormalizer(method="standard")
+        norm = dst_normalizer(dst_center) if target == "dst" else kp_normalizer(kp_center)
         normalizers.append(norm.fit(y))
     return Normalisation(scalers=scalers, target_normalizer=MultiNormalizer(normalizers))
 
@@ -323,8 +454,9 @@ def _encoder_scale(normalizer, enc: torch.Tensor) -> torch.Tensor:
     var = torch.where(ok, (ys - mean[:, None]) ** 2, 0.0).sum(dim=-1) / (cnt - 1)
     scale = var.sqrt() + torch.finfo(enc.dtype).eps
     if isinstance(normalizer, __getattr__("LastValueNormalizer")):
-        fin = torch.isfinite(enc)
+        lag = int(getattr(normalizer, "lag", 1))
         pos = torch.arange(n).expand_as(enc)
+        fin = torch.isfinite(enc) & (pos <= n - lag)
         last = torch.where(fin, pos, -1).max(dim=-1).values
         center = enc.gather(1, last.clamp(min=0)[:, None])[:, 0]
         center = torch.where(last >= 0, center, torch.nan)
@@ -343,6 +475,7 @@ def template_dataset(
     encoder_length: int,
     horizon: int,
     n_windows: int = 8,
+    reals_known: Sequence[str] = CALENDAR,
 ):
     """A small stock ``TimeSeriesDataSet`` over the first gap-free stretch of ``rows``.
 
@@ -361,7 +494,14 @@ def template_dataset(
         raise ValueError(f"no {n_windows} consecutive complete windows to build the template")
     i0 = rows[pick]
     part = frame.iloc[i0 - encoder_length : i0 + n_windows - 1 + horizon]
-    return stock_dataset(part, reals_unknown, norm, encoder_length=encoder_length, horizon=horizon)
+    return stock_dataset(
+        part,
+        reals_unknown,
+        norm,
+        encoder_length=encoder_length,
+        horizon=horizon,
+        reals_known=reals_known,
+    )
 
 
 def stock_dataset(
@@ -371,11 +511,16 @@ def stock_dataset(
     *,
     encoder_length: int,
     horizon: int,
+    reals_known: Sequence[str] = CALENDAR,
 ):
-    """The stock ``TimeSeriesDataSet`` over a gap-free ``part`` of the frame (all windows)."""
+    """The stock ``TimeSeriesDataSet`` over a gap-free ``part`` of the frame (all windows).
+
+    ``reals_known`` are the known-future reals (calendar, and a physics column whose decoder
+    values :class:`WindowSource` computes per window; the stock path sees the frame column).
+    """
     from pytorch_forecasting import TimeSeriesDataSet
 
-    cols = [TIME_IDX, GROUP, *CALENDAR, *reals_unknown, *TARGET_COLUMNS]
+    cols = [TIME_IDX, GROUP, *reals_known, *reals_unknown, *TARGET_COLUMNS]
     data = part[cols].reset_index(drop=True)
     return TimeSeriesDataSet(
         data,
@@ -386,7 +531,7 @@ def stock_dataset(
         min_encoder_length=encoder_length,
         max_prediction_length=horizon,
         min_prediction_length=horizon,
-        time_varying_known_reals=list(CALENDAR),
+        time_varying_known_reals=list(reals_known),
         time_varying_unknown_reals=list(reals_unknown),
         add_relative_time_idx=True,
         add_target_scales=False,
@@ -421,6 +566,10 @@ class WindowSource:
         if "relative_time_idx" not in self.reals:
             at = len(p.get("static_reals") or []) + len(p.get("time_varying_known_reals") or [])
             self.reals.insert(at, "relative_time_idx")
+        known = set(p.get("time_varying_known_reals") or [])
+        self.physics = next((c for c in PHYSICS_COLUMNS.values() if c in self.reals), None)
+        if self.physics is not None and self.physics not in frame and "dst" in frame:
+            frame = frame.assign(**{self.physics: frame["dst"]})
         self.frame = frame
         self.labels = pd.DatetimeIndex(frame.index)
         missing = [c for c in self.reals if c != "relative_time_idx" and c not in frame]
@@ -446,7 +595,24 @@ class WindowSource:
         self.y = torch.tensor(frame[list(TARGET_COLUMNS)].to_numpy(np.float64), dtype=torch.float)
         self.time_idx = torch.as_tensor(frame[TIME_IDX].to_numpy(np.int64, copy=True))
         self.past = torch.tensor(
-            [n not in CALENDAR and n != "relative_time_idx" for n in self.reals]
+            [n not in CALENDAR and n not in known and n != "relative_time_idx" for n in self.reals]
+        )
+        self.phys_pos = self.reals.index(self.physics) if self.physics else None
+        self.trajectory = (
+            torch.from_numpy(physics_trajectory(frame, self.physics, self.horizon))
+            if self.physics
+            else None
+        )
+        self.plasma_pos = [self.reals.index(c) for c in PLASMA_COLUMNS if c in self.reals]
+        self.flag_pos = [self.reals.index(c) for c in PLASMA_FLAGS if c in self.reals]
+        self.flag_on = torch.tensor(
+            [
+                float(np.asarray(scalers[c].transform(pd.DataFrame({c: [1.0]}))).reshape(-1)[0])
+                if scalers.get(c) is not None
+                else 1.0
+                for c in PLASMA_FLAGS
+                if c in self.reals
+            ]
         )
         from pytorch_forecasting.data import EncoderNormalizer
 
@@ -509,6 +675,14 @@ class WindowSource:
         enc_len = torch.full((b,), e, dtype=torch.long)
         dec_len = torch.full((b,), d, dtype=torch.long)
         decoder_target = [tgt[:, e:, k] for k in range(tgt.shape[-1])]
+        target_scale = [
+            _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()
+            for k, (n, pw, s) in enumerate(
+                zip(self.normalizers, self.per_window, self.target_scale, strict=True)
+            )
+        ]
+        if self.physics is not None:
+            cont[:, :, self.phys_pos] = self._physics_input(rows, win, target_scale[0])
         x = dict(
             encoder_cat=empty[:, :e],
             encoder_cont=cont[:, :e],
@@ -520,41 +694,110 @@ class WindowSource:
             decoder_lengths=dec_len,
             decoder_time_idx=self.time_idx[win[:, e:]],
             groups=torch.zeros((b, 1), dtype=torch.int64),
-            target_scale=[
-                _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()
-                for k, (n, pw, s) in enumerate(
-                    zip(self.normalizers, self.per_window, self.target_scale, strict=True)
-                )
-            ],
+            target_scale=target_scale,
         )
         return x, (decoder_target, None)
 
-    def loader(self, rows, *, batch_size: int, shuffle: bool, seed: int = 0):
-        """A ``DataLoader`` whose items are whole batches (no per-sample Python work)."""
+    def _physics_input(
+        self, rows: torch.Tensor, win: torch.Tensor, dst_scale: torch.Tensor
+    ) -> torch.Tensor:
+        """The physics column of each window in the window's own Dst units.
+
+        Encoder rows: the observed Dst known at each hour; decoder rows: the ring-current
+        trajectory of the issue time (:func:`physics_trajectory`); both as
+        ``(Dst - centre) / scale`` with the window's Dst target centre and scale, so 0 is
+        persistence of the last Dst. Where the trajectory is missing (plasma or IMF absent
+        at ``t - 1 h``, or masked by driver dropout) the decoder holds 0: persistence.
+        """
+        e = self.encoder_length
+        center, scale = dst_scale[:, :1], dst_scale[:, 1:]
+        values = self.x[win, self.phys_pos]  # raw Dst known at each hour (no scaler)
+        values[:, e:] = self.trajectory[rows]
+        return torch.nan_to_num((values - center) / scale, nan=0.0)
+
+    def mask_plasma(self, x: dict, hours: torch.Tensor) -> dict:
+        """Driver dropout: plasma inputs missing in the last ``hours`` encoder hours per window.
+
+        The :data:`PLASMA_COLUMNS` take the value an operational forecast gives a missing
+        input (0 = the training mean, :func:`forecasting.models.predict.predict_many`), the
+        :data:`PLASMA_FLAGS` say "missing", and the physics decoder input falls back to
+        persistence (its drivers at ``t - 1 h`` are gone). Windows with ``hours == 0`` are
+        left alone.
+        """
+        e = self.encoder_length
+        cont = x["encoder_cont"]
+        pos = torch.arange(e)[None, :]
+        hit = pos >= (e - hours[:, None])  # (batch, encoder)
+        for p in self.plasma_pos:
+            cont[:, :, p] = torch.where(hit, 0.0, cont[:, :, p])
+        for p, on in zip(self.flag_pos, self.flag_on, strict=True):
+            cont[:, :, p] = torch.where(hit, on, cont[:, :, p])
+        if self.physics is not None:
+            dec = x["decoder_cont"]
+            dec[:, :, self.phys_pos] = torch.where(
+                (hours > 0)[:, None], 0.0, dec[:, :, self.phys_pos]
+            )
+        return x
+
+    def loader(
+        self,
+        rows,
+        *,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        weights: np.ndarray | None = None,
+        plasma_dropout: float = 0.0,
+    ):
+        """A ``DataLoader`` whose items are whole batches (no per-sample Python work).
+
+        Parameters
+        ----------
+        weights
+            Sampling weight per row (training only): rows are drawn with replacement in
+            proportion to it, ``len(rows)`` per epoch (storm oversampling, :func:`storm_weights`).
+        plasma_dropout
+            Fraction of windows whose plasma inputs are masked over the last 1..E hours
+            (uniform), see :meth:`mask_plasma`.
+        """
+        gen = torch.Generator().manual_seed(seed)
+        if weights is not None:
+            base = torch.utils.data.WeightedRandomSampler(
+                torch.as_tensor(np.asarray(weights, dtype=float)),
+                num_samples=len(rows),
+                replacement=True,
+                generator=gen,
+            )
+        elif shuffle:
+            base = torch.utils.data.RandomSampler(range(len(rows)), generator=gen)
+        else:
+            base = torch.utils.data.SequentialSampler(range(len(rows)))
         return torch.utils.data.DataLoader(
-            _Batches(self, np.asarray(rows)),
+            _Batches(self, np.asarray(rows), plasma_dropout=plasma_dropout, seed=seed),
             batch_size=None,
-            sampler=torch.utils.data.BatchSampler(
-                torch.utils.data.RandomSampler(
-                    range(len(rows)), generator=torch.Generator().manual_seed(seed)
-                )
-                if shuffle
-                else torch.utils.data.SequentialSampler(range(len(rows))),
-                batch_size=batch_size,
-                drop_last=False,
-            ),
+            sampler=torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False),
             num_workers=0,
         )
 
 
 class _Batches(torch.utils.data.Dataset):
-    """Map a list of positions in ``rows`` to one batch."""
+    """Map a list of positions in ``rows`` to one batch (with optional driver dropout)."""
 
-    def __init__(self, source: WindowSource, rows: np.ndarray):
+    def __init__(
+        self, source: WindowSource, rows: np.ndarray, *, plasma_dropout: float = 0.0, seed: int = 0
+    ):
         self.source, self.rows = source, rows
+        self.plasma_dropout = float(plasma_dropout)
+        self.gen = torch.Generator().manual_seed(seed + 1)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, positions):
-        return self.source.batch(self.rows[np.asarray(positions)])
+        x, y = self.source.batch(self.rows[np.asarray(positions)])
+        if self.plasma_dropout > 0:
+            b, e = len(positions), self.source.encoder_length
+            drop = torch.rand(b, generator=self.gen) < self.plasma_dropout
+            hours = torch.randint(1, e + 1, (b,), generator=self.gen) * drop
+            x = self.source.mask_plasma(x, hours)
+        return x, y

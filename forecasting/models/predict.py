@@ -118,8 +118,11 @@ def predict_many(
     frame = pipeline.feature_frame(ds, until=times.max() + pd.Timedelta(hours=d))
     source = model.source(frame)
     rows = source.rows_for(times)
-    past = [n for n in source.reals if n not in pipeline.CALENDAR and n != "relative_time_idx"]
-    past_pos = [source.reals.index(n) for n in past]
+    past_pos = [i for i, is_past in enumerate(source.past.tolist()) if is_past]
+    past = [source.reals[i] for i in past_pos]
+    # which inputs are missing (after the causal fill) in the newest hour of each encoder
+    newest = frame[past].to_numpy(dtype=float)[rows - 1]
+    lacking = ~np.isfinite(newest)
     net = model.network
     net.eval()
     outputs = {name: [] for name in pipeline.TARGETS}
@@ -153,14 +156,31 @@ def predict_many(
         if name == "kp":
             arr = np.clip(arr, *KP_RANGE)
         values[name] = arr
+    forecast_ok = ~skipped
+    missing_counts = {
+        name: int(lacking[forecast_ok, k].sum())
+        for k, name in enumerate(past)
+        if lacking[forecast_ok, k].any()
+    }
     extra = {
         "input_missing_max": round(missing_max, 4),
+        "inputs_missing": json.dumps(missing_counts, separators=(",", ":")),
+        "inputs_missing_note": (
+            "inputs_missing: input -> number of forecast issue times whose newest encoder hour "
+            "(t - 1 h) lacked it after the causal 3-h fill (set to the training mean"
+            + (
+                "; the physics decoder input falls back to persistence there"
+                if source.physics
+                else ""
+            )
+            + ")"
+        ),
         "n_init_skipped_missing_inputs": int(skipped.sum()),
         "encoder_length_h": e,
     }
     if interpret and sums is not None:
         extra.update(_interp_attrs(net, sums, e))
-    return schema.make_forecast(
+    fc = schema.make_forecast(
         values,
         init_time=times,
         lead_time=pd.to_timedelta(leads + 1, unit="h"),
@@ -170,6 +190,7 @@ def predict_many(
         data_cutoff=times.max(),
         extra_attrs=extra,
     )
+    return fc
 
 
 def _interp_attrs(net, sums: dict, encoder_length: int) -> dict:

@@ -15,6 +15,7 @@ import copy
 import json
 import logging
 import os
+import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -55,6 +56,22 @@ class TFTConfig:
         ``t - 1 h``), scale max(encoder std, 5 nT); ``"mean"`` = mean of the last 6 h, scale =
         encoder std (pytorch-forecasting ``EncoderNormalizer``; configs saved before this
         option existed load as ``"mean"``).
+    kp_center
+        Kp target normalisation (:func:`forecasting.models.pipeline.kp_normalizer`):
+        ``"global"`` (one scaling of the training years; configs saved before the option load
+        as this) or ``"last_block"`` (per window, centred on the last COMPLETE 3-h Kp block).
+    physics
+        Ring-current decoder input (:func:`forecasting.models.pipeline.physics_trajectory`):
+        ``"none"`` (old configs), ``"obrien_mcpherron"`` or ``"burton"``: the model's Dst
+        trajectory from the solar wind known at the issue time, held over the horizon.
+    storm_weight
+        Training windows issued within 24 h of a storm (Dst <= -100 nT,
+        :func:`forecasting.models.pipeline.storm_weights`) are drawn this many times more
+        often (1: uniform shuffling).
+    plasma_dropout
+        Fraction of training windows whose plasma inputs (speed, density and what derives
+        from them) are masked over their last 1..E hours, with the ``v_sw_isnan`` /
+        ``n_p_isnan`` flags given to the network (0: off, no flags).
     """
 
     preset: str = "quick"
@@ -79,12 +96,36 @@ class TFTConfig:
     threads: int = 1
     quantiles: tuple[float, ...] = field(default=QUANTILES)
     dst_center: str = "last"
+    kp_center: str = "global"
+    physics: str = "none"
+    storm_weight: float = 1.0
+    plasma_dropout: float = 0.0
 
     def __post_init__(self):
         if self.dst_center not in pipeline.DST_CENTERS:
             raise ValueError(
                 f"dst_center must be one of {pipeline.DST_CENTERS}, not {self.dst_center!r}"
             )
+        if self.kp_center not in pipeline.KP_CENTERS:
+            raise ValueError(
+                f"kp_center must be one of {pipeline.KP_CENTERS}, not {self.kp_center!r}"
+            )
+        pipeline.physics_column(self.physics)  # raises on an unknown name
+        if not self.storm_weight >= 1.0:
+            raise ValueError(f"storm_weight must be >= 1 (1 = off), not {self.storm_weight}")
+        if not 0.0 <= self.plasma_dropout < 1.0:
+            raise ValueError(f"plasma_dropout must be in [0, 1), not {self.plasma_dropout}")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Gap indicators given to the network (:data:`pipeline.PLASMA_FLAGS` with dropout)."""
+        return pipeline.PLASMA_FLAGS if self.plasma_dropout > 0 else ()
+
+    @property
+    def known_reals(self) -> list[str]:
+        """Known-future decoder reals: calendar phases and the physics column if any."""
+        col = pipeline.physics_column(self.physics)
+        return list(pipeline.CALENDAR) + ([col] if col else [])
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
@@ -98,6 +139,11 @@ class TFTConfig:
         d = dict(d)
         d["quantiles"] = tuple(d.get("quantiles", QUANTILES))
         d.setdefault("dst_center", "mean")  # saved before the option: window-mean centre
+        # saved before these options: the behaviour of that time
+        d.setdefault("kp_center", "global")
+        d.setdefault("physics", "none")
+        d.setdefault("storm_weight", 1.0)
+        d.setdefault("plasma_dropout", 0.0)
         return cls(**d)
 
 
@@ -261,25 +307,72 @@ class _KeepBest:
         return KeepBest()
 
 
+class _Progress:
+    """Lightning callback printing one progress line per epoch (see :func:`fit`)."""
+
+    def __new__(cls, max_epochs: int, sink):
+        import lightning.pytorch as pl
+
+        emit = sink if callable(sink) else (lambda line: print(line, file=sys.stderr, flush=True))
+
+        class Progress(pl.Callback):
+            def __init__(self):
+                self.t0 = None
+                self.samples = 0
+
+            def on_train_start(self, trainer, module):
+                self.t0 = time.perf_counter()
+
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+                self.samples += int(batch[0]["encoder_cont"].shape[0])
+
+            def on_validation_epoch_end(self, trainer, module):
+                if trainer.sanity_checking or self.t0 is None:
+                    return
+                m = trainer.callback_metrics
+                done = int(trainer.current_epoch) + 1
+                elapsed = time.perf_counter() - self.t0
+                left = elapsed / done * max(max_epochs - done, 0)
+                train = m.get("train_loss_epoch", m.get("train_loss_step"))
+                val = m.get("val_loss")
+                emit(
+                    f"epoch {done}/{max_epochs}  train_loss "
+                    f"{float(train) if train is not None else float('nan'):.4f}  val_loss "
+                    f"{float(val) if val is not None else float('nan'):.4f}  "
+                    f"{self.samples / max(elapsed, 1e-9):.0f} samples/s  elapsed {elapsed:.0f} s  "
+                    f"left <= {left:.0f} s"
+                )
+
+        return Progress()
+
+
 def fit(
     frame: pd.DataFrame,
     *,
     train_years,
     val_years,
     config: TFTConfig,
+    progress=True,
 ) -> TFTModel:
     """Train a TFT on ``frame`` (:func:`pipeline.feature_frame`) with the given years.
 
     Windows whose target hours all fall in ``train_years`` train the model; those in
     ``val_years`` drive early stopping (lowest mean quantile loss kept).
+
+    ``progress``: after every epoch print one line (epoch, train and validation loss,
+    samples/s, elapsed and estimated time left) to stderr (``True``), hand it to a callable
+    (e.g. ``log.info``), or stay silent (``False``).
     """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping
 
     set_determinism(config)
     started = time.time()
-    unknown = pipeline.unknown_reals(frame, missing_flags=config.missing_flags)
-    reals = list(pipeline.CALENDAR) + unknown
+    physics_col = pipeline.physics_column(config.physics)
+    if physics_col is not None:
+        frame = frame.assign(**{physics_col: frame["dst"]})
+    unknown = pipeline.unknown_reals(frame, missing_flags=config.missing_flags, flags=config.flags)
+    reals = config.known_reals + unknown
     e, d = config.encoder_length, config.horizon
     valid = pipeline.valid_issue_rows(frame, reals, encoder_length=e, horizon=d)
     train_rows = pipeline.rows_in_years(frame, valid, train_years, d)
@@ -291,15 +384,31 @@ def fit(
         )
     years = pd.DatetimeIndex(frame.index).year
     fit_rows = np.flatnonzero(np.isin(years, list(train_years)))
-    norm = pipeline.fit_normalisation(frame, fit_rows, reals, dst_center=config.dst_center)
+    norm = pipeline.fit_normalisation(
+        frame, fit_rows, reals, dst_center=config.dst_center, kp_center=config.kp_center
+    )
     template = pipeline.template_dataset(
-        frame, train_rows, unknown, norm, encoder_length=e, horizon=d
+        frame,
+        train_rows,
+        unknown,
+        norm,
+        encoder_length=e,
+        horizon=d,
+        reals_known=config.known_reals,
     )
     network = build_network(template, config)
     source = pipeline.WindowSource(frame, template.get_parameters())
     train_rows_used = train_rows[:: max(1, config.train_stride)]
     val_rows_used = val_rows[:: max(1, config.val_stride)]
+    weights = (
+        pipeline.storm_weights(frame, train_rows_used, config.storm_weight)
+        if config.storm_weight != 1.0
+        else None
+    )
     keep = _KeepBest()
+    callbacks = [EarlyStopping("val_loss", patience=config.patience, mode="min"), keep]
+    if progress:
+        callbacks.append(_Progress(config.max_epochs, progress))
     trainer = pl.Trainer(
         max_epochs=config.max_epochs,
         accelerator="cpu",
@@ -313,7 +422,7 @@ def fit(
         gradient_clip_val=config.gradient_clip_val,
         limit_train_batches=config.limit_train_batches or 1.0,
         limit_val_batches=config.limit_val_batches or 1.0,
-        callbacks=[EarlyStopping("val_loss", patience=config.patience, mode="min"), keep],
+        callbacks=callbacks,
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -322,7 +431,12 @@ def fit(
         trainer.fit(
             network,
             train_dataloaders=source.loader(
-                train_rows_used, batch_size=config.batch_size, shuffle=True, seed=config.seed
+                train_rows_used,
+                batch_size=config.batch_size,
+                shuffle=True,
+                seed=config.seed,
+                weights=weights,
+                plasma_dropout=config.plasma_dropout,
             ),
             val_dataloaders=source.loader(
                 val_rows_used, batch_size=config.batch_size, shuffle=False
@@ -343,7 +457,8 @@ def fit(
         "n_train_windows": int(len(train_rows_used)),
         "n_val_windows": int(len(val_rows_used)),
         "features": unknown,
-        "known_future": list(pipeline.CALENDAR),
+        "known_future": config.known_reals,
+        "n_train_windows_near_storms": int((weights > 1).sum()) if weights is not None else None,
         "targets": list(pipeline.TARGETS),
         "quantiles": list(config.quantiles),
         "epochs_run": int(trainer.current_epoch),
