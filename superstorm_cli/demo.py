@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from superstorm_cli.common import utc_time
+
 #: The replayed issue time: the main phase of the May 2024 (Gannon) superstorm, whose
 #: sudden commencement came at about 17 UT on 10 May.
 DEFAULT_ISSUE_TIME = "2024-05-10 20:00"
@@ -27,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto: the real servers when reachable, else a loopback mirror of --data",
     )
-    p.add_argument("--issue-time", default=DEFAULT_ISSUE_TIME, help="forecast issue time (UTC)")
+    p.add_argument(
+        "--issue-time", type=utc_time, default=DEFAULT_ISSUE_TIME, help="forecast issue time (UTC)"
+    )
     p.set_defaults(func=run)
 
 
@@ -106,7 +110,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path) -> int:
 
     version = train.train(preset="quick", data=ds, promote=True)
     print(f"  registered and promoted tft/{version} in {registry.root()}")
-    reports = Path("reports")
+    reports = config.reports_dir()
     train.evaluate_version(version, data=ds, out_dir=reports)
     print(f"  skill report: {reports.resolve() / 'skill.md'}")
     _done(t0)

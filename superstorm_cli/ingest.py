@@ -6,6 +6,8 @@ import argparse
 import json
 import time
 
+from superstorm_cli.common import utc_time
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``ingest`` and ``dataset`` sub-commands."""
@@ -20,16 +22,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DATA_DIR",
         help="ingest everything recorded in DATA_DIR (e.g. ../shared/data) through a loopback mirror",
     )
-    p.add_argument("--start", help="UTC start, e.g. 2024-01-01 (with --source)")
-    p.add_argument("--end", help="UTC end, exclusive, e.g. 2025-01-01 (with --source)")
+    p.add_argument("--start", type=utc_time, help="UTC start, e.g. 2024-01-01 (with --source)")
+    p.add_argument(
+        "--end", type=utc_time, help="UTC end, exclusive, e.g. 2025-01-01 (with --source)"
+    )
     p.add_argument("--refresh", action="store_true", help="download again even if cached")
     p.set_defaults(func=run_ingest)
 
     d = sub.add_parser("dataset", help="the merged hourly dataset built from the store")
     dsub = d.add_subparsers(dest="dataset_command", required=True)
     s = dsub.add_parser("summary", help="span, coverage, gaps and storms of the merged dataset")
-    s.add_argument("--start", required=True, help="UTC start, e.g. 2024-01-01")
-    s.add_argument("--end", required=True, help="UTC end, exclusive, e.g. 2025-01-01")
+    s.add_argument("--start", type=utc_time, required=True, help="UTC start, e.g. 2024-01-01")
+    s.add_argument(
+        "--end", type=utc_time, required=True, help="UTC end, exclusive, e.g. 2025-01-01"
+    )
     s.add_argument("--sources", help="comma-separated store sources (default: all stored)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.set_defaults(func=run_summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,16 +26,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--evaluate",
         action="store_true",
-        help="afterwards score it on the test years (writes reports/skill.md, .nc)",
+        help="afterwards score it on the test years (writes $SUPERSTORM_HOME/reports/skill.md, .nc)",
     )
-    p.add_argument("--reports", default="reports", help="folder for the skill report")
+    p.add_argument(
+        "--reports",
+        default=None,
+        help="folder for the skill report (default $SUPERSTORM_HOME/reports)",
+    )
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="score a trained TFT and the baselines on the test years")
     e.add_argument("--version", default="latest", help="registry version (latest, current, name)")
     e.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
-    e.add_argument("--reports", default="reports", help="folder for skill.md and skill.nc")
+    e.add_argument(
+        "--reports",
+        default=None,
+        help="folder for skill.md and skill.nc (default $SUPERSTORM_HOME/reports)",
+    )
     e.set_defaults(func=run_evaluate)
+
+
+def _reports(args: argparse.Namespace):
+    from data_sources import config
+
+    return Path(args.reports) if args.reports else config.reports_dir()
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -46,14 +61,16 @@ def run_train(args: argparse.Namespace) -> int:
     version = train(args.preset, data=args.data, promote=args.promote, overrides=overrides)
     print(f"trained TFT version {version}")
     if args.evaluate:
-        evaluate_version(version, data=args.data, out_dir=args.reports)
-        print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")
+        reports = _reports(args)
+        evaluate_version(version, data=args.data, out_dir=reports)
+        print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'}")
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from forecasting.models.train import evaluate_version
 
-    evaluate_version(args.version, data=args.data, out_dir=args.reports)
-    print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")
+    reports = _reports(args)
+    evaluate_version(args.version, data=args.data, out_dir=reports)
+    print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'}")
     return 0
