@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import config
+from data_sources import cf, config
 from data_sources.base import clip_time, naive_utc
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 
@@ -293,13 +293,16 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 
 def _atomic_to_netcdf(ds: xr.Dataset, path: Path) -> None:
-    write_netcdf_atomic(ds, path, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+    encoding = _encoding(ds)
+    encoding.update(cf.bounds_encoding(encoding["time"]))
+    ds = cf.add_time_bounds(ds, cf.cadence_of(ds))
+    write_netcdf_atomic(ds, path, engine="netcdf4", format="NETCDF4", encoding=encoding)
 
 
 def _load(path: Path) -> xr.Dataset:
     """Read a store file fully into memory and close it (so it can be replaced)."""
     with _NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as ds:
-        out = ds.load()
+        out = cf.strip_time_bounds(ds.load())
     out = out.assign_coords(time=pd.DatetimeIndex(out["time"].values).astype("datetime64[ns]"))
     for name in out.variables:
         out[name].encoding = {}

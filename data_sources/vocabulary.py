@@ -20,6 +20,10 @@ DATA_VERSIONS = (
 )
 
 
+#: The solar flux unit written as UDUNITS/CF accept it.
+SFU = "10-22 W m-2 Hz-1"
+
+
 @dataclass(frozen=True)
 class Variable:
     """A canonical variable: name, CF-style ``units`` and a ``long_name``."""
@@ -46,8 +50,11 @@ VARIABLES: dict[str, Variable] = {
         Variable("ap", "2 nT", "planetary equivalent amplitude ap"),
         Variable("ap_daily", "2 nT", "daily planetary amplitude Ap"),
         Variable("ae", "nT", "auroral electrojet index AE"),
-        Variable("f107", "sfu", "solar radio flux at 10.7 cm, F10.7 (observed)"),
-        Variable("f107_adj", "sfu", "solar radio flux at 10.7 cm, F10.7 adjusted to 1 AU"),
+        # 1 solar flux unit (sfu) = 1e-22 W m-2 Hz-1; "sfu" itself is not a UDUNITS unit
+        Variable("f107", SFU, "solar radio flux at 10.7 cm, F10.7 (observed), solar flux units"),
+        Variable(
+            "f107_adj", SFU, "solar radio flux at 10.7 cm, F10.7 adjusted to 1 AU, solar flux units"
+        ),
         Variable("sunspot_number", "1", "international sunspot number"),
         Variable("hp30", "1", "half-hourly planetary index Hp30"),
         Variable("hp60", "1", "hourly planetary index Hp60"),
