@@ -10,8 +10,6 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PYTHONWARNINGS := ignore:X does not have valid feature names
 export SUPERSTORM_DATA := $(DATA)
-# the demo keeps its store, models, archive and alerts inside the checkout unless told otherwise
-DEMO_HOME ?= $(CURDIR)/.superstorm
 
 .PHONY: setup test demo lint format bench clean
 
@@ -36,7 +34,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
 
 demo: setup
-	SUPERSTORM_HOME=$${SUPERSTORM_HOME:-$(DEMO_HOME)} $(VENV)/bin/superstorm demo --data $(DATA)
+	$(VENV)/bin/superstorm demo --data $(DATA)
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

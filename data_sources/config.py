@@ -46,6 +46,11 @@ def home() -> Path:
     return Path(os.environ.get("SUPERSTORM_HOME", Path.home() / ".superstorm")).expanduser()
 
 
+def reports_dir() -> Path:
+    """Folder for skill reports (``$SUPERSTORM_HOME/reports``), never the current directory."""
+    return home() / "reports"
+
+
 def cache_dir() -> Path:
     """Folder for raw downloaded files (``$SUPERSTORM_HOME/cache``)."""
     return home() / "cache"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -263,6 +264,54 @@ def _ingest_local(data_dir: Path, store: Store, presets: list[str]) -> dict[str,
             log.warning("ingest %s failed: %s", key, exc)
             out[key] = {"store": key, "error": f"{exc}"}
     return out
+
+
+def ingest_file(
+    paths: list[str | Path],
+    *,
+    name: str,
+    preset: str | None = None,
+    store: Store | None = None,
+    **load_kwargs,
+) -> list[Path]:
+    """Put a researcher's own file(s) into the store as source ``local_<name>``.
+
+    :func:`data_sources.dataset.build_dataset` merges ``local_*`` sources by their configured
+    priority, so these values join the upstream record (and the store adds the history around a
+    short record that a model's encoder needs).
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        One or several files of the same layout (consecutive extracts are joined).
+    name : str
+        Store name after ``local_`` (letters, digits, ``_``), e.g. ``"my_ace_2003"``.
+    preset : str, optional
+        A :data:`data_sources.local_file.PRESETS` entry instead of ``load_kwargs``.
+    store : Store, optional
+        Target store (default ``$SUPERSTORM_HOME/store``).
+    **load_kwargs
+        Passed to :func:`data_sources.local_file.load_local_file` (``column_map``,
+        ``time_column`` or ``time_columns``, ``layout``, ``fill_values`` ...).
+
+    Returns
+    -------
+    list of Path
+        The store files written (one per calendar year).
+    """
+    from data_sources import local_file
+
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError(f"--name {name!r}: use lower-case letters, digits and _ only")
+    files = [Path(p) for p in paths]
+    for f in files:
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such file")
+    if preset is not None:
+        ds = local_file.load_preset(preset, files)
+    else:
+        ds = local_file.load_local_files(files, **load_kwargs)
+    return (store or Store()).write(f"local_{name}", ds)
 
 
 def stored_span(store: Store, source: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:

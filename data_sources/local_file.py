@@ -11,7 +11,7 @@ UTC) and label the start of the interval, as everywhere in superstorm.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import xarray as xr
 from data_sources.base import finalize
 from data_sources.netcdf import NETCDF_LOCK
 from data_sources.omni2 import VARIABLE_MAP as OMNI2_MAP
+from data_sources.resample import HOUR, hourly_means, sample_step
 from data_sources.vocabulary import VARIABLES
 
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5")
@@ -43,14 +44,73 @@ def _check_map(column_map: Mapping[str, str]) -> None:
         raise ValueError(f"several columns map to {sorted(dup)}; map each canonical name once")
 
 
-def _read_table(path: Path, time_column: str) -> tuple[pd.DataFrame, int]:
-    """The file as a table of strings/numbers and the file line of its first row (CSV)."""
+def _read_table(
+    path: Path, layout: str, column_names: Sequence[str] | None
+) -> tuple[pd.DataFrame, int]:
+    """The file as a table of strings/numbers and the file line of its first row."""
     if path.suffix.lower() in NETCDF_SUFFIXES:
         with NETCDF_LOCK, xr.open_dataset(path) as ds:
             frame = ds.load().to_dataframe().reset_index()
         return frame, 0
+    if layout == "text":
+        return _read_text(path, column_names)
+    if layout != "csv":
+        raise ValueError(f"layout {layout!r} is not known; use 'csv' or 'text'")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     return frame, 2  # header is line 1
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_text(path: Path, column_names: Sequence[str] | None) -> tuple[pd.DataFrame, int]:
+    """Whitespace-delimited text after a free-form header block.
+
+    The data start at the first line whose words are all numbers; everything above is the
+    header block. Column names are ``column_names`` or else the words of the last header line
+    (it must have one word per column). Lines starting with ``#`` are comments anywhere.
+    """
+    lines = path.read_text(errors="replace").splitlines()
+    first = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if line.split()
+            and not line.lstrip().startswith("#")
+            and all(_is_number(w) for w in line.split())
+        ),
+        None,
+    )
+    if first is None:
+        raise ValueError(f"{path}: no line of numbers found; is this a whitespace-delimited table?")
+    header = [ln for ln in lines[:first] if ln.split() and not ln.lstrip().startswith("#")]
+    width = len(lines[first].split())
+    if column_names is None:
+        if not header or len(header[-1].split()) != width:
+            raise ValueError(
+                f"{path}: line {first + 1} has {width} columns but no header line above it names "
+                f"{width} columns; pass column_names=[...] (one name per column)"
+            )
+        column_names = header[-1].split()
+    names = list(column_names)
+    if len(names) != width:
+        raise ValueError(
+            f"{path}: {len(names)} column_names given but line {first + 1} has {width} columns"
+        )
+    rows = []
+    for i, line in enumerate(lines[first:], start=first + 1):
+        words = line.split()
+        if not words or line.lstrip().startswith("#"):
+            continue
+        if len(words) != width:
+            raise ValueError(f"{path}, line {i}: {len(words)} columns, expected {width}")
+        rows.append(words)
+    return pd.DataFrame(rows, columns=names, dtype=str), first + 1
 
 
 def _fills_for(fill_values: FillSpec, native: str) -> list[float]:
@@ -100,25 +160,101 @@ def _times(col: pd.Series, time_format: str | None, name: str, first_line: int, 
     return pd.DatetimeIndex(parsed, name="time").tz_convert(None).astype("datetime64[ns]")
 
 
+#: Parts a time split across columns may have (``time_columns`` keys).
+TIME_PARTS = ("year", "month", "day", "doy", "hour", "minute", "second")
+_PART_RANGES = {
+    "year": (1800, 2200),
+    "month": (1, 12),
+    "day": (1, 31),
+    "doy": (1, 366),
+    "hour": (0, 23),
+    "minute": (0, 59),
+    "second": (0, 60),
+}
+
+
+def _split_times(
+    frame: pd.DataFrame, time_columns: Mapping[str, str], name: str, first_line: int
+) -> pd.DatetimeIndex:
+    """Times from year / month / day (or day of year) / hour / minute / second columns (UTC)."""
+    unknown = [k for k in time_columns if k not in TIME_PARTS]
+    if unknown:
+        raise ValueError(f"time_columns keys {unknown} are not among {TIME_PARTS}")
+    has_date = {"month", "day"} <= set(time_columns)
+    if "year" not in time_columns or has_date == ("doy" in time_columns):
+        raise ValueError(
+            "time_columns needs 'year' and either 'month' and 'day' or 'doy' (day of year), "
+            f"got {sorted(time_columns)}"
+        )
+    parts = {}
+    for part, column in time_columns.items():
+        if column not in frame.columns:
+            raise ValueError(
+                f"{name}: time column {column!r} ({part}) not in {list(frame.columns)}"
+            )
+        values = _numbers(frame[column], column, name, first_line)
+        lo, hi = _PART_RANGES[part]
+        bad = ~np.isfinite(values) | (values < lo) | (values > hi)
+        if bad.any():
+            i = int(np.argmax(bad))
+            where = f"line {i + first_line}" if first_line else f"row {i}"
+            raise ValueError(
+                f"{name}, {where}, column {column!r}: {part} {float(values[i]):g} is outside {lo}..{hi}"
+            )
+        parts[part] = values
+    year = parts["year"].astype(int)
+    if "doy" in parts:
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        bad = (parts["doy"] == 366) & ~leap
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name}: day of year 366 in {year[i]}, which is not a leap year")
+        start = pd.to_datetime(year.astype(str), format="%Y")
+        days = pd.to_timedelta(parts["doy"] - 1, unit="D")
+    else:
+        frame_dates = pd.DataFrame(
+            {"year": year, "month": parts["month"].astype(int), "day": parts["day"].astype(int)}
+        )
+        try:
+            start = pd.to_datetime(frame_dates)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name}: an impossible date in the year/month/day columns: {exc}"
+            ) from None
+        days = pd.to_timedelta(0, unit="D")
+    offset = (
+        pd.to_timedelta(parts.get("hour", 0), unit="h")
+        + pd.to_timedelta(parts.get("minute", 0), unit="min")
+        + pd.to_timedelta(parts.get("second", 0), unit="s")
+    )
+    times = pd.DatetimeIndex(start + days + offset, name="time")
+    return times.round("s").astype("datetime64[ns]")
+
+
 def _cadence(times: pd.DatetimeIndex) -> str:
     if len(times) < 2:
         return "unknown"
     step = pd.Series(times).sort_values().diff().median()
-    return (
-        pd.tseries.frequencies.to_offset(step).freqstr
-        if pd.notna(step) and step > pd.Timedelta(0)
-        else "unknown"
-    )
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        return "unknown"
+    freq = pd.tseries.frequencies.to_offset(step).freqstr
+    # "h" -> "1h", as every other source writes its cadence
+    return freq if freq[0].isdigit() else f"1{freq}"
 
 
 def load_local_file(
     path: str | Path,
     *,
-    time_column: str,
     column_map: Mapping[str, str],
+    time_column: str | None = None,
+    time_columns: Mapping[str, str] | None = None,
     time_format: str | None = None,
+    layout: str = "csv",
+    column_names: Sequence[str] | None = None,
     fill_values: FillSpec = None,
     scale: Mapping[str, float] | None = None,
+    hourly: bool = True,
+    min_coverage: float = 0.5,
     source: str = "local",
     data_version: str | Mapping[str, str] = "final",
 ) -> xr.Dataset:
@@ -127,23 +263,45 @@ def load_local_file(
     Parameters
     ----------
     path
-        ``.csv`` (any other suffix is read as CSV) or netCDF (``.nc``, ``.nc4``, ``.cdf``).
-    time_column
-        Column (or netCDF coordinate) holding the time of each row (start of interval).
+        A table (``layout``) or netCDF (``.nc``, ``.nc4``, ``.cdf``).
     column_map
         Native column -> canonical name (:data:`data_sources.vocabulary.VARIABLES`); names
         ending in ``_qc`` / ``_version`` are kept as they are. Other columns are ignored.
+    time_column
+        Column (or netCDF coordinate) holding the time of each row (start of interval).
+    time_columns
+        Instead of ``time_column``: the time split across columns, part -> column, with parts
+        ``year`` and ``month`` + ``day`` or ``doy`` (day of year, 1 = 1 January), and optional
+        ``hour``, ``minute``, ``second`` (OMNIWeb / CDAWeb text listings), all UTC.
     time_format
-        ``strftime`` format of the times (default ISO 8601). Zone-less times are UTC.
+        ``strftime`` format of ``time_column`` (default ISO 8601). Zone-less times are UTC.
+    layout
+        ``"csv"`` (comma-separated with a header row) or ``"text"`` (whitespace-delimited after
+        a free-form header block; see ``column_names``).
+    column_names
+        Names of the columns of a ``"text"`` file when its header block does not end in a line
+        with one name per column.
     fill_values
         Missing-value markers that become NaN: one number or list for every column, or a
         mapping native column -> number or list. Empty fields are always NaN.
     scale
         Native column -> factor applied after the fills (e.g. ``{"Kp_index": 0.1}``).
         ``kp`` is then snapped to thirds.
+    hourly
+        Average a sub-hourly record (e.g. 1- or 5-minute) onto the hourly grid with
+        :func:`data_sources.resample.hourly_means` (default); hourly or coarser records are kept
+        as they are.
+    min_coverage
+        Fraction of an hour's samples that must be valid for the hourly mean (default 0.5).
     source, data_version
         Provenance written to the attributes (``data_version`` one string or per canonical
         name).
+
+    Returns
+    -------
+    xarray.Dataset
+        Canonical variables on ``time`` (naive UTC, start of interval), finalized like every
+        source.
 
     Raises
     ------
@@ -155,14 +313,19 @@ def load_local_file(
     path = Path(path)
     name = str(path)
     _check_map(column_map)
-    frame, first_line = _read_table(path, time_column)
-    wanted = [time_column, *column_map]
+    if (time_column is None) == (time_columns is None):
+        raise ValueError("give either time_column (one column) or time_columns (split time)")
+    frame, first_line = _read_table(path, layout, column_names)
+    wanted = [*([time_column] if time_column else []), *column_map]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise ValueError(
             f"{name}: column(s) {missing} not in the file; columns present: {list(frame.columns)}"
         )
-    times = _times(frame[time_column], time_format, name, first_line, time_column)
+    if time_columns is not None:
+        times = _split_times(frame, time_columns, name, first_line)
+    else:
+        times = _times(frame[time_column], time_format, name, first_line, time_column)
     dup = times.duplicated(keep=False)
     if dup.any():
         rows = np.flatnonzero(dup)[:2]
@@ -183,6 +346,10 @@ def load_local_file(
         dtype = "float32" if not canonical.endswith(PASSTHROUGH_SUFFIXES) else "float64"
         data[canonical] = ("time", values.astype(dtype))
     ds = xr.Dataset(data, coords={"time": times})
+    cadence = _cadence(times)
+    if hourly and len(times) > 1 and sample_step(ds.sortby("time")) < HOUR:
+        ds = hourly_means(ds.sortby("time"), min_coverage=min_coverage)
+        cadence = "1h"
     if isinstance(data_version, Mapping):
         data_version = {
             k: data_version[k] for k in ds.data_vars if not k.endswith(PASSTHROUGH_SUFFIXES)
@@ -191,7 +358,7 @@ def load_local_file(
         ds,
         source=source,
         source_url=name,
-        cadence=_cadence(times),
+        cadence=cadence,
         data_version=data_version,
         name=name,
     )

@@ -28,6 +28,8 @@ def write_netcdf_atomic(ds, path, **to_netcdf_kwargs):
     import tempfile
     from pathlib import Path
 
+    from data_sources.cf import make_readable
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -35,6 +37,7 @@ def write_netcdf_atomic(ds, path, **to_netcdf_kwargs):
     try:
         with NETCDF_LOCK:
             ds.to_netcdf(tmp, **to_netcdf_kwargs)
+        make_readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

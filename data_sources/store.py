@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import config
+from data_sources import cf, config
 from data_sources.base import SuperstormWarning, clip_time
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from data_sources.timeconv import to_utc
@@ -367,7 +367,10 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 
 def _atomic_to_netcdf(ds: xr.Dataset, path: Path) -> None:
-    write_netcdf_atomic(ds, path, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+    encoding = _encoding(ds)
+    encoding.update(cf.bounds_encoding(encoding["time"]))
+    ds = cf.add_time_bounds(ds, cf.cadence_of(ds))
+    write_netcdf_atomic(ds, path, engine="netcdf4", format="NETCDF4", encoding=encoding)
 
 
 def _load(path: Path) -> xr.Dataset:
@@ -380,7 +383,7 @@ def _load(path: Path) -> xr.Dataset:
     """
     try:
         with _NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as ds:
-            out = ds.load()
+            out = cf.strip_time_bounds(ds.load())
     except (FileNotFoundError, PermissionError):
         raise
     except (OSError, ValueError, RuntimeError, KeyError, IndexError) as exc:

@@ -37,6 +37,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import DownloadError, cached_download
+from data_sources.resample import hourly_means, sample_step
 from data_sources.timeconv import to_utc_index
 
 log = logging.getLogger(__name__)
@@ -404,18 +405,10 @@ def to_hourly(ds: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     (:func:`dynamic_pressure`, OMNI's ``2e-6 n V^2``; OMNI also derives its hourly pressure
     from hourly means).
     """
-    if not 0.0 < min_coverage <= 1.0:
-        raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
-    step = pd.Series(ds.indexes["time"]).diff().median()
+    step = sample_step(ds)
     if pd.isna(step) or step > pd.Timedelta("1min"):
         raise ValueError(f"to_hourly expects 1-minute data; median step here is {step}")
-    resampled = ds.resample(time="1h", label="left", closed="left")
-    means = resampled.mean(skipna=True)
-    counts = ds.notnull().resample(time="1h", label="left", closed="left").sum()
-    out = means.where(counts >= min_coverage * 60)
-    for v in out.data_vars:
-        out[v] = out[v].astype("float32")
-        out[v].attrs = dict(ds[v].attrs)
+    out = hourly_means(ds, min_coverage=min_coverage)
     if "n_p" in out and "v_sw" in out:
         out["p_dyn"] = dynamic_pressure(out["n_p"], out["v_sw"]).astype("float32")
     version = {v: ds[v].attrs.get("data_version", DATA_VERSION) for v in ds.data_vars}

@@ -21,6 +21,8 @@ DATA_VERSIONS = (
 
 
 STORM_DIRECTIONS = ("low", "high")
+#: The solar flux unit written as UDUNITS/CF accept it.
+SFU = "10-22 W m-2 Hz-1"
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,18 @@ VARIABLES: dict[str, Variable] = {
         Variable("ap", "2 nT", "planetary equivalent amplitude ap", (0.0, 400.0), "high"),
         Variable("ap_daily", "2 nT", "daily planetary amplitude Ap", (0.0, 400.0), "high"),
         Variable("ae", "nT", "auroral electrojet index AE", (0.0, 6000.0)),
-        Variable("f107", "sfu", "solar radio flux at 10.7 cm, F10.7 (observed)", (0.0, 5000.0)),
+        # 1 solar flux unit (sfu) = 1e-22 W m-2 Hz-1; "sfu" itself is not a UDUNITS unit
         Variable(
-            "f107_adj", "sfu", "solar radio flux at 10.7 cm, F10.7 adjusted to 1 AU", (0.0, 5000.0)
+            "f107",
+            SFU,
+            "solar radio flux at 10.7 cm, F10.7 (observed), solar flux units",
+            (0.0, 5000.0),
+        ),
+        Variable(
+            "f107_adj",
+            SFU,
+            "solar radio flux at 10.7 cm, F10.7 adjusted to 1 AU, solar flux units",
+            (0.0, 5000.0),
         ),
         Variable("sunspot_number", "1", "international sunspot number", (0.0, 1000.0)),
         Variable("hp30", "1", "half-hourly planetary index Hp30", (0.0, 30.0)),

@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import config
+from data_sources.cf import make_readable
 from data_sources.netcdf import NETCDF_LOCK
 from data_sources.timeconv import to_utc
 from forecasting.schema import validate_forecast
@@ -96,6 +97,7 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
     try:
         with NETCDF_LOCK:
             forecast.to_netcdf(tmp, format="NETCDF4")
+        make_readable(tmp)
         # link (not replace) so that a concurrent writer cannot be silently overwritten
         try:
             os.link(tmp, path)

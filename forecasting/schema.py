@@ -160,7 +160,7 @@ def make_forecast(
         coords={
             "init_time": ("init_time", init, {"long_name": "forecast issue time (UTC)"}),
             "lead_time": ("lead_time", lead, {"long_name": "time after init_time"}),
-            "quantile": ("quantile", q, {"long_name": "quantile level"}),
+            "quantile": ("quantile", q, {"long_name": "quantile level", "units": "1"}),
             "valid_time": (
                 ("init_time", "lead_time"),
                 valid,

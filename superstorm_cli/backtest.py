@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from superstorm_cli.common import utc_time
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,8 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="tft, persistence, recurrence27, climatology, burton, obrien_mcpherron",
     )
     p.add_argument("--version", default="latest", help="registry version for --model tft")
-    p.add_argument("--start", required=True, help="first issue time (UTC), e.g. 2000-01-01")
-    p.add_argument("--end", required=True, help="end of the window (exclusive), e.g. 2001-01-01")
+    p.add_argument(
+        "--start", type=utc_time, required=True, help="first issue time (UTC), e.g. 2000-01-01"
+    )
+    p.add_argument(
+        "--end", type=utc_time, required=True, help="end of the window (exclusive), e.g. 2001-01-01"
+    )
     p.add_argument("--every", default="1h", help="spacing of issue times (default 1h)")
     p.add_argument("--lead-hours", type=int, default=24, help="leads 1..N h (default 24)")
     p.add_argument(

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from superstorm_cli.common import utc_time
+
 if TYPE_CHECKING:
     from data_sources.mirror.server import MirrorServer
 
@@ -31,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto: the real servers when reachable, else a loopback mirror of --data",
     )
-    p.add_argument("--issue-time", default=DEFAULT_ISSUE_TIME, help="forecast issue time (UTC)")
+    p.add_argument(
+        "--issue-time", type=utc_time, default=DEFAULT_ISSUE_TIME, help="forecast issue time (UTC)"
+    )
     p.set_defaults(func=run)
 
 
@@ -111,7 +115,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path, server: MirrorServer | 
 
     version = train.train(preset="quick", promote=True)
     print(f"  registered and promoted tft/{version} in {registry.root()}")
-    reports = Path("reports")
+    reports = config.reports_dir()
     train.evaluate_version(version, out_dir=reports)
     print(f"  skill report: {reports.resolve() / 'skill.md'}")
     _done(t0)

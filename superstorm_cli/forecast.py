@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from data_sources.netcdf import NETCDF_LOCK
+from superstorm_cli.common import utc_time
 
 BASELINES = ("persistence", "recurrence27", "climatology", "burton", "obrien_mcpherron")
 
@@ -41,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="issue one forecast now (or at --issue-time): inputs, "
         "models, archive, alerts, delivery, dashboards",
     )
-    f.add_argument("--issue-time", default=None, help="UTC issue time (default: this hour)")
+    f.add_argument(
+        "--issue-time", type=utc_time, default=None, help="UTC issue time (default: this hour)"
+    )
     f.add_argument("--offline", action="store_true", help="use only the store (no network sources)")
     _common(f, "all")
     f.set_defaults(func=run_forecast)
@@ -51,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="drive the forecast hour by hour over recorded data as if "
         "live (archive, alert log, JSON feed)",
     )
-    r.add_argument("start", help="first issue time (UTC)")
-    r.add_argument("end", help="end of the replay (exclusive, UTC)")
+    r.add_argument("start", type=utc_time, help="first issue time (UTC)")
+    r.add_argument("end", type=utc_time, help="end of the replay (exclusive, UTC)")
     _common(r, "none")
     r.set_defaults(func=run_replay, baselines_default="none")
 

@@ -7,21 +7,35 @@ Each module in :data:`COMMANDS` has ``register(subparsers)`` that adds its parse
 from __future__ import annotations
 
 import argparse
-import logging
+import errno
 import os
 import sys
 import warnings
+from importlib.metadata import PackageNotFoundError, version
 
 from superstorm_cli import alerts, backtest, dashboard, demo, forecast, ingest, mirror, train
+from superstorm_cli.common import configure_logging
 
 COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo)
 
 
+def package_version() -> str:
+    """The installed superstorm version (``0+unknown`` when run from an uninstalled checkout)."""
+    try:
+        return version("superstorm")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``superstorm`` parser with every sub-command registered."""
     parser = argparse.ArgumentParser(
         prog="superstorm", description="Space-weather forecasting: Dst and Kp, alerts, dashboards."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="more output: progress details, debug logs"
+    )
+    parser.add_argument("--version", action="version", version=f"superstorm {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(sub)
@@ -29,19 +43,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one sub-command; errors become one line on stderr (``-v`` adds the traceback).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 success, 1 a download failed, 2 bad input, 130 interrupted.
+    """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     warnings.filterwarnings("ignore", message="X does not have valid feature names")
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
+    from data_sources.http import DownloadError
+
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except BrokenPipeError:
+        # `superstorm alerts list | head`: the reader went away; exit quietly.
+        _silence_stdout()
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            _silence_stdout()
+            return 0
+        if args.verbose:
+            raise
         print(f"superstorm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except DownloadError as exc:
+        if args.verbose:
+            raise
+        print(
+            f"superstorm {args.command}: download failed: {exc} "
+            "(check the network or the source's base URL; -v for details)",
+            file=sys.stderr,
+        )
+        return 1
+    except (ValueError, KeyError) as exc:
+        if args.verbose:
+            raise
+        print(f"superstorm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"superstorm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush cannot raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

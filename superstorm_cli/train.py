@@ -8,6 +8,7 @@ folder through the loopback mirror into the store; ``--train-years`` / ``--val-y
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -43,9 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--evaluate",
         action="store_true",
-        help="afterwards score it on the test years (writes reports/skill.md, .nc)",
+        help="afterwards score it on the test years (writes $SUPERSTORM_HOME/reports/skill.md, .nc)",
     )
-    p.add_argument("--reports", default="reports", help="folder for the skill report")
+    p.add_argument(
+        "--reports",
+        default=None,
+        help="folder for the skill report (default $SUPERSTORM_HOME/reports)",
+    )
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="score a trained TFT and the baselines on the test years")
@@ -56,8 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="YEARS",
         help="score on these years (default: the model's own test years)",
     )
-    e.add_argument("--reports", default="reports", help="folder for skill.md and skill.nc")
+    e.add_argument(
+        "--reports",
+        default=None,
+        help="folder for skill.md and skill.nc (default $SUPERSTORM_HOME/reports)",
+    )
     e.set_defaults(func=run_evaluate)
+
+
+def _reports(args: argparse.Namespace) -> Path:
+    from data_sources import config
+
+    return Path(args.reports) if args.reports else config.reports_dir()
 
 
 def ingest_folder(data: str | None) -> None:
@@ -87,8 +102,9 @@ def run_train(args: argparse.Namespace) -> int:
     version = train(args.preset, split=split, promote=args.promote, overrides=overrides)
     print(f"trained TFT version {version}")
     if args.evaluate:
-        evaluate_version(version, split=split, out_dir=args.reports)
-        print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")
+        reports = _reports(args)
+        evaluate_version(version, split=split, out_dir=reports)
+        print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'}")
     return 0
 
 
@@ -104,6 +120,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         base = split_of(registry.load(args.version))
         split = dataclasses.replace(base, test=parse_years(args.test_years, "--test-years"))
     ingest_folder(args.data)
-    evaluate_version(args.version, split=split, out_dir=args.reports)
-    print(f"wrote {args.reports}/skill.md and {args.reports}/skill.nc")
+    reports = _reports(args)
+    evaluate_version(args.version, split=split, out_dir=reports)
+    print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'}")
     return 0

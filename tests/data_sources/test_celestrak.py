@@ -38,7 +38,7 @@ def test_last5years_gannon_storm(last5):
     for v in ("ap_daily", "sunspot_number", "f107", "f107_adj"):
         assert np.unique(day[v].values).size == 1
     assert last5.kp.attrs["data_version"] == "provisional"
-    assert last5.f107.attrs["units"] == "sfu"
+    assert last5.f107.attrs["units"] == "10-22 W m-2 Hz-1"
     assert last5.attrs["includes_predicted"] == "no"
 
 

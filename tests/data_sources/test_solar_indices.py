@@ -29,7 +29,7 @@ def test_sunpy_sample_file():
     assert float(ds.f107[0]) == pytest.approx(123.4) and float(
         ds.sunspot_number[0]
     ) == pytest.approx(93.7)
-    assert ds.f107.attrs["units"] == "sfu" and ds.attrs["cadence"] == "1MS"
+    assert ds.f107.attrs["units"] == "10-22 W m-2 Hz-1" and ds.attrs["cadence"] == "1MS"
 
 
 def test_monthly_means_of_real_daily_record(monthly):
