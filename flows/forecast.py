@@ -630,6 +630,7 @@ def _unavailable_text(t: pd.Timestamp, models: list[dict], alerts: dict) -> str:
 TASK_TIMEOUTS = {
     "inputs": 300.0,
     "model": 600.0,
+    "products": 120.0,
     "alerts": 120.0,
     "deliver": delivery.ROUND_DEADLINE_S + 60.0,
     "dashboards": 300.0,
