@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from data_sources.netcdf import NETCDF_LOCK
@@ -103,6 +104,30 @@ def _recorded(path: str | None) -> str | None:
     return str(out)
 
 
+def separate_alert_log(label: str) -> Path:
+    """Point this process's alert log at ``$SUPERSTORM_HOME/replays/<label>/alerts.sqlite``.
+
+    The operational alert log only moves forward (an ALERT, its escalation and its ALL CLEAR
+    are one story told in issue-time order), so replays and forecasts for a past issue time
+    tell theirs in a log of their own, beside the operational one, never in it.
+    """
+    from data_sources import config
+
+    path = config.home() / "replays" / label / "alerts.sqlite"
+    os.environ["SUPERSTORM_ALERT_LOG"] = str(path)
+    return path
+
+
+def _is_backfill(t) -> bool:
+    """Is ``t`` older than the newest run in the operational alert log?"""
+    from forecasting.alerting.log import AlertLog, default_path
+
+    if os.environ.get("SUPERSTORM_ALERT_LOG") or not default_path().exists():
+        return False
+    last = AlertLog().last_run()
+    return last is not None and t < last
+
+
 def run_forecast(args: argparse.Namespace) -> int:
     from flows import forecast as ff
 
@@ -115,6 +140,13 @@ def run_forecast(args: argparse.Namespace) -> int:
         dashboards=not args.no_dashboards,
     )
     t = ff.issue_hour(args.issue_time)
+    if _is_backfill(t):
+        path = separate_alert_log(f"{t:%Y%m%dT%H%M}")
+        print(
+            f"issue time {t:%Y-%m-%d %H:%M} is before the alert log's newest run: a backfill. "
+            f"Forecasts are archived as usual; its alerts go to {path} (the operational log "
+            "only moves forward)"
+        )
     if args.prefect:
         res = ff.forecast_flow(
             issue_time=t.isoformat(), **{**kw, "baselines": list(kw["baselines"])}
@@ -128,6 +160,10 @@ def run_forecast(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     from flows import forecast as ff
+
+    if not os.environ.get("SUPERSTORM_ALERT_LOG"):
+        path = separate_alert_log(f"{args.start:%Y%m%dT%H%M}-{args.end:%Y%m%dT%H%M}")
+        print(f"replay alerts go to {path} (the operational alert log is left as it is)")
 
     def show(t, res):
         msgs = res["alerts"]["messages"] if "alerts" in res else []

@@ -172,8 +172,9 @@ def _owner_dead(owner: str | None) -> bool:
 
 
 def default_path() -> Path:
-    """``$SUPERSTORM_HOME/alerts.sqlite``."""
-    return config.home() / "alerts.sqlite"
+    """``$SUPERSTORM_ALERT_LOG`` when set (replays, backfills), else ``$SUPERSTORM_HOME/alerts.sqlite``."""
+    env = os.environ.get("SUPERSTORM_ALERT_LOG")
+    return Path(env).expanduser() if env else config.home() / "alerts.sqlite"
 
 
 def feed_path(home: Path | None = None) -> Path:
