@@ -993,7 +993,7 @@ def _storms_md(res: xr.Dataset, ref: str) -> list[str]:
                 lt = pd.Timedelta(hours=h).to_timedelta64()
                 pe = float(row["storm_peak_error"].sel(model=m, lead_time=lt))
                 te = float(row["storm_timing_error"].sel(model=m, lead_time=lt))
-                cells += [_cell(pe, "+.0f"), _cell(te, "+.0f")]
+                cells += [_cell(np.round(pe) + 0.0, "+.0f"), _cell(np.round(te) + 0.0, "+.0f")]
             lines.append(
                 f"| {s} | {row['storm_common_name'].item()} | {float(row['storm_peak_dst']):.0f} "
                 f"| {m} | " + " | ".join(cells) + " |"
