@@ -20,7 +20,8 @@ within a block the forecaster applies ``known_at`` per issue time (its contract)
 
 ``verify`` (= :func:`forecasting.verification.scores.score`) and ``storm_catalog``
 (= :func:`forecasting.storms.storm_catalog`) are re-exported so a notebook needs one import;
-:func:`compare` puts the scores of several models side by side.
+:func:`score_all` scores several models into one ``xr.Dataset`` with ``model`` and ``lead_time``
+dimensions; :func:`compare` picks metrics and leads from it (``.to_dataframe()`` is the table).
 """
 
 from __future__ import annotations
@@ -412,20 +413,44 @@ def _finish(out, model, times, every, lat, refit) -> xr.Dataset:
 def score_all(
     forecasts: Mapping[str, xr.Dataset],
     observed: xr.Dataset,
-    target: str = "dst",
+    target: str | Sequence[str] = "dst",
     *,
     persistence: str | xr.Dataset | None = "persistence",
-) -> dict[str, xr.Dataset]:
-    """``verify`` every forecast in ``forecasts`` against ``observed`` for ``target``.
+) -> xr.Dataset:
+    """``verify`` every forecast in ``forecasts`` against ``observed``: ONE dataset.
 
-    ``persistence`` names the entry (or gives the forecast) used as reference for
-    ``skill_vs_persistence``; forecasts are aligned on their common issue times. Forecasts
-    without ``target`` (Burton has no Kp) are left out.
+    Parameters
+    ----------
+    forecasts
+        Model name -> forecast dataset (e.g. :func:`backtest` output).
+    observed
+        Hourly observations (labelled by interval start).
+    target
+        ``dst``, ``kp`` or several (then the result has a ``target`` dimension).
+    persistence
+        The entry (or a forecast) used as reference for ``skill_vs_persistence``; forecasts
+        are aligned on their common issue times with it.
+
+    Returns
+    -------
+    xr.Dataset
+        The metric variables of :func:`forecasting.verification.scores.score` on
+        ``(model, lead_time)`` (plus ``threshold``/``quantile`` where the metric has them, and
+        ``target`` for several targets). Models without the target (Burton has no Kp) are
+        NaN for it, or left out for a single target. A table is one call away:
+        ``score_all(...)[["rmse", "crps"]].to_dataframe()`` or :func:`compare`.
     """
+    if not forecasts:
+        raise ValueError("score_all needs at least one forecast")
+    if not isinstance(target, str):
+        parts = [score_all(forecasts, observed, t, persistence=persistence) for t in target]
+        models = list(dict.fromkeys(m for p in parts for m in p["model"].values))
+        parts = [p.reindex(model=models) for p in parts]
+        return xr.concat(parts, dim=pd.Index(list(target), name="target"), join="outer")
     ref = forecasts.get(persistence) if isinstance(persistence, str) else persistence
     if ref is not None and target not in ref:
         ref = None
-    out = {}
+    per_model = []
     for name, fc in forecasts.items():
         if target not in fc:
             continue
@@ -434,22 +459,33 @@ def score_all(
             common = np.intersect1d(fc["init_time"].values, ref["init_time"].values)
             fc = fc.sel(init_time=common)
             kw["persistence"] = ref.sel(init_time=common)
-        out[name] = verify(fc, observed, target, **kw)
+        s = verify(fc, observed, target, **kw)
+        per_model.append(s.expand_dims(model=[name]))
+    if not per_model:
+        raise ValueError(f"none of the forecasts {list(forecasts)} holds {target!r}")
+    out = xr.concat(per_model, dim="model", join="outer", combine_attrs="drop")
+    out.attrs.update(
+        target=target,
+        reference=persistence if isinstance(persistence, str) else "given",
+        crps_method=per_model[0].attrs.get("crps_method", ""),
+        event_rule=per_model[0].attrs.get("event_rule", ""),
+    )
     return out
 
 
 def _per_lead_metrics(scores: xr.Dataset, metrics: Sequence[str] | None) -> xr.Dataset:
-    """Metrics as variables along ``lead_time`` (and ``target``) only.
+    """Metrics as variables along ``model``, ``lead_time`` (and ``target``) only.
 
     A metric along ``threshold`` becomes one variable per threshold, named ``hss(-50)``; one
     along ``quantile`` (pinball loss) is kept only when asked for by name, as ``pinball(0.9)``.
     """
+    keep_dims = ("model", "lead_time", "target")
     out = {}
     for name in metrics or list(scores.data_vars):
         if name not in scores.data_vars:
             continue
         da = scores[name]
-        extra = [d for d in da.dims if d not in ("lead_time", "target")]
+        extra = [d for d in da.dims if d not in keep_dims]
         if not extra:
             out[name] = da
         elif extra in (["threshold"], ["quantile"]) and (extra != ["quantile"] or metrics):
@@ -464,59 +500,55 @@ def _per_lead_metrics(scores: xr.Dataset, metrics: Sequence[str] | None) -> xr.D
 
 
 def compare(
-    results: Mapping[str, xr.Dataset],
+    results: xr.Dataset | Mapping[str, xr.Dataset],
     *,
     metrics: Sequence[str] | None = None,
     lead_hours: Sequence[int] | None = (1, 3, 6, 12, 24),
-) -> pd.DataFrame:
-    """Side-by-side skill table of several models.
+) -> xr.Dataset:
+    """Several models' scores side by side: one dataset on ``(model, lead_time)``.
 
     Parameters
     ----------
     results
-        Model name -> scores (``verify`` output: metric variables along ``lead_time``, maybe
-        ``target``).
+        :func:`score_all` output, or model name -> ``verify`` output.
     metrics
-        Metrics to show (default: all those present).
+        Metrics to keep (default: all those without extra dimensions; a metric along
+        ``threshold`` becomes ``hss(-50)`` etc.; ``pinball`` only when named).
     lead_hours
-        Leads to show, in hours (``None``: all).
+        Leads to keep, in hours (``None``: all).
 
     Returns
     -------
-    pandas.DataFrame
-        Index ``lead_h`` (and ``target`` when present); columns ``(metric, model)``.
+    xr.Dataset
+        Metric variables on ``(model, lead_time)`` (and ``target``), with a ``lead_h``
+        coordinate [h]; ``.to_dataframe()`` is the table (one row per model and lead).
     """
-    if not results:
-        raise ValueError("compare needs at least one model's scores")
-    frames = []
-    for name, scores in results.items():
-        if not isinstance(scores, xr.Dataset) or "lead_time" not in scores.dims:
-            raise ValueError(
-                f"scores of {name!r} must be an xr.Dataset along lead_time (verify output)"
-            )
-        sub = _per_lead_metrics(scores, metrics)
-        keep = list(sub.data_vars)
-        sub = sub.assign_coords(
-            lead_h=("lead_time", (sub["lead_time"].values / np.timedelta64(1, "h")).astype(int))
+    if not isinstance(results, xr.Dataset) and isinstance(results, Mapping):
+        if not results:
+            raise ValueError("compare needs at least one model's scores")
+        for name, sc in results.items():
+            if not isinstance(sc, xr.Dataset) or "lead_time" not in sc.dims:
+                raise ValueError(
+                    f"scores of {name!r} must be an xr.Dataset along lead_time (verify output)"
+                )
+        results = xr.concat(
+            [sc.expand_dims(model=[name]) for name, sc in results.items()],
+            dim="model",
+            join="outer",
+            combine_attrs="drop",
         )
-        sub = sub.swap_dims(lead_time="lead_h").drop_vars("lead_time")
-        if lead_hours is not None:
-            sub = sub.sel(lead_h=[h for h in lead_hours if h in sub["lead_h"].values])
-        dims = [d for d in sub.dims]
-        df = sub.to_dataframe().reset_index()
-        df = df[dims + keep].melt(id_vars=dims, var_name="metric", value_name="value")
-        df["model"] = name
-        frames.append(df)
-    long = pd.concat(frames, ignore_index=True)
-    index = [d for d in ("target", "lead_h") if d in long.columns] + [
-        d for d in long.columns if d not in ("target", "lead_h", "metric", "value", "model")
-    ]
-    table = long.pivot_table(index=index, columns=["metric", "model"], values="value", sort=False)
-    order_m = list(dict.fromkeys(long["metric"]))
-    order_n = list(results)
-    return table.reindex(
-        columns=pd.MultiIndex.from_product([order_m, order_n], names=["metric", "model"])
-    )
+    if not isinstance(results, xr.Dataset) or not {"model", "lead_time"} <= set(results.dims):
+        raise ValueError("compare needs score_all output: a dataset on (model, lead_time)")
+    out = _per_lead_metrics(results, metrics)
+    hours = (pd.TimedeltaIndex(out["lead_time"].values) / pd.Timedelta("1h")).astype(int)
+    out = out.assign_coords(lead_h=("lead_time", np.asarray(hours)))
+    out["lead_h"].attrs["units"] = "h"
+    if lead_hours is not None:
+        out = out.isel(lead_time=[i for i, h in enumerate(hours) if h in set(lead_hours)])
+    order = ["model", "target", "lead_time"]
+    out = out.transpose(*[d for d in order if d in out.dims], ...)
+    scalar = [k for k, c in out.coords.items() if c.ndim == 0]  # e.g. target after .sel
+    return out.drop_vars(["valid_time", *scalar], errors="ignore")
 
 
 # ---------------------------------------------------------------------------- loading

@@ -206,7 +206,8 @@ def evaluate(
         threshold_source = dec.attrs.get("decision_threshold_source", "")
         res = res.merge(dec, join="outer")
     if storms and "dst" in targets:
-        res = res.merge(_storm_time(fcs, ds, targets, names, storm_threshold), join="outer")
+        st = _storm_time(forecasters, ds, split, part, init, lead, targets, storm_threshold)
+        res = res.merge(st, join="outer")
     held = split.select(ds, part)[targets[0]].to_series().dropna()
     years = sorted({int(y) for y in held.index.year})
     ref = REFERENCE if REFERENCE in names else names[0]
@@ -224,7 +225,7 @@ def evaluate(
         reference_model=ref,
         samples="common: pairs where every model for the target and the observation are finite",
         storm_time=(
-            f"issue times within 24 h of an hour with observed Dst <= {storm_threshold:g} nT; "
+            f"hourly issue times within 24 h of an hour with observed Dst <= {storm_threshold:g} nT; "
             f"each model paired with {ref} on the pairs where both forecast"
         ),
         crps_method="2 x mean pinball loss over quantiles " + ",".join(map(str, schema.QUANTILES)),
@@ -399,12 +400,24 @@ def _decisions(forecasters, fcs, common, ds, split, part, lead, criterion) -> xr
     return res
 
 
-def _storm_time(fcs, ds, targets, names, threshold) -> xr.Dataset:
-    """Storm-time scores: every model and the reference on their shared storm-time pairs."""
+def _storm_time(forecasters, ds, split, part, init, lead, targets, threshold) -> xr.Dataset:
+    """Storm-time scores from HOURLY storm-time issue times (issue 9's definition): every model
+    and the reference on their shared storm-time pairs."""
+    names = [f.name for f in forecasters]
     ref = REFERENCE if REFERENCE in names else names[0]
-    first = next(iter(fcs.values()))
-    mask = verification.storm_time(first["init_time"].values, ds, threshold=threshold)
-    lead = first["lead_time"].values
+    held = split.select(ds, part).sel(time=slice(init.min(), init.max()))
+    hourly = pd.date_range(init.min(), init.max(), freq="1h")
+    mask = verification.storm_time(hourly, held, threshold=threshold)
+    storm_init = hourly[mask.values]
+    dst = ds["dst"].to_series()
+    storm_init = storm_init[dst.reindex(storm_init - timeconv.HOUR).notna().to_numpy()]
+    lead = lead.values
+    if len(storm_init) == 0:
+        out = xr.Dataset()
+        out["n_storm_issue_times"] = 0
+        return out
+    fcs = {f.name: f.forecast(ds, storm_init, lead, targets=tuple(targets)) for f in forecasters}
+    mask = None  # every issue time forecast here is storm time
     shape = (len(targets), len(names), len(lead))
     model_side = {k: np.full(shape, np.nan) for k in STORM_METRICS}
     ref_side = {k: np.full(shape, np.nan) for k in STORM_METRICS}
@@ -425,7 +438,7 @@ def _storm_time(fcs, ds, targets, names, threshold) -> xr.Dataset:
     data.update({f"storm_time_{k}_of_reference": (dims, v) for k, v in ref_side.items()})
     data["storm_time_n"] = (dims, n)
     out = xr.Dataset(data, coords={"target": list(targets), "model": names, "lead_time": lead})
-    out["n_storm_issue_times"] = int(mask.sum())
+    out["n_storm_issue_times"] = len(storm_init)
     return out
 
 
@@ -785,13 +798,13 @@ def _storm_time_md(res: xr.Dataset, target: str, leads_h, ref: str) -> list[str]
     st = {k: res[k].sel(target=target) for k in res.data_vars if k.startswith("storm_time_")}
     if "storm_time_rmse" not in st or np.all(np.isnan(st["storm_time_rmse"].sel(model=ref))):
         return []
-    unit = TARGET_UNITS[target]
+    unit = "nT" if target == "dst" else "Kp units"
     names, _ = _best_baseline(st["storm_time_rmse"], ref, lower=True)
     cols = _lead_index(st["storm_time_rmse"], leads_h)
     lines = [
         "",
-        f"### Storm time ({int(res['n_storm_issue_times'])} issue times within 24 h of an hour "
-        "with Dst <= -100 nT)",
+        f"### Storm time ({int(res['n_storm_issue_times'])} hourly issue times within 24 h of an "
+        "hour with Dst <= -100 nT)",
         "",
         f"Best baseline per lead = lowest storm-time RMSE; {ref} and that baseline are scored on "
         "the pairs where both forecast (``pairs``).",
@@ -980,7 +993,7 @@ def _storms_md(res: xr.Dataset, ref: str) -> list[str]:
                 lt = pd.Timedelta(hours=h).to_timedelta64()
                 pe = float(row["storm_peak_error"].sel(model=m, lead_time=lt))
                 te = float(row["storm_timing_error"].sel(model=m, lead_time=lt))
-                cells += [_cell(pe, "+.0f"), _cell(te, "+.0f")]
+                cells += [_cell(np.round(pe) + 0.0, "+.0f"), _cell(np.round(te) + 0.0, "+.0f")]
             lines.append(
                 f"| {s} | {row['storm_common_name'].item()} | {float(row['storm_peak_dst']):.0f} "
                 f"| {m} | " + " | ".join(cells) + " |"

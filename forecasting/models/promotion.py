@@ -338,3 +338,88 @@ def primary_model(
     if ranks.empty:
         raise ValueError(f"no model has a finite {metric} for {target} in the scores given")
     return str(ranks.astype(float).idxmin())
+
+
+def primary_by_target(
+    scored: pd.DataFrame | xr.Dataset | None,
+    targets: tuple[str, ...] = ("dst", "kp"),
+    *,
+    default: str,
+    candidates: tuple[str, ...] | None = None,
+    metric: str = "crps",
+) -> dict[str, str]:
+    """:func:`primary_model` for each target, ``default`` where nothing has been verified yet.
+
+    Parameters
+    ----------
+    scored
+        Rolling scorecard or skill report (None: nothing verified yet).
+    targets
+        Targets to choose for.
+    default
+        The model used where no score exists (the promoted TFT, or the fallback).
+    candidates
+        Models that ran in this forecast (only these may be chosen).
+    metric
+        Ranking metric (lower is better).
+
+    Returns
+    -------
+    dict
+        Target -> model name.
+    """
+    out = {}
+    for t in targets:
+        try:
+            out[t] = (
+                default
+                if scored is None
+                else primary_model(scored, t, metric=metric, candidates=candidates)
+            )
+        except ValueError:
+            out[t] = default
+    return out
+
+
+def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> xr.Dataset:
+    """One forecast holding each target from its primary model (``choice``: target -> model).
+
+    Parameters
+    ----------
+    forecasts
+        Model name -> forecast dataset on the same issue and lead times.
+    choice
+        :func:`primary_by_target` output.
+
+    Returns
+    -------
+    xr.Dataset
+        The targets of the chosen models; ``attrs["primary"]`` records the choice
+        (``dst=tft;kp=persistence``) and ``model``/``model_version`` name each source.
+
+    Raises
+    ------
+    ValueError
+        When a chosen model did not run or does not forecast its target.
+    """
+    parts = []
+    for target, name in choice.items():
+        fc = forecasts.get(name)
+        if fc is None or target not in fc:
+            raise ValueError(
+                f"primary model {name!r} for {target} has no {target} forecast "
+                f"(models run: {sorted(forecasts)})"
+            )
+        parts.append(fc[[target]])
+    out = xr.merge(parts, join="exact", combine_attrs="drop")
+    first = forecasts[next(iter(choice.values()))]
+    out.attrs = dict(first.attrs)
+    out.attrs.update(
+        primary=";".join(f"{t}={m}" for t, m in choice.items()),
+        model="+".join(dict.fromkeys(choice.values())),
+        model_version=";".join(
+            f"{m}={forecasts[m].attrs.get('model_version', '')}"
+            for m in dict.fromkeys(choice.values())
+        ),
+    )
+    return out

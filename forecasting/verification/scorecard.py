@@ -11,7 +11,6 @@ RMSE is the root of a pooled mean, and r depends on the pooled means and varianc
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -135,15 +134,3 @@ def to_dataset(table: pd.DataFrame, *, window_days: int) -> xr.Dataset:
         pooling="metrics computed from sums pooled over the window (exact)",
     )
     return ds
-
-
-def mean_over_leads(
-    table: pd.DataFrame, metric: str, *, max_lead_h: int | None = None
-) -> pd.Series:
-    """``metric`` averaged over leads per model (newest version each), for ranking models."""
-    t = table if max_lead_h is None else table[table["lead_h"] <= max_lead_h]
-    if t.empty:
-        return pd.Series(dtype=float)
-    newest = t.sort_values("model_version").groupby(["model", "target"])["model_version"].last()
-    t = t.merge(newest.reset_index(), on=["model", "target", "model_version"])
-    return t.groupby("model")[metric].mean().replace([np.inf, -np.inf], np.nan)

@@ -23,6 +23,20 @@ Definitions
   Undefined ratios (0/0) are NaN.
 * Per storm: peak error = (min forecast Dst at fixed lead inside the storm window) - (observed
   peak Dst) [nT]; timing error = forecast peak time - observed peak time [h].
+* Storm time (issue 9): issue times within 24 h of an hour with observed Dst <= -100 nT
+  (:func:`storm_time`); two models are compared on the pairs where both forecast
+  (:func:`paired_scores`, :func:`common_pairs`).
+* Pooled sums (:func:`pooled_sums`, :func:`metrics_from_sums`): additive sums per lead from
+  which RMSE, MAE, bias, r, CRPS, coverage and skill of any union of samples are exact (the
+  rolling scorecard, :mod:`forecasting.verification.scorecard`).
+* Event probabilities P(Kp >= 5..9), P(Dst <= -50/-100/-250) (:data:`DECISION_EVENTS`) from
+  the quantiles (:func:`event_probability`); Brier score BS = mean (p - o)^2 (Brier 1950);
+  Brier skill score BSS = 1 - BS / BS_clim against a constant climatological frequency;
+  reliability table: mean forecast probability and observed frequency per probability bin
+  (Wilks 2011, section 8.4.4).
+* Event decisions: "event" when P >= p*; p* maximises HSS (or TSS) on the validation years
+  (:func:`choose_decision_thresholds`), is stored with the model and read back with
+  :func:`decision_threshold`.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def test_run_retrain_gates_a_tiny_tft_on_validation_data(home, omni_2005_2006, t
     entry = run_retrain(
         "quick",
         data=omni_2005_2006,
-        held_out=("2006-12-10", "2006-12-20"),
+        held_out=("2006-12-13", "2006-12-18"),
         rule=rule,
         train_fn=train_fn,
     )
@@ -194,3 +194,46 @@ def test_run_retrain_gates_a_tiny_tft_on_validation_data(home, omni_2005_2006, t
     assert logged["candidate"] == entry["candidate"] and logged["figures"] == json.loads(
         json.dumps(entry["figures"])
     )
+
+
+def test_primary_by_target_and_merge():
+    from forecasting import schema
+    from forecasting.models.promotion import merge_primary, primary_by_target
+
+    init = pd.date_range("2020-01-01", periods=2, freq="1h")
+    lead = pd.to_timedelta([1, 2], unit="h")
+
+    def fc(name, value, targets=("dst", "kp")):
+        return schema.make_forecast(
+            {t: np.full((2, 2, 7), value) for t in targets},
+            init_time=init,
+            lead_time=lead,
+            model=name,
+            model_version=f"{name}-v",
+        )
+
+    fcs = {
+        "tft": fc("tft", 1.0),
+        "persistence": fc("persistence", 2.0),
+        "burton": fc("burton", 3.0, ("dst",)),
+    }
+    card = pd.DataFrame(
+        [
+            {"model": m, "model_version": "1", "target": t, "lead_h": 1, "crps": c}
+            for m, t, c in (
+                ("tft", "dst", 5.0),
+                ("persistence", "dst", 6.0),
+                ("tft", "kp", 0.9),
+                ("persistence", "kp", 0.7),
+            )
+        ]
+    )
+    choice = primary_by_target(card, default="tft", candidates=tuple(fcs))
+    assert choice == {"dst": "tft", "kp": "persistence"}
+    assert primary_by_target(None, default="tft") == {"dst": "tft", "kp": "tft"}
+    merged = merge_primary(fcs, choice)
+    assert float(merged["dst"].max()) == 1.0 and float(merged["kp"].max()) == 2.0
+    assert merged.attrs["primary"] == "dst=tft;kp=persistence"
+    assert merged.attrs["model_version"] == "tft=tft-v;persistence=persistence-v"
+    with pytest.raises(ValueError, match="burton"):
+        merge_primary(fcs, {"kp": "burton"})

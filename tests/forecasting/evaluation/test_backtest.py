@@ -243,15 +243,20 @@ def test_compare_table():
             coords={"lead_time": lead},
         )
 
-    table = bt.compare(
+    cmp = bt.compare(
         {"tft": scores([1, 2, 3]), "persistence": scores([2, 4, 6])}, lead_hours=(1, 6)
     )
-    assert list(table.index) == [1, 6]
-    assert table[("rmse", "persistence")].tolist() == [2.0, 6.0]
-    assert table[("mae", "tft")].tolist() == [0.5, 1.5]
-    assert list(table.columns.get_level_values("model")[:2]) == ["tft", "persistence"]
+    assert isinstance(cmp, xr.Dataset) and cmp["rmse"].dims == ("model", "lead_time")
+    assert list(cmp["lead_h"].values) == [1, 6]
+    assert cmp["rmse"].sel(model="persistence").values.tolist() == [2.0, 6.0]
+    assert cmp["mae"].sel(model="tft").values.tolist() == [0.5, 1.5]
+    assert list(cmp["model"].values) == ["tft", "persistence"]
+    table = cmp.to_dataframe()
+    assert set(table.columns) == {"lead_h", "rmse", "mae"} and len(table) == 4
     with pytest.raises(ValueError, match="at least one"):
         bt.compare({})
+    with pytest.raises(ValueError, match="score_all output"):
+        bt.compare(scores([1, 2, 3]))
 
 
 def test_compare_flattens_thresholds_and_drops_quantiles():
@@ -264,13 +269,12 @@ def test_compare_flattens_thresholds_and_drops_quantiles():
         },
         coords={"lead_time": lead, "threshold": [-50.0, -100.0], "quantile": [0.1, 0.9]},
     )
-    table = bt.compare({"m": scores})
-    # one row per lead time, one column per (metric, model)
-    assert list(table.index) == [1, 3]
-    assert list(table.columns.get_level_values("metric")) == ["rmse", "hss(-50)", "hss(-100)"]
-    assert table[("hss(-100)", "m")].tolist() == [0.3, 0.2]
+    cmp = bt.compare({"m": scores})
+    assert list(cmp["lead_h"].values) == [1, 3]
+    assert list(cmp.data_vars) == ["rmse", "hss(-50)", "hss(-100)"]
+    assert cmp["hss(-100)"].sel(model="m").values.tolist() == [0.3, 0.2]
     asked = bt.compare({"m": scores}, metrics=["pinball"])
-    assert asked[("pinball(0.9)", "m")].tolist() == [0.3, 0.4]
+    assert asked["pinball(0.9)"].sel(model="m").values.tolist() == [0.3, 0.4]
 
 
 def test_verify_reexport_and_score_all(omni, train):
@@ -286,6 +290,15 @@ def test_verify_reexport_and_score_all(omni, train):
         "recurrence27": bt.backtest(Recurrence27().fit(train, lead_times=LEADS), omni, **kw),
     }
     res = bt.score_all(fcs, omni, "dst")
-    table = bt.compare(res, metrics=["rmse", "skill_vs_persistence"])
-    assert np.allclose(table[("skill_vs_persistence", "persistence")], 0.0, equal_nan=True)
-    assert (table[("rmse", "persistence")] > 0).all()
+    assert isinstance(res, xr.Dataset) and list(res["model"].values) == list(fcs)
+    assert res["rmse"].dims == ("model", "lead_time") and "threshold" in res["hss"].dims
+    alone = score(fcs["recurrence27"], omni, "dst", persistence=fcs["persistence"])
+    np.testing.assert_allclose(res["rmse"].sel(model="recurrence27"), alone["rmse"])
+    cmp = bt.compare(res, metrics=["rmse", "skill_vs_persistence"])
+    assert np.allclose(cmp["skill_vs_persistence"].sel(model="persistence"), 0.0, equal_nan=True)
+    assert (cmp["rmse"].sel(model="persistence") > 0).all()
+    both = bt.score_all(fcs, omni, ("dst", "kp"))
+    assert both["rmse"].dims == ("target", "model", "lead_time")
+    np.testing.assert_allclose(both["rmse"].sel(target="dst"), res["rmse"])
+    table = bt.compare(both, metrics=["rmse"]).to_dataframe()
+    assert set(table.index.names) == {"model", "target", "lead_time"}

@@ -48,7 +48,7 @@ def test_load_recorded_omni_keeps_gaps(data_dir):
 
 @pytest.fixture(scope="module")
 def results(data_dir):
-    ds = load_recorded_omni(data_dir, years=[2014, 2015])
+    ds = load_recorded_omni(data_dir, years=[2013, 2014, 2015])
     split = YearSplit(train=(2014, 2014), validate=(2013, 2013), test=(2015, None))
     inits = pd.date_range("2015-03-01", "2015-04-30", freq="3h")
     return evaluate(B.all_baselines(), ds, split, init_times=inits, lead_times=LEAD)
@@ -92,3 +92,88 @@ def test_evaluate_rejects_duplicates(data_dir):
     ds = load_recorded_omni(data_dir, years=[2015])
     with pytest.raises(ValueError, match="unique"):
         evaluate([B.Persistence(), B.Persistence()], ds, YearSplit())
+
+
+def test_storm_time_probability_and_decision_scores(results):
+    # storm time: hourly issue times around St Patrick's Day 2015, each model paired with the
+    # reference (first model here: persistence) on the hours where both forecast
+    assert int(results["n_storm_issue_times"]) > 40
+    st = results["storm_time_rmse"].sel(target="dst")
+    ref = results["storm_time_rmse_of_reference"].sel(target="dst")
+    np.testing.assert_allclose(st.sel(model="persistence"), ref.sel(model="persistence"))
+    assert (st.sel(model="persistence") > results.rmse.sel(target="dst", model="persistence")).all()
+    assert np.isnan(results["storm_time_rmse"].sel(target="kp", model="burton")).all()
+    # Brier skill against the training climatology; reliability counts add up to the pairs
+    assert set(results.prob_event.values) == {"kp>=5", "dst<=-100"}
+    bss = results["brier_skill"].sel(prob_event="dst<=-100", model="obrien_mcpherron")
+    assert float(bss.isel(lead_time=0)) > 0.5
+    counts = (
+        results["reliability_count"].sum("prob_bin").sel(prob_event="kp>=5", model="persistence")
+    )
+    np.testing.assert_allclose(counts, results["n"].sel(target="kp", model="persistence"))
+    # decisions: a threshold chosen on the validation year per model and event
+    thr = results["decision_threshold"]
+    assert thr.sel(event="dst<=-50").notnull().all()
+    assert ((thr >= 0) & (thr <= 1)).where(thr.notnull(), True).all()
+    assert results["decision_hss"].sel(event="dst<=-50", model="persistence").notnull().all()
+    assert "chosen on the validation years" in results.attrs["decision_threshold_source"]
+    assert (
+        results.attrs["scored_part"] == "test" and "persistence=" in results.attrs["model_versions"]
+    )
+
+
+def test_skill_nc_is_cf_and_round_trips(results, tmp_path):
+    import os
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from forecasting.evaluation.evaluate import cf_skill
+
+    nc, md = write_skill_report(results, tmp_path / "reports")
+    assert stat.S_IMODE(os.stat(nc).st_mode) == 0o644 and stat.S_IMODE(os.stat(md).st_mode) == 0o644
+    raw = xr.open_dataset(nc)
+    assert raw.attrs["Conventions"] == "CF-1.8"
+    assert raw["dst_rmse"].attrs["units"] == "nT" and raw["kp_rmse"].attrs["units"] == "1"
+    assert all("same as" not in str(v.attrs.get("units", "")) for v in raw.variables.values())
+    assert raw["model_name"].dims == ("model",) and "model" not in raw.variables
+    raw.close()
+    back = read_skill(nc)
+    assert list(back.model.values)[:6] == list(MODELS)
+    np.testing.assert_allclose(
+        back["storm_time_rmse"].sel(target="dst", model="persistence"),
+        results["storm_time_rmse"].sel(target="dst", model="persistence"),
+    )
+    assert list(back.event.values) == list(results.event.values)
+    assert back["storm_common_name"].sel(storm="2015-03-17").item() == "St. Patrick's Day 2015"
+    assert cf_skill(results)["lead_time"].attrs["standard_name"] == "forecast_period"
+    text = md.read_text()
+    for part in ("Storm time", "Brier skill", "Reliability", "Event decisions", "best baseline"):
+        assert part in text
+    # cfchecks (when installed) finds no error; its tables are offline copies
+    cmd = Path(sys.executable).with_name("cfchecks")
+    try:
+        import compliance_checker
+    except ImportError:
+        compliance_checker = None
+    if not cmd.exists() or compliance_checker is None:
+        pytest.skip("cfchecks / compliance-checker not installed")
+    table = Path(compliance_checker.__file__).parent / "data" / "cf-standard-name-table.xml"
+    area, region = tmp_path / "area.xml", tmp_path / "region.xml"
+    area.write_text(
+        '<?xml version="1.0"?>\n<area_type_table><version_number>0</version_number>'
+        "<date>none</date></area_type_table>\n"
+    )
+    region.write_text(
+        '<?xml version="1.0"?>\n<standardized_region_list><version_number>0'
+        "</version_number><date>none</date></standardized_region_list>\n"
+    )
+    out = subprocess.run(
+        [str(cmd), "-s", str(table), "-a", str(area), "-r", str(region), str(nc)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    ).stdout
+    assert "ERRORS detected: 0" in out, out[-2000:]

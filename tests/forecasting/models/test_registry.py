@@ -50,6 +50,11 @@ def test_version_folder_contents(saved):
     assert meta["created"].endswith("Z")
     val = meta["metrics"]["validation"]
     assert val["dst_rmse_1h"] > 0 and 0 <= val["kp_coverage80_24h"] <= 1
+    # event decision probabilities chosen on the validation year, readable by alerts
+    from forecasting.verification.scores import DECISION_EVENTS, decision_threshold
+
+    assert set(meta["decision_thresholds"]) == {e.name for e in DECISION_EVENTS}
+    assert 0 < decision_threshold(meta, "dst<=-50") < 1
     assert sum(meta["interpretation"]["encoder_variables"].values()) == pytest.approx(100, abs=0.1)
 
 
