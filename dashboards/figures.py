@@ -19,7 +19,7 @@ import xarray as xr
 from plotly.subplots import make_subplots
 
 from dashboards import colors
-from data_sources import timeconv
+from data_sources import rtqc, timeconv
 from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability, kp_label
 from forecasting.verification import scores
 
@@ -594,6 +594,34 @@ DRIVERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _qc_marks(fig: go.Figure, sel: xr.Dataset, name: str, label: str, step, *, row: int) -> None:
+    """Red crosses on hours whose real-time samples the QC flagged (``<name>_rtqc``)."""
+    flag = f"{name}_rtqc"
+    if flag not in sel:
+        return
+    bits = sel[flag].fillna(0).to_numpy().astype(int)
+    hit = np.flatnonzero(bits)
+    if not len(hit):
+        return
+    t = pd.DatetimeIndex(sel["time"].values)[hit]
+    y = np.nan_to_num(sel[name].to_numpy()[hit].astype(float), nan=0.0)
+    tests = [rtqc.flag_names(b) for b in bits[hit]]
+    fig.add_trace(
+        go.Scatter(
+            x=t + step / 2,
+            y=y,
+            mode="markers",
+            name=f"{label} QC flag",
+            marker={"symbol": "x", "color": "#d62728", "size": 8},
+            text=tests,
+            showlegend=False,
+            hovertemplate=f"{label}: QC flagged (%{{text}}), flagged minutes removed<extra></extra>",
+        ),
+        row=row,
+        col=1,
+    )
+
+
 def drivers_figure(
     observed: xr.Dataset,
     *,
@@ -643,6 +671,7 @@ def drivers_figure(
             col=1,
         )
         fig.update_yaxes(title_text=label, title_font={"size": 11}, row=i, col=1)
+        _qc_marks(fig, sel, name, label, step, row=i)
         if name == "bz_gsm":
             fig.add_hline(y=0, line={"color": "#aaa", "width": 1}, row=i, col=1)
     title = f"Solar wind at Earth, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"

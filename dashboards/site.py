@@ -23,6 +23,7 @@ import xarray as xr
 
 from dashboards import colors, figures
 from dashboards import pages as P
+from data_sources import rtqc
 from data_sources.dataset import build_dataset
 from data_sources.ingest import stored_span
 from data_sources.netcdf import NETCDF_LOCK
@@ -410,6 +411,25 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
     return "\n".join(parts)
 
 
+def _qc_note(observed, end, days: float) -> str:
+    """The hours whose real-time samples the QC flagged (data_sources.rtqc), or ""."""
+    end = pd.Timestamp(end) if end is not None else None
+    hours = [
+        h
+        for h in rtqc.flagged_hours(observed)
+        if end is None or end - pd.Timedelta(days=days) <= h[0] < end
+    ]
+    if not hours:
+        return ""
+    items = "; ".join(f"{t:%Y-%m-%d %H:%M} {name} ({tests})" for t, name, tests in hours[:200])
+    more = f" and {len(hours) - 200} more" if len(hours) > 200 else ""
+    return P.note(
+        "Real-time QC flagged samples in these hours (red crosses; the flagged minutes "
+        f"were removed before averaging): {items}{more}.",
+        "warn",
+    )
+
+
 def drivers_page(observed, end, days: float) -> str:
     if observed is None:
         return P.note(
@@ -422,6 +442,7 @@ def drivers_page(observed, end, days: float) -> str:
     return P.section(
         f"Solar wind, last {days:g} days",
         P.figure(fig, "fig-drivers"),
+        _qc_note(observed, end, days),
         P.note(
             "Long series are reduced to the minimum and maximum of each time bucket, "
             "so peaks and storm extremes are always drawn. Newell et al. (2007) "

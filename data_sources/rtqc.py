@@ -249,3 +249,20 @@ def hourly_flags(flags: xr.Dataset, arrival: pd.DatetimeIndex | None = None) -> 
         {n: ("time", ored[n].to_numpy(dtype=np.int16)) for n in ored.columns},
         coords={"time": ored.index},
     )
+
+
+def flag_names(bits: int) -> str:
+    """Comma-separated test names of a flag value (``""`` for 0)."""
+    return ", ".join(k for k, b in FLAGS.items() if int(bits) & b)
+
+
+def flagged_hours(ds: xr.Dataset) -> list[tuple[pd.Timestamp, str, str]]:
+    """``(hour, variable, tests)`` of every hour with a QC flag in an hourly inputs dataset."""
+    out = []
+    for name in ds.data_vars:
+        if not name.endswith("_rtqc"):
+            continue
+        s = ds[name].to_series().fillna(0).astype(int)
+        for hour, bits in s[s != 0].items():
+            out.append((pd.Timestamp(hour), name.removesuffix("_rtqc"), flag_names(bits)))
+    return sorted(out)

@@ -400,6 +400,11 @@ def dynamic_pressure(n_p, v_sw, *, alpha_ratio: float | None = None):
 def to_hourly(ds: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     """Hourly means of a 1-minute dataset, labelled by the start of the hour.
 
+    The hours are *measurement* hours at L1, about an hour ahead of OMNI's bow-shock hours
+    (the recorded May 2024 week matches OMNI best moved +1 h). Model inputs use
+    :func:`data_sources.propagation.to_bow_shock_hourly` instead, which propagates each
+    sample to the nose first and then applies this same coverage rule.
+
     An hour whose variable has fewer than ``min_coverage * 60`` valid minutes is NaN.
     ``p_dyn`` [nPa] is added from the hourly ``n_p`` and ``v_sw`` when both are present
     (:func:`dynamic_pressure`, OMNI's ``2e-6 n V^2``; OMNI also derives its hourly pressure

@@ -549,11 +549,15 @@ def summary_markdown(
         "",
         "## Input freshness",
         "",
-        "| input | source | newest | age h | stale |",
-        "|---|---|---|---|---|",
+        "| input | source | newest | age h | stale | real-time QC flagged |",
+        "|---|---|---|---|---|---|",
     ]
     for g, f in freshness.items():
-        lines.append(f"| {g} | {f['source']} | {f['newest']} | {f['age_hours']} | {f['stale']} |")
+        qc = f.get("qc_note") or "none"
+        lines.append(
+            f"| {g} | {f['source']} | {f['newest']} | {f['age_hours']} | {f['stale']} | {qc} |"
+        )
+    lines += [f"- {g}: {f['lead_note']}" for g, f in freshness.items() if f.get("lead_note")]
     lines += ["", "## Alerts", ""]
     msgs = alerts.get("messages", [])
     lines += [f"- serial {m['serial']}: {m['text']}" for m in msgs] or ["- no new alert messages"]

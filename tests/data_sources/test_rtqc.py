@@ -169,6 +169,15 @@ def test_faults_through_the_live_path_reach_no_alert(
         assert float(ds.n_p.min()) > 0.5
         qc_means = {n: ds[n].values.copy() for n in ("n_p", "v_sw")}
     assert _storm_actions(burton, res["path"]) == []
+    if fault == "spikes":  # every flagged hour is shown on the Drivers page
+        from dashboards import figures, site
+
+        with xr.open_dataset(res["path"]) as ds:
+            ds = ds.load()
+        html = site.drivers_page(ds, ISSUE, 1.0)
+        assert "Real-time QC flagged" in html and "bz_gsm (spike)" in html
+        fig = figures.drivers_figure(ds, end=ISSUE, days=1.0)
+        assert any(tr.name == "Bz QC flag" or "QC flag" in str(tr.name) for tr in fig.data)
     # the same fault without the QC: spikes and stuck values do reach an alert
     monkeypatch.setattr(rtqc, "clean", lambda ds: (ds, rtqc.check(ds)))
     raw = _live_inputs(monkeypatch, recorded, plasma, mag, tmp_path / "raw")
