@@ -323,7 +323,7 @@ def fan_chart(
         legend={
             "orientation": "h",
             "x": 0,
-            "y": -0.2,
+            "y": -0.27,
             "xanchor": "left",
             "yanchor": "top",
             "font": {"size": 11},

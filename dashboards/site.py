@@ -561,9 +561,10 @@ def skill_scope(skill: xr.Dataset) -> str:
     period = (
         f"{_stamp(a['first_init'])} to {_stamp(a['last_init'])} UTC"
         if a.get("first_init") and a.get("last_init")
-        else "period not recorded in skill.nc"
+        else "period and issue times not recorded in skill.nc (re-run `superstorm evaluate`)"
     )
-    parts = [f"Skill report (backtest on the test years {a.get('test_years', '?')}): {period}"]
+    years = f" on the test years {a['test_years']}" if a.get("test_years") else ""
+    parts = [f"Skill report (backtest{years}, not the forecast archive): {period}"]
     if a.get("n_init"):
         parts.append(f"{int(a['n_init']):,} issue times ({a.get('init_every', '?')} apart)")
     if "n" in skill:
