@@ -324,7 +324,7 @@ def fan_chart(
         legend={
             "orientation": "h",
             "x": 0,
-            "y": -0.2,
+            "y": -0.27,
             "xanchor": "left",
             "yanchor": "top",
             "font": {"size": 11},
@@ -734,12 +734,19 @@ def archive_payload(
 
 
 def archive_figure(
-    fc: xr.Dataset, name: str, observed=None, *, init_time=None, history: str = "1D"
+    fc: xr.Dataset,
+    name: str,
+    observed=None,
+    *,
+    init_time=None,
+    history: str = "1D",
+    overlay: Sequence[str] = (),
 ) -> go.Figure:
     """What was forecast at one past issue time against what happened (fan chart).
 
-    The trace order (bands, median, observed) is fixed so the page's script can swap the
-    data for another issue time with ``Plotly.restyle``.
+    The trace order (bands, median, observed, then one median line per ``overlay`` model,
+    empty until the page's script fills it) is fixed so the script can swap the data for
+    another issue time or model with ``Plotly.restyle``.
     """
     t = _pick_init(fc, init_time)
     df = forecast_frame(fc, name, t)
@@ -756,6 +763,17 @@ def archive_figure(
             line={"color": colors.OBSERVED_COLOR, "width": 1.8},
         )
     )
+    for i, model in enumerate(overlay):
+        fig.add_trace(
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="lines",
+                name=f"median: {model}",
+                line={"color": colors.model_color(model, i), "width": 1.6, "dash": "dash"},
+                meta={"overlay": model},
+            )
+        )
     _vline(fig, t, "issue time", colors.ISSUE_COLOR, " issue time", "solid")
     if name == "kp":
         for g, (label, lowest, _) in colors.G_LEVELS.items():

@@ -480,6 +480,12 @@ ARCHIVE_SCRIPT = """
       var o0=Date.parse(T.obs_t0+':00Z'), lo=t0-A.history_h*3600e3, hi=t0+Math.max.apply(null,P.lead_h)*3600e3, ox=[], oy=[];
       T.obs.forEach(function(v,k){var t=o0+k*3600e3; if(t>=lo&&t<hi){ox.push(iso(t+1800e3)); oy.push(v);}});
       X.push(ox); Y.push(oy);
+      A.overlay.forEach(function(m2){
+        var Q=A.models[m2], j=Q.issues.indexOf(P.issues[i]), T2=Q.targets[name];
+        if(m2===m||j<0||!T2){X.push([]);Y.push([]);return;}
+        X.push(Q.lead_h.map(function(h){return iso(t0+(h-0.5)*3600e3);}));
+        Y.push(T2.fc[j].map(function(r){return r[Q.median];}));
+      });
       var idx=X.map(function(_,k){return k;});
       Plotly.restyle(gd,{x:X,y:Y},idx);
       var s=iso(t0); Plotly.relayout(gd,{'shapes[0].x0':s,'shapes[0].x1':s,'annotations[0].x':s,
@@ -507,7 +513,13 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
             "missing",
         )
     primary = _primary(archives)
-    payload = {"models": {}, "primary": primary, "targets": [], "history_h": 24}
+    payload = {
+        "models": {},
+        "primary": primary,
+        "targets": [],
+        "history_h": 24,
+        "overlay": list(archives),
+    }
     for model, fc in archives.items():
         pl = figures.archive_payload(fc, observed, max_issues=max_issues, history="1D")
         qs = np.array(pl["quantiles"])
@@ -530,7 +542,7 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
         '<b id="arch-label"></b></div>'
     )
     figs = [
-        P.figure(figures.archive_figure(fc, name, observed), f"arch-{name}")
+        P.figure(figures.archive_figure(fc, name, observed, overlay=list(archives)), f"arch-{name}")
         for name in ("dst", "kp")
         if name in fc
     ]
@@ -540,7 +552,9 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
         f"{shown} archived issue times of '{primary}'"
         + (f" (the newest {max_issues} of {n})" if n > max_issues else "")
         + ". Pick one to see what was forecast then (bands and median) against what "
-        "happened (black). The address bar keeps the choice, so a link opens the same issue.",
+        "happened (black). Dashed lines: the median of every other archived model issued at "
+        "the same time (TFT and baselines; click a legend entry to hide it). The address bar "
+        "keeps the choice, so a link opens the same issue.",
         "info",
     )
     return P.section(
@@ -566,6 +580,64 @@ def _verified_pairs(archives: Mapping[str, xr.Dataset], observed: xr.Dataset) ->
     )
 
 
+def skill_scope(skill: xr.Dataset) -> str:
+    """Period and sample size of the skill report (``skill.nc`` attrs and its ``n``)."""
+    a = skill.attrs
+    period = (
+        f"{_stamp(a['first_init'])} to {_stamp(a['last_init'])} UTC"
+        if a.get("first_init") and a.get("last_init")
+        else "period and issue times not recorded in skill.nc (re-run `superstorm evaluate`)"
+    )
+    years = f" on the test years {a['test_years']}" if a.get("test_years") else ""
+    parts = [f"Skill report (backtest{years}, not the forecast archive): {period}"]
+    if a.get("n_init"):
+        parts.append(f"{int(a['n_init']):,} issue times ({a.get('init_every', '?')} apart)")
+    if "n" in skill:
+        n = skill["n"].values.astype(float)
+        if np.isfinite(n).any():
+            parts.append(
+                f"n = {int(np.nanmin(n)):,} to {int(np.nanmax(n)):,} (issue time, lead) pairs "
+                "per target, model and lead"
+            )
+    return "; ".join(parts) + "."
+
+
+def archive_scope(archives: Mapping[str, xr.Dataset], observed) -> str:
+    """Period and sample size of the panels built from the forecast archive, per model."""
+    from data_sources.timeconv import observed_for
+
+    rows = []
+    for model, fc in archives.items():
+        inits = pd.DatetimeIndex(fc["init_time"].values)
+        pairs = sum(
+            int(np.isfinite(observed_for(fc, observed, n).values).sum())
+            for n in ("dst", "kp")
+            if n in fc and observed is not None and n in observed
+        )
+        rows.append(
+            f"{model}: {len(inits):,} archived issue times {inits.min():%Y-%m-%d %H:%M} to "
+            f"{inits.max():%Y-%m-%d %H:%M} UTC, {pairs:,} verified (issue, lead, target) values"
+        )
+    return "Forecast archive (operational runs, not the backtest): " + "; ".join(rows) + "."
+
+
+def _storm_count(archives: Mapping[str, xr.Dataset], start, end) -> str:
+    n = {
+        m: int(
+            (
+                (pd.DatetimeIndex(fc["init_time"].values) >= pd.Timestamp(start))
+                & (pd.DatetimeIndex(fc["init_time"].values) <= pd.Timestamp(end))
+            ).sum()
+        )
+        for m, fc in archives.items()
+    }
+    return (
+        f"{start} to {end}: "
+        + ", ".join(f"{m} {k} archived issue times" for m, k in n.items())
+        + "."
+    )
+
+
 def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storms=None) -> str:
     parts = []
     if skill is None:
@@ -583,7 +655,14 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
             if m in skill
         ]
         models = ", ".join(str(m) for m in skill["model"].values)
-        parts.append(P.section(f"Skill by lead time (models: {models})", *figs, sid="skill"))
+        parts.append(
+            P.section(
+                f"Skill by lead time (models: {models})",
+                P.note(skill_scope(skill), "info"),
+                *figs,
+                sid="skill",
+            )
+        )
     if not archives or observed is None:
         parts.append(
             P.note(
@@ -612,9 +691,11 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
         m: {n: figures.reliability(fc, observed, n) for n in ("dst", "kp") if n in fc}
         for m, fc in archives.items()
     }
+    scope = P.note(archive_scope(archives, observed), "info")
     parts.append(
         P.section(
             "Reliability of the quantiles",
+            scope,
             P.figure(figures.reliability_figure(curves), "fig-reliability"),
             P.note(
                 "Points on the diagonal: the observation fell below the q-quantile "
@@ -633,6 +714,7 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
     parts.append(
         P.section(
             "Event scores (forecast median vs observed, per lead time)",
+            scope,
             *(tables or [P.note("No verifiable events.", "missing")]),
             P.note(
                 "POD probability of detection, FAR false-alarm ratio, HSS Heidke "
@@ -648,6 +730,7 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
         if fig is None:
             absent.append(title)
         else:
+            gallery.append(P.note(f"{title}: " + _storm_count(archives, start, end), "info"))
             gallery.append(P.figure(fig, f"fig-storm-{i}"))
     if absent:
         gallery.append(P.note("No archived forecasts for: " + "; ".join(absent), "missing"))
@@ -682,16 +765,48 @@ def model_page(model_info, forecast) -> str:
         )
     else:
         parts.append(P.note("The model's metadata holds no variable importance.", "missing"))
+    own = forecast_interpretation(forecast)
+    if own is not None:
+        issue = pd.Timestamp(forecast["init_time"].values[-1])
+        parts.append(
+            P.section(
+                f"Attention of the latest forecast (issued {issue:%Y-%m-%d %H:%M} UTC)",
+                P.figure(figures.attention_figure(own["attention"]), "fig-attention"),
+                P.note(
+                    "The TFT's interpretable attention for this forecast's own input window "
+                    "(mean over heads and lead times; Lim et al. 2021, sec. 7): which past hours "
+                    "it weighted. −1 is the hour that ended at the issue time.",
+                    "info",
+                ),
+                sid="attention",
+            )
+        )
+        if own.get("variable_importance"):
+            parts.append(
+                P.section(
+                    "Variable importance of the latest forecast",
+                    P.figure(
+                        figures.importance_figure(own["variable_importance"]),
+                        "fig-importance-latest",
+                    ),
+                )
+            )
+    else:
+        parts.append(
+            P.note(
+                f"The latest forecast ({used}) carries no attention weights of its own: "
+                "only a TFT forecast does.",
+                "missing",
+            )
+        )
     att = model_info.get("attention")
     if att:
         parts.append(
             P.section(
-                "Attention for the latest forecast",
-                P.figure(figures.attention_figure(att), "fig-attention"),
+                "Attention averaged over the training windows (registry)",
+                P.figure(figures.attention_figure(att), "fig-attention-training"),
             )
         )
-    else:
-        parts.append(P.note("No attention weights stored for the latest forecast.", "missing"))
     return "\n".join(parts)
 
 
@@ -881,8 +996,43 @@ def interpretation_to_page(interp: dict) -> dict:
         out["variable_importance"] = groups
     weights = interp.get("attention")
     if weights:
-        n = len(weights)
-        out["attention"] = {"lag_hours": list(range(n, 0, -1)), "weights": list(weights)}
+        out["attention"] = {"lag_hours": lag_hours(len(weights)), "weights": list(weights)}
+    return out
+
+
+def lag_hours(n: int) -> list[int]:
+    """Encoder positions (oldest first) as hours relative to the issue time: -n .. -1.
+
+    Position k covers the hour labelled ``t - n + k``, which starts ``n - k`` hours before
+    the issue time ``t``; the newest (-1) is the hour that ended at ``t``.
+    """
+    return list(range(-n, 0))
+
+
+def forecast_interpretation(forecast: xr.Dataset | None) -> dict | None:
+    """The TFT's own interpretation of one forecast, from its attrs (``predict_many``).
+
+    Returns ``{"attention": {"lag_hours", "weights"}, "variable_importance": {...}}`` for
+    the forecast's issue time (Lim et al. 2021, sec. 7), or None when the forecast carries
+    none (a baseline, or a TFT run without ``interpret``).
+    """
+    if forecast is None or "attention" not in forecast.attrs:
+        return None
+    try:
+        weights = json.loads(forecast.attrs["attention"])
+        imp = json.loads(forecast.attrs.get("variable_importance", "{}"))
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(weights, list) or not weights:
+        return None
+    out = {"attention": {"lag_hours": lag_hours(len(weights)), "weights": weights}}
+    groups = {
+        g: imp[k]
+        for g, k in (("encoder", "encoder_variables"), ("decoder", "decoder_variables"))
+        if isinstance(imp, dict) and imp.get(k)
+    }
+    if groups:
+        out["variable_importance"] = groups
     return out
 
 

@@ -104,7 +104,14 @@ def _percent(p: float) -> str:
     return f"{int(np.clip(round(p * 100), 1, 99)):02d}"
 
 
-def _rationale(fc_blocks: pd.Series, days: list[pd.Timestamp]) -> str:
+def _rationale(fc_blocks: pd.Series, days: list[pd.Timestamp], observed: pd.Series) -> str:
+    today = observed[(observed.index >= days[0]) & (observed.index < days[1])]
+    seen = g_scale(float(today.max())) if len(today) else None
+    head = f"{seen} ({G_NAMES[seen]}) observed on {days[0]:%d %b}. " if seen else ""
+    return head + _expected(fc_blocks, days)
+
+
+def _expected(fc_blocks: pd.Series, days: list[pd.Timestamp]) -> str:
     said = []
     for d in days:
         day = fc_blocks[(fc_blocks.index >= d) & (fc_blocks.index < d + pd.Timedelta("1D"))]
@@ -112,9 +119,9 @@ def _rationale(fc_blocks: pd.Series, days: list[pd.Timestamp]) -> str:
         if level:
             said.append(f"{level} ({G_NAMES[level]}) on {d:%d %b}")
     if not said:
-        return "Rationale: No G1 (Minor) or greater geomagnetic storms are expected."
+        return "No G1 (Minor) or greater geomagnetic storms are expected."
     return (
-        "Rationale: Geomagnetic storm levels are expected: "
+        "Geomagnetic storm levels are expected: "
         + "; ".join(said)
         + " (median of the model's forecast Kp)."
     )
@@ -201,6 +208,6 @@ def three_day_forecast(forecast: xr.Dataset | None, observed: xr.Dataset | None,
         f"Geomagnetic Activity Probabilities {days[0]:%d %b}-{days[-1]:%d %b}",
         *[f"{label:<22}" + "/".join(_percent(p) for p in values) for label, values in probs],
         "",
-        *textwrap.wrap(_rationale(fc, days), 72),
+        *textwrap.wrap("Rationale: " + _rationale(fc, days, obs), 72),
     ]
     return "\n".join(lines) + "\n"

@@ -92,3 +92,22 @@ def test_screenshots(served, tmp_path):
             budget_ms=5000,
         )
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+@needs_chromium
+def test_now_page_first_screen_in_chromium(data_dir, tmp_path):
+    """Level cards and SWPC message cards are in the rendered DOM, before any chart."""
+    from tests.dashboards.test_now_page import FEED
+
+    inputs = example_inputs(data_dir, archive_start="2024-05-09", archive_step="12h")
+    inputs["alerts"] = FEED
+    out = tmp_path / "site"
+    build_site(out, **inputs)
+    with serve(out) as server:
+        load = browser.load(server.url + "index.html", chromium=CHROMIUM, budget_ms=5000)
+    assert load.js_errors == []
+    dom = load.dom
+    assert dom.index('class="lvls"') < dom.index('class="msgs"') < dom.index('id="fig-kp"')
+    assert dom.count('class="lvl"') == 3  # now, May 10 (20-24 UT), May 11 (00-20 UT)
+    assert dom.count('class="msg"') == 2 and "Space Weather Message Code: ALTK08" in dom
+    assert load.rendered == load.plot_divs == 3

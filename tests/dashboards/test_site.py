@@ -97,7 +97,7 @@ def test_model_page_with_importance(tmp_path, inputs):
     }
     site.build_site(tmp_path, forecast=inputs["forecast"], observed=obs, model_info=info)
     html = (tmp_path / "model.html").read_text()
-    assert _plots(html) == 1 and "No attention weights" in html
+    assert _plots(html) == 1 and "carries no attention weights of its own" in html
     assert "The forecast archive is empty" in (tmp_path / "archive.html").read_text()
     assert "No skill report" in (tmp_path / "verification.html").read_text()
 
@@ -213,7 +213,7 @@ def test_model_info_maps_registry_interpretation_and_prefers_current(tmp_path):
     assert info["version"] == "v1-quick"
     assert info["variable_importance"]["encoder"] == {"dst": 60.0, "bz_gsm": 40.0}
     # attention is stored oldest first: the last weight belongs to the hour before issue
-    assert info["attention"] == {"lag_hours": [3, 2, 1], "weights": [0.2, 0.3, 0.5]}
+    assert info["attention"] == {"lag_hours": [-3, -2, -1], "weights": [0.2, 0.3, 0.5]}
     (root / "current").unlink()
     assert load_model_info(tmp_path)["version"] in {"v1-quick", "v2-quick"}
 
@@ -232,3 +232,53 @@ def test_verification_page_says_when_nothing_is_due_yet(data_dir):
     # with the later observations the verification sections appear
     page = verification_page(None, {"persistence_spread": fc}, obs)
     assert "Reliability of the quantiles" in page and "can be verified yet" not in page
+
+
+def test_verification_states_period_and_sample_size(built, inputs):
+    out, _ = built
+    html = (out / "verification.html").read_text()
+    skill = html[html.index('id="skill"') : html.index('id="reliability"')]
+    assert "Skill report (backtest" in skill
+    reliability = html[html.index('id="reliability"') : html.index('id="events"')]
+    fc = inputs["archive"]["persistence_spread"]
+    n = fc.sizes["init_time"]
+    first = pd.Timestamp(fc["init_time"].values[0])
+    assert f"persistence_spread: {n:,} archived issue times {first:%Y-%m-%d %H:%M}" in reliability
+    assert "verified (issue, lead, target) values" in reliability
+    events = html[html.index('id="events"') : html.index('id="storms"')]
+    assert "Forecast archive (operational runs, not the backtest)" in events
+    storms = html[html.index('id="storms"') :]
+    assert re.search(r"persistence_spread \d+ archived issue times", storms)
+
+
+def test_archive_overlays_every_model(built):
+    out, _ = built
+    html = (out / "archive.html").read_text()
+    data = json.loads(re.search(r'id="archive-data">(.*?)</script>', html, re.S).group(1))
+    assert data["overlay"] == ["persistence_spread", "climatology_window"]
+    for model in data["overlay"]:
+        assert f'"name":"median: {model}"' in html
+    assert "A.overlay.forEach" in html
+
+
+def test_model_page_shows_the_latest_forecasts_own_attention(tmp_path, inputs):
+    fc = inputs["forecast"].copy()
+    weights = [round(0.5 / 47, 5)] * 47 + [0.5]  # stand-in weights, oldest first
+    fc.attrs.update(
+        attention=json.dumps(weights),
+        variable_importance=json.dumps(
+            {"encoder_variables": {"bz_gsm": 60.0, "v_sw": 40.0}, "decoder_variables": {}}
+        ),
+    )
+    info = {
+        "name": "tft",
+        "version": "t",
+        "attention": {"lag_hours": [-2, -1], "weights": [0.4, 0.6]},
+    }
+    own = site.forecast_interpretation(fc)
+    assert own["attention"]["lag_hours"][0] == -48 and own["attention"]["lag_hours"][-1] == -1
+    html = site.model_page(info, fc)
+    assert "Attention of the latest forecast (issued 2024-05-10 20:00 UTC)" in html
+    assert "Attention averaged over the training windows (registry)" in html
+    assert html.index("fig-attention") < html.index("fig-attention-training")
+    assert site.forecast_interpretation(inputs["forecast"]) is None
