@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from forecasting import archive
 from forecasting.alerting import delivery
 from forecasting.alerting.log import AlertLog
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules
+from forecasting.models import baseline_cache
 from forecasting.schema import exceedance_probability
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,6 @@ DEFAULT_BASELINES: tuple[str, ...] = (
 )
 #: the primary model when the registry has no current TFT
 FALLBACK_PRIMARY = "persistence"
-_BASELINE_CLASSES = {
-    "persistence": "Persistence",
-    "recurrence27": "Recurrence27",
-    "climatology": "Climatology",
-    "burton": "Burton",
-    "obrien_mcpherron": "OBrienMcPherron",
-}
-_FITTED: dict[tuple, object] = {}
 _SAID: set[str] = set()
 
 
@@ -100,51 +92,15 @@ def current_tft():
 def fitted_baseline(
     name: str, issue_time, *, recorded=None, store_root=None, train_span: str = "365D"
 ):
-    """A baseline fitted on the ``train_span`` before the first of the issue month.
-
-    The fit is cached in memory and under ``$SUPERSTORM_HOME/models/baselines/`` so hourly
-    runs refit once a month. If the month start leaves too little training data (< 50 pairs)
-    the fit uses everything before the issue time instead.
-    """
-    from forecasting.models import baselines
-
-    if name not in _BASELINE_CLASSES:
-        raise ValueError(f"unknown baseline {name!r}; choose from {sorted(_BASELINE_CLASSES)}")
-    t = issue_hour(issue_time)
-    ends = [t.to_period("M").to_timestamp(), t]
-    for fit_end in ends:
-        key = (name, str(fit_end), str(recorded), str(store_root), str(config.home()))
-        if key in _FITTED:
-            return _FITTED[key]
-        cache = config.home() / "models" / "baselines" / f"{name}_{fit_end:%Y%m%dT%H%M}.pkl"
-        if cache.exists():
-            with cache.open("rb") as fh:
-                model = pickle.load(fh)
-            _FITTED[key] = model
-            return model
-        train = inputs_mod._store_frame(
-            fit_end - pd.Timedelta(train_span),
-            fit_end,
-            recorded=Path(recorded) if recorded else None,
-            store_root=Path(store_root) if store_root else None,
-        )
-        if train is None:
-            continue
-        model = getattr(baselines, _BASELINE_CLASSES[name])()
-        targets = [v for v in ("dst", "kp") if v in train and v in model.supported]
-        try:
-            model.fit(train, lead_times=LEADS, targets=targets)
-        except ValueError as exc:
-            log.info("fitting %s up to %s failed (%s); trying a later end", name, fit_end, exc)
-            continue
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(model, fh)
-        tmp.replace(cache)
-        _FITTED[key] = model
-        return model
-    raise ValueError(f"cannot fit baseline {name!r} before {t}: not enough stored history")
+    """A baseline fitted before the issue month, cached as JSON (see :mod:`forecasting.models.baseline_cache`)."""
+    return baseline_cache.fitted_baseline(
+        name,
+        issue_hour(issue_time),
+        leads=LEADS,
+        recorded=recorded,
+        store_root=store_root,
+        train_span=train_span,
+    )
 
 
 # ----------------------------------------------------------------------------- steps
