@@ -22,6 +22,7 @@ COMMANDS = (
     "superstorm_cli.dashboard",
     "superstorm_cli.backtest",
     "superstorm_cli.demo",
+    "superstorm_cli.prune",
 )
 
 
