@@ -151,7 +151,13 @@ def test_threshold_lines(fc, obs):
     qfig = figures.fan_chart(quiet, "dst", observed=obs)
     assert "dst -250" not in [s.name for s in qfig.layout.shapes]
     kp = figures.fan_chart(fc, "kp", observed=obs)
-    assert [round(_shape(kp, f"G{g}").y0, 3) for g in range(1, 6)] == [4.667, 5.667, 6.667, 7.667, 9.0]
+    assert [round(_shape(kp, f"G{g}").y0, 3) for g in range(1, 6)] == [
+        4.667,
+        5.667,
+        6.667,
+        7.667,
+        9.0,
+    ]
 
 
 def test_downsampling_keeps_storm_minimum(obs):
@@ -203,7 +209,9 @@ def test_probabilities_match_exceedance_probability(fc):
     fig = figures.probability_figure(fc)
     g1 = next(t for t in fig.data if t.name.startswith("P(G1"))
     np.testing.assert_allclose(
-        g1.y, 100 * exceedance_probability(fc, "kp", 14 / 3).isel(init_time=-1).to_numpy(), rtol=1e-6
+        g1.y,
+        100 * exceedance_probability(fc, "kp", 14 / 3).isel(init_time=-1).to_numpy(),
+        rtol=1e-6,
     )
 
 
