@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -192,3 +193,43 @@ def test_prefect_run_history_pruned():
         assert prune_prefect_runs(1, now=later, dry_run=True) == 2
         assert prune_prefect_runs(1, now=later) == 2
         assert prune_prefect_runs(1, now=later) == 0
+
+
+def test_kill_9_at_random_points_of_store_writes(home, data_dir):
+    """Kill a process writing the store at random moments: no corrupt file, temps swept."""
+    import random
+    import warnings
+
+    from data_sources.store import CorruptStoreWarning, Store
+
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from data_sources.omni2 import parse_omni2
+        from data_sources.store import Store
+        ds = parse_omni2({str(data_dir / "omni2_low_res" / "omni2_2024.dat")!r})
+        store = Store()
+        print("ready", flush=True)
+        i = 0
+        while True:
+            i += 1
+            part = ds.isel(time=slice(0, 2000 + (i * 997) % 6000)).copy()
+            part["dst"] = part["dst"] + i  # new content every time: a real rewrite
+            store.write("omni2", part)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    rng = random.Random(11)
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.3, 2.0))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CorruptStoreWarning)
+            if Store().years("omni2"):
+                assert Store().read("omni2").sizes["time"] >= 2000
+    later = pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta("2h")
+    prune(RetentionPolicy(), home=home, now=later, prefect=False)
+    assert not list((home / "store").rglob("*.part"))
