@@ -1,14 +1,49 @@
-"""Serve a built dashboard folder on loopback (127.0.0.1 only) with Python's http.server."""
+"""Serve a built dashboard folder on loopback (127.0.0.1 only) with Python's http.server.
+
+Only the site's own files are served: no folder listings (a folder without ``index.html`` is
+a 404), no dotfiles or dot-folders (``.git``, ``.env``, temporary ``.*.part`` files), and no
+file whose real path (links resolved) lies outside the site folder.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
+import posixpath
 import threading
+import urllib.parse
 from pathlib import Path
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files of one site folder; listings, dotfiles and outside links are 404s."""
+
+    def _allowed(self) -> bool:
+        raw = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        parts = [p for p in posixpath.normpath(raw).split("/") if p]
+        if any(p.startswith(".") for p in parts):
+            return False
+        root = os.path.realpath(self.directory)
+        real = os.path.realpath(self.translate_path(self.path))
+        return real == root or real.startswith(root + os.sep)
+
+    def send_head(self):  # noqa: D102 - http.server hook
+        if not self._allowed():
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):  # noqa: D102 - http.server hook: never list
+        self.send_error(404, "File not found")
+        return None
+
+    def end_headers(self) -> None:  # noqa: D102 - http.server hook
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+
+class _QuietHandler(SiteHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature of the base class
         pass
 
@@ -27,7 +62,7 @@ class DashboardServer:
                 "(superstorm dashboard build --out DIR)"
             )
         handler = functools.partial(
-            _QuietHandler if quiet else http.server.SimpleHTTPRequestHandler,
+            _QuietHandler if quiet else SiteHandler,
             directory=str(directory),
         )
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)

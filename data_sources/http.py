@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "superstorm (+https://github.com/superstorm/superstorm)"
 
 #: default overall time [s] one try of one file may take, transfer included
-DEFAULT_DEADLINE_S = 300.0
+DEFAULT_DEADLINE_S = 120.0
 
 #: bytes read per chunk while streaming a body
 CHUNK_BYTES = 1 << 16

@@ -314,6 +314,60 @@ def ingest_file(
     return (store or Store()).write(f"local_{name}", ds)
 
 
+def reingest_quarantined(store: Store | None = None, **kw) -> dict[str, dict]:
+    """Download again every stored year that was quarantined as corrupt and is still missing.
+
+    :class:`data_sources.store.Store` moves an unreadable year file to
+    ``<source>/.quarantine/`` and carries on without it; this restores those years from
+    upstream (or the mirror). Years already stored again are skipped; local extracts
+    (``local_*``) cannot be downloaded and are reported.
+
+    Parameters
+    ----------
+    store
+        Default ``Store()``.
+    **kw
+        Passed to the getters (``base_url``, ``cache_dir``).
+
+    Returns
+    -------
+    dict
+        ``"<store source> <year>"`` -> ``{"ingest": [names], "files": n, "error": str | None}``.
+    """
+    import re
+
+    store = store or Store()
+    out: dict[str, dict] = {}
+    pattern = re.compile(r"^(?P<source>[a-z][a-z0-9_]*)_(?P<year>\d{4})\.nc\.")
+    for source in sorted(p.name for p in store.root.iterdir()) if store.root.is_dir() else []:
+        for path in store.quarantined(source):
+            m = pattern.match(path.name)
+            if m is None or m["source"] != source:
+                continue
+            year = int(m["year"])
+            key = f"{source} {year}"
+            if key in out or year in store.years(source):
+                continue
+            names = [n for n, s in STORE_NAME.items() if s == source]
+            if not names:
+                out[key] = {"ingest": [], "files": 0, "error": f"{source!r} cannot be downloaded"}
+                log.error(
+                    "quarantined %s %d: no downloadable source; ingest it again", source, year
+                )
+                continue
+            files, errors = 0, []
+            for name in names:
+                try:
+                    files += len(
+                        _ingest_one(name, f"{year}-01-01", f"{year + 1}-01-01", store, **kw)[0]
+                    )
+                except Exception as exc:  # noqa: BLE001 - reported per year, others go on
+                    errors.append(f"{name}: {exc}")
+            out[key] = {"ingest": names, "files": files, "error": "; ".join(errors) or None}
+            log.warning("quarantined %s %d re-ingested: %s", source, year, out[key])
+    return out
+
+
 def stored_span(store: Store, source: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last stored time of ``source`` (``None`` when nothing is stored)."""
     if not store.years(source):

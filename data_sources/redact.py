@@ -96,12 +96,47 @@ class RedactingFilter(logging.Filter):
 _FILTER = RedactingFilter()
 
 
+def _has_url(record: logging.LogRecord) -> bool:
+    if isinstance(record.msg, str) and "://" in record.msg:
+        return True
+    args = record.args
+    values = args.values() if isinstance(args, dict) else args if isinstance(args, tuple) else ()
+    return any(isinstance(a, str) and "://" in a for a in values)
+
+
+def install_record_redaction() -> None:
+    """Redact every URL in every log record of the process, whichever logger made it.
+
+    Wraps the :func:`logging.setLogRecordFactory` factory once: a record whose message or
+    string arguments hold ``://`` gets its message rendered and passed through
+    :func:`redact_text`, before any handler (console, file, Prefect's API log handler) sees
+    it. Idempotent.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "superstorm_redacting", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _has_url(record):
+            try:
+                record.msg = redact_text(record.getMessage())
+                record.args = None
+            except Exception:  # noqa: BLE001 - a malformed record is kept as it is
+                pass
+        return record
+
+    factory.superstorm_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def quiet_http_loggers(level: int = logging.WARNING) -> None:
-    """Raise the HTTP client loggers to ``level`` and redact URLs in what they still log.
+    """Raise the HTTP client loggers to ``level``; redact URLs in every log record.
 
     Idempotent. Called on import of :mod:`data_sources`, so every command, flow and test that
-    imports the project has it.
+    imports the project has it (see also :func:`install_record_redaction`).
     """
+    install_record_redaction()
     for name in HTTP_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level < level:

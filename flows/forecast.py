@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from forecasting import archive
 from forecasting.alerting import delivery, qc
 from forecasting.alerting.log import AlertLog, check_issue_time
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules, forecast_usable
+from forecasting.models import baseline_cache
 from forecasting.products.write import write_products
 from forecasting.schema import exceedance_probability, most_severe
 
@@ -64,14 +64,6 @@ DEFAULT_BASELINES: tuple[str, ...] = (
 )
 #: the primary model when the registry has no current TFT
 FALLBACK_PRIMARY = "persistence"
-_BASELINE_CLASSES = {
-    "persistence": "Persistence",
-    "recurrence27": "Recurrence27",
-    "climatology": "Climatology",
-    "burton": "Burton",
-    "obrien_mcpherron": "OBrienMcPherron",
-}
-_FITTED: dict[tuple, object] = {}
 _SAID: set[str] = set()
 
 
@@ -123,53 +115,19 @@ def fitted_baseline(
     train_span: str = "365D",
     leads: pd.TimedeltaIndex = LEADS,
 ):
-    """A baseline fitted on the ``train_span`` before the first of the issue month.
+    """A baseline fitted before the issue month for the lead grid ``leads``, cached as JSON.
 
-    The fit is cached in memory and under ``$SUPERSTORM_HOME/models/baselines/`` so hourly
-    runs refit once a month. If the month start leaves too little training data (< 50 pairs)
-    the fit uses everything before the issue time instead. ``leads`` is the lead grid it is
-    fitted for (the run's, :func:`lead_grid`); a longer grid is a separate fit.
+    See :func:`forecasting.models.baseline_cache.fitted_baseline`; a longer grid (72 h) is a
+    separate fit.
     """
-    from forecasting.models import baselines
-
-    if name not in _BASELINE_CLASSES:
-        raise ValueError(f"unknown baseline {name!r}; choose from {sorted(_BASELINE_CLASSES)}")
-    t = issue_hour(issue_time)
-    ends = [t.to_period("M").to_timestamp(), t]
-    for fit_end in ends:
-        key = (name, str(fit_end), len(leads), str(recorded), str(store_root), str(config.home()))
-        if key in _FITTED:
-            return _FITTED[key]
-        grid = "" if len(leads) == len(LEADS) else f"_{len(leads)}h"
-        cache = config.home() / "models" / "baselines" / f"{name}_{fit_end:%Y%m%dT%H%M}{grid}.pkl"
-        if cache.exists():
-            with cache.open("rb") as fh:
-                model = pickle.load(fh)
-            _FITTED[key] = model
-            return model
-        train = inputs_mod._store_frame(
-            fit_end - pd.Timedelta(train_span),
-            fit_end,
-            recorded=Path(recorded) if recorded else None,
-            store_root=Path(store_root) if store_root else None,
-        )
-        if train is None:
-            continue
-        model = getattr(baselines, _BASELINE_CLASSES[name])()
-        targets = [v for v in ("dst", "kp") if v in train and v in model.supported]
-        try:
-            model.fit(train, lead_times=leads, targets=targets)
-        except ValueError as exc:
-            log.info("fitting %s up to %s failed (%s); trying a later end", name, fit_end, exc)
-            continue
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(model, fh)
-        tmp.replace(cache)
-        _FITTED[key] = model
-        return model
-    raise ValueError(f"cannot fit baseline {name!r} before {t}: not enough stored history")
+    return baseline_cache.fitted_baseline(
+        name,
+        issue_hour(issue_time),
+        leads=leads,
+        recorded=recorded,
+        store_root=store_root,
+        train_span=train_span,
+    )
 
 
 # ----------------------------------------------------------------------------- steps

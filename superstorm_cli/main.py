@@ -13,10 +13,20 @@ import sys
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 
-from superstorm_cli import alerts, backtest, dashboard, demo, forecast, ingest, mirror, train
+from superstorm_cli import (
+    alerts,
+    backtest,
+    dashboard,
+    demo,
+    forecast,
+    ingest,
+    mirror,
+    prune,
+    train,
+)
 from superstorm_cli.common import configure_logging
 
-COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo)
+COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo, prune)
 
 
 def package_version() -> str:

@@ -2,23 +2,34 @@
 
 Each version folder holds
 
-* ``checkpoint.pt``: the network ``state_dict``;
-* ``hparams.pt``: the network hyper-parameters, which include pytorch-forecasting's
-  ``dataset_parameters`` (order of inputs, fitted scalers and target normalisers);
-* ``dataset_params.pt``: those ``dataset_parameters`` on their own;
+* ``checkpoint.pt``: the network ``state_dict`` (tensors only, read with
+  ``torch.load(weights_only=True)``);
+* ``hparams.json``: the network hyper-parameters, which include pytorch-forecasting's
+  ``dataset_parameters`` (order of inputs, fitted scalers and target normalisers), written by
+  :mod:`forecasting.models.safe_state` (JSON; only allowlisted classes are rebuilt);
+* ``dataset_params.json``: those ``dataset_parameters`` on their own;
 * ``config.json``: the :class:`forecasting.models.tft.TFTConfig`;
 * ``metadata.json``: training span, split, features, preset, code version, metrics, created,
   interpretation (variable importances, attention).
 
 Versions are ``YYYYmmddTHHMMSS-<preset>``; ``current`` (a small text file, replaced
 atomically) names the promoted version. Folders are written under a temporary name and renamed.
-The ``.pt`` files are pickles written by this package: load only registries you trust.
+
+Safe loading: nothing in a registry can run code. Version names (given, or read from
+``current``) must be one plain folder name of this registry, and the folder (after resolving
+links) must lie inside it. Versions saved by older releases hold ``hparams.pt`` (a pickle):
+:func:`load` converts it once with PyTorch's restricted unpickler and the same allowlist
+(:func:`forecasting.models.safe_state.load_legacy_pickle`), writes ``hparams.json`` and never
+reads the pickle again; a pickle that needs anything else is refused with a message telling
+how to retrain.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,9 +39,48 @@ from pathlib import Path
 import torch
 
 from data_sources import config as ds_config
+from forecasting.models import safe_state
 from forecasting.models.tft import TFTConfig, TFTModel, network_from_hparams
 
+log = logging.getLogger(__name__)
+
 NAME = "tft"
+#: a version name: one folder name, no path separators, not hidden
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
+
+
+class UnsafeModelError(ValueError):
+    """A registry entry was refused: a pointer outside the registry or an unsafe file."""
+
+
+def _check_version_name(version: str, where: str) -> str:
+    if not isinstance(version, str) or not _VERSION.match(version) or ".." in version:
+        raise UnsafeModelError(
+            f"model version {version!r} ({where}) is not a plain version name of the registry; "
+            "expected something like 20240101T000000-quick"
+        )
+    return version
+
+
+def version_folder(version: str, home: str | Path | None = None) -> Path:
+    """The folder of ``version``, checked to lie inside the registry (links resolved).
+
+    Raises
+    ------
+    UnsafeModelError
+        If the name is not a plain folder name or the folder resolves outside the registry.
+    """
+    _check_version_name(version, "requested")
+    base = root(home)
+    folder = base / version
+    real_base = base.resolve()
+    real = folder.resolve()
+    if real.parent != real_base:
+        raise UnsafeModelError(
+            f"model version {version!r} resolves to {real}, outside the registry {real_base}; "
+            "refusing to load it (remove the link and retrain or copy the model in)"
+        )
+    return folder
 
 
 def root(home: str | Path | None = None) -> Path:
@@ -98,8 +148,8 @@ def save(
     try:
         net = model.network
         torch.save(net.state_dict(), tmp / "checkpoint.pt")
-        torch.save(dict(net.hparams), tmp / "hparams.pt")
-        torch.save(net.hparams.dataset_parameters, tmp / "dataset_params.pt")
+        (tmp / "hparams.json").write_text(safe_state.dumps(dict(net.hparams)))
+        (tmp / "dataset_params.json").write_text(safe_state.dumps(net.hparams.dataset_parameters))
         (tmp / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2))
         meta = dict(model.metadata)
         meta.update(
@@ -143,7 +193,13 @@ def resolve(version: str = "latest", *, home: str | Path | None = None) -> str:
         cur = current(home)
         if cur is None:
             raise ValueError("no promoted model; run registry.promote(version) first")
+        if cur not in versions:
+            raise UnsafeModelError(
+                f"the registry's current pointer names {cur!r}, which is not a saved version "
+                f"in {root(home)} (available: {versions}); promote a version again"
+            )
         return cur
+    _check_version_name(version, "requested")
     if version not in versions:
         raise ValueError(f"unknown model version {version!r}; available: {versions}")
     return version
@@ -152,9 +208,9 @@ def resolve(version: str = "latest", *, home: str | Path | None = None) -> str:
 def load(version: str = "latest", *, home: str | Path | None = None) -> TFTModel:
     """Load a saved version (``latest``, ``current`` or a name) as a :class:`TFTModel`."""
     version = resolve(version, home=home)
-    folder = root(home) / version
+    folder = version_folder(version, home)
     config = TFTConfig.from_dict(json.loads((folder / "config.json").read_text()))
-    hparams = torch.load(folder / "hparams.pt", weights_only=False)
+    hparams = _load_hparams(folder, version, config)
     net = network_from_hparams(hparams, config.quantiles)
     net.load_state_dict(torch.load(folder / "checkpoint.pt", weights_only=True))
     net.eval()
@@ -162,9 +218,42 @@ def load(version: str = "latest", *, home: str | Path | None = None) -> TFTModel
     return TFTModel(network=net, config=config, version=version, metadata=meta)
 
 
+def _load_hparams(folder: Path, version: str, config: TFTConfig) -> dict:
+    """``hparams.json`` (safe JSON); a legacy ``hparams.pt`` is converted once, safely."""
+    path = folder / "hparams.json"
+    retrain = f"`superstorm train --preset {config.preset}`"
+    if not path.exists():
+        legacy = folder / "hparams.pt"
+        if not legacy.exists():
+            raise UnsafeModelError(
+                f"model version {version!r} has no hparams.json; retrain with {retrain}"
+            )
+        try:
+            hparams = safe_state.load_legacy_pickle(legacy)
+        except safe_state.UnsafeStateError as exc:
+            raise UnsafeModelError(
+                f"model version {version!r} was saved by an older superstorm as a pickle "
+                f"(hparams.pt) that holds more than plain model state, so it is not loaded "
+                f"({exc}); retrain with {retrain} (or delete {folder})"
+            ) from None
+        _atomic_write_text(path, safe_state.dumps(dict(hparams)))
+        log.warning("model %s: converted legacy hparams.pt to hparams.json (safe loader)", version)
+    try:
+        hparams = safe_state.loads(path.read_text())
+    except (safe_state.UnsafeStateError, ValueError, KeyError, TypeError) as exc:
+        raise UnsafeModelError(
+            f"model version {version!r}: {path} is not a valid model state file ({exc}); "
+            f"retrain with {retrain}"
+        ) from None
+    if not isinstance(hparams, dict):
+        raise UnsafeModelError(f"model version {version!r}: {path} does not hold a mapping")
+    return hparams
+
+
 def promote(version: str, *, home: str | Path | None = None) -> str:
     """Point ``current`` at ``version`` (atomic replace); return the version."""
     version = resolve(version, home=home)
+    version_folder(version, home)
     _atomic_write_text(root(home) / "current", version + "\n")
     return version
 
@@ -172,7 +261,14 @@ def promote(version: str, *, home: str | Path | None = None) -> str:
 def current(home: str | Path | None = None) -> str | None:
     """The promoted version, or None."""
     path = root(home) / "current"
+    if path.is_symlink():
+        raise UnsafeModelError(
+            f"{path} is a link; the current pointer must be a plain file in the registry: "
+            "remove it and promote a version again"
+        )
     if not path.exists():
         return None
-    name = path.read_text().strip()
-    return name or None
+    name = path.read_text()[:256].strip()
+    if not name:
+        return None
+    return _check_version_name(name, f"named by {path}")

@@ -168,3 +168,12 @@ def test_http_client_request_lines_never_show_the_token(server, caplog):
             fetch_bytes(url.replace("/services", ":1/services"), retries=0)
     text = caplog.text + str(err.value)
     assert "Zx9Yq8Wv7Ut6Sr5Qp4On3Ml2" not in text
+
+
+def test_any_logger_redacts_urls(caplog):
+    quiet_http_loggers()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("superstorm.some.module").warning("POST %s failed", TOKEN_URL)
+        logging.getLogger("prefect.flow_runs").info(f"delivered to {TOKEN_URL}")
+    assert "Zx9Yq8Wv7Ut6Sr5Qp4On3Ml2" not in caplog.text
+    assert caplog.text.count("hooks.example.com/services/T0AAAA1/B0BBBB2/***") == 2

@@ -50,3 +50,18 @@ def test_all_years_corrupt_is_a_clear_error(mirrored_home):
     store.path("omni2", 2024).write_bytes(b"junk")
     with pytest.warns(CorruptStoreWarning), pytest.raises(FileNotFoundError, match="quarantined"):
         store.read("omni2")
+
+
+def test_reingest_quarantined_restores_the_year(mirrored_home):
+    from data_sources.ingest import reingest_quarantined
+
+    ingest("omni2", "2023-01-01", "2025-01-01")
+    store = Store()
+    store.path("omni2", 2024).write_bytes(b"junk")
+    with pytest.warns(CorruptStoreWarning):
+        store.read("omni2")
+    assert store.years("omni2") == [2023]
+    summary = reingest_quarantined(store)
+    assert summary == {"omni2 2024": {"ingest": ["omni2"], "files": 1, "error": None}}
+    assert store.years("omni2") == [2023, 2024]
+    assert reingest_quarantined(store) == {}  # nothing left to restore

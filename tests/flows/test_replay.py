@@ -60,12 +60,14 @@ def test_storm_alert_sequence(replayed):
     at = lambda h: pd.Timestamp("2015-03-17") + pd.Timedelta(hours=h)  # noqa: E731
     kp_alerts = [(t, a, lvl) for t, a, k, lvl in seq if k == "ALERT" and lvl.startswith("G")]
     dst_alerts = [(t, a, lvl) for t, a, k, lvl in seq if k == "ALERT" and lvl.startswith("DST")]
-    # ALERT on observation: Kp 5+ of 06-09 UT is known at 09:00; 8- of 12-15 UT at 15:00;
+    # ALERT on observation, G-scale in thirds as SWPC applies it (forecasting.schema.G_SCALE):
+    # Kp 5- of 03-06 UT (G1) is known at 06:00, 6- of 06-09 UT (G2) at 09:00, 8- of 12-15 UT
+    # (G4) at 15:00; Kp is still 5- (G1) at 03-06 UT on the 18th, so no ALL CLEAR by 12:00;
     # Dst -73 nT (09-10 UT) at 10:00; -106 nT (15-16 UT) at 16:00
     assert kp_alerts == [
-        (at(9), "issue", "G1"),
+        (at(6), "issue", "G1"),
+        (at(9), "escalate", "G2"),
         (at(15), "escalate", "G4"),
-        (at(33), "all_clear", "G4"),
     ]
     assert dst_alerts == [(at(10), "issue", "DST50"), (at(16), "escalate", "DST100")]
     # issue 12: no WARNING for a level an ALERT in force covers (persistence only repeats the
@@ -130,7 +132,7 @@ def test_crash_after_log_write_then_restart(recorded, home, monkeypatch):
     try:
         monkeypatch.setenv("SUPERSTORM_ALERT_WEBHOOK", r.url)
         real = delivery.deliver_pending
-        crash_at = pd.Timestamp("2015-03-17 09:00")
+        crash_at = pd.Timestamp("2015-03-17 06:00")  # the first run issues the G1 ALERT
 
         def crashing(log, run_time, **kw):
             if pd.Timestamp(run_time) == crash_at:
@@ -145,7 +147,7 @@ def test_crash_after_log_write_then_restart(recorded, home, monkeypatch):
         before = log.messages()
         assert before and all(not m["delivered"] for m in before if m["notify"])
         monkeypatch.setattr(delivery, "deliver_pending", real)
-        ff.replay("2015-03-17 09:00", "2015-03-17 12:00", recorded=recorded, baselines=())
+        ff.replay("2015-03-17 06:00", "2015-03-17 12:00", recorded=recorded, baselines=())
         after = log.messages()
         assert [m["serial"] for m in after[: len(before)]] == [m["serial"] for m in before]
         sent = [json.loads(p["body"])["serial"] for p in r.payloads]
@@ -218,4 +220,4 @@ def test_cli_alerts_list_json(replayed, capsys):
     } <= set(records[0])
     assert main(["alerts", "list", "--all"]) == 0
     table = capsys.readouterr().out
-    assert "all_clear" in table and "ALERT" in table
+    assert "cancel" in table and "ALERT" in table  # ended products are listed too

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from forecasting.evaluation.evaluate import MODELS, evaluate, read_skill, write_skill_report
 from forecasting.models import baselines as B

@@ -36,12 +36,13 @@ def test_version_folder_contents(saved):
     folder = home / "models" / "tft" / version
     for name in (
         "checkpoint.pt",
-        "hparams.pt",
-        "dataset_params.pt",
+        "hparams.json",
+        "dataset_params.json",
         "config.json",
         "metadata.json",
     ):
         assert (folder / name).is_file(), name
+    assert not list(folder.glob("*.pkl")) and not (folder / "hparams.pt").exists()
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["preset"] == "quick" and meta["version"] == version
     assert meta["split"]["train"] == [2005] and meta["split"]["validate"] == [2006]
@@ -145,3 +146,99 @@ def test_dst_centre_saved_and_old_configs_load(saved, ds):
     assert loaded.config.dst_center == "mean"
     fc = predict(loaded, ds, "2006-01-20T00:00")
     np.testing.assert_array_equal(fc.dst.values, predict(model, ds, "2006-01-20T00:00").dst.values)
+
+
+# ------------------------------------------------------------------ crafted files: 0 code run
+class _Boom:
+    """Unpickling this runs ``os.system`` (touching a marker file) under a plain pickle load."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _copy_version(home, version, name):
+    import shutil
+
+    base = home / "models" / "tft"
+    shutil.copytree(base / version, base / name)
+    return base / name
+
+
+def test_legacy_pickle_converted_safely_and_predicts_identically(saved, ds):
+    import torch
+
+    home, version = saved
+    model = registry.load(version, home=home)
+    folder = _copy_version(home, version, version + "-legacy")
+    torch.save(dict(model.network.hparams), folder / "hparams.pt")  # what older releases wrote
+    (folder / "hparams.json").unlink()
+    legacy = registry.load(version + "-legacy", home=home)
+    assert (folder / "hparams.json").is_file()
+    a = predict(model, ds, "2006-01-20T00:00").dst.values
+    np.testing.assert_array_equal(a, predict(legacy, ds, "2006-01-20T00:00").dst.values)
+
+
+def test_crafted_legacy_hparams_pt_is_refused(saved, tmp_path):
+    import torch
+
+    home, version = saved
+    marker = tmp_path / "pwned"
+    folder = _copy_version(home, version, version + "-crafted")
+    (folder / "hparams.json").unlink()
+    torch.save({"x": _Boom(marker)}, folder / "hparams.pt")
+    with pytest.raises(registry.UnsafeModelError, match="superstorm train --preset quick"):
+        registry.load(version + "-crafted", home=home)
+    assert not marker.exists()
+    assert not (folder / "hparams.json").exists()
+
+
+def test_crafted_hparams_json_is_refused(saved, tmp_path):
+    home, version = saved
+    folder = _copy_version(home, version, version + "-json")
+    crafted = {
+        "__kind__": "object",
+        "class": "os.system",
+        "state": {"__kind__": "dict", "items": []},
+    }
+    (folder / "hparams.json").write_text(json.dumps(crafted))
+    with pytest.raises(registry.UnsafeModelError, match="not allowed"):
+        registry.load(version + "-json", home=home)
+
+
+def test_current_pointer_outside_registry_is_refused(saved, tmp_path):
+    import os
+    import shutil
+
+    home, version = saved
+    base = home / "models" / "tft"
+    outside = tmp_path / "evil"
+    shutil.copytree(base / version, outside)
+    current = base / "current"
+    saved_text = current.read_text() if current.exists() else None
+    try:
+        for bad in ("../../../../" + str(outside), str(outside), ".hidden", "a/b"):
+            current.write_text(bad + "\n")
+            with pytest.raises(registry.UnsafeModelError, match="not a plain version name"):
+                registry.load("current", home=home)
+        link = base / "linked-version"
+        os.symlink(outside, link)
+        try:
+            with pytest.raises(registry.UnsafeModelError, match="outside the registry"):
+                registry.load("linked-version", home=home)
+            current.write_text("linked-version\n")
+            with pytest.raises(registry.UnsafeModelError, match="outside the registry"):
+                registry.load("current", home=home)
+        finally:
+            link.unlink()
+        current.write_text("not-a-version\n")
+        with pytest.raises(registry.UnsafeModelError, match="not a saved version"):
+            registry.load("current", home=home)
+    finally:
+        current.unlink(missing_ok=True)
+        if saved_text is not None:
+            current.write_text(saved_text)
