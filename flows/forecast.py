@@ -40,28 +40,16 @@ from forecasting import archive
 from forecasting.alerting import delivery
 from forecasting.alerting.log import AlertLog
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules
+from forecasting.models.base import BASELINE_NAMES, BASELINES
 from forecasting.schema import exceedance_probability, most_severe
 
 log = logging.getLogger(__name__)
 
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
-#: baselines run beside the primary model (names from docs/CONTRACTS.md)
-DEFAULT_BASELINES: tuple[str, ...] = (
-    "persistence",
-    "recurrence27",
-    "climatology",
-    "burton",
-    "obrien_mcpherron",
-)
+#: baselines run beside the primary model (the forecaster registry's baselines)
+DEFAULT_BASELINES: tuple[str, ...] = BASELINE_NAMES
 #: the primary model when the registry has no current TFT
 FALLBACK_PRIMARY = "persistence"
-_BASELINE_CLASSES = {
-    "persistence": "Persistence",
-    "recurrence27": "Recurrence27",
-    "climatology": "Climatology",
-    "burton": "Burton",
-    "obrien_mcpherron": "OBrienMcPherron",
-}
 _FITTED: dict[tuple, object] = {}
 _SAID: set[str] = set()
 
@@ -102,10 +90,8 @@ def fitted_baseline(
     runs refit once a month. If the month start leaves too little training data (< 50 pairs)
     the fit uses everything before the issue time instead.
     """
-    from forecasting.models import baselines
-
-    if name not in _BASELINE_CLASSES:
-        raise ValueError(f"unknown baseline {name!r}; choose from {sorted(_BASELINE_CLASSES)}")
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINE_NAMES)}")
     t = issue_hour(issue_time)
     ends = [t.to_period("M").to_timestamp(), t]
     for fit_end in ends:
@@ -126,7 +112,7 @@ def fitted_baseline(
         )
         if train is None:
             continue
-        model = getattr(baselines, _BASELINE_CLASSES[name])()
+        model = BASELINES[name]()
         targets = [v for v in ("dst", "kp") if v in train and v in model.supported]
         try:
             model.fit(train, lead_times=LEADS, targets=targets)
