@@ -134,6 +134,35 @@ def known_at(ds: xr.Dataset, t, *, names=None) -> xr.Dataset:
     return out
 
 
+def latest_known(values: pd.Series, name: str, t: TimeLike) -> tuple[float, pd.Timestamp | None]:
+    """The newest finite value of ``name`` known at ``t`` and the end of its interval.
+
+    Parameters
+    ----------
+    values
+        Series of ``name`` labelled by interval start (hourly series of 3-hourly Kp repeat
+        the value over its block).
+    name
+        Variable name (decides the interval: see :data:`INTERVAL`).
+    t
+        Issue time (UTC); a value is known once its interval has ended (``interval_end <= t``).
+
+    Returns
+    -------
+    tuple
+        ``(value, interval end)``; ``(nan, None)`` if nothing finite is known at ``t``.
+        The age of the input at ``t`` is ``t - interval end``.
+    """
+    s = values.dropna().sort_index()
+    if s.empty:
+        return float("nan"), None
+    ends = interval_end(name, s.index)
+    ok = np.flatnonzero(np.asarray(ends <= to_utc(t)))
+    if not len(ok):
+        return float("nan"), None
+    return float(s.iloc[ok[-1]]), pd.Timestamp(ends[ok[-1]])
+
+
 def target_labels(init_time, lead_time) -> np.ndarray:
     """Hourly labels of the forecast targets: ``init_time + lead_time - 1 h``, shape (init, lead)."""
     init = pd.DatetimeIndex(np.atleast_1d(init_time)).values
