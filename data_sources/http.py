@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -97,7 +98,7 @@ def cached_download(
     *,
     refresh: bool = False,
     validate: Callable[[bytes], object] | None = None,
-    **fetch_kwargs,
+    **fetch_kwargs: Any,
 ) -> Path:
     """Return ``dest``, downloading ``url`` into it first if it is missing (or ``refresh``).
 

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xarray as xr
@@ -21,7 +22,10 @@ import xarray as xr
 from data_sources import celestrak, gfz_kp, kyoto_dst, local_file, omni2, solar_indices, swpc
 from data_sources.base import Source
 from data_sources.store import Store
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
+
+if TYPE_CHECKING:
+    from data_sources.mirror.server import MirrorServer
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +95,11 @@ def expand(source: str) -> tuple[str, ...]:
 
 def ingest(
     source: str,
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     store: Store | None = None,
-    **kw,
+    **kw: Any,
 ) -> list[Path]:
     """Download ``source`` for ``start <= time < end`` and merge it into the store.
 
@@ -123,7 +127,9 @@ def ingest(
     return sorted(set(paths))
 
 
-def _ingest_one(name: str, start, end, store: Store, **kw) -> tuple[list[Path], int]:
+def _ingest_one(
+    name: str, start: TimeLike, end: TimeLike, store: Store, **kw: Any
+) -> tuple[list[Path], int]:
     """Fetch one ingest name and write it; return ``(paths, number of times fetched)``."""
     start, end = to_utc(start), to_utc(end)
     if not start < end:
@@ -167,7 +173,7 @@ def ingest_recorded(
     store: Store | None = None,
     sources: list[str] | None = None,
     spans: dict[str, tuple[str, str]] | None = None,
-    mirror=None,
+    mirror: MirrorServer | None = None,
 ) -> dict[str, dict]:
     """Ingest everything recorded in ``data_dir`` through a loopback mirror.
 

@@ -28,6 +28,7 @@ Geomagnetic Dst index, doi:10.17593/14515-74000.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -39,7 +40,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import DownloadError, NotFoundError, cached_download
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ def _get_month(
                 dest,
                 # final months never change: cached for good; others are refreshed per call
                 refresh=refresh or not final,
-                validate=lambda body, u=url: parse_wdc_dst(body, name=u),
+                validate=functools.partial(parse_wdc_dst, name=url),
                 **fetch_kwargs,
             )
         except NotFoundError:
@@ -253,8 +254,8 @@ def _get_month(
 
 
 def get_kyoto_dst(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     base_url: str | None = None,
     cache_dir: str | Path | None = None,

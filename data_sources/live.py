@@ -67,6 +67,7 @@ class Freshness:
     tried: list[str] = field(default_factory=list)  # "source: outcome" per source tried
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return asdict(self)
 
 

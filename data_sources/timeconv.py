@@ -20,12 +20,14 @@ next eight Kp intervals.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 HOUR = pd.Timedelta("1h")
 
@@ -113,7 +115,7 @@ def interval_end(name: str, labels: pd.DatetimeIndex | np.ndarray) -> pd.Datetim
     return labels.floor(step) + step
 
 
-def known_at(ds: xr.Dataset, t, *, names=None) -> xr.Dataset:
+def known_at(ds: xr.Dataset, t: TimeLike, *, names: Sequence[str] | None = None) -> xr.Dataset:
     """``ds`` as it was knowable at issue time ``t``: later values are set to NaN.
 
     Only data variables along ``time`` are masked; ``*_qc`` flags follow their variable.
@@ -123,7 +125,7 @@ def known_at(ds: xr.Dataset, t, *, names=None) -> xr.Dataset:
     t = pd.Timestamp(t)
     out = ds.sel(time=slice(None, t - pd.Timedelta("1ns")))
     labels = out.indexes["time"]
-    for name in names or [v for v in out.data_vars if "time" in out[v].dims]:
+    for name in names or [str(v) for v in out.data_vars if "time" in out[v].dims]:
         base = name[:-3] if name.endswith("_qc") else name
         late = np.asarray(interval_end(base, labels) > t)
         if late.any():
@@ -163,7 +165,7 @@ def latest_known(values: pd.Series, name: str, t: TimeLike) -> tuple[float, pd.T
     return float(s.iloc[ok[-1]]), pd.Timestamp(ends[ok[-1]])
 
 
-def target_labels(init_time, lead_time) -> np.ndarray:
+def target_labels(init_time: ArrayLike, lead_time: ArrayLike) -> np.ndarray:
     """Hourly labels of the forecast targets: ``init_time + lead_time - 1 h``, shape (init, lead)."""
     init = pd.DatetimeIndex(np.atleast_1d(init_time)).values
     lead = pd.TimedeltaIndex(np.atleast_1d(lead_time)).values

@@ -83,7 +83,8 @@ def annotate(
     ``data_version`` is one string for all variables, or a mapping name -> version.
     Variables whose name ends in ``_qc`` or ``_version`` are left as they are.
     """
-    for name, da in ds.data_vars.items():
+    for key, da in ds.data_vars.items():
+        name = str(key)
         if name.endswith(("_qc", "_version")):
             continue
         var = describe(name)

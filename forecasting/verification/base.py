@@ -26,9 +26,20 @@ from forecasting.verification import scores
 class Metric(Protocol):
     """A named score (see the module docstring)."""
 
-    name: str
-    input: str
-    better: str
+    @property
+    def name(self) -> str:
+        """Metric name (``rmse`` ...)."""
+        ...
+
+    @property
+    def input(self) -> str:
+        """``"median"`` or ``"quantiles"``."""
+        ...
+
+    @property
+    def better(self) -> str:
+        """``"lower"``, ``"higher"`` or ``"nominal"``."""
+        ...
 
     def __call__(
         self, forecast: xr.DataArray, obs: xr.DataArray, dim: str = scores.DIM
