@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import celestrak, gfz_kp, kyoto_dst, local_file, omni2, solar_indices, swpc
-from data_sources.base import Source
+from data_sources.base import Source, lookup
 from data_sources.store import Store
 from data_sources.timeconv import TimeLike, to_utc
 
@@ -77,19 +77,14 @@ def getter(source: str) -> Callable[..., xr.Dataset]:
     KeyError
         If ``source`` is not in :data:`SOURCES`; the message lists the known names.
     """
-    try:
-        return SOURCES[source]
-    except KeyError:
-        known = ", ".join(sorted([*SOURCES, *GROUPS]))
-        raise KeyError(f"unknown source {source!r}; known sources: {known}") from None
+    return lookup(SOURCES, source, "source")
 
 
 def expand(source: str) -> tuple[str, ...]:
     """Ingest names behind ``source`` (a group such as ``swpc`` or one name)."""
     if source in GROUPS:
         return GROUPS[source]
-    if source not in SOURCES:
-        getter(source)  # raises the KeyError with the list of names
+    lookup({**SOURCES, **GROUPS}, source, "source")  # unknown: the error lists every name
     return (source,)
 
 

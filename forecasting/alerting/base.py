@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from data_sources.base import lookup
+
 
 @runtime_checkable
 class Channel(Protocol):
@@ -61,12 +63,8 @@ def get_channel(kind: str, **config: object) -> Channel:
 
     Raises
     ------
-    ValueError
-        If ``kind`` is unknown; the message lists the registered kinds.
+    data_sources.base.UnknownNameError
+        A ``ValueError`` (and ``KeyError``) if ``kind`` is unknown; the message lists the
+        registered kinds.
     """
-    try:
-        factory = CHANNELS[kind]
-    except KeyError:
-        known = ", ".join(CHANNELS) or "none registered"
-        raise ValueError(f"unknown alert channel {kind!r}; known: {known}") from None
-    return factory(**config)
+    return lookup(CHANNELS, kind, "alert channel")(**config)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import pandas as pd
 import xarray as xr
 
+from data_sources.base import lookup
 from forecasting.models import baselines
 
 if TYPE_CHECKING:  # torch is imported only when a TFT is asked for
@@ -98,11 +99,7 @@ def get_forecaster(name: str, **kw: object) -> Forecaster:
 
     Raises
     ------
-    ValueError
-        If ``name`` is unknown; the message lists the known names.
+    data_sources.base.UnknownNameError
+        A ``ValueError`` (and ``KeyError``) if ``name`` is unknown; the message lists the known names.
     """
-    try:
-        factory = FORECASTERS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; use one of {', '.join(MODEL_NAMES)}") from None
-    return factory(**kw)
+    return lookup(FORECASTERS, name, "model")(**kw)

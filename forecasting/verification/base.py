@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import xarray as xr
 
+from data_sources.base import lookup
 from forecasting.verification import scores
 
 
@@ -94,10 +95,7 @@ def get_metric(name: str) -> Metric:
 
     Raises
     ------
-    ValueError
-        If ``name`` is unknown; the message lists the known names.
+    data_sources.base.UnknownNameError
+        A ``ValueError`` (and ``KeyError``) if ``name`` is unknown; the message lists the known names.
     """
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise ValueError(f"unknown metric {name!r}; use one of {', '.join(METRICS)}") from None
+    return lookup(METRICS, name, "metric")
