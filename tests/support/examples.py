@@ -1,13 +1,14 @@
 """Real-data example inputs for the dashboards (tests, benchmark, screenshots, demos).
 
 Nothing here is invented: observations come from recorded OMNI2 files
-(``../shared/data/omni2_low_res``) and the two forecasts are simple empirical models computed
-from those observations with only the data known at each issue time
-(:func:`data_sources.timeconv.known_at` semantics):
+(``../shared/data/omni2_low_res``) and the two forecasts are the project's own baselines
+(:mod:`forecasting.models.baselines`), fitted on the ``window`` before the first issue time and
+using only the data known at each issue time:
 
-* ``persistence_spread``: the newest known value plus the quantiles of the real changes over
-  the same lead seen in the preceding ``window`` (persistence with empirical spread);
-* ``climatology_window``: the quantiles of the values seen in the preceding ``window``.
+* ``persistence_spread``: :class:`~forecasting.models.baselines.Persistence` (newest known value
+  plus the training residual quantiles per lead);
+* ``climatology_window``: :class:`~forecasting.models.baselines.Climatology` (quantiles of the
+  training values).
 
 They are labelled with those names on every page, never as the TFT.
 """
@@ -22,7 +23,8 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import timeconv
-from forecasting.schema import QUANTILES, make_forecast
+from forecasting.models.baselines import Climatology, Persistence, ResidualQuantileForecaster
+from forecasting.schema import QUANTILES
 
 HOUR = pd.Timedelta("1h")
 CLIP = {"kp": (0.0, 9.0)}
@@ -30,10 +32,24 @@ CLIP = {"kp": (0.0, 9.0)}
 LEADS_24H = pd.to_timedelta(range(1, 25), "h")
 
 
-def _known(series: pd.Series, name: str, t: pd.Timestamp, window: pd.Timedelta) -> pd.Series:
-    s = series[(series.index >= t - window) & (series.index < t)]
-    ok = timeconv.interval_end(name, s.index) <= t
-    return s[np.asarray(ok)]
+def _fitted(
+    cls: type[ResidualQuantileForecaster],
+    observed: xr.Dataset,
+    inits: pd.DatetimeIndex,
+    leads: pd.TimedeltaIndex,
+    names: Sequence[str],
+    window: str,
+    quantiles: Sequence[float],
+) -> ResidualQuantileForecaster:
+    """``cls`` fitted on the ``window`` before the first issue time (data known by then)."""
+    t0 = inits.min()
+    train = observed.sel(time=slice(t0 - pd.Timedelta(window), t0 - HOUR))
+    return cls(quantiles=quantiles).fit(train, lead_times=leads, targets=list(names))
+
+
+def _relabel(fc: xr.Dataset, model: str, description: str) -> xr.Dataset:
+    fc.attrs.update(model=model, model_version="example", description=description)
+    return fc
 
 
 def persistence_spread(
@@ -45,48 +61,15 @@ def persistence_spread(
     window: str = "30D",
     quantiles: Sequence[float] = QUANTILES,
 ) -> xr.Dataset:
-    """Persistence with empirical spread: last known value + quantiles of real L-hour changes.
-
-    For issue time t and lead L the target is the hour labelled t + L - 1 h; the changes are
-    ``x(h + L') - x(h)`` over the known part of ``[t - window, t)``, with L' = L plus the age of
-    the newest known value (so a 3-hourly Kp known 2 h late gets the spread of a longer step).
-    """
-    inits = pd.DatetimeIndex(init_times)
-    leads = pd.TimedeltaIndex(lead_times)
-    win = pd.Timedelta(window)
-    q = np.asarray(quantiles, dtype=float)
-    values = {n: np.full((len(inits), len(leads), len(q)), np.nan) for n in names}
-    cutoff = []
-    for i, t in enumerate(inits):
-        newest = []
-        for n in names:
-            s = _known(observed[n].to_series().astype(float), n, t, win).dropna()
-            if len(s) < 48:
-                continue
-            last_label = s.index[-1]
-            newest.append(timeconv.interval_end(n, [last_label])[0])
-            hourly = s.asfreq("1h")
-            for j, lead in enumerate(leads):
-                step = int((t + lead - HOUR - last_label) / HOUR)
-                change = (hourly.shift(-step) - hourly).dropna()
-                if len(change) < 24:
-                    continue
-                qs = s.iloc[-1] + np.quantile(change.to_numpy(), q)
-                lo, hi = CLIP.get(n, (-np.inf, np.inf))
-                values[n][i, j] = np.clip(qs, lo, hi)
-        cutoff.append(max(newest) if newest else t)
-    return make_forecast(
-        values,
-        init_time=inits,
-        lead_time=leads,
-        quantiles=q,
-        model="persistence_spread",
-        model_version="example",
-        data_cutoff=max(cutoff) if cutoff else None,
-        extra_attrs={
-            "description": "persistence + empirical spread of real changes "
-            f"over the previous {window} (tests.support.examples)"
-        },
+    """The persistence baseline (:class:`forecasting.models.baselines.Persistence`), fitted on
+    the ``window`` before the first issue time, labelled ``persistence_spread``."""
+    inits, leads = pd.DatetimeIndex(init_times), pd.TimedeltaIndex(lead_times)
+    model = _fitted(Persistence, observed, inits, leads, names, window, quantiles)
+    fc = model.forecast(observed, inits, leads, targets=tuple(names))
+    return _relabel(
+        fc,
+        "persistence_spread",
+        f"persistence baseline, residual spread of the previous {window} (tests.support.examples)",
     )
 
 
@@ -99,24 +82,13 @@ def climatology_window(
     window: str = "30D",
     quantiles: Sequence[float] = QUANTILES,
 ) -> xr.Dataset:
-    """Quantiles of the values known in ``[t - window, t)``, the same for every lead."""
-    inits = pd.DatetimeIndex(init_times)
-    leads = pd.TimedeltaIndex(lead_times)
-    q = np.asarray(quantiles, dtype=float)
-    values = {n: np.full((len(inits), len(leads), len(q)), np.nan) for n in names}
-    for i, t in enumerate(inits):
-        for n in names:
-            s = _known(observed[n].to_series().astype(float), n, t, pd.Timedelta(window)).dropna()
-            if len(s) >= 48:
-                values[n][i, :, :] = np.quantile(s.to_numpy(), q)[None, :]
-    return make_forecast(
-        values,
-        init_time=inits,
-        lead_time=leads,
-        quantiles=q,
-        model="climatology_window",
-        model_version="example",
-        extra_attrs={"description": f"quantiles of the previous {window} (tests.support.examples)"},
+    """The climatology baseline (:class:`forecasting.models.baselines.Climatology`) of the
+    ``window`` before the first issue time, labelled ``climatology_window``."""
+    inits, leads = pd.DatetimeIndex(init_times), pd.TimedeltaIndex(lead_times)
+    model = _fitted(Climatology, observed, inits, leads, names, window, quantiles)
+    fc = model.forecast(observed, inits, leads, targets=tuple(names))
+    return _relabel(
+        fc, "climatology_window", f"quantiles of the previous {window} (tests.support.examples)"
     )
 
 
