@@ -105,11 +105,12 @@ def newell_coupling(v_sw: ArrayLike, by_gsm: ArrayLike | None, bz_gsm: ArrayLike
     """
     v = np.asarray(v_sw, dtype=float)
     bz = np.asarray(bz_gsm, dtype=float)
-    if by_gsm is None:
-        return v ** (4 / 3) * np.clip(-bz, 0.0, None) ** (2 / 3)
-    by = np.asarray(by_gsm, dtype=float)
-    theta = clock_angle(by, bz)
-    return v ** (4 / 3) * np.hypot(by, bz) ** (2 / 3) * np.abs(np.sin(theta / 2)) ** (8 / 3)
+    with np.errstate(invalid="ignore"):  # an unphysical negative speed gives NaN, as in pandas
+        if by_gsm is None:
+            return v ** (4 / 3) * np.clip(-bz, 0.0, None) ** (2 / 3)
+        by = np.asarray(by_gsm, dtype=float)
+        theta = clock_angle(by, bz)
+        return v ** (4 / 3) * np.hypot(by, bz) ** (2 / 3) * np.abs(np.sin(theta / 2)) ** (8 / 3)
 
 
 def clock_angle(by_gsm: ArrayLike, bz_gsm: ArrayLike) -> np.ndarray:
