@@ -14,54 +14,17 @@ each entry a :class:`Source` that satisfies :class:`DataSource`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import xarray as xr
 
 from data_sources.timeconv import TimeLike, to_utc
 from data_sources.vocabulary import annotate
-
-T = TypeVar("T")
-
-
-class UnknownNameError(KeyError, ValueError):
-    """A name that is not in a registry (a ``KeyError`` and a ``ValueError``)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-def lookup(registry: Mapping[str, T], name: str, what: str) -> T:
-    """``registry[name]``, or an error listing the known names.
-
-    Parameters
-    ----------
-    registry
-        Name -> implementation (sources, forecasters, metrics, channels).
-    name
-        The name asked for.
-    what
-        What the names are, for the message (``"source"``, ``"model"`` ...).
-
-    Returns
-    -------
-    The registered implementation.
-
-    Raises
-    ------
-    UnknownNameError
-        If ``name`` is not registered; the message lists the known names.
-    """
-    try:
-        return registry[name]
-    except KeyError:
-        known = ", ".join(registry) or "none registered"
-        raise UnknownNameError(f"unknown {what} {name!r}; use one of {known}") from None
 
 
 class SuperstormWarning(UserWarning):

@@ -20,7 +20,8 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import celestrak, gfz_kp, kyoto_dst, local_file, omni2, solar_indices, swpc
-from data_sources.base import Source, lookup
+from data_sources.base import Source
+from data_sources.registry import lookup
 from data_sources.store import Store
 from data_sources.timeconv import TimeLike, to_utc
 

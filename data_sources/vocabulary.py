@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import xarray as xr
 
+from data_sources.registry import lookup
+
 DATA_VERSIONS = (
     "final",
     "provisional",
@@ -63,13 +65,8 @@ def describe(name: str) -> Variable:
     KeyError
         If ``name`` is not canonical; the message lists the valid names.
     """
-    try:
-        return VARIABLES[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown variable {name!r}: not in the canonical vocabulary "
-            f"({', '.join(sorted(VARIABLES))}); add it to data_sources/vocabulary.py"
-        ) from None
+    hint = "; it is not in the canonical vocabulary: add it to data_sources/vocabulary.py"
+    return lookup(VARIABLES, name, "variable", hint)
 
 
 def annotate(

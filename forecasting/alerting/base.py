@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from data_sources.base import lookup
+from data_sources.registry import lookup
 
 
 @runtime_checkable
@@ -63,7 +63,7 @@ def get_channel(kind: str, **config: object) -> Channel:
 
     Raises
     ------
-    data_sources.base.UnknownNameError
+    data_sources.registry.UnknownNameError
         A ``ValueError`` (and ``KeyError``) if ``kind`` is unknown; the message lists the
         registered kinds.
     """

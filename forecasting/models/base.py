@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import pandas as pd
 import xarray as xr
 
-from data_sources.base import lookup
+from data_sources.registry import lookup
 from forecasting.models import baselines
 
 if TYPE_CHECKING:  # torch is imported only when a TFT is asked for
@@ -99,7 +99,7 @@ def get_forecaster(name: str, **kw: object) -> Forecaster:
 
     Raises
     ------
-    data_sources.base.UnknownNameError
+    data_sources.registry.UnknownNameError
         A ``ValueError`` (and ``KeyError``) if ``name`` is unknown; the message lists the known names.
     """
     return lookup(FORECASTERS, name, "model")(**kw)

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import xarray as xr
 
-from data_sources.base import lookup
+from data_sources.registry import lookup
 from forecasting.verification import scores
 
 
@@ -95,7 +95,7 @@ def get_metric(name: str) -> Metric:
 
     Raises
     ------
-    data_sources.base.UnknownNameError
+    data_sources.registry.UnknownNameError
         A ``ValueError`` (and ``KeyError``) if ``name`` is unknown; the message lists the known names.
     """
     return lookup(METRICS, name, "metric")

@@ -15,6 +15,7 @@ They are labelled with those names on every page, never as the TFT.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,69 +28,43 @@ from forecasting.models.baselines import Climatology, Persistence, ResidualQuant
 from forecasting.schema import QUANTILES
 
 HOUR = pd.Timedelta("1h")
-CLIP = {"kp": (0.0, 9.0)}
 #: hourly leads 1..24 h
 LEADS_24H = pd.to_timedelta(range(1, 25), "h")
 
 
-def _fitted(
+def baseline_example(
     cls: type[ResidualQuantileForecaster],
+    label: str,
     observed: xr.Dataset,
-    inits: pd.DatetimeIndex,
-    leads: pd.TimedeltaIndex,
-    names: Sequence[str],
-    window: str,
-    quantiles: Sequence[float],
-) -> ResidualQuantileForecaster:
-    """``cls`` fitted on the ``window`` before the first issue time (data known by then)."""
+    init_times: Sequence | pd.DatetimeIndex,
+    lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
+    *,
+    names: Sequence[str] = ("dst", "kp"),
+    window: str = "30D",
+    quantiles: Sequence[float] = QUANTILES,
+) -> xr.Dataset:
+    """Forecasts of baseline ``cls`` fitted on the ``window`` before the first issue time.
+
+    Only data before the first issue time trains it, and each forecast sees only what is
+    known at its own issue time; the result is labelled ``label`` (model version ``example``).
+    """
+    inits, leads = pd.DatetimeIndex(init_times), pd.TimedeltaIndex(lead_times)
     t0 = inits.min()
     train = observed.sel(time=slice(t0 - pd.Timedelta(window), t0 - HOUR))
-    return cls(quantiles=quantiles).fit(train, lead_times=leads, targets=list(names))
-
-
-def _relabel(fc: xr.Dataset, model: str, description: str) -> xr.Dataset:
-    fc.attrs.update(model=model, model_version="example", description=description)
+    model = cls(quantiles=quantiles).fit(train, lead_times=leads, targets=list(names))
+    fc = model.forecast(observed, inits, leads, targets=tuple(names))
+    fc.attrs.update(
+        model=label,
+        model_version="example",
+        description=f"{cls.name} baseline fitted on the previous {window} (tests.support.examples)",
+    )
     return fc
 
 
-def persistence_spread(
-    observed: xr.Dataset,
-    init_times: Sequence | pd.DatetimeIndex,
-    lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
-    *,
-    names: Sequence[str] = ("dst", "kp"),
-    window: str = "30D",
-    quantiles: Sequence[float] = QUANTILES,
-) -> xr.Dataset:
-    """The persistence baseline (:class:`forecasting.models.baselines.Persistence`), fitted on
-    the ``window`` before the first issue time, labelled ``persistence_spread``."""
-    inits, leads = pd.DatetimeIndex(init_times), pd.TimedeltaIndex(lead_times)
-    model = _fitted(Persistence, observed, inits, leads, names, window, quantiles)
-    fc = model.forecast(observed, inits, leads, targets=tuple(names))
-    return _relabel(
-        fc,
-        "persistence_spread",
-        f"persistence baseline, residual spread of the previous {window} (tests.support.examples)",
-    )
-
-
-def climatology_window(
-    observed: xr.Dataset,
-    init_times: Sequence | pd.DatetimeIndex,
-    lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
-    *,
-    names: Sequence[str] = ("dst", "kp"),
-    window: str = "30D",
-    quantiles: Sequence[float] = QUANTILES,
-) -> xr.Dataset:
-    """The climatology baseline (:class:`forecasting.models.baselines.Climatology`) of the
-    ``window`` before the first issue time, labelled ``climatology_window``."""
-    inits, leads = pd.DatetimeIndex(init_times), pd.TimedeltaIndex(lead_times)
-    model = _fitted(Climatology, observed, inits, leads, names, window, quantiles)
-    fc = model.forecast(observed, inits, leads, targets=tuple(names))
-    return _relabel(
-        fc, "climatology_window", f"quantiles of the previous {window} (tests.support.examples)"
-    )
+#: the persistence baseline, labelled ``persistence_spread``
+persistence_spread = functools.partial(baseline_example, Persistence, "persistence_spread")
+#: the climatology baseline, labelled ``climatology_window``
+climatology_window = functools.partial(baseline_example, Climatology, "climatology_window")
 
 
 def example_skill(
