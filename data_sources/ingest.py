@@ -21,7 +21,7 @@ import xarray as xr
 
 from data_sources import celestrak, gfz_kp, kyoto_dst, local_file, omni2, solar_indices, swpc
 from data_sources.base import Source
-from data_sources.registry import lookup
+from data_sources.registry import by_name, lookup
 from data_sources.store import Store
 from data_sources.timeconv import TimeLike, to_utc
 
@@ -31,20 +31,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: ingest name -> source; each is called ``(start, end, *, base_url, cache_dir, refresh)``.
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        Source("omni2", omni2.get_omni2),
-        Source("kyoto_dst", kyoto_dst.get_kyoto_dst),
-        Source("gfz_kp", gfz_kp.get_gfz_kp),
-        Source("swpc_plasma", swpc.get_swpc_plasma, "swpc"),
-        Source("swpc_mag", swpc.get_swpc_mag, "swpc"),
-        Source("swpc_kp", swpc.get_swpc_kp, "swpc"),
-        Source("swpc_dst", swpc.get_swpc_dst, "swpc"),
-        Source("celestrak", celestrak.get_celestrak),
-        Source("solar_indices", solar_indices.get_solar_indices),
-    )
-}
+SOURCES: dict[str, Source] = by_name(
+    Source("omni2", omni2.get_omni2),
+    Source("kyoto_dst", kyoto_dst.get_kyoto_dst),
+    Source("gfz_kp", gfz_kp.get_gfz_kp),
+    Source("swpc_plasma", swpc.get_swpc_plasma, "swpc"),
+    Source("swpc_mag", swpc.get_swpc_mag, "swpc"),
+    Source("swpc_kp", swpc.get_swpc_kp, "swpc"),
+    Source("swpc_dst", swpc.get_swpc_dst, "swpc"),
+    Source("celestrak", celestrak.get_celestrak),
+    Source("solar_indices", solar_indices.get_solar_indices),
+)
 
 #: ingest names that share one store source (the SWPC products all live under ``swpc``)
 STORE_NAME: dict[str, str] = {k: s.store_name for k, s in SOURCES.items()}

@@ -7,9 +7,21 @@ known names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Named(Protocol):
+    """Anything registered under its own ``name``."""
+
+    @property
+    def name(self) -> str:
+        """The registry name."""
+        ...
+
+
+N = TypeVar("N", bound=Named)
 
 
 class UnknownNameError(KeyError, ValueError):
@@ -47,3 +59,19 @@ def lookup(registry: Mapping[str, T], name: str, what: str, hint: str = "") -> T
     except KeyError:
         known = ", ".join(registry) or "none registered"
         raise UnknownNameError(f"unknown {what} {name!r}; use one of {known}{hint}") from None
+
+
+def by_name(*items: N) -> dict[str, N]:
+    """A registry ``{item.name: item}`` in the given order.
+
+    Raises
+    ------
+    ValueError
+        If two items share a name.
+    """
+    out: dict[str, N] = {}
+    for item in items:
+        if item.name in out:
+            raise ValueError(f"two registry entries are called {item.name!r}")
+        out[item.name] = item
+    return out

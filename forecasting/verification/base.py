@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import xarray as xr
 
-from data_sources.registry import lookup
+from data_sources.registry import by_name, lookup
 from forecasting.verification import scores
 
 
@@ -76,18 +76,15 @@ class ScoreFunction:
 
 
 #: metric name -> metric; the names are those of ``skill.nc`` and the scorecards
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        ScoreFunction("rmse", scores.rmse),
-        ScoreFunction("mse", scores.mse),
-        ScoreFunction("mae", scores.mae),
-        ScoreFunction("r", scores.pearson_r, better="higher"),
-        ScoreFunction("pe", scores.prediction_efficiency, better="higher"),
-        ScoreFunction("crps", scores.crps_quantile, input="quantiles"),
-        ScoreFunction("coverage_80", scores.interval_coverage, "quantiles", "nominal"),
-    )
-}
+METRICS: dict[str, Metric] = by_name(
+    ScoreFunction("rmse", scores.rmse),
+    ScoreFunction("mse", scores.mse),
+    ScoreFunction("mae", scores.mae),
+    ScoreFunction("r", scores.pearson_r, better="higher"),
+    ScoreFunction("pe", scores.prediction_efficiency, better="higher"),
+    ScoreFunction("crps", scores.crps_quantile, input="quantiles"),
+    ScoreFunction("coverage_80", scores.interval_coverage, "quantiles", "nominal"),
+)
 
 
 def get_metric(name: str) -> Metric:
