@@ -51,12 +51,7 @@ def latest_known(observed, name: str, at: pd.Timestamp) -> pd.Timestamp | None:
     Uses :func:`data_sources.timeconv.interval_end`, so 3-hourly Kp labelled 18:00 is known
     at 21:00 and not before.
     """
-    s = _series(observed, name).dropna()
-    if s.empty:
-        return None
-    ends = timeconv.interval_end(name, s.index)
-    ok = ends <= pd.Timestamp(at)
-    return pd.Timestamp(ends[ok].max()) if ok.any() else None
+    return timeconv.latest_known(_series(observed, name), name, at)[1]
 
 
 def _mid(name: str, labels: pd.DatetimeIndex) -> pd.DatetimeIndex:

@@ -49,10 +49,19 @@ class DataSource(Protocol):
     for ``start <= time < end`` (UTC) and returns the parsed, annotated dataset.
     """
 
-    name: str
-    store_name: str
+    @property
+    def name(self) -> str:
+        """Ingest name."""
+        ...
 
-    def __call__(self, start: TimeLike, end: TimeLike, **kw: object) -> xr.Dataset: ...
+    @property
+    def store_name(self) -> str:
+        """Store source written to."""
+        ...
+
+    def __call__(self, start: TimeLike, end: TimeLike, **kw: object) -> xr.Dataset:
+        """Download and parse ``start <= time < end`` (UTC)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,7 @@ def check_complete(
         )
 
 
-def clip_time(ds: xr.Dataset, start, end) -> xr.Dataset:
+def clip_time(ds: xr.Dataset, start: TimeLike | None, end: TimeLike | None) -> xr.Dataset:
     """Values with ``start <= time < end`` (``None`` leaves that side open)."""
     t = ds.indexes["time"]
     mask = np.ones(len(t), dtype=bool)

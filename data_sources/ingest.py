@@ -15,32 +15,34 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xarray as xr
 
 from data_sources import celestrak, gfz_kp, kyoto_dst, local_file, omni2, solar_indices, swpc
 from data_sources.base import Source
+from data_sources.registry import by_name, lookup
 from data_sources.store import Store
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
+
+if TYPE_CHECKING:
+    from data_sources.mirror.server import MirrorServer
 
 log = logging.getLogger(__name__)
 
 #: ingest name -> source; each is called ``(start, end, *, base_url, cache_dir, refresh)``.
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        Source("omni2", omni2.get_omni2),
-        Source("kyoto_dst", kyoto_dst.get_kyoto_dst),
-        Source("gfz_kp", gfz_kp.get_gfz_kp),
-        Source("swpc_plasma", swpc.get_swpc_plasma, "swpc"),
-        Source("swpc_mag", swpc.get_swpc_mag, "swpc"),
-        Source("swpc_kp", swpc.get_swpc_kp, "swpc"),
-        Source("swpc_dst", swpc.get_swpc_dst, "swpc"),
-        Source("celestrak", celestrak.get_celestrak),
-        Source("solar_indices", solar_indices.get_solar_indices),
-    )
-}
+SOURCES: dict[str, Source] = by_name(
+    Source("omni2", omni2.get_omni2),
+    Source("kyoto_dst", kyoto_dst.get_kyoto_dst),
+    Source("gfz_kp", gfz_kp.get_gfz_kp),
+    Source("swpc_plasma", swpc.get_swpc_plasma, "swpc"),
+    Source("swpc_mag", swpc.get_swpc_mag, "swpc"),
+    Source("swpc_kp", swpc.get_swpc_kp, "swpc"),
+    Source("swpc_dst", swpc.get_swpc_dst, "swpc"),
+    Source("celestrak", celestrak.get_celestrak),
+    Source("solar_indices", solar_indices.get_solar_indices),
+)
 
 #: ingest names that share one store source (the SWPC products all live under ``swpc``)
 STORE_NAME: dict[str, str] = {k: s.store_name for k, s in SOURCES.items()}
@@ -79,29 +81,24 @@ def getter(source: str) -> Callable[..., xr.Dataset]:
     KeyError
         If ``source`` is not in :data:`SOURCES`; the message lists the known names.
     """
-    try:
-        return SOURCES[source]
-    except KeyError:
-        known = ", ".join(sorted([*SOURCES, *GROUPS]))
-        raise KeyError(f"unknown source {source!r}; known sources: {known}") from None
+    return lookup(SOURCES, source, "source")
 
 
 def expand(source: str) -> tuple[str, ...]:
     """Ingest names behind ``source`` (a group such as ``swpc`` or one name)."""
     if source in GROUPS:
         return GROUPS[source]
-    if source not in SOURCES:
-        getter(source)  # raises the KeyError with the list of names
+    lookup({**SOURCES, **GROUPS}, source, "source")  # unknown: the error lists every name
     return (source,)
 
 
 def ingest(
     source: str,
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     store: Store | None = None,
-    **kw,
+    **kw: Any,
 ) -> list[Path]:
     """Download ``source`` for ``start <= time < end`` and merge it into the store.
 
@@ -129,7 +126,9 @@ def ingest(
     return sorted(set(paths))
 
 
-def _ingest_one(name: str, start, end, store: Store, **kw) -> tuple[list[Path], int]:
+def _ingest_one(
+    name: str, start: TimeLike, end: TimeLike, store: Store, **kw: Any
+) -> tuple[list[Path], int]:
     """Fetch one ingest name and write it; return ``(paths, number of times fetched)``."""
     start, end = to_utc(start), to_utc(end)
     if not start < end:
@@ -175,7 +174,7 @@ def ingest_recorded(
     store: Store | None = None,
     sources: list[str] | None = None,
     spans: dict[str, tuple[str, str]] | None = None,
-    mirror=None,
+    mirror: MirrorServer | None = None,
 ) -> dict[str, dict]:
     """Ingest everything recorded in ``data_dir`` through a loopback mirror.
 

@@ -39,7 +39,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import check_complete, clip_time, finalize, read_input
 from data_sources.http import DownloadError, NotFoundError, cached_download
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +272,8 @@ def _get_month(
 
 
 def get_kyoto_dst(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     base_url: str | None = None,
     cache_dir: str | Path | None = None,

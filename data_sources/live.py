@@ -41,7 +41,7 @@ import xarray as xr
 
 from data_sources import config, ingest, propagation, rtqc, swpc
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
-from data_sources.timeconv import interval_end, known_at, to_utc
+from data_sources.timeconv import known_at, latest_known, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Freshness:
     lead_note: str = ""  # SWPC: newest bow-shock hour known, i.e. the lead L1 gives
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -197,12 +198,7 @@ def _hourly(ds: xr.Dataset, names: tuple[str, ...], grid: pd.DatetimeIndex) -> x
 
 def newest_end(ds: xr.Dataset, name: str, t: pd.Timestamp) -> pd.Timestamp | None:
     """End of the newest interval of ``name`` with a finite value known at ``t``."""
-    if name not in ds:
-        return None
-    s = known_at(ds[[name]], t)[name].to_series().dropna()
-    if s.empty:
-        return None
-    return pd.Timestamp(interval_end(name, pd.DatetimeIndex([s.index[-1]]))[0])
+    return latest_known(ds[name].to_series(), name, t)[1] if name in ds else None
 
 
 def _store_frame(

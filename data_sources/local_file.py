@@ -365,7 +365,7 @@ def load_local_file(
 
 
 def _same(a: xr.Dataset, b: xr.Dataset) -> np.ndarray:
-    """Per time: do ``a`` and ``b`` hold identical values (NaN equal to NaN)?"""
+    """Per time: whether ``a`` and ``b`` hold identical values (NaN equal to NaN)."""
     same = np.ones(a.sizes["time"], dtype=bool)
     for v in a.data_vars:
         x, y = a[v].values, b[v].values

@@ -9,14 +9,19 @@ flow ran model tasks on its thread pool). Every module that opens or writes netC
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
 
 #: Re-entrant, so a function holding it may call another that takes it too.
 NETCDF_LOCK = threading.RLock()
 
 
-def write_netcdf_atomic(ds, path, **to_netcdf_kwargs):
-    """Write ``ds`` to ``path`` whole or not at all: a temporary file in the same folder,
-    written under :data:`NETCDF_LOCK`, then :func:`os.replace`; on any failure the temporary
+def write_netcdf_atomic(ds: xr.Dataset, path: str | Path, **to_netcdf_kwargs: Any) -> Path:
+    """Write ``ds`` to ``path`` whole or not at all.
+
+    A temporary file in the same folder is written under :data:`NETCDF_LOCK`, then :func:`os.replace`; on any failure the temporary
     file is removed and whatever ``path`` held before is untouched.
 
     Returns
@@ -85,4 +90,4 @@ def write_bytes_atomic(data: bytes | str, path, *, mode: int = 0o644):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return Path(path)

@@ -18,6 +18,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import check_complete, clip_time, finalize, read_input
 from data_sources.http import NotFoundError, cached_download
+from data_sources.timeconv import TimeLike
 
 log = logging.getLogger(__name__)
 
@@ -320,8 +321,8 @@ def file_name(year: int) -> str:
 
 
 def get_omni2(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     base_url: str | None = None,
     cache_dir: str | Path | None = None,

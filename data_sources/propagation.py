@@ -129,8 +129,11 @@ def _speed_at(
     own: xr.Dataset,
     window: pd.Timedelta = SPEED_WINDOW,
 ) -> np.ndarray:
-    """Delay speed at each sample time: trailing ``window`` mean of own ``v_sw`` or ``speed``,
-    gaps up to :data:`SPEED_GAP` bridged by time interpolation."""
+    """Delay speed at each sample time.
+
+    The trailing ``window`` mean of the product's own ``v_sw`` (or ``speed``), with gaps up to
+    :data:`SPEED_GAP` bridged by time interpolation.
+    """
     src = own["v_sw"] if speed is None and "v_sw" in own else speed
     if src is None:
         raise ValueError(

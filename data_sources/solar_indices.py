@@ -29,6 +29,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
 from data_sources.http import cached_download
+from data_sources.timeconv import TimeLike
 
 SOURCE = "solar_indices"
 #: served by SWPC, so the base URL is SWPC's (``config.base_url("swpc")``)
@@ -127,8 +128,8 @@ def parse_solar_cycle_indices(
 
 
 def get_solar_indices(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     base_url: str | None = None,
     cache_dir: str | Path | None = None,

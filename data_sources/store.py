@@ -233,8 +233,9 @@ def quarantine(path: Path, exc: BaseException) -> Path:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """Exclusive lock on ``folder/.lock`` for a read-merge-write (processes), and the
-    in-process netCDF lock (threads).
+    """Hold the locks of a read-merge-write.
+
+    An exclusive lock on ``folder/.lock`` (processes) and the in-process netCDF lock (threads).
 
     Two writers of the same source (the SWPC products in a flow, two ``ingest`` commands)
     would otherwise each merge into the old file and the last rename would drop the other's

@@ -36,6 +36,7 @@ import xarray as xr
 
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
+from data_sources.derived import dynamic_pressure
 from data_sources.http import DownloadError, cached_download
 from data_sources.resample import hourly_means, sample_step
 from data_sources.timeconv import to_utc_index
@@ -79,13 +80,6 @@ HEADERS: dict[str, list[str]] = {
 }
 
 CADENCE = {"plasma": "1min", "mag": "1min", "kp": "3h", "dst": "1h"}
-
-#: OMNI's flow-pressure coefficient: P [nPa] = 2e-6 n [cm-3] V^2 [km2 s-2], which is
-#: m_p n V^2 = 1.6726e-6 n V^2 nPa raised by ~20 % for an assumed 4 % alpha-particle
-#: content (OMNI2 documentation, ``omni2.text``; King & Papitashvili 2005).
-OMNI_PDYN_COEFF = 2.0e-6
-#: Proton mass in the units above: m_p n V^2 with n in cm-3 and V in km s-1 gives nPa.
-PROTON_PDYN_COEFF = 1.6726e-6
 
 
 # ----------------------------------------------------------------------------- JSON products
@@ -386,17 +380,6 @@ def parse_ace_list(
 
 
 # ----------------------------------------------------------------------------- hourly averages
-def dynamic_pressure(n_p, v_sw, *, alpha_ratio: float | None = None):
-    """Solar-wind dynamic pressure [nPa] from density [cm-3] and speed [km s-1].
-
-    ``P = k n V^2``. With ``alpha_ratio`` unknown (``None``) ``k = 2e-6``, OMNI's flow
-    pressure (omni2.text; King & Papitashvili 2005), which assumes ~4 % alphas; with a known
-    alpha/proton ratio ``a``, ``k = 1.6726e-6 (1 + 4 a)`` (protons plus alphas of mass 4 m_p).
-    """
-    k = OMNI_PDYN_COEFF if alpha_ratio is None else PROTON_PDYN_COEFF * (1.0 + 4.0 * alpha_ratio)
-    return k * n_p * v_sw**2
-
-
 def to_hourly(ds: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     """Hourly means of a 1-minute dataset, labelled by the start of the hour.
 

@@ -20,12 +20,14 @@ next eight Kp intervals.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 HOUR = pd.Timedelta("1h")
 
@@ -113,7 +115,7 @@ def interval_end(name: str, labels: pd.DatetimeIndex | np.ndarray) -> pd.Datetim
     return labels.floor(step) + step
 
 
-def known_at(ds: xr.Dataset, t, *, names=None) -> xr.Dataset:
+def known_at(ds: xr.Dataset, t: TimeLike, *, names: Sequence[str] | None = None) -> xr.Dataset:
     """``ds`` as it was knowable at issue time ``t``: later values are set to NaN.
 
     Only data variables along ``time`` are masked; ``*_qc`` flags follow their variable.
@@ -123,7 +125,7 @@ def known_at(ds: xr.Dataset, t, *, names=None) -> xr.Dataset:
     t = pd.Timestamp(t)
     out = ds.sel(time=slice(None, t - pd.Timedelta("1ns")))
     labels = out.indexes["time"]
-    for name in names or [v for v in out.data_vars if "time" in out[v].dims]:
+    for name in names or [str(v) for v in out.data_vars if "time" in out[v].dims]:
         base = name[:-3] if name.endswith("_qc") else name
         late = np.asarray(interval_end(base, labels) > t)
         if late.any():
@@ -134,7 +136,36 @@ def known_at(ds: xr.Dataset, t, *, names=None) -> xr.Dataset:
     return out
 
 
-def target_labels(init_time, lead_time) -> np.ndarray:
+def latest_known(values: pd.Series, name: str, t: TimeLike) -> tuple[float, pd.Timestamp | None]:
+    """The newest finite value of ``name`` known at ``t`` and the end of its interval.
+
+    Parameters
+    ----------
+    values
+        Series of ``name`` labelled by interval start (hourly series of 3-hourly Kp repeat
+        the value over its block).
+    name
+        Variable name (decides the interval: see :data:`INTERVAL`).
+    t
+        Issue time (UTC); a value is known once its interval has ended (``interval_end <= t``).
+
+    Returns
+    -------
+    tuple
+        ``(value, interval end)``; ``(nan, None)`` if nothing finite is known at ``t``.
+        The age of the input at ``t`` is ``t - interval end``.
+    """
+    s = values.dropna().sort_index()
+    if s.empty:
+        return float("nan"), None
+    ends = interval_end(name, s.index)
+    ok = np.flatnonzero(np.asarray(ends <= to_utc(t)))
+    if not len(ok):
+        return float("nan"), None
+    return float(s.iloc[ok[-1]]), pd.Timestamp(ends[ok[-1]])
+
+
+def target_labels(init_time: ArrayLike, lead_time: ArrayLike) -> np.ndarray:
     """Hourly labels of the forecast targets: ``init_time + lead_time - 1 h``, shape (init, lead)."""
     init = pd.DatetimeIndex(np.atleast_1d(init_time)).values
     lead = pd.TimedeltaIndex(np.atleast_1d(lead_time)).values

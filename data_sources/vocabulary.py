@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import xarray as xr
 
+from data_sources.registry import lookup
+
 DATA_VERSIONS = (
     "final",
     "provisional",
@@ -114,13 +116,8 @@ def describe(name: str) -> Variable:
     KeyError
         If ``name`` is not canonical; the message lists the valid names.
     """
-    try:
-        return VARIABLES[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown variable {name!r}: not in the canonical vocabulary "
-            f"({', '.join(sorted(VARIABLES))}); add it to data_sources/vocabulary.py"
-        ) from None
+    hint = "; it is not in the canonical vocabulary: add it to data_sources/vocabulary.py"
+    return lookup(VARIABLES, name, "variable", hint)
 
 
 def annotate(
@@ -134,7 +131,8 @@ def annotate(
     ``data_version`` is one string for all variables, or a mapping name -> version.
     Variables whose name ends in ``_qc`` or ``_version`` are left as they are.
     """
-    for name, da in ds.data_vars.items():
+    for key, da in ds.data_vars.items():
+        name = str(key)
         if name.endswith(("_qc", "_version")):
             continue
         var = describe(name)

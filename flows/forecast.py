@@ -40,6 +40,7 @@ from forecasting.alerting import delivery, qc
 from forecasting.alerting.log import AlertLog, check_issue_time
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules, forecast_usable
 from forecasting.models import baseline_cache
+from forecasting.models.base import BASELINE_NAMES
 from forecasting.products.write import write_products
 from forecasting.schema import exceedance_probability, most_severe
 
@@ -54,14 +55,8 @@ PROJECT_LOGGERS: tuple[str, ...] = (
     "flows",
     "dashboards",
 )
-#: baselines run beside the primary model (names from docs/CONTRACTS.md)
-DEFAULT_BASELINES: tuple[str, ...] = (
-    "persistence",
-    "recurrence27",
-    "climatology",
-    "burton",
-    "obrien_mcpherron",
-)
+#: baselines run beside the primary model (the forecaster registry's baselines)
+DEFAULT_BASELINES: tuple[str, ...] = BASELINE_NAMES
 #: the primary model when the registry has no current TFT
 FALLBACK_PRIMARY = "persistence"
 _SAID: set[str] = set()

@@ -42,6 +42,8 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import timeconv
+from data_sources.derived import dynamic_pressure
+from forecasting.models import physics
 
 #: raw inputs taken from the dataset when present (canonical names)
 RAW_INPUTS: tuple[str, ...] = (
@@ -91,11 +93,40 @@ def known_by_end_of_row(series: pd.Series, name: str, labels: pd.DatetimeIndex) 
     return series.reindex(src).to_numpy(dtype=float)
 
 
+def calendar_phases(labels: pd.DatetimeIndex) -> pd.DataFrame:
+    """Day-of-year and UT phases of hourly ``labels``: ``doy_sin, doy_cos, ut_sin, ut_cos``.
+
+    Parameters
+    ----------
+    labels
+        Hour labels (UTC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``doy = day_of_year - 1 + hour / 24``; phases ``2 pi doy / 365.25`` and ``2 pi UT / 24``
+        [rad] as sine and cosine (stand-ins for the Russell & McPherron 1973 semiannual and
+        diurnal modulation), indexed by ``labels``.
+    """
+    labels = pd.DatetimeIndex(labels)
+    doy = (labels.dayofyear - 1 + labels.hour / 24.0).to_numpy(dtype=float)
+    ut = (labels.hour + labels.minute / 60.0).to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "doy_sin": np.sin(2 * np.pi * doy / 365.25),
+            "doy_cos": np.cos(2 * np.pi * doy / 365.25),
+            "ut_sin": np.sin(2 * np.pi * ut / 24.0),
+            "ut_cos": np.cos(2 * np.pi * ut / 24.0),
+        },
+        index=labels,
+    )
+
+
 def _derive(df: pd.DataFrame, notes: dict) -> pd.DataFrame:
     out = {}
     has = df.columns
     if {"n_p", "v_sw"} <= set(has):
-        formula = 2e-6 * df["n_p"] * df["v_sw"] ** 2
+        formula = dynamic_pressure(df["n_p"], df["v_sw"])
         if "p_dyn" in has:
             out["p_dyn"] = df["p_dyn"].fillna(formula)
             notes["p_dyn"] = "observed; gaps filled with 2e-6 n V^2"
@@ -104,14 +135,13 @@ def _derive(df: pd.DataFrame, notes: dict) -> pd.DataFrame:
             notes["p_dyn"] = DERIVED_DOC["p_dyn"]
     if {"v_sw", "bz_gsm"} <= set(has):
         v, bz = df["v_sw"], df["bz_gsm"]
-        out["e_y"] = -v * bz * 1e-3
-        out["vbs"] = v * np.clip(-bz, 0.0, None) * 1e-3
+        out["e_y"] = physics.electric_field(v, bz)
+        out["vbs"] = physics.vbs(v, bz)
         notes["e_y"], notes["vbs"] = DERIVED_DOC["e_y"], DERIVED_DOC["vbs"]
         if "by_gsm" in has:
             by = df["by_gsm"]
-            theta = np.arctan2(by, bz)
-            bt = np.hypot(by, bz)
-            out["newell"] = v ** (4 / 3) * bt ** (2 / 3) * np.abs(np.sin(theta / 2)) ** (8 / 3)
+            theta = pd.Series(physics.clock_angle(by, bz), index=df.index)
+            out["newell"] = physics.newell_coupling(v, by, bz)
             out["clock_sin"], out["clock_cos"] = np.sin(theta), np.cos(theta)
             for key in ("clock_sin", "clock_cos"):
                 out[key] = out[key].where(by.notna() & bz.notna())
@@ -121,16 +151,11 @@ def _derive(df: pd.DataFrame, notes: dict) -> pd.DataFrame:
                 DERIVED_DOC["clock_cos"],
             )
         else:
-            out["newell"] = v ** (4 / 3) * np.clip(-bz, 0.0, None) ** (2 / 3)
+            out["newell"] = physics.newell_coupling(v, None, bz)
             notes["newell"] = DERIVED_DOC["newell_bz_only"]
-    idx = df.index
-    doy = (idx.dayofyear - 1 + idx.hour / 24.0).to_numpy(dtype=float)
-    ut = (idx.hour + idx.minute / 60.0).to_numpy(dtype=float)
-    out["doy_sin"] = np.sin(2 * np.pi * doy / 365.25)
-    out["doy_cos"] = np.cos(2 * np.pi * doy / 365.25)
-    out["ut_sin"] = np.sin(2 * np.pi * ut / 24.0)
-    out["ut_cos"] = np.cos(2 * np.pi * ut / 24.0)
-    for key in ("doy_sin", "doy_cos", "ut_sin", "ut_cos"):
+    phases = calendar_phases(df.index)
+    for key in phases.columns:
+        out[key] = phases[key].to_numpy()
         notes[key] = DERIVED_DOC[key]
     for key, val in out.items():
         df[key] = np.asarray(val, dtype=float)

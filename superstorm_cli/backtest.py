@@ -69,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
 
     start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
     bt.issue_times(start, end, args.every)  # validates the window before loading anything
-    if args.model not in bt.MODEL_NAMES:
-        raise ValueError(f"unknown model {args.model!r}; use one of {', '.join(bt.MODEL_NAMES)}")
     model = bt.load_model(args.model, version=args.version)
     refit = args.refit
     if bt.needs_fit(model) and refit is None:

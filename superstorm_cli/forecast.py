@@ -10,8 +10,6 @@ from pathlib import Path
 from data_sources.netcdf import NETCDF_LOCK
 from superstorm_cli.common import utc_time
 
-BASELINES = ("persistence", "recurrence27", "climatology", "burton", "obrien_mcpherron")
-
 
 def _common(p: argparse.ArgumentParser, baselines_default: str) -> None:
     p.add_argument(
@@ -24,7 +22,8 @@ def _common(p: argparse.ArgumentParser, baselines_default: str) -> None:
         "--baselines",
         default=None,
         help=f"comma-separated baselines run beside the primary model, or 'none' "
-        f"(choose from {','.join(BASELINES)}; default: {baselines_default})",
+        "(names of forecasting.models.base.BASELINE_NAMES: persistence, recurrence27, ...; "
+        f"default: {baselines_default})",
     )
     p.add_argument(
         "--prefect",
@@ -69,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_serve)
 
 
-def _baselines(args) -> tuple[str, ...]:
+def _baselines(args: argparse.Namespace) -> tuple[str, ...]:
+    from forecasting.models.base import BASELINE_NAMES as BASELINES
+
     value = args.baselines or getattr(args, "baselines_default", None)
     if value is None:
         return BASELINES

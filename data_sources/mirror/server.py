@@ -78,6 +78,7 @@ class Faults:
     requests: list[str] = field(default_factory=list)
 
     def clear(self) -> None:
+        """Remove every injected fault and forget the recorded requests."""
         self.fail_next.clear()
         self.delay_s.clear()
         self.truncate.clear()
@@ -111,6 +112,7 @@ class MirrorServer:
 
     @property
     def url(self) -> str:
+        """Base URL of the running server (``http://127.0.0.1:<port>``)."""
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
@@ -149,11 +151,13 @@ class MirrorServer:
             req.wfile.write(body)
 
     def start(self) -> MirrorServer:
+        """Start serving on a background thread; return ``self``."""
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Shut the server down and close its socket."""
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import interval_end, known_at, to_utc
+from data_sources.timeconv import interval_end, known_at, latest_known, to_utc
 from forecasting.schema import G_SCALE as SCHEMA_G
 from forecasting.schema import exceedance_probability, exceeds, kp_label
 
@@ -493,11 +493,7 @@ def latest_observed(
     """Newest value of ``name`` known at ``now`` and the end of its interval (``timeconv``)."""
     if observed is None or name not in observed:
         return float("nan"), None
-    ds = known_at(observed[[name]], now)
-    s = ds[name].to_series().dropna()
-    if s.empty:
-        return float("nan"), None
-    return float(s.iloc[-1]), pd.Timestamp(interval_end(name, pd.DatetimeIndex([s.index[-1]]))[0])
+    return latest_known(observed[name].to_series(), name, now)
 
 
 def _last_reached(observed: xr.Dataset, family: str, now: pd.Timestamp) -> pd.Timestamp | None:

@@ -39,6 +39,7 @@ import xarray as xr
 from data_sources import timeconv
 from data_sources.timeconv import to_utc
 from forecasting import latency as latency_mod
+from forecasting.models.base import Forecaster, get_forecaster
 from forecasting.schema import validate_forecast
 from forecasting.storms import storm_catalog
 from forecasting.verification.scores import score as verify
@@ -552,28 +553,10 @@ def compare(
 
 
 # ---------------------------------------------------------------------------- loading
-BASELINES = {
-    "persistence": "Persistence",
-    "recurrence27": "Recurrence27",
-    "climatology": "Climatology",
-    "burton": "Burton",
-    "obrien_mcpherron": "OBrienMcPherron",
-}
-MODEL_NAMES = ("tft", *BASELINES)
-
-
-def load_model(name: str, *, version: str = "latest"):
+def load_model(name: str, *, version: str = "latest") -> Forecaster:
     """A Forecaster by model name: ``tft`` (the registry's ``version``) or a baseline
     (unfitted: backtest it with ``refit`` so it is fitted on data before the window)."""
-    if name == "tft":
-        from forecasting.models.predict import TFTForecaster
-
-        return TFTForecaster(version)
-    if name not in BASELINES:
-        raise ValueError(f"unknown model {name!r}; use one of {', '.join(MODEL_NAMES)}")
-    from forecasting.models import baselines
-
-    return getattr(baselines, BASELINES[name])()
+    return get_forecaster(name, version=version) if name == "tft" else get_forecaster(name)
 
 
 def needs_fit(model) -> bool:

@@ -39,18 +39,12 @@ from data_sources import timeconv
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from forecasting import schema
 from forecasting.models import baselines
+from forecasting.models.base import MODEL_NAMES
 from forecasting.splits import YearSplit
 from forecasting.storms import storm_catalog
 from forecasting.verification import scores as verification
 
-MODELS: tuple[str, ...] = (
-    "tft",
-    "persistence",
-    "recurrence27",
-    "climatology",
-    "burton",
-    "obrien_mcpherron",
-)
+MODELS: tuple[str, ...] = MODEL_NAMES
 TARGETS: tuple[str, ...] = ("dst", "kp")
 #: the event behind ``hss``/``pod``/``far``/``tss`` in skill.nc (Dst <= -50 nT, Kp >= 5)
 PRIMARY_EVENT: dict[str, float] = {"dst": -50.0, "kp": 5.0}

@@ -21,19 +21,14 @@ import pandas as pd
 from data_sources import config
 from data_sources.http import atomic_write_bytes
 from forecasting.models import baselines
+from forecasting.models.base import BASELINES
 
 log = logging.getLogger(__name__)
 
 FORMAT = "superstorm-baseline/1"
 
-#: baseline name -> class; the only classes a cache file may name
-CLASSES: dict[str, type[baselines.ResidualQuantileForecaster]] = {
-    "persistence": baselines.Persistence,
-    "recurrence27": baselines.Recurrence27,
-    "climatology": baselines.Climatology,
-    "burton": baselines.Burton,
-    "obrien_mcpherron": baselines.OBrienMcPherron,
-}
+#: baseline name -> class (the forecaster registry's); the only classes a cache file may name
+CLASSES = BASELINES
 
 _FITTED: dict[tuple, baselines.ResidualQuantileForecaster] = {}
 

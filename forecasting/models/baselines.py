@@ -27,6 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from data_sources import timeconv
+from data_sources.derived import dynamic_pressure
 from forecasting import schema
 from forecasting.models import physics
 
@@ -120,7 +121,7 @@ def p_dyn_series(ds: xr.Dataset) -> pd.Series:
     """Dynamic pressure [nPa]: ``p_dyn`` where present, gaps filled with ``2e-6 n V^2`` (OMNI2)."""
     formula = None
     if "n_p" in ds and "v_sw" in ds:
-        formula = 2e-6 * _hourly(ds, "n_p") * _hourly(ds, "v_sw") ** 2
+        formula = dynamic_pressure(_hourly(ds, "n_p"), _hourly(ds, "v_sw"))
     if "p_dyn" in ds:
         p = _hourly(ds, "p_dyn")
         return p if formula is None else p.fillna(formula)
@@ -380,5 +381,7 @@ class OBrienMcPherron(_RingCurrent):
 
 
 def all_baselines() -> list[ResidualQuantileForecaster]:
-    """One unfitted instance of every baseline, in the report's order."""
-    return [Persistence(), Recurrence27(), Climatology(), Burton(), OBrienMcPherron()]
+    """One unfitted instance of every baseline of the forecaster registry, in its order."""
+    from forecasting.models.base import BASELINES  # the registry imports this module
+
+    return [cls() for cls in BASELINES.values()]

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: 1 nPa in eV cm-3 (1e-9 Pa / 1.602176634e-19 J/eV / 1e6 cm-3 per m3)
 NPA_IN_EV_CM3 = 1e-9 / 1.602176634e-19 / 1e6
@@ -80,6 +81,41 @@ def vbs(v_sw: np.ndarray, bz_gsm: np.ndarray) -> np.ndarray:
     return np.maximum(electric_field(v_sw, bz_gsm), 0.0) * np.where(
         np.isnan(np.asarray(bz_gsm, dtype=float)), np.nan, 1.0
     )
+
+
+def newell_coupling(v_sw: ArrayLike, by_gsm: ArrayLike | None, bz_gsm: ArrayLike) -> np.ndarray:
+    """Newell et al. (2007) coupling ``V^(4/3) B_T^(2/3) sin^(8/3)(theta_c / 2)``.
+
+    doi:10.1029/2006JA012015. ``B_T = sqrt(By^2 + Bz^2)``, ``theta_c = atan2(By, Bz)`` (GSM).
+
+    Parameters
+    ----------
+    v_sw
+        Bulk speed [km s-1].
+    by_gsm
+        IMF By, GSM [nT]; ``None`` gives the Bz-only form ``V^(4/3) Bs^(2/3)`` (``B_T = |Bz|``,
+        ``theta_c`` 0 or 180 deg).
+    bz_gsm
+        IMF Bz, GSM [nT].
+
+    Returns
+    -------
+    numpy.ndarray
+        Coupling [(km s-1)^(4/3) nT^(2/3)]; NaN where an input is NaN.
+    """
+    v = np.asarray(v_sw, dtype=float)
+    bz = np.asarray(bz_gsm, dtype=float)
+    with np.errstate(invalid="ignore"):  # an unphysical negative speed gives NaN, as in pandas
+        if by_gsm is None:
+            return v ** (4 / 3) * np.clip(-bz, 0.0, None) ** (2 / 3)
+        by = np.asarray(by_gsm, dtype=float)
+        theta = clock_angle(by, bz)
+        return v ** (4 / 3) * np.hypot(by, bz) ** (2 / 3) * np.abs(np.sin(theta / 2)) ** (8 / 3)
+
+
+def clock_angle(by_gsm: ArrayLike, bz_gsm: ArrayLike) -> np.ndarray:
+    """IMF clock angle ``theta_c = atan2(By, Bz)`` [rad] (0 northward, pi southward)."""
+    return np.arctan2(np.asarray(by_gsm, dtype=float), np.asarray(bz_gsm, dtype=float))
 
 
 def injection(e: np.ndarray, model: RingCurrentModel) -> np.ndarray:

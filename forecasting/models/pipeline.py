@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from forecasting.features import build_features
+from forecasting.features import build_features, calendar_phases
 
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 
@@ -62,18 +62,7 @@ def calendar(labels: pd.DatetimeIndex) -> pd.DataFrame:
     ``doy = day_of_year - 1 + hour / 24``; phases ``2 pi doy / 365.25`` and ``2 pi UT / 24``
     (stand-ins for the Russell & McPherron 1973 semiannual and diurnal modulation).
     """
-    labels = pd.DatetimeIndex(labels)
-    doy = (labels.dayofyear - 1 + labels.hour / 24.0).to_numpy(dtype=float)
-    ut = (labels.hour + labels.minute / 60.0).to_numpy(dtype=float)
-    return pd.DataFrame(
-        {
-            "doy_sin": np.sin(2 * np.pi * doy / 365.25),
-            "doy_cos": np.cos(2 * np.pi * doy / 365.25),
-            "ut_sin": np.sin(2 * np.pi * ut / 24.0),
-            "ut_cos": np.cos(2 * np.pi * ut / 24.0),
-        },
-        index=labels,
-    )
+    return calendar_phases(labels)
 
 
 def hour_index(labels) -> np.ndarray:

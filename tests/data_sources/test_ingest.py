@@ -50,7 +50,7 @@ def test_ingest_then_read_back(mirrored_home):
 
 
 def test_unknown_source_lists_known_ones(mirrored_home):
-    with pytest.raises(KeyError, match="known sources: .*omni2"):
+    with pytest.raises(KeyError, match="unknown source 'omni3'; use one of omni2, .*swpc"):
         ingest("omni3", "2024-01-01", "2024-02-01")
     with pytest.raises(ValueError, match="before end"):
         ingest("omni2", "2024-02-01", "2024-01-01")

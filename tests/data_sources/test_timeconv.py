@@ -96,3 +96,16 @@ def test_to_utc_index_converts_aware_values():
 
     idx = to_utc_index(["2024-05-10T20:00+02:00", "2024-05-10T19:00Z"])
     assert list(idx) == [pd.Timestamp("2024-05-10 18:00"), pd.Timestamp("2024-05-10 19:00")]
+
+
+def test_latest_known_waits_for_the_end_of_the_kp_block():
+    from data_sources.timeconv import latest_known
+
+    t = pd.date_range("2024-01-01", periods=9, freq="h")
+    kp = pd.Series(np.repeat([1.0, 2.0, 3.0], 3), index=t)
+    assert latest_known(kp, "kp", "2024-01-01 05:00") == (1.0, pd.Timestamp("2024-01-01 03:00"))
+    assert latest_known(kp, "kp", "2024-01-01 06:00") == (2.0, pd.Timestamp("2024-01-01 06:00"))
+    dst = pd.Series([-10.0, np.nan, np.nan], index=t[:3])
+    assert latest_known(dst, "dst", "2024-01-01 05:00") == (-10.0, pd.Timestamp("2024-01-01 01:00"))
+    value, end = latest_known(dst, "dst", "2024-01-01 00:30")
+    assert np.isnan(value) and end is None

@@ -1,19 +1,21 @@
 """Real-data example inputs for the dashboards (tests, benchmark, screenshots, demos).
 
 Nothing here is invented: observations come from recorded OMNI2 files
-(``../shared/data/omni2_low_res``) and the two forecasts are simple empirical models computed
-from those observations with only the data known at each issue time
-(:func:`data_sources.timeconv.known_at` semantics):
+(``../shared/data/omni2_low_res``) and the two forecasts are the project's own baselines
+(:mod:`forecasting.models.baselines`), fitted on the ``window`` before the first issue time and
+using only the data known at each issue time:
 
-* ``persistence_spread``: the newest known value plus the quantiles of the real changes over
-  the same lead seen in the preceding ``window`` (persistence with empirical spread);
-* ``climatology_window``: the quantiles of the values seen in the preceding ``window``.
+* ``persistence_spread``: :class:`~forecasting.models.baselines.Persistence` (newest known value
+  plus the training residual quantiles per lead);
+* ``climatology_window``: :class:`~forecasting.models.baselines.Climatology` (quantiles of the
+  training values).
 
 They are labelled with those names on every page, never as the TFT.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,22 +23,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import timeconv
-from forecasting.schema import QUANTILES, make_forecast
+from forecasting.models.baselines import Climatology, Persistence, ResidualQuantileForecaster
+from forecasting.schema import QUANTILES
 
 HOUR = pd.Timedelta("1h")
-CLIP = {"kp": (0.0, 9.0)}
 #: hourly leads 1..24 h
 LEADS_24H = pd.to_timedelta(range(1, 25), "h")
 
 
-def _known(series: pd.Series, name: str, t: pd.Timestamp, window: pd.Timedelta) -> pd.Series:
-    s = series[(series.index >= t - window) & (series.index < t)]
-    ok = timeconv.interval_end(name, s.index) <= t
-    return s[np.asarray(ok)]
-
-
-def persistence_spread(
+def baseline_example(
+    cls: type[ResidualQuantileForecaster],
+    label: str,
     observed: xr.Dataset,
     init_times: Sequence | pd.DatetimeIndex,
     lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
@@ -45,79 +42,28 @@ def persistence_spread(
     window: str = "30D",
     quantiles: Sequence[float] = QUANTILES,
 ) -> xr.Dataset:
-    """Persistence with empirical spread: last known value + quantiles of real L-hour changes.
+    """Forecasts of baseline ``cls`` fitted on the ``window`` before the first issue time.
 
-    For issue time t and lead L the target is the hour labelled t + L - 1 h; the changes are
-    ``x(h + L') - x(h)`` over the known part of ``[t - window, t)``, with L' = L plus the age of
-    the newest known value (so a 3-hourly Kp known 2 h late gets the spread of a longer step).
+    Only data before the first issue time trains it, and each forecast sees only what is
+    known at its own issue time; the result is labelled ``label`` (model version ``example``).
     """
-    inits = pd.DatetimeIndex(init_times)
-    leads = pd.TimedeltaIndex(lead_times)
-    win = pd.Timedelta(window)
-    q = np.asarray(quantiles, dtype=float)
-    values = {n: np.full((len(inits), len(leads), len(q)), np.nan) for n in names}
-    cutoff = []
-    for i, t in enumerate(inits):
-        newest = []
-        for n in names:
-            s = _known(observed[n].to_series().astype(float), n, t, win).dropna()
-            if len(s) < 48:
-                continue
-            last_label = s.index[-1]
-            newest.append(timeconv.interval_end(n, [last_label])[0])
-            hourly = s.asfreq("1h")
-            for j, lead in enumerate(leads):
-                step = int((t + lead - HOUR - last_label) / HOUR)
-                change = (hourly.shift(-step) - hourly).dropna()
-                if len(change) < 24:
-                    continue
-                qs = s.iloc[-1] + np.quantile(change.to_numpy(), q)
-                lo, hi = CLIP.get(n, (-np.inf, np.inf))
-                values[n][i, j] = np.clip(qs, lo, hi)
-        cutoff.append(max(newest) if newest else t)
-    return make_forecast(
-        values,
-        init_time=inits,
-        lead_time=leads,
-        quantiles=q,
-        model="persistence_spread",
+    inits, leads = pd.DatetimeIndex(init_times), pd.TimedeltaIndex(lead_times)
+    t0 = inits.min()
+    train = observed.sel(time=slice(t0 - pd.Timedelta(window), t0 - HOUR))
+    model = cls(quantiles=quantiles).fit(train, lead_times=leads, targets=list(names))
+    fc = model.forecast(observed, inits, leads, targets=tuple(names))
+    fc.attrs.update(
+        model=label,
         model_version="example",
-        data_cutoff=max(cutoff) if cutoff else None,
-        extra_attrs={
-            "description": "persistence + empirical spread of real changes "
-            f"over the previous {window} (tests.support.examples)"
-        },
+        description=f"{cls.name} baseline fitted on the previous {window} (tests.support.examples)",
     )
+    return fc
 
 
-def climatology_window(
-    observed: xr.Dataset,
-    init_times: Sequence | pd.DatetimeIndex,
-    lead_times: Sequence | pd.TimedeltaIndex = LEADS_24H,
-    *,
-    names: Sequence[str] = ("dst", "kp"),
-    window: str = "30D",
-    quantiles: Sequence[float] = QUANTILES,
-) -> xr.Dataset:
-    """Quantiles of the values known in ``[t - window, t)``, the same for every lead."""
-    inits = pd.DatetimeIndex(init_times)
-    leads = pd.TimedeltaIndex(lead_times)
-    q = np.asarray(quantiles, dtype=float)
-    values = {n: np.full((len(inits), len(leads), len(q)), np.nan) for n in names}
-    for i, t in enumerate(inits):
-        for n in names:
-            s = _known(observed[n].to_series().astype(float), n, t, pd.Timedelta(window)).dropna()
-            if len(s) >= 48:
-                values[n][i, :, :] = np.quantile(s.to_numpy(), q)[None, :]
-    return make_forecast(
-        values,
-        init_time=inits,
-        lead_time=leads,
-        quantiles=q,
-        model="climatology_window",
-        model_version="example",
-        extra_attrs={"description": f"quantiles of the previous {window} (tests.support.examples)"},
-    )
+#: the persistence baseline, labelled ``persistence_spread``
+persistence_spread = functools.partial(baseline_example, Persistence, "persistence_spread")
+#: the climatology baseline, labelled ``climatology_window``
+climatology_window = functools.partial(baseline_example, Climatology, "climatology_window")
 
 
 def example_skill(

@@ -1,0 +1,70 @@
+"""The alert-channel contract and the one registry of channel kinds.
+
+A :class:`Channel` has a ``label`` (what the alert log records as the channel, e.g.
+``webhook``) and ``send(subject, body)``, which delivers one message or raises (HTTP error,
+timeout, notifier failure) so the delivery loop can retry. Secrets (webhook URLs, tokens)
+never appear in ``label``.
+
+:data:`CHANNELS` maps a channel kind to a factory returning a configured :class:`Channel`;
+:mod:`forecasting.alerting.delivery` registers its kinds with :func:`register_channel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from data_sources.registry import lookup
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """Where alert messages go (see the module docstring)."""
+
+    label: str
+
+    def send(self, subject: str, body: str) -> None:
+        """Deliver one message; raise on failure."""
+        ...
+
+
+#: channel kind -> factory (keyword arguments from the configuration, e.g. ``url``)
+CHANNELS: dict[str, Callable[..., Channel]] = {}
+
+
+def register_channel(kind: str, factory: Callable[..., Channel]) -> Callable[..., Channel]:
+    """Register ``factory`` for channel ``kind`` and return it (usable as a call or decorator).
+
+    Parameters
+    ----------
+    kind
+        Channel kind named in the configuration (``webhook``, ``block`` ...).
+    factory
+        Returns a configured :class:`Channel`.
+
+    Returns
+    -------
+    Callable
+        ``factory`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is already registered to another factory.
+    """
+    if CHANNELS.get(kind, factory) is not factory:
+        raise ValueError(f"channel kind {kind!r} is already registered")
+    CHANNELS[kind] = factory
+    return factory
+
+
+def get_channel(kind: str, **config: object) -> Channel:
+    """A configured channel of ``kind``.
+
+    Raises
+    ------
+    data_sources.registry.UnknownNameError
+        A ``ValueError`` (and ``KeyError``) if ``kind`` is unknown; the message lists the
+        registered kinds.
+    """
+    return lookup(CHANNELS, kind, "alert channel")(**config)
