@@ -8,6 +8,10 @@ Without ``PREFECT_API_URL`` Prefect starts a temporary local server for the proc
 The forecast runs at minute 5 of every hour so that the hour just ended has reached the
 real-time feeds; verification at 00:30 UTC scores the day before; retraining on Sundays at
 03:00 UTC.
+
+The hourly deployment runs one flow run at a time (``concurrency_limit=1``; a late run is
+queued, not run beside the one in progress); the alert log serialises runs anyway, this keeps
+a slow hour from stacking up overlapping runs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class Schedules:
     verify: str = "30 0 * * *"
     retrain: str = "0 3 * * 0"
     timezone: str = "UTC"
+    forecast_concurrency: int = 1
     forecast_parameters: dict = field(default_factory=dict)
     verify_parameters: dict = field(default_factory=dict)
     retrain_parameters: dict = field(default_factory=dict)
@@ -42,6 +47,7 @@ def deployments(schedules: Schedules | None = None) -> list:
             name="hourly",
             schedule=Cron(s.forecast, timezone=s.timezone),
             parameters=dict(s.forecast_parameters),
+            concurrency_limit=s.forecast_concurrency,
             tags=["superstorm", "operations"],
             description="Hourly forecast, archive, alerts, delivery, dashboards (at :05 UTC).",
         ),

@@ -21,8 +21,8 @@ key (HTTP header ``Idempotency-Key`` on webhook blocks, ``idempotency_key`` in t
 a receiver drops the one resend that a kill -9 between the POST and its record can cause.
 Pending messages of one episode go out as one message (the newest, listing the ones it
 supersedes); a message delivered after the run that issued it says ``LATE``. Every request has
-a timeout, every round a deadline, and a round stops at the first timeout (the channel is down:
-the rest stays pending for the next run).
+a timeout, every round a deadline, and a round stops once the channel is down (timeout,
+connection failure, HTTP 5xx): the rest stays pending for the next run.
 """
 
 from __future__ import annotations
@@ -119,17 +119,38 @@ def webhook_block(url: str, *, timeout: float = REQUEST_TIMEOUT_S):
     )
 
 
+def _timeout(cfg: dict) -> float:
+    raw = os.environ.get("SUPERSTORM_ALERT_TIMEOUT") or cfg.get("timeout_s") or REQUEST_TIMEOUT_S
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value <= 300:
+        raise ValueError(
+            f"alert delivery timeout {raw!r} (SUPERSTORM_ALERT_TIMEOUT or [alerts] timeout_s) "
+            "must be a number of seconds in (0, 300]"
+        )
+    return value
+
+
 def configured_channel() -> Channel | None:
-    """The channel from the environment / config file, or ``None`` when none is configured."""
+    """The channel from the environment / config file, or ``None`` when none is configured.
+
+    The request timeout is ``SUPERSTORM_ALERT_TIMEOUT`` / ``[alerts] timeout_s`` (default
+    10 s).
+    """
     cfg = _alerts_config()
+    timeout = _timeout(cfg)
     block_name = os.environ.get("SUPERSTORM_ALERT_BLOCK") or cfg.get("block")
     if block_name:
         from prefect.blocks.core import Block
 
-        return Channel(Block.load(block_name), label="block")
+        return Channel(Block.load(block_name), label="block", timeout=timeout)
     url = os.environ.get("SUPERSTORM_ALERT_WEBHOOK") or cfg.get("webhook_url")
     if url:
-        return Channel(webhook_block(url), label="webhook", secrets=(url,))
+        return Channel(
+            webhook_block(url, timeout=timeout), label="webhook", secrets=(url,), timeout=timeout
+        )
     return None
 
 
@@ -166,12 +187,20 @@ def _iso_run(t) -> str:
     return str(t.tz_convert(None) if t.tzinfo is not None else t)
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    """Whether ``exc`` says the channel did not answer (timeout / connection failure)."""
+def _channel_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says the channel is down rather than this message refused.
+
+    Timeouts, connection failures and HTTP 5xx: down (the round stops, nothing is lost: the
+    rest waits for the next run). HTTP 4xx and other errors concern this message: the round
+    goes on with the next, so one refused message never blocks the others.
+    """
     names = {c.__name__ for c in type(exc).__mro__}
-    return bool(
-        names & {"TimeoutException", "TimeoutError", "ConnectError", "ConnectionError"}
-    ) or isinstance(exc, TimeoutError | ConnectionError)
+    if names & {"TimeoutException", "TimeoutError", "ConnectError", "ConnectionError"}:
+        return True
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return True
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return isinstance(status, int) and status >= 500
 
 
 def deliver_pending(
@@ -188,8 +217,8 @@ def deliver_pending(
 
     Each claimed message gets up to ``attempts`` tries with ``retry_delays`` [s] between them;
     every try is recorded in the log. The round ends when nothing is pending, at the first
-    message whose last try timed out (channel down), or after ``deadline`` [s]; what is left
-    stays pending for the next call.
+    message whose last try found the channel down (timeout, connection failure, HTTP 5xx), or
+    after ``deadline`` [s]; what is left stays pending for the next call.
 
     Parameters
     ----------
@@ -259,7 +288,7 @@ def deliver_pending(
                     attempts,
                     err,
                 )
-                down = _is_timeout(exc)
+                down = _channel_down(exc)
                 if last:
                     break
                 pause = retry_delays[min(attempt, len(retry_delays) - 1)]

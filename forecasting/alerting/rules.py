@@ -386,10 +386,11 @@ def _warning_rules(
             )
     if lvl is None:
         return actions
+    extended = {a.refers_to for a in actions if a.action == EXTEND}
     current = [
         a
         for a in state.find(WARNING, family)
-        if not (a.valid_end is not None and a.valid_end <= now)
+        if a.serial in extended or not (a.valid_end is not None and a.valid_end <= now)
     ]
     top = max(current, key=lambda a: level_by_name(a.level).rank, default=None)
     if top is None:
@@ -782,10 +783,15 @@ def evaluate_rules(
     if forecast is not None:
         inits = pd.DatetimeIndex(np.atleast_1d(forecast["init_time"].values))
         init = now if now in inits else inits.max()
+        probs = {
+            f: _probabilities(forecast, f, init)
+            for f in {*cfg.warning_families, *cfg.watch_families}
+            if f in forecast
+        }
         for family in cfg.warning_families:
             if family in forecast:
                 actions += _warning_rules(
-                    _probabilities(forecast, family, init),
+                    probs[family],
                     family,
                     now,
                     state,
@@ -795,7 +801,7 @@ def evaluate_rules(
         for family in cfg.watch_families:
             if family in forecast:
                 actions += _watch_rules(
-                    _probabilities(forecast, family, init),
+                    probs[family],
                     family,
                     now,
                     state,

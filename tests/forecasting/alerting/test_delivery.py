@@ -22,8 +22,8 @@ class Receiver:
     """A webhook receiver on 127.0.0.1 that honours ``Idempotency-Key``.
 
     ``fail_next`` requests get HTTP 500; ``hang`` [s] delays every answer (a hanging
-    webhook); ``on_post(n)`` is called with the request count before the answer (fault hooks,
-    e.g. kill -9 the sender). ``payloads`` holds the accepted messages (a repeated key is
+    webhook); ``on_post(n)`` is called with the request count (fault hooks,
+    e.g. kill -9 the sender) after the message was taken, before the answer. ``payloads`` holds the accepted messages (a repeated key is
     answered 200 but not accepted again); ``keys`` every key seen, repeats included.
     """
 
@@ -31,6 +31,7 @@ class Receiver:
         self.payloads: list[dict] = []
         self.keys: list[str | None] = []
         self.fail_next = fail_next
+        self.reject: set[int] = set()  # serials answered HTTP 400 (a message-specific refusal)
         self.hang = hang
         self.on_post = on_post
         self.requests = 0
@@ -50,17 +51,20 @@ class Receiver:
                     failing = outer.fail_next > 0
                     if failing:
                         outer.fail_next -= 1
-                if outer.on_post is not None:
-                    outer.on_post(n)
                 if outer.hang:
                     time.sleep(outer.hang)
                 if failing:
                     self.send_error(500, "receiver down")
                     return
+                if outer.reject and json.loads(json.loads(body)["body"])["serial"] in outer.reject:
+                    self.send_error(400, "refused")
+                    return
                 with outer.lock:
                     outer.keys.append(key)
                     if key is None or key not in outer.keys[:-1]:
                         outer.payloads.append(json.loads(body))
+                if outer.on_post is not None:  # the message is taken; the sender may die now
+                    outer.on_post(n)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -128,9 +132,10 @@ def test_failing_receiver_is_retried_recorded_and_redacted(home, monkeypatch, ca
         with caplog.at_level(logging.WARNING):
             counts = delivery.deliver_pending(log, T0, attempts=3, retry_delays=(0.01,))
         assert counts == {"pending": 2, "delivered": 0, "grouped": 0, "failed": 2}
-        assert r.requests == 6  # 3 attempts per message (HTTP 500 is not "channel down")
+        # 3 attempts for the first message; HTTP 500 says the channel is down: the round stops
+        assert r.requests == 3
         attempts = log.deliveries()
-        assert [a["outcome"] for a in attempts] == ["failed"] * 6
+        assert [a["outcome"] for a in attempts] == ["failed"] * 3
         assert all("500" in a["error"] for a in attempts)
         # the URL (with its token) never reaches the log or the alert log
         assert "secret-token" not in caplog.text
@@ -215,3 +220,13 @@ def test_redact():
         "failed for url '<redacted-url>'"
     )
     assert delivery.redact("token abc123 leaked", ["abc123"]) == "token <redacted> leaked"
+
+
+def test_a_refused_message_does_not_block_the_others(home, receiver, monkeypatch):
+    monkeypatch.setenv("SUPERSTORM_ALERT_WEBHOOK", receiver.url)
+    log = _log_with_two_alerts()
+    receiver.reject = {1}
+    counts = delivery.deliver_pending(log, T0, attempts=2, retry_delays=(0.01,))
+    assert counts == {"pending": 2, "delivered": 1, "grouped": 0, "failed": 1}
+    assert receiver.serials() == [2] and [m["serial"] for m in log.undelivered()] == [1]
+    assert "400" in log.deliveries(1)[-1]["error"]

@@ -257,3 +257,9 @@ def test_watch_days_one_to_three_and_none_today_after_storm_began():
     storm = observed(kp=5.0, end=init)  # G1 observed: the storm began today
     watches = [a for a in A.evaluate_rules(fc, storm, init) if a.kind == A.WATCH]
     assert [a.valid_start.day for a in watches] == [11, 12]
+
+
+def test_a_warning_ending_now_is_extended_not_issued_again():
+    st = [active(A.WARNING, "kp", "G2", end=NOW)]
+    acts = [a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st) if a.kind == A.WARNING]
+    assert [(a.action, a.refers_to) for a in acts] == [(A.EXTEND, 1)]
