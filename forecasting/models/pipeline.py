@@ -543,8 +543,11 @@ class WindowSource:
         ``hparams.dataset_parameters``): the order of reals, scalers and target normalisers.
     """
 
-    def __init__(self, frame: pd.DataFrame, dataset_parameters: dict):
+    def __init__(
+        self, frame: pd.DataFrame, dataset_parameters: dict, *, physics_residual: bool = False
+    ):
         p = dataset_parameters
+        self.physics_residual = bool(physics_residual)
         self.encoder_length = int(p["max_encoder_length"])
         self.horizon = int(p["max_prediction_length"])
         self.reals = (
@@ -672,6 +675,8 @@ class WindowSource:
         ]
         if self.physics is not None:
             cont[:, :, self.phys_pos] = self._physics_input(rows, win, target_scale[0])
+        if self.physics_residual:
+            decoder_target[0] = decoder_target[0] - self.physics_offset(rows, target_scale[0])
         x = dict(
             encoder_cat=empty[:, :e],
             encoder_cont=cont[:, :e],
@@ -704,7 +709,18 @@ class WindowSource:
         values[:, e:] = self.trajectory[rows]
         return torch.nan_to_num((values - center) / scale, nan=0.0)
 
-    def mask_plasma(self, x: dict, hours: torch.Tensor) -> dict:
+    def physics_offset(self, rows, dst_scale: torch.Tensor) -> torch.Tensor:
+        """Physics trajectory minus the window's Dst centre [nT], ``(batch, horizon)``.
+
+        With ``physics_residual`` the network's Dst target is the observed Dst minus this
+        offset, so a network output of 0 (in window units) is the ring-current forecast and
+        the network learns its correction; forecasts add it back
+        (:func:`forecasting.models.predict.predict_many`). 0 where the trajectory is missing.
+        """
+        rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+        return torch.nan_to_num(self.trajectory[rows] - dst_scale[:, :1], nan=0.0)
+
+    def mask_plasma(self, x: dict, hours: torch.Tensor, rows=None) -> dict:
         """Driver dropout: plasma inputs missing in the last ``hours`` encoder hours per window.
 
         The :data:`PLASMA_COLUMNS` take the value an operational forecast gives a missing
@@ -726,6 +742,12 @@ class WindowSource:
             dec[:, :, self.phys_pos] = torch.where(
                 (hours > 0)[:, None], 0.0, dec[:, :, self.phys_pos]
             )
+        if self.physics_residual:
+            if rows is None:
+                raise ValueError("mask_plasma needs the rows of a physics-residual batch")
+            # masked windows have no trajectory: their target is the plain Dst again
+            back = self.physics_offset(rows, x["target_scale"][0]) * (hours > 0)[:, None]
+            x["decoder_target"][0] = x["decoder_target"][0] + back
         return x
 
     def loader(
@@ -783,10 +805,11 @@ class _Batches(torch.utils.data.Dataset):
         return len(self.rows)
 
     def __getitem__(self, positions):
-        x, y = self.source.batch(self.rows[np.asarray(positions)])
+        rows = self.rows[np.asarray(positions)]
+        x, _ = self.source.batch(rows)
         if self.plasma_dropout > 0:
             b, e = len(positions), self.source.encoder_length
             drop = torch.rand(b, generator=self.gen) < self.plasma_dropout
             hours = torch.randint(1, e + 1, (b,), generator=self.gen) * drop
-            x = self.source.mask_plasma(x, hours)
-        return x, y
+            x = self.source.mask_plasma(x, hours, rows)
+        return x, (x["decoder_target"], None)

@@ -142,7 +142,12 @@ def predict_many(
             x, _ = source.batch(chunk, zero_future_inputs=True)
             out = net(x)
             for k, name in enumerate(pipeline.TARGETS):
-                outputs[name].append(out["prediction"][k].numpy())
+                pred = out["prediction"][k].numpy()
+                if name == "dst" and source.physics_residual:
+                    pred = (
+                        pred + source.physics_offset(chunk, x["target_scale"][0]).numpy()[..., None]
+                    )
+                outputs[name].append(pred)
             if interpret:
                 part = net.interpret_output(out, reduction="sum")
                 keys = ("encoder_variables", "decoder_variables", "attention")

@@ -72,6 +72,9 @@ class TFTConfig:
         Fraction of training windows whose plasma inputs (speed, density and what derives
         from them) are masked over their last 1..E hours, with the ``v_sw_isnan`` /
         ``n_p_isnan`` flags given to the network (0: off, no flags).
+    physics_residual
+        The network forecasts the Dst residual from the ``physics`` trajectory (a network
+        output of 0 is the ring-current forecast); False: it forecasts Dst itself.
     """
 
     preset: str = "quick"
@@ -100,6 +103,7 @@ class TFTConfig:
     physics: str = "none"
     storm_weight: float = 1.0
     plasma_dropout: float = 0.0
+    physics_residual: bool = False
 
     def __post_init__(self):
         if self.dst_center not in pipeline.DST_CENTERS:
@@ -111,6 +115,8 @@ class TFTConfig:
                 f"kp_center must be one of {pipeline.KP_CENTERS}, not {self.kp_center!r}"
             )
         pipeline.physics_column(self.physics)  # raises on an unknown name
+        if self.physics_residual and self.physics == "none":
+            raise ValueError("physics_residual needs a physics model (physics='obrien_mcpherron')")
         if not self.storm_weight >= 1.0:
             raise ValueError(f"storm_weight must be >= 1 (1 = off), not {self.storm_weight}")
         if not 0.0 <= self.plasma_dropout < 1.0:
@@ -144,6 +150,7 @@ class TFTConfig:
         d.setdefault("physics", "none")
         d.setdefault("storm_weight", 1.0)
         d.setdefault("plasma_dropout", 0.0)
+        d.setdefault("physics_residual", False)
         return cls(**d)
 
 
@@ -261,7 +268,9 @@ class TFTModel:
 
     def source(self, frame: pd.DataFrame) -> pipeline.WindowSource:
         """Pre-windowed tensors of ``frame`` scaled with this model's scalers."""
-        return pipeline.WindowSource(frame, self.dataset_parameters)
+        return pipeline.WindowSource(
+            frame, self.dataset_parameters, physics_residual=self.config.physics_residual
+        )
 
 
 def set_determinism(config: TFTConfig) -> None:
@@ -397,7 +406,9 @@ def fit(
         reals_known=config.known_reals,
     )
     network = build_network(template, config)
-    source = pipeline.WindowSource(frame, template.get_parameters())
+    source = pipeline.WindowSource(
+        frame, template.get_parameters(), physics_residual=config.physics_residual
+    )
     train_rows_used = train_rows[:: max(1, config.train_stride)]
     val_rows_used = val_rows[:: max(1, config.val_stride)]
     weights = (
