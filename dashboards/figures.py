@@ -20,7 +20,13 @@ from plotly.subplots import make_subplots
 
 from dashboards import colors
 from data_sources import rtqc, timeconv
-from forecasting.schema import DST_THRESHOLDS, KP_THRESHOLDS, exceedance_probability, kp_label
+from forecasting.schema import (
+    DST_THRESHOLDS,
+    G_SCALE,
+    KP_THRESHOLDS,
+    exceedance_probability,
+    kp_label,
+)
 from forecasting.verification import scores
 
 HOUR = pd.Timedelta("1h")
@@ -935,10 +941,11 @@ def event_scores(
 ) -> pd.DataFrame:
     """Contingency scores of storm events, the forecast median as the deterministic forecast.
 
-    Events: Kp >= 5 (G1) and Dst <= -50 / -100 nT; the scores (POD, FAR, HSS, TSS and the
+    Events: Kp >= 5- (G1, as SWPC applies the scale) and Dst <= -50 / -100 nT; the scores (POD, FAR, HSS, TSS and the
     table) come from :func:`forecasting.verification.scores.event_scores`.
     """
-    events = [("kp", 5.0, "Kp ≥ 5 (G1)")] if "kp" in fc else []
+    g1 = G_SCALE["G1"]
+    events = [("kp", g1, f"Kp ≥ {kp_label(g1)} (G1)")] if "kp" in fc else []
     if "dst" in fc:
         events += [("dst", -50.0, "Dst ≤ -50 nT"), ("dst", -100.0, "Dst ≤ -100 nT")]
     leads = pd.TimedeltaIndex(fc["lead_time"].values)

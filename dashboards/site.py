@@ -310,7 +310,7 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
                 f"{_stamp(forecast.attrs.get('data_cutoff'))} UTC; lead times 1-{horizon} h. "
                 "Day level: the larger of the observed Kp so far and the forecast median Kp "
                 "per 3-h block; P: the largest hourly probability of the day. "
-                "NOAA G-scale: G1 Kp ≥ 5 … G5 Kp = 9.",
+                "NOAA G-scale as SWPC applies it: G1 Kp ≥ 5- … G4 Kp ≥ 8- (9- included), G5 Kp = 9o.",
                 "info",
             ),
             sid="outlook",
@@ -368,7 +368,7 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
                 cls="probs",
             ),
             P.note(
-                "G levels from Kp (NOAA): G1 Kp ≥ 5 … G5 Kp = 9. Dst classes (Gonzalez et al. 1994): "
+                "G levels from Kp (NOAA, as SWPC applies them): G1 Kp ≥ 5- … G4 Kp ≥ 8-, G5 Kp = 9o. Dst classes (Gonzalez et al. 1994): "
                 "≤ −50 nT moderate, ≤ −100 nT intense, ≤ −250 nT superstorm.",
                 "info",
             ),

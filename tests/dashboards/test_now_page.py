@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboards import figures, site
-from forecasting.schema import exceedance_probability
+from forecasting.schema import G_SCALE, exceedance_probability, kp_label
 from tests.support.examples import load_omni2, persistence_spread
 
 ISSUE = pd.Timestamp("2024-05-10T20:00")
@@ -69,8 +69,11 @@ def test_days_follow_the_lead_grid_in_utc(fc):
     cols = figures.day_columns(fc)
     assert [c[0] for c in cols] == ["May 10 (20-24 UT)", "May 11 (00-20 UT)"]
     table = figures.daily_probability_table(fc)
-    p = exceedance_probability(fc, "kp", 5.0).isel(init_time=0).to_numpy()
-    assert table.loc["G1 (Kp ≥ 5)"].tolist() == pytest.approx([p[:4].max(), p[4:].max()])
+    g1 = G_SCALE["G1"]
+    p = exceedance_probability(fc, "kp", g1).isel(init_time=0).to_numpy()
+    assert table.loc[f"G1 (Kp ≥ {kp_label(g1)})"].tolist() == pytest.approx(
+        [p[:4].max(), p[4:].max()]
+    )
 
 
 def test_day_outlook_uses_observed_so_far_and_forecast(fc, obs):

@@ -78,7 +78,7 @@ def test_freshness_reports_the_lead(feed, home):
     res = live.refresh_inputs(
         ISSUE,
         lookback="2D",
-        priority={"solar_wind": ("swpc:solar_wind",), "dst": (), "kp": ()},
+        priority={"solar_wind": ("swpc_rtsw",), "dst": (), "kp": ()},
         out_dir=home / "inputs",
     )
     fr = res["freshness"]["solar_wind"]

@@ -139,7 +139,7 @@ def _live_inputs(monkeypatch, recorded, plasma, mag, tmp_path) -> dict:
         lookback="10D",
         recorded=recorded[0],
         out_dir=tmp_path,
-        priority={"solar_wind": ("swpc:solar_wind",), "dst": ("store",), "kp": ("store",)},
+        priority={"solar_wind": ("swpc_rtsw",), "dst": ("store",), "kp": ("store",)},
     )
 
 

@@ -141,7 +141,7 @@ def test_kp_json_follows_swpc_layout(data_dir, fc, obs):
 
 def test_kp_json_marks_swpc_real_time_kp_estimated(fc, obs):
     estimated = obs.copy()
-    estimated["kp"] = obs["kp"].assign_attrs(input_source="data_sources.swpc:get_swpc_kp")
+    estimated["kp"] = obs["kp"].assign_attrs(input_source="swpc_kp")
     words = {r[2] for r in kp_forecast_rows(fc, estimated, ISSUE_T)[1:]}
     assert words == {"estimated", "predicted"}
 
