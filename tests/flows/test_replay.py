@@ -220,4 +220,5 @@ def test_cli_alerts_list_json(replayed, capsys):
     } <= set(records[0])
     assert main(["alerts", "list", "--all"]) == 0
     table = capsys.readouterr().out
-    assert "cancel" in table and "ALERT" in table  # ended products are listed too
+    # ended products are listed too (escalated ALERTs and WATCHes are superseded)
+    assert "superseded" in table and "ALERT" in table
