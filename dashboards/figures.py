@@ -422,6 +422,20 @@ def _kp_bars(
     fig.update_layout(barmode="overlay")
 
 
+def table_events(fc: xr.Dataset) -> list[tuple[str, float, str]]:
+    """``(target, threshold, row label)`` of the probability tables: G1..G5 from Kp (SWPC's
+    thresholds in thirds), then the Dst classes (Gonzalez et al. 1994), for the targets in ``fc``.
+    """
+    events = []
+    if "kp" in fc:
+        events += [
+            ("kp", k, f"G{g} (Kp ≥ {kp_label(k)})") for g, k in enumerate(KP_THRESHOLDS, start=1)
+        ]
+    if "dst" in fc:
+        events += [("dst", d, f"Dst ≤ {d:g} nT") for d in DST_THRESHOLDS]
+    return events
+
+
 def probability_table(
     fc: xr.Dataset, init_time=None, *, windows_h: Sequence[int] = (3, 12)
 ) -> pd.DataFrame:
@@ -436,14 +450,7 @@ def probability_table(
     horizon = int(lead_h.max())
     wins = [w for w in windows_h if w < horizon] + [horizon]
     rows = {}
-    events = []
-    if "kp" in fc:
-        events += [
-            ("kp", k, f"G{g} (Kp ≥ {kp_label(k)})") for g, k in enumerate(KP_THRESHOLDS, start=1)
-        ]
-    if "dst" in fc:
-        events += [("dst", d, f"Dst ≤ {d:g} nT") for d in DST_THRESHOLDS]
-    for name, thr, label in events:
+    for name, thr, label in table_events(fc):
         p = exceedance_probability(fc, name, thr).sel(init_time=t).to_numpy()
         rows[label] = [float(np.nanmax(p[lead_h <= w])) for w in wins]
     return pd.DataFrame.from_dict(rows, orient="index", columns=[f"next {w} h" for w in wins])
@@ -476,14 +483,7 @@ def daily_probability_table(fc: xr.Dataset, init_time=None) -> pd.DataFrame:
     t = _pick_init(fc, init_time)
     cols = day_columns(fc, t)
     rows = {}
-    events = []
-    if "kp" in fc:
-        events += [
-            ("kp", k, f"G{g} (Kp ≥ {kp_label(k)})") for g, k in enumerate(KP_THRESHOLDS, start=1)
-        ]
-    if "dst" in fc:
-        events += [("dst", d, f"Dst ≤ {d:g} nT") for d in DST_THRESHOLDS]
-    for name, thr, label in events:
+    for name, thr, label in table_events(fc):
         p = exceedance_probability(fc, name, thr).sel(init_time=t).to_numpy()
         rows[label] = [float(np.nanmax(p[mask])) for _, _, mask in cols]
     return pd.DataFrame.from_dict(rows, orient="index", columns=[c[0] for c in cols])

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import requests
 import urllib3
 
+from data_sources.netcdf import write_bytes_atomic
 from data_sources.redact import quiet_http_loggers, redact_text, redact_url
 
 log = logging.getLogger(__name__)
@@ -200,20 +200,8 @@ def fetch_bytes(
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` to ``path`` whole or not at all (:func:`data_sources.netcdf.write_bytes_atomic`)."""
+    return write_bytes_atomic(data, path)
 
 
 def validators_path(dest: Path) -> Path:
