@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_sources import config
-from data_sources.base import naive_utc
+from data_sources.timeconv import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ def prune(
     """
     policy = policy or RetentionPolicy.from_config()
     home = Path(home) if home is not None else config.home()
-    now_ts = naive_utc(now if now is not None else pd.Timestamp.now(tz="UTC"))
+    now_ts = to_utc(now if now is not None else pd.Timestamp.now(tz="UTC"))
     now_s = now_ts.tz_localize("UTC").timestamp() if now is not None else time.time()
     report = PruneReport(dry_run=dry_run)
     if not home.is_dir():

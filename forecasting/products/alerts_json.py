@@ -32,7 +32,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from forecasting.products.blocks import G_NAMES, naive_utc, swpc_time
+from data_sources.timeconv import to_utc
+from forecasting.products.blocks import G_NAMES, swpc_time
 
 WINDOW = pd.Timedelta("3D")
 FILENAME = "alerts.json"
@@ -52,7 +53,7 @@ _DST_CODES: dict[str, str] = {"DST50": "50", "DST100": "100", "DST250": "250"}
 def _t(value) -> pd.Timestamp | None:
     if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return naive_utc(str(value).rstrip("Z"))
+    return to_utc(str(value).rstrip("Z"))
 
 
 def _scale(level: str, *, or_greater: bool = False) -> str:
@@ -217,7 +218,7 @@ def alerts_records(
 ) -> list[dict]:
     """``alerts.json`` records, newest first: notified messages issued in ``window`` up to
     ``issue_time``."""
-    t = naive_utc(issue_time)
+    t = to_utc(issue_time)
     every = list(messages)
     by_serial = {m["serial"]: m for m in every}
     chosen = [m for m in every if m.get("notify", 1) and (t - window) <= _t(m["issue_time"]) <= t]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import known_at
+from data_sources.timeconv import known_at, to_utc
 from forecasting.schema import G_SCALE, exceedance_probability
 
 BLOCK = pd.Timedelta("3h")
@@ -34,20 +34,14 @@ def _empty() -> pd.Series:
     return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
 
 
-def naive_utc(t) -> pd.Timestamp:
-    """``t`` as a naive UTC timestamp."""
-    t = pd.Timestamp(t)
-    return t.tz_convert(None) if t.tzinfo is not None else t
-
-
 def swpc_time(t) -> str:
     """SWPC's issue-time format: ``2024 May 10 2000 UTC``."""
-    return naive_utc(t).strftime("%Y %b %d %H%M UTC")
+    return to_utc(t).strftime("%Y %b %d %H%M UTC")
 
 
 def time_tag(t) -> str:
     """SWPC JSON ``time_tag``: ``2024-05-10 18:00:00``."""
-    return naive_utc(t).strftime("%Y-%m-%d %H:%M:%S")
+    return to_utc(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def round_third(kp: float) -> float:
@@ -68,7 +62,7 @@ def g_scale(kp: float) -> str | None:
 
 def observed_kp_blocks(observed: xr.Dataset | None, issue_time) -> pd.Series:
     """Observed Kp per 3-h block (index: block start) known at ``issue_time``."""
-    t = naive_utc(issue_time)
+    t = to_utc(issue_time)
     if observed is None or "kp" not in observed:
         return _empty()
     s = known_at(observed[["kp"]], t)["kp"].to_series().dropna()
@@ -81,7 +75,7 @@ def observed_hourly(observed: xr.Dataset | None, name: str, issue_time) -> pd.Se
     """Hourly observed ``name`` known at ``issue_time`` (index: hour label)."""
     if observed is None or name not in observed:
         return _empty()
-    return known_at(observed[[name]], naive_utc(issue_time))[name].to_series().dropna()
+    return known_at(observed[[name]], to_utc(issue_time))[name].to_series().dropna()
 
 
 def forecast_hourly(forecast: xr.Dataset | None, name: str) -> pd.DataFrame:

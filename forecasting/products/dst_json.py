@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources.timeconv import to_utc
 from forecasting.products.blocks import (
     forecast_hourly,
     median_column,
-    naive_utc,
     observed_hourly,
     time_tag,
 )
@@ -42,7 +42,7 @@ def dst_forecast_rows(
     history: pd.Timedelta = HISTORY,
 ) -> list[list]:
     """The rows of ``dst-forecast.json`` (header first); arguments as in ``kp_json``."""
-    t = naive_utc(issue_time)
+    t = to_utc(issue_time)
     frame = forecast_hourly(forecast, "dst")
     quantiles = [float(q) for q in frame.columns] if not frame.empty else []
     header = ["time_tag", "dst", "observed"] + [f"q{q:g}" for q in quantiles]

@@ -17,11 +17,11 @@ import json
 import pandas as pd
 import xarray as xr
 
+from data_sources.timeconv import to_utc
 from forecasting.products.blocks import (
     fmt_kp,
     forecast_kp_blocks,
     g_scale,
-    naive_utc,
     observed_kp_blocks,
     time_tag,
 )
@@ -59,7 +59,7 @@ def kp_forecast_rows(
     history
         How far back observed blocks are listed (SWPC's file starts about a week back).
     """
-    t = naive_utc(issue_time)
+    t = to_utc(issue_time)
     obs = observed_kp_blocks(observed, t)
     obs = obs[obs.index >= (t - history).floor("3h")]
     word = _observed_word(observed)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources.timeconv import to_utc
 from forecasting.products.blocks import (
     BLOCK,
     BLOCK_LABELS,
@@ -33,7 +34,6 @@ from forecasting.products.blocks import (
     forecast_kp_blocks,
     g_scale,
     kp_exceedance_hourly,
-    naive_utc,
     observed_kp_blocks,
     swpc_time,
 )
@@ -145,7 +145,7 @@ def three_day_forecast(forecast: xr.Dataset | None, observed: xr.Dataset | None,
     str
         The product, lines ending in ``\\n``.
     """
-    t = naive_utc(issue_time)
+    t = to_utc(issue_time)
     days = [t.floor("1D") + pd.Timedelta(days=k) for k in range(3)]
     obs = observed_kp_blocks(observed, t)
     fc = forecast_kp_blocks(forecast)
