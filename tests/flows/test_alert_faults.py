@@ -350,7 +350,13 @@ def test_infinite_speed_no_main_forecast_fails_loudly(
 
     def primary_fails(name, inputs_path, t, **kw):
         if name == "primary":
-            return {"model": "tft", "version": "", "path": None, "note": "tft: input v_sw inf"}
+            return {
+                "model": "tft",
+                "version": "",
+                "path": None,
+                "note": "tft: input v_sw inf",
+                "horizon": 24,
+            }
         return real(name, inputs_path, t, **kw)
 
     run(at(14), recorded)  # a normal hour first

@@ -170,7 +170,7 @@ def test_webhook_down_15_h_over_the_storm_peak(recorded, home, receiver, fast_re
         if t == at(24):  # the 01:00 run finds the webhook back
             receiver.fail_next = 0
 
-    replay(at(9), at(34), recorded, on_hour=on_hour)
+    replay(at(9), at(37), recorded, on_hour=on_hour)  # G1 (Kp 5-) lasts to 06 UT on the 18th
     log = AlertLog()
     notify = [m["serial"] for m in log.messages() if m["notify"]]
     assert lost(log) == [] and sorted(carried(receiver)) == notify  # 0 lost, each once
