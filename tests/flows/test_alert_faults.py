@@ -422,8 +422,8 @@ def test_hanging_webhook_cannot_hold_a_run(recorded, home, monkeypatch, fast_ret
         res = run(at(9), recorded)  # ALERT G1 + ALERT... pending
         took = time.monotonic() - t0
         assert res["delivered"]["delivered"] == 0 and res["delivered"]["failed"] >= 1
-        assert took < 15, took  # 3 tries x 1 s, then the round stops: the channel is down
-        assert r.requests == 3
+        assert took < 15, took  # one 1 s try, then the round stops: the channel hangs
+        assert r.requests == 1
     finally:
         r.httpd.shutdown()
         r.httpd.server_close()
