@@ -187,6 +187,12 @@ def _iso_run(t) -> str:
     return str(t.tz_convert(None) if t.tzinfo is not None else t)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is a timeout (the channel hangs: retrying now only waits again)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & {"TimeoutException", "TimeoutError"}) or isinstance(exc, TimeoutError)
+
+
 def _channel_down(exc: BaseException) -> bool:
     """Whether ``exc`` says the channel is down rather than this message refused.
 
@@ -215,8 +221,8 @@ def deliver_pending(
 ) -> dict[str, int]:
     """Deliver every pending message (this run's and earlier runs'), each claimed first.
 
-    Each claimed message gets up to ``attempts`` tries with ``retry_delays`` [s] between them;
-    every try is recorded in the log. The round ends when nothing is pending, at the first
+    Each claimed message gets up to ``attempts`` tries with ``retry_delays`` [s] between them
+    (one only when the channel times out); every try is recorded in the log. The round ends when nothing is pending, at the first
     message whose last try found the channel down (timeout, connection failure, HTTP 5xx), or
     after ``deadline`` [s]; what is left stays pending for the next call.
 
@@ -289,7 +295,16 @@ def deliver_pending(
                     err,
                 )
                 down = _channel_down(exc)
-                if last:
+                if last or _timed_out(exc):  # a hanging channel is not asked again this round
+                    if not last:
+                        alert_log.record_delivery(
+                            serial,
+                            outcome="failed",
+                            run_time=run_time,
+                            channel=channel.label,
+                            error="no retry this round: the channel timed out",
+                            owner=owner,
+                        )
                     break
                 pause = retry_delays[min(attempt, len(retry_delays) - 1)]
                 time.sleep(max(0.0, min(pause, stop_at - time.monotonic())))
