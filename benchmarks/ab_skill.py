@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+# run this checkout's code, not whatever the virtualenv has installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
 #: reduced preset for the A/Bs (the full preset takes too long on 2 shared cores)
