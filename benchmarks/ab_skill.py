@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+# run this checkout's code, not whatever the virtualenv has installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
 #: reduced preset for the A/Bs (the full preset takes too long on 2 shared cores)
@@ -135,6 +137,38 @@ def score(fc: xr.Dataset, ds: xr.Dataset, storm: np.ndarray) -> dict:
     return out
 
 
+def score_degraded(model, ds: xr.Dataset, times, storm: np.ndarray, years) -> dict:
+    """Plasma (v_sw, n_p, p_dyn) removed over the validation years: TFT vs persistence.
+
+    The worst case of a saturated plasma instrument: every encoder window lacks the plasma
+    (the ring-current baselines give nothing). Scores on the same issue times as above.
+    """
+    from data_sources import timeconv
+    from forecasting.models.baselines import Persistence
+    from forecasting.models.predict import predict_many
+
+    bad = ds.copy(deep=True)
+    in_years = np.isin(pd.DatetimeIndex(bad.indexes["time"]).year, list(years))
+    for name in ("v_sw", "n_p", "p_dyn"):
+        if name in bad:
+            bad[name].values[in_years] = np.nan
+    fc = predict_many(model, bad, times, interpret=False)
+    obs = timeconv.observed_for(fc, ds, "dst").values
+    med = fc["dst"].sel(quantile=0.5, method="nearest").values
+    pers = Persistence().point(ds, times, pd.TimedeltaIndex(fc.indexes["lead_time"]), "dst")
+    out = {"nan_forecasts": int(np.isnan(med[:, 0]).sum())}
+    for L in LEADS:
+        k = L - 1
+        out[f"storm_{L}h"] = dict(
+            tft=round(rmse(med[storm, k], obs[storm, k])[0], 2),
+            pers=round(rmse(pers[storm, k], obs[storm, k])[0], 2),
+        )
+    out["all_6h"] = dict(
+        tft=round(rmse(med[:, 5], obs[:, 5])[0], 2), pers=round(rmse(pers[:, 5], obs[:, 5])[0], 2)
+    )
+    return out
+
+
 def run_variant(name: str, overrides: dict, ds: xr.Dataset, args) -> dict:
     from forecasting.models import pipeline
     from forecasting.models.predict import predict_many
@@ -152,6 +186,8 @@ def run_variant(name: str, overrides: dict, ds: xr.Dataset, args) -> dict:
         Path(args.save_dir).mkdir(parents=True, exist_ok=True)
         fc.to_netcdf(Path(args.save_dir) / f"fc_{name}.nc")
     res = score(fc, keep, storm)
+    if args.degraded:
+        res["degraded"] = score_degraded(model, keep, times, storm, args.val_years)
     res.update(
         variant=name,
         overrides=overrides,
@@ -172,6 +208,7 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=int, default=3, help="non-storm issue-time step [h]")
     p.add_argument("--out", required=True)
     p.add_argument("--save-dir", default=None)
+    p.add_argument("--degraded", action="store_true", help="also score with the plasma removed")
     args = p.parse_args(argv)
     if max(args.val_years) >= 2015:
         raise SystemExit("validation years must not include the test years (2015+)")

@@ -99,11 +99,11 @@ class TFTConfig:
     threads: int = 1
     quantiles: tuple[float, ...] = field(default=QUANTILES)
     dst_center: str = "last"
-    kp_center: str = "global"
-    physics: str = "none"
-    storm_weight: float = 1.0
-    plasma_dropout: float = 0.0
-    physics_residual: bool = False
+    kp_center: str = "last_block"
+    physics: str = "obrien_mcpherron"
+    storm_weight: float = 5.0
+    plasma_dropout: float = 0.15
+    physics_residual: bool = True
 
     def __post_init__(self):
         if self.dst_center not in pipeline.DST_CENTERS:

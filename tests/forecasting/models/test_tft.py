@@ -23,7 +23,10 @@ warnings.filterwarnings("ignore")
 def tiny(tiny_tft) -> dict:
     """The shared tiny TFT, with a few more batches and the default validation stride."""
     settings = {k: v for k, v in tiny_tft.items() if k != "val_stride"}
-    return {**settings, "limit_train_batches": 3, "limit_val_batches": 2}
+    # the input layout the stock TimeSeriesDataSet reproduces (no per-window physics input,
+    # no residual target, no dropout); the Kp anchor is per window in both paths
+    plain = dict(physics="none", physics_residual=False, plasma_dropout=0.0, storm_weight=1.0)
+    return {**settings, **plain, "limit_train_batches": 3, "limit_val_batches": 2}
 
 
 @pytest.fixture(scope="module")
@@ -163,15 +166,19 @@ def test_missing_encoder_inputs_give_nan(small_ds, tiny_model):
     assert fc.attrs["n_init_skipped_missing_inputs"] == 1
 
 
-@pytest.mark.parametrize("dst_center", ["last", "mean"])
-def test_fast_batches_equal_stock_for_both_dst_centres(small_ds, dst_center):
-    """The vectorised Dst scaling equals the stock per-window fit for either centre."""
+@pytest.mark.parametrize(
+    ("dst_center", "kp_center"), [("last", "last_block"), ("mean", "global"), ("last", "global")]
+)
+def test_fast_batches_equal_stock_for_both_dst_centres(small_ds, dst_center, kp_center):
+    """The vectorised Dst and Kp scaling equals the stock per-window fit for every centre."""
     frame = pipeline.feature_frame(small_ds)
     unknown = pipeline.unknown_reals(frame)
     reals = list(pipeline.CALENDAR) + unknown
     e, d = 24, 24
     rows = pipeline.valid_issue_rows(frame, reals, encoder_length=e, horizon=d)
-    norm = pipeline.fit_normalisation(frame, rows, reals, dst_center=dst_center)
+    norm = pipeline.fit_normalisation(
+        frame, rows, reals, dst_center=dst_center, kp_center=kp_center
+    )
     start = next(i for i in range(len(rows) - 30) if rows[i + 29] - rows[i] == 29)
     i0 = rows[start]
     stock = pipeline.stock_dataset(

@@ -32,12 +32,13 @@ def small_ds(omni_2005_2006) -> xr.Dataset:
 
 @pytest.fixture(scope="module")
 def skill_model(tiny_tft, small_ds):
-    """A tiny TFT with every option on."""
+    """A tiny TFT with the physics decoder input, Kp anchor, storm weights and dropout."""
     settings = {k: v for k, v in tiny_tft.items() if k != "val_stride"}
     config = get_config(
         "quick",
         **settings,
         physics="obrien_mcpherron",
+        physics_residual=False,
         kp_center="last_block",
         storm_weight=5.0,
         plasma_dropout=0.3,
@@ -173,7 +174,15 @@ def test_old_configs_keep_their_behaviour():
     old = {
         k: v
         for k, v in TFTConfig().to_dict().items()
-        if k not in ("kp_center", "physics", "storm_weight", "plasma_dropout", "dst_center")
+        if k
+        not in (
+            "kp_center",
+            "physics",
+            "storm_weight",
+            "plasma_dropout",
+            "dst_center",
+            "physics_residual",
+        )
     }
     config = TFTConfig.from_dict(old)
     assert (config.kp_center, config.physics, config.storm_weight, config.plasma_dropout) == (
@@ -183,11 +192,21 @@ def test_old_configs_keep_their_behaviour():
         0.0,
     )
     assert config.known_reals == list(pipeline.CALENDAR) and config.flags == ()
+    assert config.physics_residual is False
+    # new models get the storm-time options (issue 9; A/B in the branch report)
+    new = get_config("quick")
+    assert (new.physics, new.physics_residual, new.kp_center) == (
+        "obrien_mcpherron",
+        True,
+        "last_block",
+    )
+    assert new.storm_weight > 1 and new.plasma_dropout > 0
     for bad in (
         {"physics": "dessler"},
         {"kp_center": "mean"},
         {"storm_weight": 0.5},
         {"plasma_dropout": 1.0},
+        {"physics_residual": True, "physics": "none"},
     ):
         with pytest.raises(ValueError, match=next(iter(bad))):
             get_config("quick", **bad)
