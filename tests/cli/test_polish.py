@@ -250,3 +250,45 @@ def test_alert_table_columns_fit_the_widest_kind():
     assert "FORECAST_UNAVAILABLE  -" in lines[2]
     assert lines[3].endswith("active (extend)")
     assert lines[2].split()[0] == "12" and lines[0].index("serial") == 0
+
+
+# ----------------------------------------------------- why the CLI applies the L1 view first
+@pytest.fixture(scope="module")
+def slow_wind(data_dir):
+    """July 2000 (slow wind: many hours known before their interval ends) and a fitted Burton."""
+    from data_sources.omni2 import parse_omni2
+    from forecasting.models.baselines import Burton
+
+    ds = parse_omni2(data_dir / "omni2_low_res_dynaml" / "omni2_2000.csv")
+    ds = ds.sel(time=slice("2000-06-20", "2000-07-27"))
+    model = Burton().fit(ds.sel(time=slice("2000-06-20", "2000-07-20")), targets=["dst"])
+    model.lookback = pd.Timedelta("6h")
+    return ds, model
+
+
+def _in_blocks(model, ds, edges: list[str]) -> xr.Dataset:
+    from forecasting.evaluation import backtest as bt
+
+    kw = dict(targets=("dst",), as_of="l1", lead_times=pd.to_timedelta([1, 2, 3], unit="h"))
+    parts = [
+        bt.backtest(model, ds, start=a, end=b, **kw)
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    return xr.concat(parts, dim="init_time")["dst"]
+
+
+def test_l1_view_before_blocking_keeps_the_lead_at_block_edges(slow_wind):
+    from forecasting import latency
+
+    ds, model = slow_wind
+    whole = ["2000-07-25", "2000-07-26"]
+    quarters = ["2000-07-25 00:00", "2000-07-25 06:00", "2000-07-25 12:00", "2000-07-25 18:00"]
+    quarters.append("2000-07-26")
+    view = latency.l1_view(ds)
+    one = _in_blocks(model, view, whole)
+    xr.testing.assert_allclose(_in_blocks(model, view, quarters), one)
+    # the raw dataset cut per block loses the hour L1 already gave at each block's last issue time
+    raw = _in_blocks(model, ds, quarters)
+    differs = ~np.isclose(raw.values, one.values, equal_nan=True).reshape(len(one.init_time), -1)
+    changed = pd.DatetimeIndex(one.init_time.values[differs.any(axis=1)])
+    assert len(changed) > 0 and set(changed.hour) <= {5, 11, 17, 23}
