@@ -108,6 +108,21 @@ def _manifest(out_dir: Path, settings: dict) -> None:
     os.replace(tmp, path)
 
 
+def _model_version(model: object) -> str:
+    """The version the blocks are computed with, so a new model never reuses old blocks.
+
+    A model named by a string is loaded in each task as the registry's ``latest`` TFT (or an
+    unfitted baseline, whose version is the code's); a Forecaster says its own ``version``.
+    """
+    if isinstance(model, str):
+        if model == "tft":
+            from forecasting.models import registry
+
+            return registry.resolve("latest")
+        return str(getattr(bt.load_model(model), "version", ""))
+    return str(getattr(model, "version", ""))
+
+
 def _model_label(model) -> str:
     return model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
 
@@ -147,6 +162,7 @@ def backtest_flow(
     )
     settings = dict(
         model=_model_label(model),
+        model_version=_model_version(model),
         start=str(pd.Timestamp(start)),
         end=str(pd.Timestamp(end)),
         every=every,
