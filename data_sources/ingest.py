@@ -168,6 +168,22 @@ def _summary(store_name: str, paths: list[Path], n_times: int, seconds: float) -
     }
 
 
+def recorded_steps(sources: list[str] | None = None) -> list[str]:
+    """The ingest names :func:`ingest_recorded` runs, in order (one ``progress`` step each).
+
+    Parameters
+    ----------
+    sources
+        Ingest names asked for (default: all of :data:`RECORDED_SPANS` plus ``local``).
+
+    Returns
+    -------
+    list of str
+        The ingest names.
+    """
+    return list(sources or [*RECORDED_SPANS, "local"])
+
+
 def ingest_recorded(
     data_dir: str | Path | None = None,
     *,
@@ -175,6 +191,7 @@ def ingest_recorded(
     sources: list[str] | None = None,
     spans: dict[str, tuple[str, str]] | None = None,
     mirror: MirrorServer | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, dict]:
     """Ingest everything recorded in ``data_dir`` through a loopback mirror.
 
@@ -197,6 +214,9 @@ def ingest_recorded(
     mirror
         An already running :class:`data_sources.mirror.server.MirrorServer` to download from
         (default: start one on ``data_dir`` and stop it afterwards).
+    progress
+        Called with the ingest name after each source of ``sources`` is done (failed or
+        not), e.g. to advance a progress bar; one step per source (``local`` is one step).
 
     Returns
     -------
@@ -207,29 +227,37 @@ def ingest_recorded(
 
     store = store or Store()
     data_dir = Path(data_dir or default_data_dir())
-    wanted = list(sources or [*RECORDED_SPANS, "local"])
+    wanted = recorded_steps(sources)
     summary: dict[str, dict] = {}
     span_of = {**RECORDED_SPANS, **(spans or {})}
     server = mirror or serve_recorded(data_dir)
     try:
         with _mirror_env(server.url):
             for name in wanted:
-                if name == "local" or name.startswith("local_"):
-                    presets = list(LOCAL_PRESETS) if name == "local" else [name[len("local_") :]]
-                    summary.update(_ingest_local(data_dir, store, presets))
-                    continue
-                t0 = time.perf_counter()
-                start, end = span_of[name]
-                try:
-                    paths, n = _ingest_one(name, start, end, store)
-                    summary[name] = _summary(STORE_NAME[name], paths, n, time.perf_counter() - t0)
-                except Exception as exc:  # noqa: BLE001 - reported per source, others go on
-                    log.warning("ingest %s failed: %s", name, exc)
-                    summary[name] = {"store": STORE_NAME.get(name, name), "error": f"{exc}"}
+                summary.update(_ingest_recorded_one(name, data_dir, store, span_of))
+                if progress is not None:
+                    progress(name)
     finally:
         if mirror is None:
             server.stop()
     return summary
+
+
+def _ingest_recorded_one(
+    name: str, data_dir: Path, store: Store, span_of: dict[str, tuple[str, str]]
+) -> dict[str, dict]:
+    """Summary rows of one ingest name of :func:`ingest_recorded` (errors reported, not raised)."""
+    if name == "local" or name.startswith("local_"):
+        presets = list(LOCAL_PRESETS) if name == "local" else [name[len("local_") :]]
+        return _ingest_local(data_dir, store, presets)
+    t0 = time.perf_counter()
+    start, end = span_of[name]
+    try:
+        paths, n = _ingest_one(name, start, end, store)
+        return {name: _summary(STORE_NAME[name], paths, n, time.perf_counter() - t0)}
+    except Exception as exc:  # noqa: BLE001 - reported per source, others go on
+        log.warning("ingest %s failed: %s", name, exc)
+        return {name: {"store": STORE_NAME.get(name, name), "error": f"{exc}"}}
 
 
 #: recorded local CSV extracts: preset of :func:`data_sources.local_file.load_preset` ->

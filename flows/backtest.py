@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,21 @@ def _manifest(out_dir: Path, settings: dict) -> None:
     os.replace(tmp, path)
 
 
+def _model_version(model: object) -> str:
+    """The version the blocks are computed with, so a new model never reuses old blocks.
+
+    A model named by a string is loaded in each task as the registry's ``latest`` TFT (or an
+    unfitted baseline, whose version is the code's); a Forecaster says its own ``version``.
+    """
+    if isinstance(model, str):
+        if model == "tft":
+            from forecasting.models import registry
+
+            return registry.resolve("latest")
+        return str(getattr(bt.load_model(model), "version", ""))
+    return str(getattr(model, "version", ""))
+
+
 def _model_label(model) -> str:
     return model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
 
@@ -125,12 +141,15 @@ def backtest_flow(
     as_of: str | bool = False,
     block: str = "30D",
     batch_size: int = bt.DEFAULT_BATCH,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Backtest ``model`` over ``[start, end)`` in blocks; return paths and block counts.
 
     ``model`` is a Forecaster or a model name (loaded in each task, as needed on remote
-    Dask workers). Raises ``RuntimeError`` naming the failed blocks after all others are
-    written; re-running then computes only those.
+    Dask workers). ``progress`` (optional) is called with each block's file name as its
+    result arrives (computed, already on disk or failed): one step per block of
+    :func:`make_blocks`. Raises ``RuntimeError`` naming the failed blocks after all others
+    are written; re-running then computes only those.
     """
     out = Path(out_dir)
     options = dict(
@@ -143,6 +162,7 @@ def backtest_flow(
     )
     settings = dict(
         model=_model_label(model),
+        model_version=_model_version(model),
         start=str(pd.Timestamp(start)),
         end=str(pd.Timestamp(end)),
         every=every,
@@ -161,12 +181,7 @@ def backtest_flow(
         out_dir=unmapped(str(out)),
         options=unmapped(options),
     )
-    done, failed = [], []
-    for blk, fut in zip(blocks, futures, strict=True):
-        try:
-            done.append(fut.result())
-        except Exception as exc:  # noqa: BLE001 - report every failed block, then raise
-            failed.append(f"{blk.filename}: {type(exc).__name__}: {exc}")
+    done, failed = collect(blocks, futures, progress)
     if failed:
         raise RuntimeError(
             f"{len(failed)} of {len(blocks)} backtest blocks failed ({'; '.join(failed)}); "
@@ -189,6 +204,36 @@ def backtest_flow(
         "computed": computed,
         "block_paths": [d["path"] for d in done],
     }
+
+
+def collect(
+    blocks: list[Block], futures, progress: Callable[[str], None] | None = None
+) -> tuple[list[dict], list[str]]:
+    """Wait for each block's result in order; return the results and the failures.
+
+    Parameters
+    ----------
+    blocks
+        The blocks of :func:`make_blocks`.
+    futures
+        One future per block (``run_block.map``), each with ``result()``.
+    progress
+        Called with the block's file name once its result (or failure) is in.
+
+    Returns
+    -------
+    tuple
+        ``(done, failed)``: :func:`run_block` results, and ``"<file>: <error>"`` lines.
+    """
+    done, failed = [], []
+    for blk, fut in zip(blocks, futures, strict=True):
+        try:
+            done.append(fut.result())
+        except Exception as exc:  # noqa: BLE001 - report every failed block, then raise
+            failed.append(f"{blk.filename}: {type(exc).__name__}: {exc}")
+        if progress is not None:
+            progress(blk.filename)
+    return done, failed
 
 
 def _refit_spec(start, end, refit):
@@ -258,6 +303,7 @@ def run_backtest(
 __all__ = [
     "Block",
     "backtest_flow",
+    "collect",
     "combine",
     "make_blocks",
     "run_backtest",

@@ -35,15 +35,52 @@ def run_list(args: argparse.Namespace) -> int:
     if not records:
         print("no alerts" if args.all else "no active alerts")
         return 0
-    print(
-        f"{'serial':>6}  {'kind':<11} {'level':<7} {'prob':>5}  {'issued':<20} "
-        f"{'valid from':<20} {'valid to':<20} status"
-    )
-    for r in records:
-        p = "" if r["probability"] is None else f"{r['probability']:.2f}"
-        print(
-            f"{r['serial']:>6}  {r['kind']:<11} {r['level']:<7} {p:>5}  {r['issued']:<20} "
-            f"{r['valid_start']:<20} {(r['valid_end'] or 'open'):<20} {r['status']}"
-            + ("" if r["action"] in ("issue", "escalate") else f" ({r['action']})")
-        )
+    for line in format_table(records):
+        print(line)
     return 0
+
+
+#: the table's column headers, in order (cells: :func:`_cells`)
+COLUMNS = ("serial", "kind", "level", "prob", "issued", "valid from", "valid to", "status")
+
+
+def _cells(r: dict) -> list[str]:
+    """The table cells of one feed record."""
+    status = r["status"] + ("" if r["action"] in ("issue", "escalate") else f" ({r['action']})")
+    return [
+        str(r["serial"]),
+        str(r["kind"]),
+        str(r["level"]),
+        "" if r["probability"] is None else f"{r['probability']:.2f}",
+        str(r["issued"]),
+        str(r["valid_start"]),
+        str(r["valid_end"] or "open"),
+        status,
+    ]
+
+
+def format_table(records: list[dict]) -> list[str]:
+    """The alert table as lines; each column as wide as its widest cell or header.
+
+    Parameters
+    ----------
+    records : list of dict
+        :func:`forecasting.alerting.log.feed_record` rows.
+
+    Returns
+    -------
+    list of str
+        Header line, then one line per record (serial and probability right-aligned).
+    """
+    rows = [_cells(r) for r in records]
+    widths = [max(len(c) for c in col) for col in zip(COLUMNS, *rows, strict=True)]
+    right = {"serial", "prob"}
+
+    def line(cells: list[str]) -> str:
+        parts = [
+            c.rjust(w) if name in right else c.ljust(w)
+            for name, c, w in zip(COLUMNS, cells, widths, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(list(COLUMNS)), *(line(r) for r in rows)]

@@ -8,8 +8,10 @@ month-first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 
@@ -93,3 +95,36 @@ def configure_logging(verbose: bool) -> None:
         for handler in list(logger.handlers):
             if isinstance(handler, logging.StreamHandler):
                 logger.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, desc: str, unit: str) -> Iterator[Callable[[str], None]]:
+    """A tqdm bar of ``total`` steps on stderr, as a ``progress(name)`` callback.
+
+    The library functions take such a callback (``ingest_recorded(progress=...)``,
+    ``run_backtest(progress=...)``) and print nothing themselves. tqdm's ``disable=None``
+    hides the bar when stderr is not a terminal, so pipes, logs and CI stay quiet.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps (sources, blocks).
+    desc : str
+        Label in front of the bar, e.g. ``"ingest"``.
+    unit : str
+        Name of one step, e.g. ``"source"`` or ``"block"``.
+
+    Yields
+    ------
+    callable
+        ``progress(name)``: advance one step and show ``name`` (the step just done).
+    """
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=unit, disable=None, leave=True) as bar:
+
+        def step(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(1)
+
+        yield step

@@ -142,11 +142,42 @@ def _run_steps(args: argparse.Namespace, data_dir: Path, server: MirrorServer | 
     if not messages:
         print("  no alert conditions at this issue time")
 
-    site = home / "site"
     print("\n=== 6/6 where to look")
-    print(f"  dashboards   : {site / 'index.html'}  (superstorm dashboard serve --dir {site})")
-    print(f"  forecasts    : {home / 'archive'}")
-    print(f"  alerts       : {home / 'alerts' / 'active.json'}  (superstorm alerts list --json)")
-    print(f"  skill report : {reports.resolve() / 'skill.md'}")
-    print(f"  store        : {home / 'store'}")
+    for line in where_to_look(home, reports, result.get("products")):
+        print(line)
     return 0
+
+
+def where_to_look(home: Path, reports: Path, products: dict | None = None) -> list[str]:
+    """The demo's closing lines: every folder and file the run left, one per line.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        ``$SUPERSTORM_HOME``.
+    reports : pathlib.Path
+        The skill-report folder (``$SUPERSTORM_HOME/reports``).
+    products : dict, optional
+        The forecast run's ``products`` entry (``{"dir", "files"}`` or ``{"dir", "error"}``);
+        default: the folder ``$SUPERSTORM_HOME/products``.
+
+    Returns
+    -------
+    list of str
+        Lines to print.
+    """
+    site = home / "site"
+    products = products or {}
+    product_dir = Path(products.get("dir") or home / "products")
+    names = ", ".join(sorted(Path(p).name for p in (products.get("files") or {}).values()))
+    note = f"  ({names})" if names else ""
+    if products.get("error"):
+        note = f"  (not written: {products['error']})"
+    return [
+        f"  dashboards   : {site / 'index.html'}  (superstorm dashboard serve --dir {site})",
+        f"  products     : {product_dir}{note}",
+        f"  forecasts    : {home / 'archive'}",
+        f"  alerts       : {home / 'alerts' / 'active.json'}  (superstorm alerts list --json)",
+        f"  reports      : {reports.resolve()}  (skill.md, skill.nc)",
+        f"  store        : {home / 'store'}",
+    ]

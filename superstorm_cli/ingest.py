@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from superstorm_cli.common import utc_time
+from superstorm_cli.common import progress_bar, utc_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--recorded",
         metavar="DATA_DIR",
-        help="ingest everything recorded in DATA_DIR (e.g. ../shared/data) through a loopback mirror",
+        help="ingest everything recorded in DATA_DIR through a loopback mirror "
+        "(a progress bar of one step per source on a terminal)",
     )
     what.add_argument(
         "--file",
@@ -69,13 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_ingest(args: argparse.Namespace) -> int:
     """Handler of ``superstorm ingest``."""
-    from data_sources.ingest import ingest, ingest_recorded
+    from data_sources.ingest import ingest, ingest_recorded, recorded_steps
 
     t0 = time.perf_counter()
     if args.file:
         return _ingest_file(args, t0)
     if args.recorded:
-        summary = ingest_recorded(args.recorded)
+        with progress_bar(len(recorded_steps()), "ingest", "source") as step:
+            summary = ingest_recorded(args.recorded, progress=step)
         failed = 0
         for name, info in summary.items():
             if info.get("error"):

@@ -11,7 +11,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mirror",
         help="serve recorded upstream files on 127.0.0.1 (point SUPERSTORM_MIRROR at it)",
     )
-    p.add_argument("--data", default=None, help="recorded data folder (default ../shared/data)")
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help="recorded data folder to serve (default: $SUPERSTORM_DATA)",
+    )
     p.add_argument("--port", type=int, default=8765)
     p.set_defaults(func=run)
 

@@ -114,3 +114,19 @@ def test_out_dir_of_another_backtest_is_refused(omni, model, tmp_path):
             block="1D",
             every="3h",
         )
+
+
+def test_block_cache_is_keyed_by_model_version(tmp_path):
+    """A new model version never silently reuses the blocks of an older one."""
+    from types import SimpleNamespace
+
+    from flows.backtest import _manifest, _model_version
+
+    old = SimpleNamespace(name="tft", version="20260101T000000-full")
+    new = SimpleNamespace(name="tft", version="20261201T000000-full")
+    assert _model_version(old) != _model_version(new)
+    settings = {"model": "tft", "start": "2015-01-01", "end": "2015-02-01"}
+    _manifest(tmp_path, {**settings, "model_version": _model_version(old)})
+    _manifest(tmp_path, {**settings, "model_version": _model_version(old)})  # same: reuse
+    with pytest.raises(ValueError, match="holds blocks of another backtest"):
+        _manifest(tmp_path, {**settings, "model_version": _model_version(new)})
