@@ -299,7 +299,7 @@ def ingest_file(
     name: str,
     preset: str | None = None,
     store: Store | None = None,
-    **load_kwargs,
+    **load_kwargs: Any,
 ) -> list[Path]:
     """Put a researcher's own file(s) into the store as source ``local_<name>``.
 
@@ -341,7 +341,7 @@ def ingest_file(
     return (store or Store()).write(f"local_{name}", ds)
 
 
-def reingest_quarantined(store: Store | None = None, **kw) -> dict[str, dict]:
+def reingest_quarantined(store: Store | None = None, **kw: Any) -> dict[str, dict]:
     """Download again every stored year that was quarantined as corrupt and is still missing.
 
     :class:`data_sources.store.Store` moves an unreadable year file to
