@@ -209,32 +209,27 @@ def test_text_without_a_naming_header_line_needs_column_names(tmp_path, data_dir
     np.testing.assert_allclose(out["v_sw"].values, ds["v_sw"].values, atol=0.051, equal_nan=True)
 
 
-def test_split_time_errors_name_the_value(tmp_path):
+_YMD = {"year": "YEAR", "month": "MO", "day": "DY", "hour": "HR"}
+_YDH = {"year": "YEAR", "doy": "DOY", "hour": "HR"}
+
+
+@pytest.mark.parametrize(
+    ("text", "time_columns", "message"),
+    [
+        ("YEAR MO DY HR V\n2023 2 29 0 400.0\n", _YMD, "impossible date"),
+        ("YEAR DOY HR V\n2023 366 0 400.0\n", _YDH, "366 in 2023"),
+        (
+            "YEAR DOY HR V\n2024 10 25 400.0\n",
+            _YDH,
+            "line 2, column 'HR': hour 25 is outside 0..23",
+        ),
+    ],
+)
+def test_split_time_errors_name_the_value(tmp_path, text, time_columns, message):
     path = tmp_path / "bad.txt"
-    path.write_text("YEAR MO DY HR V\n2023 2 29 0 400.0\n")
-    with pytest.raises(ValueError, match="impossible date"):
-        lf.load_local_file(
-            path,
-            layout="text",
-            time_columns={"year": "YEAR", "month": "MO", "day": "DY", "hour": "HR"},
-            column_map={"V": "v_sw"},
-        )
-    path.write_text("YEAR DOY HR V\n2023 366 0 400.0\n")
-    with pytest.raises(ValueError, match="366 in 2023"):
-        lf.load_local_file(
-            path,
-            layout="text",
-            time_columns={"year": "YEAR", "doy": "DOY", "hour": "HR"},
-            column_map={"V": "v_sw"},
-        )
-    path.write_text("YEAR DOY HR V\n2024 10 25 400.0\n")
-    with pytest.raises(ValueError, match="line 2, column 'HR': hour 25 is outside 0..23"):
-        lf.load_local_file(
-            path,
-            layout="text",
-            time_columns={"year": "YEAR", "doy": "DOY", "hour": "HR"},
-            column_map={"V": "v_sw"},
-        )
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        lf.load_local_file(path, layout="text", time_columns=time_columns, column_map={"V": "v_sw"})
 
 
 def test_one_minute_text_is_averaged_like_swpc(tmp_path, data_dir):

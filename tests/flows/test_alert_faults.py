@@ -10,13 +10,11 @@ alerts, 0 false alerts, no blocked run, and a clear message for the operator.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,84 +22,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from data_sources.omni2 import parse_omni2
 from flows import forecast as ff
 from forecasting.alerting import delivery
 from forecasting.alerting import log as log_mod
 from forecasting.alerting import rules as A
 from forecasting.alerting.log import AlertLog
+from tests.flows.alert_harness import at, duplicates, lost, product_keys, replay, run
 from tests.forecasting.alerting.test_delivery import Receiver
-
-REPO = Path(__file__).resolve().parents[2]
-DAY = pd.Timestamp("2015-03-17")
-
-
-def at(h: float) -> pd.Timestamp:
-    return DAY + pd.Timedelta(hours=h)
-
-
-@pytest.fixture(scope="module")
-def recorded(data_dir, tmp_path_factory):
-    ds = parse_omni2(data_dir / "omni2_low_res" / "omni2_2015_hourlyavg.dat")
-    path = tmp_path_factory.mktemp("rec") / "omni2_2015_q1.nc"
-    ds.sel(time=slice("2015-01-01", "2015-03-31")).to_netcdf(path)
-    return path
-
-
-@pytest.fixture
-def receiver(monkeypatch):
-    r = Receiver()
-    monkeypatch.setenv("SUPERSTORM_ALERT_WEBHOOK", r.url)
-    monkeypatch.delenv("SUPERSTORM_ALERT_BLOCK", raising=False)
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    """Delivery retries without the 1-2-4 s pauses (the logic is the same)."""
-    monkeypatch.setattr(
-        delivery,
-        "deliver_pending",
-        functools.partial(delivery.deliver_pending, retry_delays=(0.01,)),
-    )
-
-
-def run(t, recorded, **kw):
-    kw.setdefault("dashboards", False)
-    return ff.run_forecast(t, live=False, recorded=recorded, baselines=(), **kw)
-
-
-def replay(start, end, recorded, **kw):
-    return ff.replay(start, end, recorded=recorded, baselines=(), **kw)
-
-
-def duplicates(values) -> int:
-    return sum(n - 1 for n in Counter(values).values() if n > 1)
-
-
-def product_keys(log: AlertLog) -> list[tuple]:
-    """(kind, family, level, episode) of every issue/escalate: each must appear once."""
-    return [
-        (m["kind"], m["family"], m["level"], m["episode"], m["valid_start"])
-        for m in log.messages()
-        if m["action"] in ("issue", "escalate")
-    ]
-
-
-def lost(log: AlertLog) -> list[int]:
-    """Serials operators must get that no delivery (own or grouped) carried."""
-    return [m["serial"] for m in log.undelivered()]
-
-
-def carried(receiver: Receiver) -> list[int]:
-    """Serials that reached the operator, directly or grouped into a later message."""
-    out = []
-    for p in receiver.payloads:
-        body = json.loads(p["body"])
-        out += [body["serial"]] + [g["serial"] for g in body.get("grouped", [])]
-    return out
-
 
 # ---------------------------------------------------------------- concurrent runs
 

@@ -17,23 +17,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pandas as pd
 
 from forecasting.alerting import delivery
 from forecasting.alerting import rules as A
 from forecasting.alerting.log import AlertLog
-from tests.flows.test_alert_faults import duplicates, lost
+from tests.flows.alert_harness import REPO, at, duplicates, lost
 from tests.forecasting.alerting.test_delivery import Receiver
-
-REPO = Path(__file__).resolve().parents[2]
-DAY = pd.Timestamp("2015-03-17")
-
-
-def at(h: float) -> pd.Timestamp:
-    return DAY + pd.Timedelta(hours=h)
-
 
 # ------------------------------------------------------------------------ kill -9
 
