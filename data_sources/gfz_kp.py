@@ -29,12 +29,15 @@ import functools
 import importlib.resources
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
@@ -109,7 +112,7 @@ def build_dataset(
     dates = pd.DatetimeIndex(dates).astype("datetime64[ns]")
     time = pd.DatetimeIndex((dates.values[:, None] + THREE_HOURS[None, :]).ravel())
 
-    def daily(x):
+    def daily(x: ArrayLike) -> tuple[str, np.ndarray]:
         return ("time", np.repeat(np.asarray(x, dtype="float32"), 8))
 
     data = {
@@ -136,7 +139,9 @@ def build_dataset(
     )
 
 
-def _check_range(values: np.ndarray, lo: float, hi: float, what: str, name: str, lines) -> None:
+def _check_range(
+    values: np.ndarray, lo: float, hi: float, what: str, name: str, lines: Sequence[str]
+) -> None:
     bad = ~np.isnan(values) & ((values < lo) | (values > hi))
     if bad.any():
         i, j = np.argwhere(bad)[0] if bad.ndim == 2 else (int(np.argmax(bad)), None)
@@ -147,7 +152,9 @@ def _check_range(values: np.ndarray, lo: float, hi: float, what: str, name: str,
         )
 
 
-def _dates(year, month, day, name: str, lines) -> pd.DatetimeIndex:
+def _dates(
+    year: ArrayLike, month: ArrayLike, day: ArrayLike, name: str, lines: Sequence[str]
+) -> pd.DatetimeIndex:
     dates = pd.to_datetime(
         pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
     )
@@ -291,7 +298,7 @@ def encode_kp_since_1932(ds: xr.Dataset, *, provenance: str = "") -> bytes:
     kp = np.nan_to_num(ds["kp"].values.reshape(-1, 8).astype(float), nan=-1.0)
     ap = _int_or_fill(ds["ap"].values.reshape(-1, 8).astype(float))
 
-    def daily(var):
+    def daily(var: str) -> np.ndarray:
         return ds[var].values[::8].astype(float)
 
     ap_d, sn = _int_or_fill(daily("ap_daily")), _int_or_fill(daily("sunspot_number"))
@@ -485,7 +492,7 @@ def parse_kp_json(path_or_bytes: str | Path | bytes, *, name: str | None = None)
         data[var] = ("time", (_kp_thirds(arr) if var == "kp" else arr).astype("float32"))
     ds = xr.Dataset(data, coords={"time": time})
     versions = {}
-    for var in ds.data_vars:
+    for var in map(str, ds.data_vars):
         if "status" in doc:
             definitive = np.array([s == "def" for s in doc["status"]])
             ds[f"{var}_version"] = _version_var(definitive, var)
@@ -521,7 +528,15 @@ def _is_settled(path: Path, month_end: pd.Timestamp) -> bool:
     return month_end + pd.Timedelta(days=60) < now
 
 
-def _get_json(base, cache, start, end, indices, refresh, fetch_kwargs) -> xr.Dataset:
+def _get_json(
+    base: str,
+    cache: Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    indices: Sequence[str],
+    refresh: bool,
+    fetch_kwargs: dict[str, Any],
+) -> xr.Dataset:
     per_index = []
     for index in indices:
         parts = []
@@ -572,7 +587,15 @@ def _get_json(base, cache, start, end, indices, refresh, fetch_kwargs) -> xr.Dat
     return ds
 
 
-def _get_file(base, cache, start, end, refresh, fetch_kwargs, max_age_s) -> xr.Dataset:
+def _get_file(
+    base: str,
+    cache: Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    refresh: bool,
+    fetch_kwargs: dict[str, Any],
+    max_age_s: float,
+) -> xr.Dataset:
     url = f"{base}/{SINCE_1932}"
     dest = cache / Path(SINCE_1932).name
     if dest.exists() and not refresh:
