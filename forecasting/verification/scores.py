@@ -42,6 +42,7 @@ Definitions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,7 @@ def contingency(
     )
 
 
-def _ratio(num, den):
+def _ratio(num: xr.DataArray, den: xr.DataArray) -> xr.DataArray:
     return num / den.where(den > 0)
 
 
@@ -228,7 +229,9 @@ def score(
         counts on ``(threshold, lead_time)``.
     """
     if name not in forecast:
-        raise ValueError(f"forecast has no {name!r} (it has {sorted(forecast.data_vars)})")
+        raise ValueError(
+            f"forecast has no {name!r} (it has {sorted(map(str, forecast.data_vars))})"
+        )
     q = forecast[name].transpose("init_time", "lead_time", "quantile")
     obs = timeconv.observed_for(forecast, observed, name)
     med = schema.median(forecast, name).drop_vars("quantile", errors="ignore")
@@ -471,7 +474,7 @@ def metrics_from_sums(sums: xr.Dataset | pd.DataFrame) -> xr.Dataset | pd.DataFr
         undefined: no pairs, a constant series, or no reference pairs).
     """
 
-    def div(a, b):
+    def div(a: Any, b: Any) -> Any:
         b = b.astype(float)
         return a / b.where(b > 0)
 
