@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from numpy.typing import ArrayLike
 
 from data_sources import config
 from data_sources.base import clip_time, finalize, read_input
@@ -112,7 +111,7 @@ def build_dataset(
     dates = pd.DatetimeIndex(dates).astype("datetime64[ns]")
     time = pd.DatetimeIndex((dates.values[:, None] + THREE_HOURS[None, :]).ravel())
 
-    def daily(x: ArrayLike) -> tuple[str, np.ndarray]:
+    def daily(x: np.ndarray | None) -> tuple[str, np.ndarray]:
         return ("time", np.repeat(np.asarray(x, dtype="float32"), 8))
 
     data = {
@@ -140,7 +139,7 @@ def build_dataset(
 
 
 def _check_range(
-    values: np.ndarray, lo: float, hi: float, what: str, name: str, lines: Sequence[str]
+    values: np.ndarray, lo: float, hi: float, what: str, name: str, lines: Sequence[int]
 ) -> None:
     bad = ~np.isnan(values) & ((values < lo) | (values > hi))
     if bad.any():
@@ -153,7 +152,7 @@ def _check_range(
 
 
 def _dates(
-    year: ArrayLike, month: ArrayLike, day: ArrayLike, name: str, lines: Sequence[str]
+    year: np.ndarray, month: np.ndarray, day: np.ndarray, name: str, lines: Sequence[int]
 ) -> pd.DatetimeIndex:
     dates = pd.to_datetime(
         pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
@@ -551,7 +550,7 @@ def _get_json(
                     url,
                     dest,
                     refresh=refresh or stale,
-                    validate=lambda body, u=url: parse_kp_json(body, name=u),
+                    validate=lambda body, u=url: parse_kp_json(body, name=u),  # type: ignore[misc]
                     **fetch_kwargs,
                 )
             except NotFoundError:
@@ -794,7 +793,7 @@ def _json_answer(data_dir: str, query: dict) -> bytes:
         stamps, values = _hp_series(data_dir, index)
         t = pd.to_datetime(stamps, utc=True).tz_convert(None)
         keep = (t >= start) & (t <= end)
-        doc = {
+        doc: dict[str, Any] = {
             "meta": meta,
             "datetime": [s for s, k in zip(stamps, keep, strict=True) if k],
             index: [v for v, k in zip(values, keep, strict=True) if k],
@@ -805,7 +804,7 @@ def _json_answer(data_dir: str, query: dict) -> bytes:
     sel = ds.sel(time=slice(start, end))
     if cadence == "1D":
         sel = sel.isel(time=sel.indexes["time"].hour == 0)
-    values = sel[var].values.astype(float)
+    values = sel[var].values.astype(float)  # type: ignore[assignment]  # list above (Hp)
     out = [None if np.isnan(v) else round(float(v), 3) for v in values]
     doc = {
         "meta": meta,
