@@ -39,7 +39,6 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 import xarray as xr
-from numpy.typing import ArrayLike
 
 from data_sources import propagation, timeconv
 
@@ -306,7 +305,9 @@ def as_of(
     return out
 
 
-def mask_latency_windows(ds: xr.Dataset, times: ArrayLike, latencies: Latencies) -> xr.Dataset:
+def mask_latency_windows(
+    ds: xr.Dataset, times: pd.DatetimeIndex, latencies: Latencies
+) -> xr.Dataset:
     """A copy of ``ds`` with, for each issue time in ``times``, the values already ended but
     not yet published masked (``interval_end <= t < interval_end + delay``).
 

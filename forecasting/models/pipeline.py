@@ -336,13 +336,13 @@ def _make_last_value_normalizer() -> type:
                 finite = values[torch.isfinite(values)]
                 last = finite[-1] if len(finite) else torch.tensor(float("nan"), dtype=values.dtype)
                 self.center_ = last.to(values.dtype)
-                self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)
+                self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)  # type: ignore[has-type]
             else:
                 values = np.asarray(values, dtype=float).reshape(-1)
                 values = values[: max(len(values) - lag + 1, 0)]
                 finite = values[np.isfinite(values)]
-                self.center_ = float(finite[-1]) if len(finite) else float("nan")
-                self.scale_ = max(float(self.scale_), float(self.min_scale))
+                self.center_ = float(finite[-1]) if len(finite) else float("nan")  # type: ignore[assignment]
+                self.scale_ = max(float(self.scale_), float(self.min_scale))  # type: ignore[assignment]
             return self
 
     LastValueNormalizer.__module__ = __name__
@@ -407,7 +407,7 @@ def fit_normalisation(
     from sklearn.preprocessing import StandardScaler
 
     part = frame.iloc[np.unique(rows)]
-    scalers = {}
+    scalers: dict[str, Any] = {}
     for name in reals:
         if name in PHYSICS_COLUMNS.values():
             scalers[name] = None
@@ -653,8 +653,8 @@ class WindowSource:
         return rows
 
     def batch(
-        self, rows: np.ndarray, *, zero_future_inputs: bool = False
-    ) -> tuple[dict, tuple[torch.Tensor, None]]:
+        self, rows: np.ndarray | torch.Tensor, *, zero_future_inputs: bool = False
+    ) -> tuple[dict, tuple[list[torch.Tensor], None]]:
         """The ``(x, (y, None))`` batch of the windows issued at grid ``rows``.
 
         Same keys, shapes, dtypes and values as ``TimeSeriesDataSet._collate_fn``.
@@ -676,7 +676,7 @@ class WindowSource:
         dec_len = torch.full((b,), d, dtype=torch.long)
         decoder_target = [tgt[:, e:, k] for k in range(tgt.shape[-1])]
         target_scale = [
-            _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()
+            _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()  # type: ignore[union-attr]
             for k, (n, pw, s) in enumerate(
                 zip(self.normalizers, self.per_window, self.target_scale, strict=True)
             )
@@ -713,11 +713,14 @@ class WindowSource:
         """
         e = self.encoder_length
         center, scale = dst_scale[:, :1], dst_scale[:, 1:]
+        assert self.trajectory is not None  # set with physics
         values = self.x[win, self.phys_pos]  # raw Dst known at each hour (no scaler)
         values[:, e:] = self.trajectory[rows]
         return torch.nan_to_num((values - center) / scale, nan=0.0)
 
-    def physics_offset(self, rows: np.ndarray, dst_scale: torch.Tensor) -> torch.Tensor:
+    def physics_offset(
+        self, rows: np.ndarray | torch.Tensor, dst_scale: torch.Tensor
+    ) -> torch.Tensor:
         """Physics trajectory minus the window's Dst centre [nT], ``(batch, horizon)``.
 
         With ``physics_residual`` the network's Dst target is the observed Dst minus this
@@ -726,6 +729,7 @@ class WindowSource:
         (:func:`forecasting.models.predict.predict_many`). 0 where the trajectory is missing.
         """
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+        assert self.trajectory is not None  # set with physics
         return torch.nan_to_num(self.trajectory[rows] - dst_scale[:, :1], nan=0.0)
 
     def mask_plasma(self, x: dict, hours: torch.Tensor, rows: np.ndarray | None = None) -> dict:
@@ -781,8 +785,8 @@ class WindowSource:
         """
         gen = torch.Generator().manual_seed(seed)
         if weights is not None:
-            base = torch.utils.data.WeightedRandomSampler(
-                torch.as_tensor(np.asarray(weights, dtype=float)),
+            base: torch.utils.data.Sampler = torch.utils.data.WeightedRandomSampler(
+                torch.as_tensor(np.asarray(weights, dtype=float)),  # type: ignore[arg-type]
                 num_samples=len(rows),
                 replacement=True,
                 generator=gen,
@@ -812,7 +816,7 @@ class _Batches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, positions: np.ndarray) -> tuple[dict, tuple[torch.Tensor, None]]:
+    def __getitem__(self, positions: np.ndarray) -> tuple[dict, tuple[list[torch.Tensor], None]]:
         rows = self.rows[np.asarray(positions)]
         x, _ = self.source.batch(rows)
         if self.plasma_dropout > 0:
