@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from dashboards import colors
 from data_sources import rtqc, timeconv
+from data_sources.timeconv import TimeLike
 from forecasting.schema import (
     DST_THRESHOLDS,
     G_SCALE,
@@ -51,7 +52,9 @@ def _series(observed: xr.Dataset | xr.DataArray | pd.Series | None, name: str) -
     return observed.to_series().astype(float)
 
 
-def latest_known(observed, name: str, at: pd.Timestamp) -> pd.Timestamp | None:
+def latest_known(
+    observed: xr.Dataset | xr.DataArray | pd.Series | None, name: str, at: pd.Timestamp
+) -> pd.Timestamp | None:
     """End of the newest non-missing interval of ``name`` known at ``at`` (None if none).
 
     Uses :func:`data_sources.timeconv.interval_end`, so 3-hourly Kp labelled 18:00 is known
@@ -70,7 +73,7 @@ def _nearest_q(quantiles: np.ndarray, q: float, tol: float = 1e-6) -> float | No
     return float(quantiles[i]) if abs(quantiles[i] - q) <= tol else None
 
 
-def _pick_init(fc: xr.Dataset, init_time) -> pd.Timestamp:
+def _pick_init(fc: xr.Dataset, init_time: TimeLike | None) -> pd.Timestamp:
     if init_time is None:
         return pd.Timestamp(fc["init_time"].values[-1])
     t = pd.Timestamp(init_time)
@@ -82,7 +85,7 @@ def _pick_init(fc: xr.Dataset, init_time) -> pd.Timestamp:
     return t
 
 
-def forecast_frame(fc: xr.Dataset, name: str, init_time=None) -> pd.DataFrame:
+def forecast_frame(fc: xr.Dataset, name: str, init_time: TimeLike | None = None) -> pd.DataFrame:
     """One issue of ``fc[name]``: rows = lead, columns = quantile levels, plus ``x`` (mid-target time)."""
     t = _pick_init(fc, init_time)
     da = fc[name].sel(init_time=t).transpose("lead_time", "quantile")
@@ -222,8 +225,8 @@ def fan_chart(
     fc: xr.Dataset,
     name: str,
     *,
-    observed=None,
-    init_time=None,
+    observed: xr.Dataset | xr.DataArray | pd.Series | None = None,
+    init_time: TimeLike | None = None,
     history: pd.Timedelta | str = "3D",
     title: str | None = None,
 ) -> go.Figure:
@@ -437,7 +440,7 @@ def table_events(fc: xr.Dataset) -> list[tuple[str, float, str]]:
 
 
 def probability_table(
-    fc: xr.Dataset, init_time=None, *, windows_h: Sequence[int] = (3, 12)
+    fc: xr.Dataset, init_time: TimeLike | None = None, *, windows_h: Sequence[int] = (3, 12)
 ) -> pd.DataFrame:
     """Highest hourly event probability in the first 3 h, 12 h and the whole horizon.
 
@@ -456,7 +459,9 @@ def probability_table(
     return pd.DataFrame.from_dict(rows, orient="index", columns=[f"next {w} h" for w in wins])
 
 
-def day_columns(fc: xr.Dataset, init_time=None) -> list[tuple[str, pd.Timestamp, np.ndarray]]:
+def day_columns(
+    fc: xr.Dataset, init_time: TimeLike | None = None
+) -> list[tuple[str, pd.Timestamp, np.ndarray]]:
     """UTC days the lead grid reaches: ``(label, day start, mask over leads)``.
 
     A lead L verifies the hour labelled ``t + L - 1 h``; the first day is labelled with the
@@ -474,7 +479,7 @@ def day_columns(fc: xr.Dataset, init_time=None) -> list[tuple[str, pd.Timestamp,
     return out
 
 
-def daily_probability_table(fc: xr.Dataset, init_time=None) -> pd.DataFrame:
+def daily_probability_table(fc: xr.Dataset, init_time: TimeLike | None = None) -> pd.DataFrame:
     """Highest hourly event probability on each UTC day of the lead grid (SWPC's windows).
 
     Rows as :func:`probability_table` (G1..G5 from Kp, Dst classes); columns the UTC days of
@@ -489,7 +494,7 @@ def daily_probability_table(fc: xr.Dataset, init_time=None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=[c[0] for c in cols])
 
 
-def probability_figure(fc: xr.Dataset, init_time=None) -> go.Figure:
+def probability_figure(fc: xr.Dataset, init_time: TimeLike | None = None) -> go.Figure:
     """Event probabilities by lead time (one line per G level and Dst class)."""
     t = _pick_init(fc, init_time)
     x = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR / 2
@@ -595,7 +600,9 @@ DRIVERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _qc_marks(fig: go.Figure, sel: xr.Dataset, name: str, label: str, step, *, row: int) -> None:
+def _qc_marks(
+    fig: go.Figure, sel: xr.Dataset, name: str, label: str, step: pd.Timedelta, *, row: int
+) -> None:
     """Red crosses on hours whose real-time samples the QC flagged (``<name>_rtqc``)."""
     flag = f"{name}_rtqc"
     if flag not in sel:
@@ -626,7 +633,7 @@ def _qc_marks(fig: go.Figure, sel: xr.Dataset, name: str, label: str, step, *, r
 def drivers_figure(
     observed: xr.Dataset,
     *,
-    end=None,
+    end: TimeLike | None = None,
     days: float = 7.0,
     max_points: int = 2000,
 ) -> go.Figure:
@@ -692,7 +699,7 @@ def drivers_figure(
 # ----------------------------------------------------------------------------- Archive page
 def archive_payload(
     fc: xr.Dataset,
-    observed=None,
+    observed: xr.Dataset | xr.DataArray | pd.Series | None = None,
     *,
     names: Sequence[str] = ("dst", "kp"),
     max_issues: int = 2000,
@@ -727,7 +734,7 @@ def archive_payload(
         grid = pd.date_range(start, stop, freq="1h", inclusive="left")
         obs = obs.reindex(grid)
         out["targets"][name] = {
-            "fc": np.where(np.isnan(arr), None, arr).tolist(),
+            "fc": np.where(np.isnan(arr), None, arr).tolist(),  # type: ignore[call-overload]
             "obs_t0": f"{grid[0]:%Y-%m-%dT%H:%M}",
             "obs": [None if np.isnan(v) else round(float(v), digits) for v in obs.to_numpy()],
         }
@@ -737,9 +744,9 @@ def archive_payload(
 def archive_figure(
     fc: xr.Dataset,
     name: str,
-    observed=None,
+    observed: xr.Dataset | xr.DataArray | pd.Series | None = None,
     *,
-    init_time=None,
+    init_time: TimeLike | None = None,
     history: str = "1D",
     overlay: Sequence[str] = (),
 ) -> go.Figure:
@@ -865,7 +872,7 @@ def skill_figure(skill: xr.Dataset, metric: str) -> go.Figure:
     return fig
 
 
-def reliability(fc: xr.Dataset, observed, name: str) -> pd.Series:
+def reliability(fc: xr.Dataset, observed: xr.Dataset | xr.DataArray, name: str) -> pd.Series:
     """Observed frequency of ``obs <= forecast quantile`` per nominal quantile level.
 
     A calibrated forecast has frequency = level. Pairs with a missing observation are left
@@ -937,7 +944,7 @@ def reliability_figure(curves: Mapping[str, Mapping[str, pd.Series]]) -> go.Figu
 
 
 def event_scores(
-    fc: xr.Dataset, observed, *, lead_hours: Sequence[int] = (1, 6, 24)
+    fc: xr.Dataset, observed: xr.Dataset | xr.DataArray, *, lead_hours: Sequence[int] = (1, 6, 24)
 ) -> pd.DataFrame:
     """Contingency scores of storm events, the forecast median as the deterministic forecast.
 
@@ -988,10 +995,10 @@ STORMS: dict[str, tuple[str, str]] = {
 
 def storm_figure(
     archives: Mapping[str, xr.Dataset],
-    observed,
+    observed: xr.Dataset | xr.DataArray | pd.Series | None,
     name: str,
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     lead_hours: Sequence[int] = (1, 6, 24),
     title: str = "",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ window.addEventListener('load',function(){
 """
 
 
-def esc(text) -> str:
+def esc(text: object) -> str:
     """HTML-escape any value."""
     return html.escape(str(text))
 
@@ -151,7 +152,7 @@ def cards(items: Iterable[tuple[str, str]]) -> str:
     )
 
 
-def _fmt(v) -> str:
+def _fmt(v: object) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "—"
     if isinstance(v, float | np.floating):
@@ -161,7 +162,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def table(df: pd.DataFrame, *, index: bool = True, cell_style=None, fmt=_fmt, cls: str = "") -> str:
+def table(
+    df: pd.DataFrame,
+    *,
+    index: bool = True,
+    cell_style: Callable[[Any, Any, Any], str] | None = None,
+    fmt: Callable[[Any], str] = _fmt,
+    cls: str = "",
+) -> str:
     """An HTML table; ``cell_style(row_label, col, value) -> css`` colours cells."""
     head = ('<th class="l"></th>' if index else "") + "".join(
         f"<th>{esc(c)}</th>" for c in df.columns

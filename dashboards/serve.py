@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import os
 import posixpath
 import threading
 import urllib.parse
 from pathlib import Path
+from typing import Any, BinaryIO
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -28,13 +30,13 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         real = os.path.realpath(self.translate_path(self.path))
         return real == root or real.startswith(root + os.sep)
 
-    def send_head(self):  # noqa: D102 - http.server hook
+    def send_head(self) -> io.BytesIO | BinaryIO | None:  # noqa: D102 - http.server hook
         if not self._allowed():
             self.send_error(404, "File not found")
             return None
         return super().send_head()
 
-    def list_directory(self, path):  # noqa: D102 - http.server hook: never list
+    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:  # noqa: D102 - http.server hook: never list
         self.send_error(404, "File not found")
         return None
 
@@ -44,7 +46,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class _QuietHandler(SiteHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
         pass
 
 
@@ -54,7 +56,7 @@ class DashboardServer:
     Use as a context manager or call :meth:`stop`; :attr:`url` is the site root.
     """
 
-    def __init__(self, directory: str | Path, port: int = 0, *, quiet: bool = True):
+    def __init__(self, directory: str | Path, port: int = 0, *, quiet: bool = True) -> None:
         directory = Path(directory)
         if not (directory / "index.html").exists():
             raise FileNotFoundError(
@@ -81,7 +83,7 @@ class DashboardServer:
     def __enter__(self) -> DashboardServer:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

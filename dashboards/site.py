@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from data_sources.dataset import build_dataset
 from data_sources.ingest import stored_span
 from data_sources.netcdf import NETCDF_LOCK
 from data_sources.store import Store
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 
 log = logging.getLogger(__name__)
 HOUR = pd.Timedelta("1h")
@@ -65,7 +66,7 @@ def write_plotlyjs(out_dir: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------- inputs
-def _archives(archive) -> dict[str, xr.Dataset]:
+def _archives(archive: xr.Dataset | Mapping[str, xr.Dataset] | None) -> dict[str, xr.Dataset]:
     if archive is None:
         return {}
     if isinstance(archive, xr.Dataset):
@@ -79,7 +80,7 @@ def _primary(archives: Mapping[str, xr.Dataset]) -> str | None:
     return "tft" if "tft" in archives else next(iter(archives))
 
 
-def _alert_list(alerts) -> tuple[list[dict], dict]:
+def _alert_list(alerts: list | Mapping | None) -> tuple[list[dict], dict]:
     """Normalise the alert feed: a list of alerts or ``{"alerts": [...], ...}``."""
     if alerts is None:
         return [], {}
@@ -94,7 +95,7 @@ def _alert_list(alerts) -> tuple[list[dict], dict]:
 
 
 def freshness_table(
-    observed, issue: pd.Timestamp, freshness: Mapping | None = None
+    observed: xr.Dataset | None, issue: pd.Timestamp, freshness: Mapping | None = None
 ) -> pd.DataFrame:
     """Per input: end of its newest sample known at ``issue`` and its age there [h].
 
@@ -131,14 +132,14 @@ def freshness_table(
 
 
 # ----------------------------------------------------------------------------- pages
-def _stamp(value) -> str:
+def _stamp(value: TimeLike | None) -> str:
     try:
         return f"{to_utc(value):%Y-%m-%d %H:%M}"
     except (TypeError, ValueError):
         return "?"
 
 
-def _prob_style(_row, _col, v) -> str:
+def _prob_style(_row: object, _col: object, v: object) -> str:
     if not isinstance(v, float) or not np.isfinite(v):
         return ""
     alpha = 0.12 + 0.75 * v
@@ -157,7 +158,9 @@ def _g_text(kp: float | None) -> tuple[str, str]:
     return (colors.G_LEVELS[g][0], colors.G_LEVELS[g][2]) if g else ("below G1", colors.QUIET)
 
 
-def day_outlook(forecast, observed, issue: pd.Timestamp) -> list[dict]:
+def day_outlook(
+    forecast: xr.Dataset, observed: xr.Dataset | None, issue: pd.Timestamp
+) -> list[dict]:
     """Per UTC day of the lead grid: observed and forecast Kp level and storm probabilities.
 
     Returns
@@ -177,7 +180,7 @@ def day_outlook(forecast, observed, issue: pd.Timestamp) -> list[dict]:
     for label, day, _ in figures.day_columns(forecast, issue):
         nxt = day + pd.Timedelta("1D")
 
-        def within(series: pd.Series, lo=day, hi=nxt) -> pd.Series:
+        def within(series: pd.Series, lo: pd.Timestamp = day, hi: pd.Timestamp = nxt) -> pd.Series:
             return series[(series.index >= lo) & (series.index < hi)].dropna()
 
         o, f = within(obs), within(fc)
@@ -207,7 +210,9 @@ def _level_card(title: str, kp: float | None, lines: list[str]) -> str:
     )
 
 
-def level_strip(forecast, observed, issue: pd.Timestamp, alert_items: list[dict]) -> str:
+def level_strip(
+    forecast: xr.Dataset, observed: xr.Dataset | None, issue: pd.Timestamp, alert_items: list[dict]
+) -> str:
     """The first screen: the observed level now and the forecast G level per UTC day."""
     from forecasting.products import blocks
     from forecasting.schema import kp_label
@@ -259,7 +264,7 @@ def alert_cards(items: list[dict]) -> str:
     rank = {name: i for i, name in enumerate(("G1", "G2", "G3", "G4", "G5"))}
     ordered = sorted(
         items,
-        key=lambda a: (_KIND_ORDER.get(a.get("kind"), 9), -rank.get(a.get("level"), -1)),
+        key=lambda a: (_KIND_ORDER.get(a.get("kind"), 9), -rank.get(a.get("level"), -1)),  # type: ignore[arg-type]
     )
     cards = []
     for a in ordered:
@@ -284,7 +289,13 @@ def alert_cards(items: list[dict]) -> str:
     return '<div class="msgs">' + "".join(cards) + "</div>"
 
 
-def now_page(forecast, observed, alerts, freshness, model_info) -> str:
+def now_page(
+    forecast: xr.Dataset | None,
+    observed: xr.Dataset | None,
+    alerts: list | Mapping | None,
+    freshness: Mapping[str, object] | None,
+    model_info: dict | None,
+) -> str:
     """What level, when, how sure: observed level, G level per UTC day, alerts, charts."""
     parts = []
     if forecast is None:
@@ -411,7 +422,7 @@ def now_page(forecast, observed, alerts, freshness, model_info) -> str:
     return "\n".join(parts)
 
 
-def _qc_note(observed, end, days: float) -> str:
+def _qc_note(observed: xr.Dataset, end: TimeLike | None, days: float) -> str:
     """The hours whose real-time samples the QC flagged (data_sources.rtqc), or ""."""
     end = pd.Timestamp(end) if end is not None else None
     hours = [
@@ -430,7 +441,7 @@ def _qc_note(observed, end, days: float) -> str:
     )
 
 
-def drivers_page(observed, end, days: float) -> str:
+def drivers_page(observed: xr.Dataset | None, end: TimeLike | None, days: float) -> str:
     if observed is None:
         return P.note(
             "No observations found ($SUPERSTORM_HOME/store): run `superstorm ingest`.", "missing"
@@ -505,7 +516,9 @@ ARCHIVE_SCRIPT = """
 """
 
 
-def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: int = 2000) -> str:
+def archive_page(
+    archives: Mapping[str, xr.Dataset], observed: xr.Dataset | None, *, max_issues: int = 2000
+) -> str:
     if not archives:
         return P.note(
             "The forecast archive is empty ($SUPERSTORM_HOME/archive/<model>/<YYYY>/): "
@@ -513,7 +526,8 @@ def archive_page(archives: Mapping[str, xr.Dataset], observed, *, max_issues: in
             "missing",
         )
     primary = _primary(archives)
-    payload = {
+    assert primary is not None  # archives is not empty
+    payload: dict[str, Any] = {
         "models": {},
         "primary": primary,
         "targets": [],
@@ -602,7 +616,7 @@ def skill_scope(skill: xr.Dataset) -> str:
     return "; ".join(parts) + "."
 
 
-def archive_scope(archives: Mapping[str, xr.Dataset], observed) -> str:
+def archive_scope(archives: Mapping[str, xr.Dataset], observed: xr.Dataset | None) -> str:
     """Period and sample size of the panels built from the forecast archive, per model."""
     from data_sources.timeconv import observed_for
 
@@ -621,7 +635,7 @@ def archive_scope(archives: Mapping[str, xr.Dataset], observed) -> str:
     return "Forecast archive (operational runs, not the backtest): " + "; ".join(rows) + "."
 
 
-def _storm_count(archives: Mapping[str, xr.Dataset], start, end) -> str:
+def _storm_count(archives: Mapping[str, xr.Dataset], start: TimeLike, end: TimeLike) -> str:
     n = {
         m: int(
             (
@@ -638,7 +652,12 @@ def _storm_count(archives: Mapping[str, xr.Dataset], start, end) -> str:
     )
 
 
-def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storms=None) -> str:
+def verification_page(
+    skill: xr.Dataset | None,
+    archives: Mapping[str, xr.Dataset],
+    observed: xr.Dataset | None,
+    storms: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
     parts = []
     if skill is None:
         parts.append(
@@ -742,7 +761,7 @@ def verification_page(skill, archives: Mapping[str, xr.Dataset], observed, storm
     return "\n".join(parts)
 
 
-def model_page(model_info, forecast) -> str:
+def model_page(model_info: dict | None, forecast: xr.Dataset | None) -> str:
     used = forecast.attrs.get("model", "?") if forecast is not None else "none"
     if not model_info:
         return P.note(
@@ -767,6 +786,7 @@ def model_page(model_info, forecast) -> str:
         parts.append(P.note("The model's metadata holds no variable importance.", "missing"))
     own = forecast_interpretation(forecast)
     if own is not None:
+        assert forecast is not None
         issue = pd.Timestamp(forecast["init_time"].values[-1])
         parts.append(
             P.section(
@@ -891,7 +911,7 @@ def load_archive(home: Path, *, days: float | None = 60.0) -> dict[str, xr.Datas
 
     Only the last ``days`` before each model's newest issue are read (None: all).
     """
-    out = {}
+    out: dict[str, xr.Dataset] = {}
     root = Path(home) / "archive"
     if not root.is_dir():
         return out

@@ -193,13 +193,13 @@ def apply_valid_range(ds: xr.Dataset, *, name: str = "<dataset>") -> xr.Dataset:
 
 def check_complete(
     ds: xr.Dataset,
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
     freq: str,
     name: str,
     settled_after: pd.Timedelta | str | None = "0s",
-    now=None,
+    now: TimeLike | None = None,
 ) -> None:
     """Raise if a file for ``start <= time < end`` lacks any of its expected times.
 

@@ -34,7 +34,7 @@ import xarray as xr
 
 from data_sources import swpc
 from data_sources.store import Store
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ QC_ATTRS = {
 }
 
 
-def hourly_grid(start, end, cadence: str = "1h") -> pd.DatetimeIndex:
+def hourly_grid(start: TimeLike, end: TimeLike, cadence: str = "1h") -> pd.DatetimeIndex:
     """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported)."""
     if pd.Timedelta(cadence) != pd.Timedelta("1h"):
         raise ValueError(f"cadence {cadence!r} is not supported; use cadence='1h'")
@@ -136,7 +136,7 @@ def _versions(ds: xr.Dataset, name: str, grid: pd.DatetimeIndex, source: str) ->
     return np.full(len(grid), ds[name].attrs.get("data_version", "unknown"), dtype=object)
 
 
-def _read(store: Store, source: str, start, end) -> xr.Dataset | None:
+def _read(store: Store, source: str, start: TimeLike, end: TimeLike) -> xr.Dataset | None:
     if not store.years(source):
         return None
     pad = pd.Timedelta("1D")  # daily/3-hourly labels before start still cover the first hours
@@ -227,8 +227,8 @@ def interpolate_short_gaps(
 
 
 def build_dataset(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     cadence: str = "1h",
     *,
     sources: list[str] | None = None,
@@ -417,7 +417,7 @@ def summarize(
     """
     grid = ds.indexes["time"]
     variables = {}
-    for name in ds.data_vars:
+    for name in map(str, ds.data_vars):
         if name.endswith("_qc"):
             continue
         qc = ds[f"{name}_qc"].values if f"{name}_qc" in ds else np.where(ds[name].isnull(), 2, 0)

@@ -29,8 +29,10 @@ import functools
 import importlib.resources
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +111,7 @@ def build_dataset(
     dates = pd.DatetimeIndex(dates).astype("datetime64[ns]")
     time = pd.DatetimeIndex((dates.values[:, None] + THREE_HOURS[None, :]).ravel())
 
-    def daily(x):
+    def daily(x: np.ndarray | None) -> tuple[str, np.ndarray]:
         return ("time", np.repeat(np.asarray(x, dtype="float32"), 8))
 
     data = {
@@ -136,7 +138,9 @@ def build_dataset(
     )
 
 
-def _check_range(values: np.ndarray, lo: float, hi: float, what: str, name: str, lines) -> None:
+def _check_range(
+    values: np.ndarray, lo: float, hi: float, what: str, name: str, lines: Sequence[int]
+) -> None:
     bad = ~np.isnan(values) & ((values < lo) | (values > hi))
     if bad.any():
         i, j = np.argwhere(bad)[0] if bad.ndim == 2 else (int(np.argmax(bad)), None)
@@ -147,7 +151,9 @@ def _check_range(values: np.ndarray, lo: float, hi: float, what: str, name: str,
         )
 
 
-def _dates(year, month, day, name: str, lines) -> pd.DatetimeIndex:
+def _dates(
+    year: np.ndarray, month: np.ndarray, day: np.ndarray, name: str, lines: Sequence[int]
+) -> pd.DatetimeIndex:
     dates = pd.to_datetime(
         pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
     )
@@ -291,7 +297,7 @@ def encode_kp_since_1932(ds: xr.Dataset, *, provenance: str = "") -> bytes:
     kp = np.nan_to_num(ds["kp"].values.reshape(-1, 8).astype(float), nan=-1.0)
     ap = _int_or_fill(ds["ap"].values.reshape(-1, 8).astype(float))
 
-    def daily(var):
+    def daily(var: str) -> np.ndarray:
         return ds[var].values[::8].astype(float)
 
     ap_d, sn = _int_or_fill(daily("ap_daily")), _int_or_fill(daily("sunspot_number"))
@@ -485,7 +491,7 @@ def parse_kp_json(path_or_bytes: str | Path | bytes, *, name: str | None = None)
         data[var] = ("time", (_kp_thirds(arr) if var == "kp" else arr).astype("float32"))
     ds = xr.Dataset(data, coords={"time": time})
     versions = {}
-    for var in ds.data_vars:
+    for var in map(str, ds.data_vars):
         if "status" in doc:
             definitive = np.array([s == "def" for s in doc["status"]])
             ds[f"{var}_version"] = _version_var(definitive, var)
@@ -521,7 +527,15 @@ def _is_settled(path: Path, month_end: pd.Timestamp) -> bool:
     return month_end + pd.Timedelta(days=60) < now
 
 
-def _get_json(base, cache, start, end, indices, refresh, fetch_kwargs) -> xr.Dataset:
+def _get_json(
+    base: str,
+    cache: Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    indices: Sequence[str],
+    refresh: bool,
+    fetch_kwargs: dict[str, Any],
+) -> xr.Dataset:
     per_index = []
     for index in indices:
         parts = []
@@ -536,7 +550,7 @@ def _get_json(base, cache, start, end, indices, refresh, fetch_kwargs) -> xr.Dat
                     url,
                     dest,
                     refresh=refresh or stale,
-                    validate=lambda body, u=url: parse_kp_json(body, name=u),
+                    validate=lambda body, u=url: parse_kp_json(body, name=u),  # type: ignore[misc]
                     **fetch_kwargs,
                 )
             except NotFoundError:
@@ -572,7 +586,15 @@ def _get_json(base, cache, start, end, indices, refresh, fetch_kwargs) -> xr.Dat
     return ds
 
 
-def _get_file(base, cache, start, end, refresh, fetch_kwargs, max_age_s) -> xr.Dataset:
+def _get_file(
+    base: str,
+    cache: Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    refresh: bool,
+    fetch_kwargs: dict[str, Any],
+    max_age_s: float,
+) -> xr.Dataset:
     url = f"{base}/{SINCE_1932}"
     dest = cache / Path(SINCE_1932).name
     if dest.exists() and not refresh:
@@ -771,7 +793,7 @@ def _json_answer(data_dir: str, query: dict) -> bytes:
         stamps, values = _hp_series(data_dir, index)
         t = pd.to_datetime(stamps, utc=True).tz_convert(None)
         keep = (t >= start) & (t <= end)
-        doc = {
+        doc: dict[str, Any] = {
             "meta": meta,
             "datetime": [s for s, k in zip(stamps, keep, strict=True) if k],
             index: [v for v, k in zip(values, keep, strict=True) if k],
@@ -782,7 +804,7 @@ def _json_answer(data_dir: str, query: dict) -> bytes:
     sel = ds.sel(time=slice(start, end))
     if cadence == "1D":
         sel = sel.isel(time=sel.indexes["time"].hour == 0)
-    values = sel[var].values.astype(float)
+    values = sel[var].values.astype(float)  # type: ignore[assignment]  # list above (Hp)
     out = [None if np.isnan(v) else round(float(v), 3) for v in values]
     doc = {
         "meta": meta,

@@ -253,7 +253,7 @@ def _get_month(
                 dest,
                 # final months never change: cached for good; others are refreshed per call
                 refresh=refresh or not final,
-                validate=lambda body, u=url, k=kind: _validate_month(body, k, year, month, u),
+                validate=lambda body, u=url, k=kind: _validate_month(body, k, year, month, u),  # type: ignore[misc]
                 **fetch_kwargs,
             )
         except NotFoundError:

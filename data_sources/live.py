@@ -41,7 +41,7 @@ import xarray as xr
 
 from data_sources import config, ingest, propagation, rtqc, swpc
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
-from data_sources.timeconv import known_at, latest_known, to_utc
+from data_sources.timeconv import TimeLike, known_at, latest_known, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _product_hourly(
     return hourly, pd.DatetimeIndex(avail), flags
 
 
-def fetch_swpc_solar_wind(start, end) -> xr.Dataset:
+def fetch_swpc_solar_wind(start: TimeLike, end: TimeLike) -> xr.Dataset:
     """SWPC plasma + mag as known at ``end``: QC'd, propagated, hourly, L1 lead view.
 
     Either product may be missing, not both. The field is propagated with the plasma
@@ -202,7 +202,7 @@ def newest_end(ds: xr.Dataset, name: str, t: pd.Timestamp) -> pd.Timestamp | Non
 
 
 def _store_frame(
-    start, end, *, recorded: Path | None, store_root: Path | None
+    start: TimeLike, end: TimeLike, *, recorded: Path | None, store_root: Path | None
 ) -> xr.Dataset | None:
     if recorded is not None:
         with NETCDF_LOCK, xr.open_dataset(recorded) as ds:
@@ -218,7 +218,7 @@ def _store_frame(
 
 
 def refresh_inputs(
-    issue_time,
+    issue_time: TimeLike,
     *,
     lookback: str | pd.Timedelta = "30D",
     live: bool = True,
@@ -275,7 +275,7 @@ def refresh_inputs(
         tried: list[str] = []
         best: tuple[pd.Timestamp | None, str | None, xr.Dataset | None] = (None, None, None)
         for spec in priority[group]:
-            label = spec
+            label: str | None = spec
             if spec == "store":
                 cand = base[[n for n in names if n in base]] if base is not None else None
             elif not live:

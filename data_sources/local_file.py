@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -140,7 +141,9 @@ def _numbers(col: pd.Series, native: str, name: str, first_line: int) -> np.ndar
     return values.to_numpy(dtype="float64")
 
 
-def _times(col: pd.Series, time_format: str | None, name: str, first_line: int, time_column: str):
+def _times(
+    col: pd.Series, time_format: str | None, name: str, first_line: int, time_column: str | None
+) -> pd.DatetimeIndex:
     kwargs = {"format": time_format} if time_format else {"format": "ISO8601"}
     if col.dtype.kind == "M":
         kwargs = {}
@@ -352,7 +355,9 @@ def load_local_file(
         cadence = "1h"
     if isinstance(data_version, Mapping):
         data_version = {
-            k: data_version[k] for k in ds.data_vars if not k.endswith(PASSTHROUGH_SUFFIXES)
+            k: data_version[k]
+            for k in map(str, ds.data_vars)
+            if not k.endswith(PASSTHROUGH_SUFFIXES)
         }
     return finalize(
         ds,
@@ -373,7 +378,7 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> np.ndarray:
     return same
 
 
-def load_local_files(paths: Iterable[str | Path], **kwargs) -> xr.Dataset:
+def load_local_files(paths: Iterable[str | Path], **kwargs: Any) -> xr.Dataset:
     """Load several files with :func:`load_local_file` and join them along ``time``.
 
     Rows that appear in two files (consecutive extracts sharing a boundary row) are kept

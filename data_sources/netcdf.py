@@ -50,7 +50,7 @@ def write_netcdf_atomic(ds: xr.Dataset, path: str | Path, **to_netcdf_kwargs: An
     return path
 
 
-def write_bytes_atomic(data: bytes | str, path, *, mode: int = 0o644):
+def write_bytes_atomic(data: bytes | str, path: str | Path, *, mode: int = 0o644) -> Path:
     """Write ``data`` (text is UTF-8 encoded) to ``path`` whole or not at all.
 
     A temporary file in the same folder is written, flushed to disk, given ``mode`` (readable

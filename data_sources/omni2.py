@@ -102,7 +102,7 @@ def _words_fixed(raw: bytes, n_lines: int, needed: np.ndarray | None = None) -> 
     width = raw.find(b"\n") + 1
     if width < 2 or len(raw) != n_lines * width:
         return None
-    a = np.frombuffer(raw, dtype=np.uint8).reshape(n_lines, width)
+    a: np.ndarray = np.frombuffer(raw, dtype=np.uint8).reshape(n_lines, width)
     if not (a[:, -1] == 10).all():
         return None
     # masks on the contiguous array (fast), then views without the newline column
@@ -349,7 +349,7 @@ def get_omni2(
                 url,
                 cache / file_name(year),
                 refresh=refresh,
-                validate=lambda body, u=url, y=year: _validate_year(body, y, u),
+                validate=lambda body, u=url, y=year: _validate_year(body, y, u),  # type: ignore[misc]
                 timeout=timeout,
                 retries=retries,
                 backoff=backoff,

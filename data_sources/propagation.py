@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from data_sources.base import finalize
 from data_sources.swpc import DATA_VERSION, dynamic_pressure
@@ -153,7 +154,9 @@ def _speed_at(
     return filled.reindex(times).to_numpy(dtype=float)
 
 
-def arrival_times(times, speed: xr.DataArray | None) -> pd.DatetimeIndex:
+def arrival_times(
+    times: pd.DatetimeIndex | np.ndarray, speed: xr.DataArray | None
+) -> pd.DatetimeIndex:
     """Arrival at the nose of every sample time (no sample dropped, for binning QC flags).
 
     Uses the delay speed of :func:`propagate`; a time without one takes
@@ -236,7 +239,7 @@ def hourly_means(prop: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     """
     if not 0.0 < min_coverage <= 1.0:
         raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
-    names = [v for v in prop.data_vars if "time" in prop[v].dims]
+    names = [v for v in map(str, prop.data_vars) if "time" in prop[v].dims]
     frame = prop[names].reset_coords(drop=True).to_dataframe()
     if frame.empty:
         raise ValueError("nothing left to average after propagation (no usable speed?)")
@@ -304,8 +307,8 @@ SOLAR_WIND: tuple[str, ...] = (
 
 
 def l1_available_from(
-    labels,
-    v_sw,
+    labels: ArrayLike,
+    v_sw: ArrayLike,
     *,
     delay: pd.Timedelta = PUBLICATION_DELAY,
     x_sc_km: float = L1_DISTANCE_KM,
@@ -346,7 +349,7 @@ def l1_available_from(
 
 
 def lead_view(
-    ds: xr.Dataset, available_from, *, names: tuple[str, ...] | None = None
+    ds: xr.Dataset, available_from: pd.DatetimeIndex, *, names: tuple[str, ...] | None = None
 ) -> xr.Dataset:
     """Row ``h`` of each solar-wind variable = the newest hour known by the row's end ``h + 1 h``.
 
@@ -380,7 +383,9 @@ def lead_view(
         raise ValueError(f"available_from has {len(avail)} times for {len(labels)} labels")
     if names is None:
         names = tuple(
-            n for n in ds.data_vars if n in SOLAR_WIND or n.removesuffix("_rtqc") in SOLAR_WIND
+            n
+            for n in map(str, ds.data_vars)
+            if n in SOLAR_WIND or n.removesuffix("_rtqc") in SOLAR_WIND
         )
     # newest k with avail[k] <= row end: suffix minimum of avail is non-decreasing
     suffix_min = np.minimum.accumulate(avail[::-1])[::-1]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from data_sources import vocabulary
 
@@ -149,7 +150,7 @@ def flags_for(name: str, values: np.ndarray) -> np.ndarray:
     return flags
 
 
-def spacecraft_changes(spacecraft) -> np.ndarray:
+def spacecraft_changes(spacecraft: ArrayLike) -> np.ndarray:
     """True where the active spacecraft differs from the previous known one."""
     sc = pd.Series(np.asarray(spacecraft, dtype=object)).replace({"": None})
     prev = sc.ffill().shift(1)
@@ -196,7 +197,7 @@ def clean(ds: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
     """
     flags = check(ds)
     out = ds.copy()
-    for name in flags.data_vars:
+    for name in map(str, flags.data_vars):
         var = name.removesuffix("_rtqc")
         bad = (flags[name].values & BAD) != 0
         if bad.any():
@@ -209,7 +210,7 @@ def summary(flags: xr.Dataset, *, max_times: int = 20) -> str:
     """One line per variable with flags: count per test and the first flagged times."""
     lines = []
     times = flags.indexes["time"]
-    for name in flags.data_vars:
+    for name in map(str, flags.data_vars):
         f = flags[name].values
         if not f.any():
             continue
@@ -223,7 +224,7 @@ def summary(flags: xr.Dataset, *, max_times: int = 20) -> str:
 def counts(flags: xr.Dataset) -> dict[str, dict[str, int]]:
     """Flagged samples per variable and test (only non-zero counts)."""
     out: dict[str, dict[str, int]] = {}
-    for name in flags.data_vars:
+    for name in map(str, flags.data_vars):
         f = flags[name].values
         c = {k: int(((f & bit) != 0).sum()) for k, bit in FLAGS.items()}
         c = {k: n for k, n in c.items() if n}
@@ -259,7 +260,7 @@ def flag_names(bits: int) -> str:
 def flagged_hours(ds: xr.Dataset) -> list[tuple[pd.Timestamp, str, str]]:
     """``(hour, variable, tests)`` of every hour with a QC flag in an hourly inputs dataset."""
     out = []
-    for name in ds.data_vars:
+    for name in map(str, ds.data_vars):
         if not name.endswith("_rtqc"):
             continue
         s = ds[name].to_series().fillna(0).astype(int)

@@ -39,7 +39,7 @@ import xarray as xr
 from data_sources import cf, config
 from data_sources.base import SuperstormWarning, clip_time
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,9 @@ class Store:
         return path
 
     # ------------------------------------------------------------------ read
-    def read(self, source: str, start=None, end=None) -> xr.Dataset:
+    def read(
+        self, source: str, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> xr.Dataset:
         """Stored values of ``source`` with ``start <= time < end`` (``None``: open side).
 
         Raises
@@ -338,7 +340,7 @@ def content_hash(ds: xr.Dataset) -> str:
     h.update(np.ascontiguousarray(ds["time"].values.astype("datetime64[ns]")).tobytes())
     for key in sorted(k for k in ds.attrs if k not in VOLATILE_ATTRS):
         h.update(f"{key}={ds.attrs[key]}".encode())
-    for name in sorted(ds.data_vars):
+    for name in sorted(map(str, ds.data_vars)):
         da = ds[name]
         h.update(f"{name}:{da.dtype}:{sorted(da.attrs.items())}".encode())
         values = da.values
@@ -361,9 +363,14 @@ def _encoding(ds: xr.Dataset) -> dict:
     enc: dict[str, dict] = {"time": _time_encoding(ds.indexes["time"])}
     for name, da in ds.data_vars.items():
         if da.dtype.kind == "f":
-            enc[name] = {"dtype": "float32", "zlib": True, "complevel": 4, "_FillValue": np.nan}
+            enc[str(name)] = {
+                "dtype": "float32",
+                "zlib": True,
+                "complevel": 4,
+                "_FillValue": np.nan,
+            }
         elif da.dtype.kind in "iub":
-            enc[name] = {"zlib": True, "complevel": 4}
+            enc[str(name)] = {"zlib": True, "complevel": 4}
     return enc
 
 

@@ -39,7 +39,7 @@ from data_sources.base import clip_time, finalize, read_input
 from data_sources.derived import dynamic_pressure
 from data_sources.http import DownloadError, cached_download
 from data_sources.resample import hourly_means, sample_step
-from data_sources.timeconv import to_utc_index
+from data_sources.timeconv import TimeLike, to_utc_index
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +399,7 @@ def to_hourly(ds: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     out = hourly_means(ds, min_coverage=min_coverage)
     if "n_p" in out and "v_sw" in out:
         out["p_dyn"] = dynamic_pressure(out["n_p"], out["v_sw"]).astype("float32")
-    version = {v: ds[v].attrs.get("data_version", DATA_VERSION) for v in ds.data_vars}
+    version = {v: ds[v].attrs.get("data_version", DATA_VERSION) for v in map(str, ds.data_vars)}
     version.setdefault("p_dyn", version.get("n_p", DATA_VERSION))
     return finalize(
         out,
@@ -412,7 +412,14 @@ def to_hourly(ds: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
 
 
 # ----------------------------------------------------------------------------- getters
-def _get(product: str, start, end, base_url, cache_dir, refresh) -> xr.Dataset:
+def _get(
+    product: str,
+    start: TimeLike,
+    end: TimeLike,
+    base_url: str | None,
+    cache_dir: str | Path | None,
+    refresh: bool,
+) -> xr.Dataset:
     base = (base_url or config.base_url(SOURCE)).rstrip("/")
     path = PRODUCTS[product]
     url = f"{base}/{path}"
@@ -433,7 +440,14 @@ def _get(product: str, start, end, base_url, cache_dir, refresh) -> xr.Dataset:
     return clip_time(ds, start, end)
 
 
-def get_swpc_plasma(start, end, *, base_url=None, cache_dir=None, refresh=True) -> xr.Dataset:
+def get_swpc_plasma(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    base_url: str | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = True,
+) -> xr.Dataset:
     """1-minute L1 plasma (``n_p``, ``v_sw``, ``t_p``) from ``plasma-7-day.json``.
 
     The product is a rolling 7-day window, so ``refresh=True`` fetches it every call; the
@@ -443,17 +457,38 @@ def get_swpc_plasma(start, end, *, base_url=None, cache_dir=None, refresh=True) 
     return _get("plasma", start, end, base_url, cache_dir, refresh)
 
 
-def get_swpc_mag(start, end, *, base_url=None, cache_dir=None, refresh=True) -> xr.Dataset:
+def get_swpc_mag(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    base_url: str | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = True,
+) -> xr.Dataset:
     """1-minute L1 IMF in GSM from ``mag-7-day.json`` (see :func:`get_swpc_plasma`)."""
     return _get("mag", start, end, base_url, cache_dir, refresh)
 
 
-def get_swpc_kp(start, end, *, base_url=None, cache_dir=None, refresh=True) -> xr.Dataset:
+def get_swpc_kp(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    base_url: str | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = True,
+) -> xr.Dataset:
     """3-hourly estimated planetary Kp and ap (see :func:`get_swpc_plasma`)."""
     return _get("kp", start, end, base_url, cache_dir, refresh)
 
 
-def get_swpc_dst(start, end, *, base_url=None, cache_dir=None, refresh=True) -> xr.Dataset:
+def get_swpc_dst(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    base_url: str | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = True,
+) -> xr.Dataset:
     """Hourly quick-look Kyoto Dst relayed by SWPC (see :func:`get_swpc_plasma`)."""
     return _get("dst", start, end, base_url, cache_dir, refresh)
 

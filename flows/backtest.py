@@ -21,16 +21,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
+from data_sources.timeconv import TimeLike
 from forecasting.evaluation import backtest as bt
+from forecasting.models.base import Forecaster
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,14 @@ class Block:
         return f"block_{self.start.strftime(STAMP)}_{self.end.strftime(STAMP)}.nc"
 
 
-def make_blocks(start, end, *, every: str = "1h", block: str = "30D", refit=None) -> list[Block]:
+def make_blocks(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    every: str = "1h",
+    block: str = "30D",
+    refit: str | list[str] | None = None,
+) -> list[Block]:
     """Split ``[start, end)`` into blocks of ``block`` length, also cut at refit origins so a
     block never straddles a refit."""
     times = bt.issue_times(start, end, every)
@@ -58,7 +68,7 @@ def make_blocks(start, end, *, every: str = "1h", block: str = "30D", refit=None
         raise ValueError(f"block={block!r} must be a positive duration, e.g. '30D'")
     edges = set(pd.date_range(times[0], times[-1], freq=size))
     edges |= set(bt.refit_origins(times[0], times[-1] + pd.Timedelta("1ns"), refit))
-    edges = sorted(e for e in edges if times[0] <= e <= times[-1])
+    edges = sorted(e for e in edges if times[0] <= e <= times[-1])  # type: ignore[assignment]
     stop = times[-1] + pd.Timedelta(every)
     bounds = [*edges, stop]
     return [
@@ -78,7 +88,9 @@ def _load(path: Path) -> xr.Dataset:
 
 
 @task(cache_policy=NO_CACHE, task_run_name="backtest-block-{block.start:%Y%m%dT%H%M}")
-def run_block(block: Block, model, dataset: xr.Dataset, out_dir: str, options: dict) -> dict:
+def run_block(
+    block: Block, model: str | Forecaster, dataset: xr.Dataset, out_dir: str, options: dict
+) -> dict:
     """Forecast one block (skipped if its file exists); return its path and whether computed."""
     path = Path(out_dir) / block.filename
     if path.exists():
@@ -123,13 +135,13 @@ def _model_version(model: object) -> str:
     return str(getattr(model, "version", ""))
 
 
-def _model_label(model) -> str:
+def _model_label(model: str | Forecaster) -> str:
     return model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
 
 
 @flow(name="backtest", log_prints=True, validate_parameters=False)
 def backtest_flow(
-    model,
+    model: str | Forecaster,
     dataset: xr.Dataset,
     start: str,
     end: str,
@@ -207,7 +219,7 @@ def backtest_flow(
 
 
 def collect(
-    blocks: list[Block], futures, progress: Callable[[str], None] | None = None
+    blocks: list[Block], futures: list[Any], progress: Callable[[str], None] | None = None
 ) -> tuple[list[dict], list[str]]:
     """Wait for each block's result in order; return the results and the failures.
 
@@ -225,7 +237,8 @@ def collect(
     tuple
         ``(done, failed)``: :func:`run_block` results, and ``"<file>: <error>"`` lines.
     """
-    done, failed = [], []
+    done: list[dict] = []
+    failed: list[str] = []
     for blk, fut in zip(blocks, futures, strict=True):
         try:
             done.append(fut.result())
@@ -236,7 +249,9 @@ def collect(
     return done, failed
 
 
-def _refit_spec(start, end, refit):
+def _refit_spec(
+    start: TimeLike, end: TimeLike, refit: str | list[str] | None
+) -> list[pd.Timestamp] | None:
     """Global refit origins (explicit times) so every block refits at the window's origins."""
     if refit is None:
         return None
@@ -261,7 +276,9 @@ def combine(paths: list[Path]) -> xr.Dataset:
     return ds
 
 
-def task_runner(dask: str | None = None, *, workers: int = 1, threads: int | None = None):
+def task_runner(
+    dask: str | None = None, *, workers: int = 1, threads: int | None = None
+) -> TaskRunner[Any]:
     """``ThreadPoolTaskRunner`` (``dask`` None), a local Dask cluster (``"local"``) or the Dask
     scheduler at address ``dask``."""
     if dask is None:
@@ -282,16 +299,16 @@ def task_runner(dask: str | None = None, *, workers: int = 1, threads: int | Non
 
 
 def run_backtest(
-    model,
+    model: str | Forecaster,
     dataset: xr.Dataset,
     *,
-    start,
-    end,
-    out_dir,
+    start: TimeLike,
+    end: TimeLike,
+    out_dir: str | Path,
     dask: str | None = None,
     workers: int = 1,
     threads: int | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> dict:
     """Run :func:`backtest_flow` on the chosen task runner (see :func:`task_runner`)."""
     runner = task_runner(dask, workers=workers, threads=threads)

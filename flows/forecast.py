@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,13 +35,14 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from data_sources import config
 from data_sources import live as inputs_mod
 from data_sources.netcdf import NETCDF_LOCK
-from data_sources.timeconv import to_utc, utc_now
+from data_sources.timeconv import TimeLike, to_utc, utc_now
 from forecasting import archive
 from forecasting.alerting import delivery, qc
 from forecasting.alerting.log import AlertLog, check_issue_time
 from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules, forecast_usable
 from forecasting.models import baseline_cache
-from forecasting.models.base import BASELINE_NAMES
+from forecasting.models.base import BASELINE_NAMES, Forecaster
+from forecasting.models.baselines import ResidualQuantileForecaster
 from forecasting.products.write import write_products
 from forecasting.schema import exceedance_probability, most_severe
 
@@ -68,7 +70,7 @@ def _warn_once(msg: str) -> None:
     _SAID.add(msg)
 
 
-def issue_hour(issue_time=None) -> pd.Timestamp:
+def issue_hour(issue_time: TimeLike | None = None) -> pd.Timestamp:
     """The issue time as a naive UTC whole hour (default: the current hour)."""
     return (utc_now() if issue_time is None else to_utc(issue_time)).floor("h")
 
@@ -76,7 +78,7 @@ def issue_hour(issue_time=None) -> pd.Timestamp:
 # ---------------------------------------------------------------------------- models
 
 
-def lead_grid(forecaster=None) -> pd.TimedeltaIndex:
+def lead_grid(forecaster: Forecaster | None = None) -> pd.TimedeltaIndex:
     """Lead times of a run: 1..horizon h of the promoted TFT, else :data:`LEADS` (1..24 h).
 
     A TFT trained with ``superstorm train --horizon 72`` forecasts 1..72 h, so operations get
@@ -88,7 +90,7 @@ def lead_grid(forecaster=None) -> pd.TimedeltaIndex:
     return pd.to_timedelta(np.arange(1, int(horizon) + 1), unit="h")
 
 
-def current_tft():
+def current_tft() -> tuple[Forecaster | None, str]:
     """``(forecaster, reason)``: the registry's promoted ('current') TFT, or None and why."""
     from forecasting.models import registry
     from forecasting.models.predict import TFTForecaster
@@ -103,13 +105,13 @@ def current_tft():
 
 def fitted_baseline(
     name: str,
-    issue_time,
+    issue_time: TimeLike,
     *,
-    recorded=None,
-    store_root=None,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
     train_span: str = "365D",
     leads: pd.TimedeltaIndex = LEADS,
-):
+) -> ResidualQuantileForecaster:
     """A baseline fitted before the issue month for the lead grid ``leads``, cached as JSON.
 
     See :func:`forecasting.models.baseline_cache.fitted_baseline`; a longer grid (72 h) is a
@@ -128,7 +130,13 @@ def fitted_baseline(
 # ----------------------------------------------------------------------------- steps
 
 
-def step_inputs(issue_time, *, live: bool = True, recorded=None, store_root=None) -> dict:
+def step_inputs(
+    issue_time: TimeLike,
+    *,
+    live: bool = True,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
+) -> dict:
     """Refresh inputs (fallbacks, freshness); see :func:`data_sources.live.refresh_inputs`."""
     return inputs_mod.refresh_inputs(
         issue_hour(issue_time), live=live, recorded=recorded, store_root=store_root
@@ -138,10 +146,10 @@ def step_inputs(issue_time, *, live: bool = True, recorded=None, store_root=None
 def step_model(
     model_name: str,
     inputs_path: str,
-    issue_time,
+    issue_time: TimeLike,
     *,
-    recorded=None,
-    store_root=None,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
     horizon: int | None = None,
 ) -> dict:
     """Forecast with one model and archive it; an archived issue time is reused.
@@ -213,13 +221,16 @@ def step_model(
 class ForecastUnavailableError(ValueError):
     """The run had no usable primary forecast (its notice was logged; warnings stay in force)."""
 
-    def __init__(self, message: str, result: dict | None = None):
+    def __init__(self, message: str, result: dict | None = None) -> None:
         super().__init__(message)
         self.result = result
 
 
 def step_alerts(
-    forecast_path: str | None, inputs_path: str, issue_time, alert_config: AlertConfig | None = None
+    forecast_path: str | None,
+    inputs_path: str,
+    issue_time: TimeLike,
+    alert_config: AlertConfig | None = None,
 ) -> dict:
     """Evaluate the alert rules and commit them to the log, once per issue time.
 
@@ -234,12 +245,12 @@ def step_alerts(
     if alert_log.has_run(t):
         alert_log.write_feed()
         return {"repeat": True, "messages": alert_log.messages(run_time=t), "unavailable": ""}
-    fc = None
+    fc: xr.Dataset | None = None
     if forecast_path:
         with NETCDF_LOCK, xr.open_dataset(forecast_path) as f:
             fc = f.load()
     with NETCDF_LOCK, xr.open_dataset(inputs_path) as ds:
-        obs = ds.load()
+        obs: xr.Dataset | None = ds.load()
     obs, dropped_obs = qc.mask_observations(obs)
     fc, dropped_fc = qc.mask_forecast(fc)
     cfg = alert_config or AlertConfig()
@@ -258,7 +269,7 @@ def step_alerts(
     }
 
 
-def step_deliver(issue_time) -> dict:
+def step_deliver(issue_time: TimeLike) -> dict:
     """Deliver every pending message (:func:`forecasting.alerting.delivery.deliver_pending`)."""
     return delivery.deliver_pending(AlertLog(), issue_hour(issue_time))
 
@@ -320,7 +331,7 @@ def step_dashboards(
 
 
 def step_products(
-    forecast_path: str | None, inputs_path: str, issue_time, out_dir: str | None = None
+    forecast_path: str | None, inputs_path: str, issue_time: TimeLike, out_dir: str | None = None
 ) -> dict:
     """Write the SWPC-layout products (:mod:`forecasting.products`) of this run.
 
@@ -431,7 +442,7 @@ def _model_run_name() -> str:
     return f"forecast-{name}"
 
 
-def publish_links(products: dict, dashboards: str, issue_time) -> None:
+def publish_links(products: dict, dashboards: str, issue_time: TimeLike) -> None:
     """Prefect link artifacts to this run's products and the dashboard's Now page."""
     t = issue_hour(issue_time)
     files = products.get("files") or {}
@@ -457,7 +468,12 @@ def publish_links(products: dict, dashboards: str, issue_time) -> None:
 
 
 def summary_markdown(
-    issue_time, models: list[dict], freshness: dict, alerts: dict, delivered: dict, dashboards: str
+    issue_time: TimeLike,
+    models: list[dict],
+    freshness: dict,
+    alerts: dict,
+    delivered: dict,
+    dashboards: str,
 ) -> str:
     """The Prefect artifact: peak quantiles, storm probabilities, model, input freshness."""
     t = issue_hour(issue_time)
@@ -524,11 +540,11 @@ def summary_markdown(
 
 
 def run_forecast(
-    issue_time=None,
+    issue_time: TimeLike | None = None,
     *,
     live: bool = True,
-    recorded=None,
-    store_root=None,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
     baselines: Sequence[str] = DEFAULT_BASELINES,
     alert_config: AlertConfig | None = None,
     deliver: bool = True,
@@ -594,7 +610,7 @@ TASK_TIMEOUTS = {
 }
 
 
-def notify_run_failed(flow, flow_run, state) -> None:
+def notify_run_failed(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect ``on_failure`` hook: tell the operator through the alert channel.
 
     A run that failed for want of a forecast already sent its FORECAST_UNAVAILABLE notice; any
@@ -625,7 +641,7 @@ def notify_run_failed(flow, flow_run, state) -> None:
         log.error("could not notify the operator of the failed run: %s", delivery.redact(str(exc)))
 
 
-_NET = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
+_NET: dict[str, Any] = {"retries": 3, "retry_delay_seconds": [2, 5, 15]}
 inputs_task = task(name="refresh-inputs", timeout_seconds=TASK_TIMEOUTS["inputs"], **_NET)(
     step_inputs
 )
@@ -705,17 +721,17 @@ def forecast_flow(
 
 
 def replay(
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    recorded=None,
-    store_root=None,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
     baselines: Sequence[str] = (),
     use_prefect: bool = False,
     deliver: bool = True,
     dashboards: bool = False,
     alert_config: AlertConfig | None = None,
-    on_hour=None,
+    on_hour: Callable[[pd.Timestamp, dict], object] | None = None,
 ) -> list[dict]:
     """Run the forecast hour by hour over ``[start, end)`` on recorded data, as if live.
 
@@ -741,7 +757,7 @@ def replay(
                     dashboards=dashboards and t == hours[-1],
                 )
             except ForecastUnavailableError as exc:  # notice logged; the replay goes on
-                res = exc.result
+                res = exc.result  # type: ignore[assignment]  # always set when raised by the flow
         else:
             res = run_forecast(
                 t,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -38,7 +38,13 @@ def record_decision(entry: dict) -> None:
         fh.flush()
 
 
-def _baseline_forecasts(fit_ds: xr.Dataset, ds: xr.Dataset, inits, leads, targets) -> dict:
+def _baseline_forecasts(
+    fit_ds: xr.Dataset,
+    ds: xr.Dataset,
+    inits: pd.DatetimeIndex,
+    leads: pd.TimedeltaIndex,
+    targets: Sequence[str],
+) -> dict:
     """Every baseline fitted on ``fit_ds`` (the data before the validation period), forecasting
     ``inits``."""
     from forecasting.models.baselines import all_baselines
@@ -56,7 +62,7 @@ def _baseline_forecasts(fit_ds: xr.Dataset, ds: xr.Dataset, inits, leads, target
 def run_retrain(
     preset: str = "quick",
     *,
-    data=None,
+    data: xr.Dataset | None = None,
     held_out: tuple[str, str] | None = None,
     rule: GateRule | None = None,
     overrides: dict | None = None,

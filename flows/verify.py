@@ -24,7 +24,7 @@ from prefect import flow, task
 
 from data_sources import config
 from data_sources.netcdf import write_netcdf_atomic
-from data_sources.timeconv import known_at, to_utc, utc_now
+from data_sources.timeconv import TimeLike, known_at, to_utc, utc_now
 from forecasting import archive
 from forecasting.verification import scorecard
 
@@ -38,7 +38,13 @@ def reports_dir() -> Path:
     return config.home() / "reports"
 
 
-def _observations(start, end, *, recorded=None, store_root=None) -> xr.Dataset | None:
+def _observations(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
+) -> xr.Dataset | None:
     from data_sources.live import _store_frame
 
     return _store_frame(
@@ -49,7 +55,13 @@ def _observations(start, end, *, recorded=None, store_root=None) -> xr.Dataset |
     )
 
 
-def score_day(day, *, recorded=None, store_root=None, now=None) -> pd.DataFrame:
+def score_day(
+    day: TimeLike,
+    *,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
+    now: TimeLike | None = None,
+) -> pd.DataFrame:
     """Scores of every archived model's forecasts issued on UTC day ``day`` (one row per lead).
 
     Only verification hours that ended by ``now`` (default: the wall clock) are used, so a
@@ -119,7 +131,12 @@ def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict
 
 
 def run_verify(
-    day=None, *, recorded=None, store_root=None, now=None, window_days: int = 30
+    day: TimeLike | None = None,
+    *,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
+    now: TimeLike | None = None,
+    window_days: int = 30,
 ) -> dict:
     """Score ``day`` (default yesterday, UTC) and update the scorecards; return a summary."""
     now_ts = utc_now() if now is None else to_utc(now)
@@ -127,7 +144,12 @@ def run_verify(
     scores = score_day(day, recorded=recorded, store_root=store_root, now=now_ts)
     paths = update_scorecard(scores, window_days=window_days)
     models = sorted(scores["model"].unique()) if not scores.empty else []
-    return {"day": day.strftime("%Y-%m-%d"), "rows": len(scores), "models": models, **paths}
+    return {
+        "day": pd.Timestamp(day).strftime("%Y-%m-%d"),
+        "rows": len(scores),
+        "models": models,
+        **paths,
+    }
 
 
 verify_task = task(name="score-archived-forecasts")(run_verify)

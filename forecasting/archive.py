@@ -23,7 +23,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.cf import make_readable
 from data_sources.netcdf import NETCDF_LOCK
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting.schema import validate_forecast
 
 _NAME = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+)_(?P<stamp>\d{8}T\d{4})\.nc$")
@@ -46,7 +46,7 @@ def _check_model(model: str) -> str:
     return model
 
 
-def path_for(model: str, issue_time, *, home: Path | None = None) -> Path:
+def path_for(model: str, issue_time: TimeLike, *, home: Path | None = None) -> Path:
     """Archive path of ``model``'s forecast issued at ``issue_time`` (UTC, whole minutes)."""
     t = to_utc(issue_time)
     _check_model(model)
@@ -120,7 +120,11 @@ def models(*, home: Path | None = None) -> list[str]:
 
 
 def list_issues(
-    model: str | None = None, *, start=None, end=None, home: Path | None = None
+    model: str | None = None,
+    *,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    home: Path | None = None,
 ) -> pd.DataFrame:
     """Archived forecasts: columns ``model``, ``issue_time``, ``path`` (sorted).
 
@@ -141,7 +145,7 @@ def list_issues(
     return df.sort_values(["model", "issue_time"]).reset_index(drop=True)
 
 
-def load(issue_time, model: str, *, home: Path | None = None) -> xr.Dataset:
+def load(issue_time: TimeLike, model: str, *, home: Path | None = None) -> xr.Dataset:
     """The archived forecast of ``model`` issued at ``issue_time`` (loaded into memory)."""
     path = path_for(model, issue_time, home=home)
     if not path.exists():
@@ -153,7 +157,9 @@ def load(issue_time, model: str, *, home: Path | None = None) -> xr.Dataset:
         return ds.load()
 
 
-def load_range(start, end, model: str, *, home: Path | None = None) -> xr.Dataset:
+def load_range(
+    start: TimeLike, end: TimeLike, model: str, *, home: Path | None = None
+) -> xr.Dataset:
     """All archived forecasts of ``model`` with ``start <= issue_time < end``, along ``init_time``."""
     issues = list_issues(model, start=start, end=end, home=home)
     if issues.empty:

@@ -185,7 +185,7 @@ def build_features(ds: xr.Dataset, *, fill_limit: int = 3, indicators: bool = Tr
     present = [v for v in RAW_INPUTS if v in ds.data_vars and ds[v].dims == ("time",)]
     if not present:
         raise ValueError(
-            f"dataset holds none of the feature inputs {RAW_INPUTS}; it has {sorted(ds.data_vars)}"
+            f"dataset holds none of the feature inputs {RAW_INPUTS}; it has {sorted(map(str, ds.data_vars))}"
         )
     if len(labels) and not labels.is_monotonic_increasing:
         raise ValueError("dataset time labels are not sorted; call ds.sortby('time') first")

@@ -32,7 +32,7 @@ per-block cut (otherwise the last issue time of each block loses its lead hour).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -120,7 +120,12 @@ class Latencies:
 
     @classmethod
     def from_products(
-        cls, name: str, products: Mapping[str, str], *, default="0h", l1_lead: bool = False
+        cls,
+        name: str,
+        products: Mapping[str, str],
+        *,
+        default: str | pd.Timedelta = "0h",
+        l1_lead: bool = False,
     ) -> Latencies:
         """Build a profile from variable -> product names (keys of :data:`PRODUCT_DELAY`)."""
         return cls(name, _product_table(products), pd.Timedelta(default), l1_lead)
@@ -130,16 +135,16 @@ class Latencies:
         base = var[:-3] if var.endswith("_qc") else var
         return self.delays.get(base, self.default)
 
-    def with_delays(self, name: str | None = None, **delays) -> Latencies:
+    def with_delays(self, name: str | None = None, **delays: str | pd.Timedelta) -> Latencies:
         """A copy with some delays changed, e.g. ``REALTIME.with_delays(dst="2h")``."""
         merged = {**self.delays, **{k: pd.Timedelta(v) for k, v in delays.items()}}
         return Latencies(name or f"{self.name}+custom", merged, self.default, self.l1_lead)
 
-    def max_delay(self, names) -> pd.Timedelta:
+    def max_delay(self, names: Iterable[str]) -> pd.Timedelta:
         """The largest delay among ``names`` (zero if none)."""
         return max((self.delay(n) for n in names), default=pd.Timedelta(0))
 
-    def is_zero(self, names=None) -> bool:
+    def is_zero(self, names: Iterable[str] | None = None) -> bool:
         """True when every delay (of ``names``, or all) is zero: ``as_of`` equals ``known_at``."""
         if self.l1_lead:
             return False
@@ -149,7 +154,7 @@ class Latencies:
             )
         return all(self.delay(n) == pd.Timedelta(0) for n in names)
 
-    def available_from(self, var: str, labels) -> pd.DatetimeIndex:
+    def available_from(self, var: str, labels: pd.DatetimeIndex | np.ndarray) -> pd.DatetimeIndex:
         """When the value of ``var`` labelled ``labels`` was published: interval end + delay."""
         base = var[:-3] if var.endswith("_qc") else var
         return timeconv.interval_end(base, labels) + self.delay(var)
@@ -221,7 +226,7 @@ def l1_view(ds: xr.Dataset) -> xr.Dataset:
     if "v_sw" not in ds:
         raise ValueError(
             f"the L1 rule needs the hourly speed v_sw to time the solar wind; the dataset "
-            f"has {sorted(ds.data_vars)}"
+            f"has {sorted(map(str, ds.data_vars))}"
         )
     labels = ds.indexes["time"]
     avail = propagation.l1_available_from(
@@ -254,16 +259,18 @@ def resolve(latencies: Latencies | str | bool | None) -> Latencies:
 
 
 def _time_vars(ds: xr.Dataset) -> list[str]:
-    return [v for v in ds.data_vars if "time" in ds[v].dims]
+    return [v for v in map(str, ds.data_vars) if "time" in ds[v].dims]
 
 
-def late_mask(ds: xr.Dataset, var: str, t, latencies: Latencies) -> np.ndarray:
+def late_mask(ds: xr.Dataset, var: str, t: timeconv.TimeLike, latencies: Latencies) -> np.ndarray:
     """Boolean over ``ds.time``: True where ``var`` was not yet published at ``t``."""
     labels = ds.indexes["time"]
     return np.asarray(latencies.available_from(var, labels) > pd.Timestamp(t))
 
 
-def as_of(ds: xr.Dataset, t, latencies: Latencies | str | bool = True) -> xr.Dataset:
+def as_of(
+    ds: xr.Dataset, t: timeconv.TimeLike, latencies: Latencies | str | bool = True
+) -> xr.Dataset:
     """``ds`` as it existed at issue time ``t`` given publication ``latencies``.
 
     Applies :func:`data_sources.timeconv.known_at` (time axis cut at ``t``, values whose
@@ -298,7 +305,9 @@ def as_of(ds: xr.Dataset, t, latencies: Latencies | str | bool = True) -> xr.Dat
     return out
 
 
-def mask_latency_windows(ds: xr.Dataset, times, latencies: Latencies) -> xr.Dataset:
+def mask_latency_windows(
+    ds: xr.Dataset, times: pd.DatetimeIndex, latencies: Latencies
+) -> xr.Dataset:
     """A copy of ``ds`` with, for each issue time in ``times``, the values already ended but
     not yet published masked (``interval_end <= t < interval_end + delay``).
 

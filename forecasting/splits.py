@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +27,14 @@ import xarray as xr
 from data_sources.dataset import PRIORITY, SOLAR_WIND, build_dataset
 from data_sources.omni2 import parse_omni2
 from data_sources.store import Store
+from data_sources.timeconv import TimeLike
 
 log = logging.getLogger(__name__)
 
 YearRange = tuple[int, int | None]
 
 
-def _check_range(part: str, rng) -> tuple[int, int | None]:
+def _check_range(part: str, rng: object) -> tuple[int, int | None]:
     if not isinstance(rng, tuple | list) or len(rng) != 2:
         raise ValueError(f"YearSplit.{part}={rng!r}: give (first_year, last_year or None)")
     first, last = rng
@@ -61,6 +63,8 @@ class YearSplit:
         names = list(parts)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
+                a1: float | None
+                b1: float | None
                 (a0, a1), (b0, b1) = parts[a], parts[b]
                 a1 = np.inf if a1 is None else a1
                 b1 = np.inf if b1 is None else b1
@@ -84,7 +88,7 @@ class YearSplit:
         stop = None if end is None else end - pd.Timedelta("1ns")
         return ds.sel(time=slice(start, stop))
 
-    def years(self, part: str, available) -> list[int]:
+    def years(self, part: str, available: Iterable[int]) -> list[int]:
         """The years of ``available`` falling in ``part``."""
         first, last = getattr(self, part)
         return [
@@ -177,7 +181,7 @@ def configured_split(
     for part, given in (("train", train), ("validate", validate), ("test", test)):
         if given is not None:
             parts[part] = parse_years(given, part) if isinstance(given, str | int) else given
-    split = YearSplit(**{k: tuple(v) for k, v in parts.items()})
+    split = YearSplit(**{k: tuple(v) for k, v in parts.items()})  # type: ignore[arg-type]
     for part in ("train", "validate"):
         _, last = getattr(split, part)
         if last is None or last >= DEFAULT_TEST_FIRST_YEAR:
@@ -206,7 +210,7 @@ def _ingest_hint(first: int, last: int) -> str:
     )
 
 
-def _years_with(ds: xr.Dataset, names, first: int, last: int) -> list[int]:
+def _years_with(ds: xr.Dataset, names: Iterable[str], first: int, last: int) -> list[int]:
     """Years in ``[first, last]`` where any of ``names`` has an (observed) value."""
     have = [n for n in names if n in ds]
     if not have:
@@ -238,7 +242,12 @@ def require_data(ds: xr.Dataset, first: int, last: int, store: Store) -> None:
         )
 
 
-def _build(start, end, store: Store, priority) -> xr.Dataset:
+def _build(
+    start: TimeLike,
+    end: TimeLike,
+    store: Store,
+    priority: dict[str, list[str] | tuple[str, ...]] | None,
+) -> xr.Dataset:
     try:
         return build_dataset(start, end, store=store, priority=priority)
     except ValueError as exc:
@@ -251,7 +260,13 @@ def _build(start, end, store: Store, priority) -> xr.Dataset:
         ) from None
 
 
-def load_period(start, end, *, store: Store | None = None, priority=None) -> xr.Dataset:
+def load_period(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    store: Store | None = None,
+    priority: dict[str, list[str] | tuple[str, ...]] | None = None,
+) -> xr.Dataset:
     """The hourly dataset ``[start, end)`` built from the store, checked for solar wind and Dst.
 
     Parameters
@@ -310,7 +325,7 @@ def _blank(ds: xr.Dataset, start: pd.Timestamp, end: pd.Timestamp) -> xr.Dataset
         return ds
     out = ds.copy()
     for name, da in ds.data_vars.items():
-        if name.endswith("_qc"):
+        if str(name).endswith("_qc"):
             out[name] = da.where(~inside, 2).astype(da.dtype)
         elif da.dtype.kind == "f":
             out[name] = da.where(~inside)
@@ -320,10 +335,10 @@ def _blank(ds: xr.Dataset, start: pd.Timestamp, end: pd.Timestamp) -> xr.Dataset
 
 def load_split_data(
     split: YearSplit,
-    parts=("train", "validate"),
+    parts: Sequence[str] = ("train", "validate"),
     *,
     store: Store | None = None,
-    priority=None,
+    priority: dict[str, list[str] | tuple[str, ...]] | None = None,
 ) -> xr.Dataset:
     """The store's hourly dataset over the years of ``parts`` of ``split``.
 
@@ -375,7 +390,10 @@ def load_split_data(
 
 
 def load_training_data(
-    split: YearSplit, *, store: Store | None = None, priority=None
+    split: YearSplit,
+    *,
+    store: Store | None = None,
+    priority: dict[str, list[str] | tuple[str, ...]] | None = None,
 ) -> xr.Dataset:
     """The training and validation years of ``split`` from the store (test years blanked).
 
@@ -386,7 +404,10 @@ def load_training_data(
 
 
 def load_evaluation_data(
-    split: YearSplit, *, store: Store | None = None, priority=None
+    split: YearSplit,
+    *,
+    store: Store | None = None,
+    priority: dict[str, list[str] | tuple[str, ...]] | None = None,
 ) -> xr.Dataset:
     """The training (baselines are fitted there) through test years of ``split`` from the store."""
     return load_split_data(split, ("train", "test"), store=store, priority=priority)
@@ -413,7 +434,7 @@ def recorded_omni_files(data_dir: str | Path) -> dict[int, Path]:
     return files
 
 
-def load_recorded_omni(data_dir: str | Path, years=None) -> xr.Dataset:
+def load_recorded_omni(data_dir: str | Path, years: Iterable[int] | None = None) -> xr.Dataset:
     """Concatenate the recorded OMNI2 hourly files of ``data_dir`` on a continuous hourly grid.
 
     A test and benchmark helper on an explicit folder (no default): train, evaluate, retrain

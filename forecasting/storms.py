@@ -78,6 +78,7 @@ def find_storms(
         hours at or below the threshold), one row per storm, sorted by ``start``.
     """
     s = _as_series(dst, "dst")
+    assert s is not None
     kps = _as_series(kp, "kp")
     sep = pd.Timedelta(min_separation)
     cols = ["start", "end", "peak_time", "peak_dst", "peak_kp", "hours"]
@@ -136,7 +137,7 @@ def storm_catalog(
         Columns :data:`STORM_COLUMNS`, indexed by ``name``.
     """
     if "dst" not in ds:
-        raise ValueError(f"dataset has no 'dst' variable (it has {sorted(ds.data_vars)})")
+        raise ValueError(f"dataset has no 'dst' variable (it has {sorted(map(str, ds.data_vars))})")
     kp = ds["kp"] if "kp" in ds else None
     storms = find_storms(ds["dst"], threshold, min_separation=min_separation, kp=kp)
     names = [pd.Timestamp(p).strftime("%Y-%m-%d") for p in storms["peak_time"]]

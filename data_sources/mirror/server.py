@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from data_sources import celestrak, gfz_kp, kyoto_dst, omni2, solar_indices, swpc
@@ -93,17 +94,19 @@ class MirrorServer:
     (the GFZ JSON API, say).
     """
 
-    def __init__(self, files: dict[str, Path | bytes], dynamic: dict | None = None, port: int = 0):
+    def __init__(
+        self, files: dict[str, Path | bytes], dynamic: dict | None = None, port: int = 0
+    ) -> None:
         self.files = dict(files)
         self.dynamic = dict(dynamic or {})
         self.faults = Faults()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, fmt, *args):  # quiet
+            def log_message(self, fmt: str, *args: Any) -> None:  # quiet
                 log.debug("mirror: " + fmt, *args)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self) -> None:  # noqa: N802
                 server._handle(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -114,7 +117,7 @@ class MirrorServer:
     def url(self) -> str:
         """Base URL of the running server (``http://127.0.0.1:<port>``)."""
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host}:{port}"  # type: ignore[str-bytes-safe]  # an IPv4 str
 
     def _body(self, path: str, query: dict) -> bytes | None:
         if path in self.faults.replace:
@@ -164,7 +167,7 @@ class MirrorServer:
     def __enter__(self) -> MirrorServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

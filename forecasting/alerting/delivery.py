@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from data_sources import config
+from data_sources.timeconv import TimeLike
 from forecasting.alerting.log import AlertLog, feed_record, new_owner
 
 #: default timeout of one delivery request [s]
@@ -106,11 +107,11 @@ def _alerts_config() -> dict:
         return dict(tomllib.load(fh).get("alerts", {}))
 
 
-def webhook_block(url: str, *, timeout: float = REQUEST_TIMEOUT_S):
+def webhook_block(url: str, *, timeout: float = REQUEST_TIMEOUT_S) -> Any:
     """A ``CustomWebhookNotificationBlock`` POSTing ``{"subject", "body"}`` JSON to ``url``."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
-    return CustomWebhookNotificationBlock(
+    return CustomWebhookNotificationBlock(  # type: ignore[call-arg]  # pydantic defaults
         name="superstorm-alerts",
         url=url,
         method="POST",
@@ -154,7 +155,7 @@ def configured_channel() -> Channel | None:
     return None
 
 
-def payload(message: dict, run_time=None) -> tuple[str, str]:
+def payload(message: dict, run_time: TimeLike | None = None) -> tuple[str, str]:
     """``(subject, body)`` for a logged message: the SWPC-style text and the JSON record.
 
     The body carries ``idempotency_key`` (the serial), ``late`` (delivered after the run that
@@ -182,7 +183,7 @@ def payload(message: dict, run_time=None) -> tuple[str, str]:
     return subject, json.dumps(rec, sort_keys=True)
 
 
-def _iso_run(t) -> str:
+def _iso_run(t: TimeLike) -> str:
     t = pd.Timestamp(t)
     return str(t.tz_convert(None) if t.tzinfo is not None else t)
 
@@ -211,7 +212,7 @@ def _channel_down(exc: BaseException) -> bool:
 
 def deliver_pending(
     alert_log: AlertLog,
-    run_time,
+    run_time: TimeLike,
     *,
     channel: Channel | None = None,
     attempts: int = 3,

@@ -48,7 +48,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_sources import config
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting.alerting.rules import (
     ALL_CLEAR,
     CANCEL,
@@ -116,7 +116,7 @@ _PRODUCTS = (ISSUE, ESCALATE)
 _SILENT = (EXPIRE,)
 
 
-def _iso(t) -> str:
+def _iso(t: TimeLike | None) -> str:
     if t is None or (not isinstance(t, str) and pd.isna(t)):
         return ""
     return to_utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -190,7 +190,9 @@ class FutureIssueTimeError(ValueError):
     """An issue time ahead of the wall clock by more than the tolerance (a clock jump)."""
 
 
-def check_issue_time(run_time, *, tolerance: timedelta | None = None, now=None) -> None:
+def check_issue_time(
+    run_time: TimeLike, *, tolerance: timedelta | None = None, now: TimeLike | None = None
+) -> None:
     """Refuse an issue time later than ``now`` (wall clock) plus ``tolerance``.
 
     Raises
@@ -201,6 +203,7 @@ def check_issue_time(run_time, *, tolerance: timedelta | None = None, now=None) 
     tol = _future_tolerance() if tolerance is None else tolerance
     t = _ts(_iso(run_time))
     clock = wall_clock() if now is None else _ts(_iso(now))
+    assert t is not None and clock is not None
     if t > clock + pd.Timedelta(tol):
         raise FutureIssueTimeError(
             f"issue time {_iso(t)} is {(t - clock) / pd.Timedelta('1h'):.1f} h ahead of the "
@@ -221,7 +224,7 @@ class AlertLog:
         JSON feed path (default ``active.json`` under ``alerts/`` beside the database).
     """
 
-    def __init__(self, path: str | Path | None = None, *, feed: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, feed: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.feed = Path(feed) if feed is not None else self.path.parent / "alerts" / "active.json"
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +259,7 @@ class AlertLog:
 
     # ------------------------------------------------------------------ queries
 
-    def has_run(self, run_time) -> bool:
+    def has_run(self, run_time: TimeLike) -> bool:
         """Whether the actions of the run issued at ``run_time`` are committed."""
         with self._connect() as con:
             row = con.execute("SELECT 1 FROM runs WHERE run_time = ?", (_iso(run_time),)).fetchone()
@@ -300,7 +303,11 @@ class AlertLog:
         )
 
     def messages(
-        self, *, status: str | None = None, run_time=None, serial: int | None = None
+        self,
+        *,
+        status: str | None = None,
+        run_time: TimeLike | None = None,
+        serial: int | None = None,
     ) -> list[dict]:
         """Messages (oldest first) with their delivery state, optionally filtered.
 
@@ -314,7 +321,8 @@ class AlertLog:
             " AND (d.serial = m.serial OR d.serial = m.grouped_into)) AS delivered "
             "FROM messages m"
         )
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if status is not None:
             where.append("m.status = ?")
             args.append(status)
@@ -343,7 +351,9 @@ class AlertLog:
 
     # ------------------------------------------------------------------ writes
 
-    def record_run(self, run_time, actions: Iterable[AlertAction], *, note: str = "") -> list[dict]:
+    def record_run(
+        self, run_time: TimeLike, actions: Iterable[AlertAction], *, note: str = ""
+    ) -> list[dict]:
         """Apply the given actions of the run issued at ``run_time`` in one transaction.
 
         Idempotent: if ``run_time`` is already committed nothing is written and that run's
@@ -354,7 +364,7 @@ class AlertLog:
 
     def commit_run(
         self,
-        run_time,
+        run_time: TimeLike,
         evaluate: Callable[[RuleState, pd.Timestamp | None], Iterable[AlertAction]],
         *,
         note: str = "",
@@ -469,7 +479,7 @@ class AlertLog:
         serial: int,
         *,
         outcome: str,
-        run_time,
+        run_time: TimeLike,
         channel: str,
         error: str = "",
         owner: str | None = None,

@@ -12,6 +12,7 @@ model that produced ``Dst = -5000 nT`` somewhere says nothing reliable anywhere.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import numpy as np
 import xarray as xr
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def valid_range(name: str) -> tuple[float, float] | None:
     """``(min, max)`` of a canonical variable (``None`` for a name outside the vocabulary)."""
     var = vocabulary.VARIABLES.get(name)
-    return None if var is None else tuple(var.valid_range)
+    return None if var is None else cast(tuple[float, float], tuple(var.valid_range))
 
 
 def _bad(values: np.ndarray, limits: tuple[float, float]) -> np.ndarray:

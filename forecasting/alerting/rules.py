@@ -28,6 +28,7 @@ expire, all_clear); it has no side effects: the alert log (``forecasting.alertin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import interval_end, known_at, latest_known, to_utc
+from data_sources.timeconv import TimeLike, interval_end, known_at, latest_known, to_utc
 from forecasting.schema import G_SCALE as SCHEMA_G
 from forecasting.schema import exceedance_probability, exceeds, kp_label
 
@@ -489,7 +490,7 @@ def _watch_rules(
 
 
 def latest_observed(
-    observed: xr.Dataset, name: str, now: pd.Timestamp
+    observed: xr.Dataset | None, name: str, now: pd.Timestamp
 ) -> tuple[float, pd.Timestamp | None]:
     """Newest value of ``name`` known at ``now`` and the end of its interval (``timeconv``)."""
     if observed is None or name not in observed:
@@ -497,7 +498,9 @@ def latest_observed(
     return latest_known(observed[name].to_series(), name, now)
 
 
-def _last_reached(observed: xr.Dataset, family: str, now: pd.Timestamp) -> pd.Timestamp | None:
+def _last_reached(
+    observed: xr.Dataset | None, family: str, now: pd.Timestamp
+) -> pd.Timestamp | None:
     """End of the newest interval (known at ``now``) in which the family's lowest level was reached."""
     if observed is None or family not in observed:
         return None
@@ -562,6 +565,7 @@ def _alert_rules(
     if ranks and max(ranks) > 0:
         k = int(np.argmax(ranks))  # first interval at the strongest level
         name, value, known_end = levels[k], float(fresh.iloc[k]), pd.Timestamp(fresh.index[k])
+        assert name is not None  # rank > 0
         lvl = level_by_name(name)
         start = known_end - step
         detail = _observed_text(family, value)
@@ -614,7 +618,9 @@ def _alert_rules(
     return actions
 
 
-def input_freshness(observed: xr.Dataset | None, now, names) -> pd.Timestamp | None:
+def input_freshness(
+    observed: xr.Dataset | None, now: TimeLike, names: Iterable[str]
+) -> pd.Timestamp | None:
     """End of the newest interval with a finite value of any of ``names`` (None if none)."""
     now = to_utc(now)
     newest = None
@@ -625,7 +631,9 @@ def input_freshness(observed: xr.Dataset | None, now, names) -> pd.Timestamp | N
     return newest
 
 
-def _stale_rules(observed, now, state: RuleState, cfg: AlertConfig) -> list[AlertAction]:
+def _stale_rules(
+    observed: xr.Dataset | None, now: pd.Timestamp, state: RuleState, cfg: AlertConfig
+) -> list[AlertAction]:
     newest = input_freshness(observed, now, cfg.solar_wind_vars)
     stale = newest is None or now - newest > pd.Timedelta(cfg.stale_after)
     active = state.find(STALE_INPUT, "solar_wind")
@@ -732,11 +740,11 @@ def _alerted_rank(family: str, state: RuleState, actions: list[AlertAction]) -> 
 def evaluate_rules(
     forecast: xr.Dataset | None,
     observed_recent: xr.Dataset | None,
-    now,
+    now: TimeLike,
     state: RuleState | list[ActiveAlert] | None = None,
     config: AlertConfig | None = None,
     *,
-    since=None,
+    since: TimeLike | None = None,
     notice_unavailable: bool = False,
 ) -> list[AlertAction]:
     """Actions implied by a forecast and recent observations, given the alerts in force.

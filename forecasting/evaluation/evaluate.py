@@ -28,18 +28,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from data_sources import timeconv
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from forecasting import schema
 from forecasting.models import baselines
-from forecasting.models.base import MODEL_NAMES
+from forecasting.models.base import MODEL_NAMES, Forecaster
 from forecasting.splits import YearSplit
 from forecasting.storms import storm_catalog
 from forecasting.verification import scores as verification
@@ -57,7 +58,9 @@ DEFAULT_LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 REFERENCE = "tft"
 
 
-def _fit_if_needed(f, train: xr.Dataset, lead, targets) -> None:
+def _fit_if_needed(
+    f: Forecaster, train: xr.Dataset, lead: pd.TimedeltaIndex, targets: Sequence[str]
+) -> None:
     if isinstance(f, baselines.ResidualQuantileForecaster) and not f.is_fitted:
         wanted = [t for t in targets if t in f.supported and t in train]
         f.fit(train, lead_times=lead, targets=wanted)
@@ -101,7 +104,7 @@ def issue_times_in_test(
     return issue_times_in(ds, split, "test", init_every)
 
 
-def model_version(forecaster) -> str:
+def model_version(forecaster: Forecaster) -> str:
     """The version a forecaster reports (``version`` attribute or property; ``""`` if none)."""
     return str(getattr(forecaster, "version", "") or "")
 
@@ -113,10 +116,10 @@ def evaluate(
     *,
     part: str = "test",
     init_every: str = "3h",
-    lead_times=DEFAULT_LEADS,
+    lead_times: ArrayLike = DEFAULT_LEADS,
     storms: bool = True,
     targets: Sequence[str] = TARGETS,
-    init_times=None,
+    init_times: ArrayLike | None = None,
     storm_threshold: float = -100.0,
     decisions: bool = True,
     decision_criterion: str = "hss",
@@ -238,7 +241,9 @@ def evaluate(
     return res
 
 
-def _common_forecasts(fcs, pers_fc, ds, target) -> dict[str, xr.Dataset]:
+def _common_forecasts(
+    fcs: dict[str, xr.Dataset], pers_fc: xr.Dataset, ds: xr.Dataset, target: str
+) -> dict[str, xr.Dataset]:
     """Every model's forecast of ``target`` on the pairs where all of them, persistence and the
     observation are finite."""
     have = {n: fc for n, fc in fcs.items() if target in fc}
@@ -250,7 +255,14 @@ def _common_forecasts(fcs, pers_fc, ds, target) -> dict[str, xr.Dataset]:
     return cut
 
 
-def _all_hours(common, pers_fc, ds, targets, names, lead) -> xr.Dataset:
+def _all_hours(
+    common: dict[str, dict[str, xr.Dataset]],
+    pers_fc: xr.Dataset,
+    ds: xr.Dataset,
+    targets: Sequence[str],
+    names: list[str],
+    lead: pd.TimedeltaIndex,
+) -> xr.Dataset:
     shape = (len(targets), len(names), len(lead))
     out = {k: np.full(shape, np.nan) for k in (*METRICS, *EVENT_METRICS, "hss_dst100")}
     for i, target in enumerate(targets):
@@ -279,7 +291,13 @@ def _occurred(ev: verification.Event, fc: xr.Dataset, ds: xr.Dataset) -> xr.Data
     return ev.occurred(obs).astype(float).where(np.isfinite(obs))
 
 
-def _probabilistic(common, ds, train, names, lead) -> xr.Dataset:
+def _probabilistic(
+    common: dict[str, dict[str, xr.Dataset]],
+    ds: xr.Dataset,
+    train: xr.Dataset,
+    names: list[str],
+    lead: pd.TimedeltaIndex,
+) -> xr.Dataset:
     """Brier score, BSS vs training climatology and reliability for the probability events."""
     events = [e for e in verification.PROBABILITY_EVENTS if e.target in common]
     if not events:
@@ -326,7 +344,9 @@ def _probabilistic(common, ds, train, names, lead) -> xr.Dataset:
     )
 
 
-def _threshold_table(forecaster, fc_validate, ds, criterion) -> dict:
+def _threshold_table(
+    forecaster: Forecaster, fc_validate: xr.Dataset | None, ds: xr.Dataset, criterion: str
+) -> dict:
     """The model's stored decision thresholds (the TFT's ``metadata.json``), else chosen on its
     validation-years forecast."""
     meta = getattr(getattr(forecaster, "model", None), "metadata", None) or {}
@@ -339,7 +359,16 @@ def _threshold_table(forecaster, fc_validate, ds, criterion) -> dict:
     return {k: {**v, "source": "chosen on the validation years"} for k, v in chosen.items()}
 
 
-def _decisions(forecasters, fcs, common, ds, split, part, lead, criterion) -> xr.Dataset:
+def _decisions(
+    forecasters: Sequence[Forecaster],
+    fcs: dict[str, xr.Dataset],
+    common: dict[str, dict[str, xr.Dataset]],
+    ds: xr.Dataset,
+    split: YearSplit,
+    part: str,
+    lead: pd.TimedeltaIndex,
+    criterion: str,
+) -> xr.Dataset:
     """HSS/TSS/POD/FAR of ``P(event) >= p*`` with ``p*`` from the validation years."""
     events = [e for e in verification.DECISION_EVENTS if e.target in common]
     names = [f.name for f in forecasters]
@@ -394,7 +423,16 @@ def _decisions(forecasters, fcs, common, ds, split, part, lead, criterion) -> xr
     return res
 
 
-def _storm_time(forecasters, ds, split, part, init, lead, targets, threshold) -> xr.Dataset:
+def _storm_time(
+    forecasters: Sequence[Forecaster],
+    ds: xr.Dataset,
+    split: YearSplit,
+    part: str,
+    init: pd.DatetimeIndex,
+    lead: pd.TimedeltaIndex,
+    targets: Sequence[str],
+    threshold: float,
+) -> xr.Dataset:
     """Storm-time scores from HOURLY storm-time issue times (issue 9's definition): every model
     and the reference on their shared storm-time pairs."""
     names = [f.name for f in forecasters]
@@ -411,7 +449,7 @@ def _storm_time(forecasters, ds, split, part, init, lead, targets, threshold) ->
         out["n_storm_issue_times"] = 0
         return out
     fcs = {f.name: f.forecast(ds, storm_init, lead, targets=tuple(targets)) for f in forecasters}
-    mask = None  # every issue time forecast here is storm time
+    mask = None  # type: ignore[assignment]  # every issue time forecast here is storm time
     shape = (len(targets), len(names), len(lead))
     model_side = {k: np.full(shape, np.nan) for k in STORM_METRICS}
     ref_side = {k: np.full(shape, np.nan) for k in STORM_METRICS}
@@ -436,7 +474,15 @@ def _storm_time(forecasters, ds, split, part, init, lead, targets, threshold) ->
     return out
 
 
-def _storm_scores(forecasters, ds, split, part, init, lead, threshold) -> xr.Dataset:
+def _storm_scores(
+    forecasters: Sequence[Forecaster],
+    ds: xr.Dataset,
+    split: YearSplit,
+    part: str,
+    init: pd.DatetimeIndex,
+    lead: pd.TimedeltaIndex,
+    threshold: float,
+) -> xr.Dataset:
     """Peak errors per storm from HOURLY issue times around each storm (3-hourly inits at a
     fixed lead would skip the peak hour), each model on its own forecasts."""
     held = split.select(ds, part).sel(time=slice(init.min(), init.max()))
@@ -557,7 +603,7 @@ def cf_skill(results: xr.Dataset) -> xr.Dataset:
                 v = da.sel(target=t, drop=True)
                 unit = TARGET_UNITS[str(t)] if k in _TARGET_UNIT_METRICS else "1"
                 v.attrs = {
-                    "long_name": f"{t} {_long_name(k)}",
+                    "long_name": f"{t} {_long_name(str(k))}",
                     "units": unit,
                     "metric": k,
                     "target": str(t),
@@ -565,7 +611,7 @@ def cf_skill(results: xr.Dataset) -> xr.Dataset:
                 out[f"{t}_{k}"] = v
         else:
             v = da.copy()
-            v.attrs = {"long_name": _long_name(k), "units": da.attrs.get("units", "1")}
+            v.attrs = {"long_name": _long_name(str(k)), "units": da.attrs.get("units", "1")}
             if k in ("storm_peak_error",):
                 v.attrs["units"] = "nT"
             if k == "storm_timing_error":
@@ -604,7 +650,7 @@ def cf_skill(results: xr.Dataset) -> xr.Dataset:
 
 
 def _nc_encoding(ds: xr.Dataset) -> dict:
-    enc = {}
+    enc: dict[str, dict] = {}
     for name in (*LABELS.values(), "storm_common_name"):
         if name in ds:
             enc[name] = {"dtype": "S1"}
@@ -664,7 +710,7 @@ def _chmod_readable(path: Path) -> None:
     os.chmod(path, 0o644)
 
 
-def _atomic_write(path: Path, write) -> None:
+def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -786,10 +832,12 @@ def _summary(res: xr.Dataset, target: str) -> list[str]:
     return lines
 
 
-def _storm_time_md(res: xr.Dataset, target: str, leads_h, ref: str) -> list[str]:
+def _storm_time_md(res: xr.Dataset, target: str, leads_h: Sequence[int], ref: str) -> list[str]:
     if "storm_time_rmse" not in res or ref not in res.model.values:
         return []
-    st = {k: res[k].sel(target=target) for k in res.data_vars if k.startswith("storm_time_")}
+    st = {
+        k: res[k].sel(target=target) for k in map(str, res.data_vars) if k.startswith("storm_time_")
+    }
     if "storm_time_rmse" not in st or np.all(np.isnan(st["storm_time_rmse"].sel(model=ref))):
         return []
     unit = "nT" if target == "dst" else "Kp units"
@@ -806,7 +854,7 @@ def _storm_time_md(res: xr.Dataset, target: str, leads_h, ref: str) -> list[str]
         *_header(cols, "metric"),
     ]
 
-    def at(k, model, j):
+    def at(k: str, model: str, j: int) -> float:
         return float(st[k].sel(model=model).values[j]) if model else np.nan
 
     for metric, fmt, label in (
@@ -848,7 +896,7 @@ def _storm_time_md(res: xr.Dataset, target: str, leads_h, ref: str) -> list[str]
     return lines
 
 
-def _probability_md(res: xr.Dataset, leads_h, ref: str) -> list[str]:
+def _probability_md(res: xr.Dataset, leads_h: Sequence[int], ref: str) -> list[str]:
     if "brier_skill" not in res or ref not in res.model.values:
         return []
     lines = [
@@ -904,7 +952,7 @@ def _reliability_md(res: xr.Dataset, ev: str, ref: str) -> list[str]:
     return lines
 
 
-def _decision_md(res: xr.Dataset, leads_h, ref: str) -> list[str]:
+def _decision_md(res: xr.Dataset, leads_h: Sequence[int], ref: str) -> list[str]:
     if "decision_hss" not in res or ref not in res.model.values:
         return []
     cols = _lead_index(res["decision_hss"], leads_h)

@@ -104,6 +104,7 @@ def from_json(text: str, *, name: str = "<cache>") -> baselines.ResidualQuantile
         if cls is None:
             raise BaselineCacheError(f"{name}: unknown baseline {state['name']!r}")
         quantiles = [float(q) for q in state["quantiles"]]
+        model: baselines.ResidualQuantileForecaster
         if cls is baselines.Climatology:
             model = cls(by=str(state["by"]), quantiles=quantiles)
             model.table_ = {
@@ -149,8 +150,8 @@ def fitted_baseline(
     issue_time: pd.Timestamp,
     *,
     leads: Sequence,
-    recorded=None,
-    store_root=None,
+    recorded: str | Path | None = None,
+    store_root: str | Path | None = None,
     train_span: str = "365D",
 ) -> baselines.ResidualQuantileForecaster:
     """A baseline fitted on the ``train_span`` before the first of the issue month.

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from data_sources import timeconv
 from data_sources.derived import dynamic_pressure
@@ -43,7 +44,7 @@ KP_RANGE = (0.0, 9.0)
 def _hourly(ds: xr.Dataset, name: str) -> pd.Series:
     """``ds[name]`` as a float series on a continuous hourly grid (missing hours NaN)."""
     if name not in ds:
-        raise ValueError(f"dataset has no {name!r} (variables: {sorted(ds.data_vars)})")
+        raise ValueError(f"dataset has no {name!r} (variables: {sorted(map(str, ds.data_vars))})")
     s = ds[name].to_series().astype(float)
     s = s[~s.index.duplicated()].sort_index()
     if s.empty:
@@ -52,7 +53,7 @@ def _hourly(ds: xr.Dataset, name: str) -> pd.Series:
     return s.reindex(grid)
 
 
-def _check_inits(init_times) -> pd.DatetimeIndex:
+def _check_inits(init_times: ArrayLike) -> pd.DatetimeIndex:
     init = pd.DatetimeIndex(np.atleast_1d(init_times))
     if len(init) == 0:
         raise ValueError("no init_times given")
@@ -76,7 +77,9 @@ def _lookup(series: pd.Series, labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def visible_at(series: pd.Series, name: str, labels: np.ndarray, init_times) -> np.ndarray:
+def visible_at(
+    series: pd.Series, name: str, labels: np.ndarray, init_times: ArrayLike
+) -> np.ndarray:
     """Values at ``labels`` (shape ``(n_init, k)``) masked to NaN unless known at each init.
 
     Known means ``timeconv.interval_end(name, label) <= init_time`` (row-wise).
@@ -88,7 +91,9 @@ def visible_at(series: pd.Series, name: str, labels: np.ndarray, init_times) -> 
     return np.where(ends <= init[:, None], vals, np.nan)
 
 
-def last_known(series: pd.Series, name: str, init_times, *, max_gap: str = "3h") -> np.ndarray:
+def last_known(
+    series: pd.Series, name: str, init_times: ArrayLike, *, max_gap: str = "3h"
+) -> np.ndarray:
     """The newest value of ``name`` known at each init time, looking back at most ``max_gap``.
 
     The newest interval known at ``t`` starts at ``floor(t, S) - S`` (``S`` the variable's
@@ -104,12 +109,12 @@ def last_known(series: pd.Series, name: str, init_times, *, max_gap: str = "3h")
     return vals[np.arange(len(init)), first]
 
 
-def observed_targets(series: pd.Series, init_times, lead_times) -> np.ndarray:
+def observed_targets(series: pd.Series, init_times: ArrayLike, lead_times: ArrayLike) -> np.ndarray:
     """Observed values verifying each ``(init, lead)``: labels ``init + lead - 1 h``."""
     return _lookup(series, timeconv.target_labels(init_times, lead_times))
 
 
-def _lead_hours(lead_times) -> np.ndarray:
+def _lead_hours(lead_times: ArrayLike) -> np.ndarray:
     lead = pd.TimedeltaIndex(np.atleast_1d(lead_times))
     hours = lead / HOUR
     if (hours != np.round(hours)).any() or (hours < 1).any():
@@ -150,7 +155,9 @@ class ResidualQuantileForecaster:
         self.fit_span_: tuple[str, str] | None = None
 
     # -- subclasses
-    def point(self, ds: xr.Dataset, init_times, lead_times, target: str) -> np.ndarray:
+    def point(
+        self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
+    ) -> np.ndarray:
         """Deterministic forecast, shape ``(n_init, n_lead)``."""
         raise NotImplementedError
 
@@ -163,7 +170,7 @@ class ResidualQuantileForecaster:
         self,
         train_ds: xr.Dataset,
         *,
-        lead_times=DEFAULT_FIT_LEADS,
+        lead_times: ArrayLike = DEFAULT_FIT_LEADS,
         targets: Sequence[str] = ("dst", "kp"),
         init_every: str = "1h",
     ) -> ResidualQuantileForecaster:
@@ -216,7 +223,12 @@ class ResidualQuantileForecaster:
 
     # -- the Forecaster contract
     def forecast(
-        self, ds: xr.Dataset, init_times, lead_times, *, targets: Sequence[str] = ("dst", "kp")
+        self,
+        ds: xr.Dataset,
+        init_times: ArrayLike,
+        lead_times: ArrayLike,
+        *,
+        targets: Sequence[str] = ("dst", "kp"),
     ) -> xr.Dataset:
         """Quantile forecast ``(init_time, lead_time, quantile)`` for the supported targets."""
         init = _check_inits(init_times)
@@ -250,7 +262,9 @@ class Persistence(ResidualQuantileForecaster):
 
     name = "persistence"
 
-    def point(self, ds, init_times, lead_times, target):
+    def point(
+        self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
+    ) -> np.ndarray:
         last = last_known(_hourly(ds, target), target, init_times)
         return np.repeat(last[:, None], len(np.atleast_1d(lead_times)), axis=1)
 
@@ -260,7 +274,9 @@ class Recurrence27(ResidualQuantileForecaster):
 
     name = "recurrence27"
 
-    def point(self, ds, init_times, lead_times, target):
+    def point(
+        self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
+    ) -> np.ndarray:
         init = _check_inits(init_times)
         labels = timeconv.target_labels(init, lead_times) - RECURRENCE.to_timedelta64()
         return visible_at(_hourly(ds, target), target, labels, init)
@@ -287,8 +303,13 @@ class Climatology(ResidualQuantileForecaster):
         return bool(self.table_)
 
     def fit(
-        self, train_ds, *, lead_times=DEFAULT_FIT_LEADS, targets=("dst", "kp"), init_every="1h"
-    ):
+        self,
+        train_ds: xr.Dataset,
+        *,
+        lead_times: ArrayLike = DEFAULT_FIT_LEADS,
+        targets: Sequence[str] = ("dst", "kp"),
+        init_every: str = "1h",
+    ) -> Climatology:
         """Store the empirical quantiles of each target over ``train_ds``."""
         times = pd.DatetimeIndex(train_ds.indexes["time"])
         for target in self._targets(train_ds, targets, fitting=True):
@@ -310,12 +331,21 @@ class Climatology(ResidualQuantileForecaster):
         vals = table.reindex(key).to_numpy()
         return vals.reshape(*labels.shape, len(self.quantiles))
 
-    def point(self, ds, init_times, lead_times, target):
+    def point(
+        self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
+    ) -> np.ndarray:
         labels = timeconv.target_labels(_check_inits(init_times), lead_times)
         mid = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
         return self._quantiles_at(target, labels)[..., mid]
 
-    def forecast(self, ds, init_times, lead_times, *, targets=("dst", "kp")):
+    def forecast(
+        self,
+        ds: xr.Dataset,
+        init_times: ArrayLike,
+        lead_times: ArrayLike,
+        *,
+        targets: Sequence[str] = ("dst", "kp"),
+    ) -> xr.Dataset:
         init = _check_inits(init_times)
         lead = pd.TimedeltaIndex(np.atleast_1d(lead_times))
         _lead_hours(lead)
@@ -348,12 +378,16 @@ class _RingCurrent(ResidualQuantileForecaster):
     supported = ("dst",)
     model: physics.RingCurrentModel
 
-    def _targets(self, ds, targets, *, fitting=False):
+    def _targets(
+        self, ds: xr.Dataset, targets: Sequence[str], *, fitting: bool = False
+    ) -> list[str]:
         if "dst" not in targets:
             raise ValueError(f"{self.name} forecasts only 'dst'; asked for {tuple(targets)}")
         return super()._targets(ds, ["dst"], fitting=fitting)
 
-    def point(self, ds, init_times, lead_times, target):
+    def point(
+        self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
+    ) -> np.ndarray:
         init = _check_inits(init_times)
         hours = _lead_hours(lead_times)
         dst0 = last_known(_hourly(ds, "dst"), "dst", init)

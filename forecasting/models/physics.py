@@ -138,7 +138,7 @@ def obrien_mcpherron_tau(vbs_mv_m: np.ndarray | float) -> np.ndarray:
     return 2.40 * np.exp(9.74 / (4.69 + np.asarray(vbs_mv_m, dtype=float)))
 
 
-def dst_star(dst: np.ndarray, p_dyn: np.ndarray, model: RingCurrentModel) -> np.ndarray:
+def dst_star(dst: ArrayLike, p_dyn: ArrayLike, model: RingCurrentModel) -> np.ndarray:
     """Pressure-corrected ``Dst* = Dst - b sqrt(P_dyn) + c`` [nT] (P_dyn in nPa)."""
     return (
         np.asarray(dst, dtype=float) - model.b * np.sqrt(np.asarray(p_dyn, dtype=float)) + model.c
@@ -153,7 +153,7 @@ def dst_from_star(star: np.ndarray, p_dyn: np.ndarray, model: RingCurrentModel) 
 
 
 def step_dst_star(
-    star: np.ndarray, q: np.ndarray, tau: np.ndarray, dt_h: float = 1.0
+    star: np.ndarray, q: np.ndarray, tau: np.ndarray, dt_h: float | np.ndarray = 1.0
 ) -> np.ndarray:
     """Advance ``Dst*`` by ``dt_h`` hours with constant ``Q`` [nT/h] and ``tau`` [h] (exact)."""
     qtau = np.asarray(q, dtype=float) * np.asarray(tau, dtype=float)

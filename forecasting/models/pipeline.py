@@ -25,13 +25,15 @@ enter the decoder side of the network; the target columns are never network inpu
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from forecasting.features import build_features, calendar_phases
 
@@ -65,7 +67,7 @@ def calendar(labels: pd.DatetimeIndex) -> pd.DataFrame:
     return calendar_phases(labels)
 
 
-def hour_index(labels) -> np.ndarray:
+def hour_index(labels: ArrayLike) -> np.ndarray:
     """Integer hours since 1970-01-01 (the ``time_idx`` of the TimeSeriesDataSet)."""
     labels = pd.DatetimeIndex(labels)
     return ((labels - EPOCH) // pd.Timedelta("1h")).to_numpy(dtype=np.int64)
@@ -183,7 +185,9 @@ def feature_frame(ds: xr.Dataset, *, until: pd.Timestamp | None = None) -> pd.Da
     frame[list(CALENDAR)] = calendar(grid).to_numpy()
     for name, col in zip(TARGETS, TARGET_COLUMNS, strict=True):
         if name not in ds:
-            raise ValueError(f"dataset lacks target {name!r}; it has {sorted(ds.data_vars)}")
+            raise ValueError(
+                f"dataset lacks target {name!r}; it has {sorted(map(str, ds.data_vars))}"
+            )
         s = ds[name].to_series().astype(float)
         frame[col] = s[~s.index.duplicated()].reindex(grid).to_numpy()
     frame[TIME_IDX] = hour_index(grid)
@@ -237,7 +241,9 @@ def valid_issue_rows(
     return rows[ok]
 
 
-def rows_in_years(frame: pd.DataFrame, rows: np.ndarray, years, horizon: int) -> np.ndarray:
+def rows_in_years(
+    frame: pd.DataFrame, rows: np.ndarray, years: Iterable[int], horizon: int
+) -> np.ndarray:
     """Keep issue rows whose first and last target hour both fall in ``years``."""
     years = np.asarray(sorted(set(int(y) for y in years)))
     labels = pd.DatetimeIndex(frame.index)
@@ -270,7 +276,7 @@ DST_MIN_SCALE = 5.0
 DST_CENTERS = ("last", "mean")
 
 
-def _make_last_value_normalizer():
+def _make_last_value_normalizer() -> type:
     """Build :class:`LastValueNormalizer` on first use (pytorch-forecasting is a heavy import)."""
     from pytorch_forecasting.data import EncoderNormalizer
 
@@ -298,12 +304,12 @@ def _make_last_value_normalizer():
             self,
             method: str = "standard",
             center: bool = True,
-            max_length=None,
-            transformation=None,
-            method_kwargs=None,
+            max_length: int | None = None,
+            transformation: str | None = None,
+            method_kwargs: dict | None = None,
             min_scale: float = DST_MIN_SCALE,
             lag: int = 1,
-        ):
+        ) -> None:
             super().__init__(
                 method=method,
                 center=center,
@@ -316,7 +322,7 @@ def _make_last_value_normalizer():
                 raise ValueError(f"lag must be >= 1 (1 = the newest value), not {lag}")
             self.lag = int(lag)
 
-        def fit(self, y):
+        def fit(self, y: Any) -> LastValueNormalizer:
             """Centre = last finite value of ``y[:len(y) - lag + 1]``; scale = max(std, ``min_scale``)."""
             if self.method != "standard" or self.transformation not in (None, "identity"):
                 raise ValueError("LastValueNormalizer supports method='standard' only")
@@ -330,13 +336,13 @@ def _make_last_value_normalizer():
                 finite = values[torch.isfinite(values)]
                 last = finite[-1] if len(finite) else torch.tensor(float("nan"), dtype=values.dtype)
                 self.center_ = last.to(values.dtype)
-                self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)
+                self.scale_ = torch.clamp(torch.as_tensor(self.scale_), min=self.min_scale)  # type: ignore[has-type]
             else:
                 values = np.asarray(values, dtype=float).reshape(-1)
                 values = values[: max(len(values) - lag + 1, 0)]
                 finite = values[np.isfinite(values)]
-                self.center_ = float(finite[-1]) if len(finite) else float("nan")
-                self.scale_ = max(float(self.scale_), float(self.min_scale))
+                self.center_ = float(finite[-1]) if len(finite) else float("nan")  # type: ignore[assignment]
+                self.scale_ = max(float(self.scale_), float(self.min_scale))  # type: ignore[assignment]
             return self
 
     LastValueNormalizer.__module__ = __name__
@@ -344,7 +350,7 @@ def _make_last_value_normalizer():
     return LastValueNormalizer
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Module attribute ``LastValueNormalizer``, created lazily (and found by pickle)."""
     if name == "LastValueNormalizer":
         if name not in globals():
@@ -360,7 +366,7 @@ KP_CENTERS = ("global", "last_block")
 KP_MIN_SCALE = 1.0
 
 
-def kp_normalizer(kp_center: str = "global"):
+def kp_normalizer(kp_center: str = "global") -> Any:
     """The Kp target normaliser for ``kp_center`` ("global" or "last_block")."""
     from pytorch_forecasting.data import TorchNormalizer
 
@@ -371,7 +377,7 @@ def kp_normalizer(kp_center: str = "global"):
     raise ValueError(f"kp_center must be one of {KP_CENTERS}, not {kp_center!r}")
 
 
-def dst_normalizer(dst_center: str = "mean"):
+def dst_normalizer(dst_center: str = "mean") -> Any:
     """The per-window Dst target normaliser for ``dst_center`` ("last" or "mean")."""
     from pytorch_forecasting.data import EncoderNormalizer
 
@@ -401,7 +407,7 @@ def fit_normalisation(
     from sklearn.preprocessing import StandardScaler
 
     part = frame.iloc[np.unique(rows)]
-    scalers = {}
+    scalers: dict[str, Any] = {}
     for name in reals:
         if name in PHYSICS_COLUMNS.values():
             scalers[name] = None
@@ -418,7 +424,7 @@ def fit_normalisation(
     return Normalisation(scalers=scalers, target_normalizer=MultiNormalizer(normalizers))
 
 
-def _encoder_scale(normalizer, enc: torch.Tensor) -> torch.Tensor:
+def _encoder_scale(normalizer: Any, enc: torch.Tensor) -> torch.Tensor:
     """Vectorised ``EncoderNormalizer.fit(encoder_target).get_parameters()`` per window.
 
     ``enc``: (batch, encoder_length) raw target. Standard method: centre = mean of the last
@@ -465,7 +471,7 @@ def template_dataset(
     horizon: int,
     n_windows: int = 8,
     reals_known: Sequence[str] = CALENDAR,
-):
+) -> Any:
     """A small stock ``TimeSeriesDataSet`` over the first gap-free stretch of ``rows``.
 
     Used only for ``TemporalFusionTransformer.from_dataset`` (network layout, normalisers)
@@ -501,7 +507,7 @@ def stock_dataset(
     encoder_length: int,
     horizon: int,
     reals_known: Sequence[str] = CALENDAR,
-):
+) -> Any:
     """The stock ``TimeSeriesDataSet`` over a gap-free ``part`` of the frame (all windows).
 
     ``reals_known`` are the known-future reals (calendar, and a physics column whose decoder
@@ -545,7 +551,7 @@ class WindowSource:
 
     def __init__(
         self, frame: pd.DataFrame, dataset_parameters: dict, *, physics_residual: bool = False
-    ):
+    ) -> None:
         p = dataset_parameters
         self.physics_residual = bool(physics_residual)
         self.encoder_length = int(p["max_encoder_length"])
@@ -632,7 +638,7 @@ class WindowSource:
             need_targets=need_targets,
         )
 
-    def rows_for(self, issue_times) -> np.ndarray:
+    def rows_for(self, issue_times: ArrayLike) -> np.ndarray:
         """Grid rows of ``issue_times``; raise if one is off the grid or lacks history."""
         times = pd.DatetimeIndex(np.atleast_1d(issue_times))
         rows = self.labels.get_indexer(times)
@@ -646,7 +652,9 @@ class WindowSource:
             )
         return rows
 
-    def batch(self, rows, *, zero_future_inputs: bool = False):
+    def batch(
+        self, rows: np.ndarray | torch.Tensor, *, zero_future_inputs: bool = False
+    ) -> tuple[dict, tuple[list[torch.Tensor], None]]:
         """The ``(x, (y, None))`` batch of the windows issued at grid ``rows``.
 
         Same keys, shapes, dtypes and values as ``TimeSeriesDataSet._collate_fn``.
@@ -668,7 +676,7 @@ class WindowSource:
         dec_len = torch.full((b,), d, dtype=torch.long)
         decoder_target = [tgt[:, e:, k] for k in range(tgt.shape[-1])]
         target_scale = [
-            _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()
+            _encoder_scale(n, tgt[:, :e, k]) if pw else s.unsqueeze(0).expand(b, -1).clone()  # type: ignore[union-attr]
             for k, (n, pw, s) in enumerate(
                 zip(self.normalizers, self.per_window, self.target_scale, strict=True)
             )
@@ -705,11 +713,14 @@ class WindowSource:
         """
         e = self.encoder_length
         center, scale = dst_scale[:, :1], dst_scale[:, 1:]
+        assert self.trajectory is not None  # set with physics
         values = self.x[win, self.phys_pos]  # raw Dst known at each hour (no scaler)
         values[:, e:] = self.trajectory[rows]
         return torch.nan_to_num((values - center) / scale, nan=0.0)
 
-    def physics_offset(self, rows, dst_scale: torch.Tensor) -> torch.Tensor:
+    def physics_offset(
+        self, rows: np.ndarray | torch.Tensor, dst_scale: torch.Tensor
+    ) -> torch.Tensor:
         """Physics trajectory minus the window's Dst centre [nT], ``(batch, horizon)``.
 
         With ``physics_residual`` the network's Dst target is the observed Dst minus this
@@ -718,9 +729,10 @@ class WindowSource:
         (:func:`forecasting.models.predict.predict_many`). 0 where the trajectory is missing.
         """
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+        assert self.trajectory is not None  # set with physics
         return torch.nan_to_num(self.trajectory[rows] - dst_scale[:, :1], nan=0.0)
 
-    def mask_plasma(self, x: dict, hours: torch.Tensor, rows=None) -> dict:
+    def mask_plasma(self, x: dict, hours: torch.Tensor, rows: np.ndarray | None = None) -> dict:
         """Driver dropout: plasma inputs missing in the last ``hours`` encoder hours per window.
 
         The :data:`PLASMA_COLUMNS` take the value an operational forecast gives a missing
@@ -752,14 +764,14 @@ class WindowSource:
 
     def loader(
         self,
-        rows,
+        rows: np.ndarray,
         *,
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
         weights: np.ndarray | None = None,
         plasma_dropout: float = 0.0,
-    ):
+    ) -> torch.utils.data.DataLoader:
         """A ``DataLoader`` whose items are whole batches (no per-sample Python work).
 
         Parameters
@@ -773,8 +785,8 @@ class WindowSource:
         """
         gen = torch.Generator().manual_seed(seed)
         if weights is not None:
-            base = torch.utils.data.WeightedRandomSampler(
-                torch.as_tensor(np.asarray(weights, dtype=float)),
+            base: torch.utils.data.Sampler = torch.utils.data.WeightedRandomSampler(
+                torch.as_tensor(np.asarray(weights, dtype=float)),  # type: ignore[arg-type]
                 num_samples=len(rows),
                 replacement=True,
                 generator=gen,
@@ -796,7 +808,7 @@ class _Batches(torch.utils.data.Dataset):
 
     def __init__(
         self, source: WindowSource, rows: np.ndarray, *, plasma_dropout: float = 0.0, seed: int = 0
-    ):
+    ) -> None:
         self.source, self.rows = source, rows
         self.plasma_dropout = float(plasma_dropout)
         self.gen = torch.Generator().manual_seed(seed + 1)
@@ -804,7 +816,7 @@ class _Batches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, positions):
+    def __getitem__(self, positions: np.ndarray) -> tuple[dict, tuple[list[torch.Tensor], None]]:
         rows = self.rows[np.asarray(positions)]
         x, _ = self.source.batch(rows)
         if self.plasma_dropout > 0:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from data_sources import timeconv
-from data_sources.timeconv import to_utc_index
+from data_sources.timeconv import TimeLike, to_utc_index
 from forecasting import schema
 from forecasting.models import pipeline
 from forecasting.models.tft import TFTModel, interpretation_json
@@ -27,7 +29,7 @@ from forecasting.models.tft import TFTModel, interpretation_json
 KP_RANGE = (0.0, 9.0)
 
 
-def _as_model(model) -> TFTModel:
+def _as_model(model: TFTModel | str) -> TFTModel:
     if isinstance(model, TFTModel):
         return model
     if isinstance(model, str):
@@ -37,8 +39,8 @@ def _as_model(model) -> TFTModel:
     raise TypeError(f"model must be a TFTModel or a registry version string, not {type(model)}")
 
 
-def _issue_times(issue_times) -> pd.DatetimeIndex:
-    times = to_utc_index(np.atleast_1d(issue_times))
+def _issue_times(issue_times: ArrayLike | TimeLike) -> pd.DatetimeIndex:
+    times = to_utc_index(np.atleast_1d(issue_times))  # type: ignore[arg-type]
     if len(times) == 0:
         raise ValueError("no issue times given")
     off = times != times.floor("1h")
@@ -49,7 +51,7 @@ def _issue_times(issue_times) -> pd.DatetimeIndex:
     return times
 
 
-def _lead_index(model: TFTModel, lead_times) -> np.ndarray:
+def _lead_index(model: TFTModel, lead_times: ArrayLike | None) -> np.ndarray:
     """Positions (0-based) of ``lead_times`` on the model's 1..horizon h grid."""
     horizon = model.config.horizon
     if lead_times is None:
@@ -65,12 +67,12 @@ def _lead_index(model: TFTModel, lead_times) -> np.ndarray:
 
 
 def predict_many(
-    model,
+    model: TFTModel | str,
     dataset: xr.Dataset,
-    issue_times,
+    issue_times: ArrayLike,
     *,
     batch_size: int = 512,
-    lead_times=None,
+    lead_times: ArrayLike | None = None,
     targets: Sequence[str] = pipeline.TARGETS,
     interpret: bool = True,
     max_missing: float = 0.5,
@@ -125,10 +127,10 @@ def predict_many(
     lacking = ~np.isfinite(newest)
     net = model.network
     net.eval()
-    outputs = {name: [] for name in pipeline.TARGETS}
+    outputs: dict[str, list] = {name: [] for name in pipeline.TARGETS}
     sums: dict | None = None
     missing_max = 0.0
-    skipped = []
+    skipped: Any = []
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
@@ -198,8 +200,8 @@ def predict_many(
     return fc
 
 
-def _interp_attrs(net, sums: dict, encoder_length: int) -> dict:
-    def pct(v, names):
+def _interp_attrs(net: Any, sums: dict, encoder_length: int) -> dict:
+    def pct(v: np.ndarray, names: Sequence[str]) -> dict[str, float]:
         v = 100.0 * v / max(float(v.sum()), 1e-12)
         return {n: round(float(p), 3) for n, p in zip(names, v, strict=False)}
 
@@ -215,7 +217,9 @@ def _interp_attrs(net, sums: dict, encoder_length: int) -> dict:
     }
 
 
-def predict(model, dataset: xr.Dataset, issue_time, **kwargs) -> xr.Dataset:
+def predict(
+    model: TFTModel | str, dataset: xr.Dataset, issue_time: TimeLike, **kwargs: Any
+) -> xr.Dataset:
     """The forecast issued at ``issue_time`` from ``timeconv.known_at(dataset, issue_time)``.
 
     See :func:`predict_many` for the arguments and the returned schema.
@@ -239,7 +243,7 @@ class TFTForecaster:
 
     name = "tft"
 
-    def __init__(self, model: TFTModel | str = "latest", *, batch_size: int = 512):
+    def __init__(self, model: TFTModel | str = "latest", *, batch_size: int = 512) -> None:
         self.model = _as_model(model)
         self.batch_size = batch_size
 
@@ -248,7 +252,12 @@ class TFTForecaster:
         return self.model.version or "unsaved"
 
     def forecast(
-        self, ds: xr.Dataset, init_times, lead_times, *, targets=("dst", "kp")
+        self,
+        ds: xr.Dataset,
+        init_times: ArrayLike,
+        lead_times: ArrayLike | None,
+        *,
+        targets: Sequence[str] = ("dst", "kp"),
     ) -> xr.Dataset:
         """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``."""
         return predict_many(

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources.timeconv import TimeLike
 from forecasting.verification import scores
 
 
@@ -89,7 +90,7 @@ class GateDecision:
 
 
 def gate_issue_times(
-    observed: xr.Dataset, start, end, rule: GateRule
+    observed: xr.Dataset, start: TimeLike, end: TimeLike, rule: GateRule
 ) -> tuple[pd.DatetimeIndex, xr.DataArray]:
     """Issue times for the gate in ``[start, end)``: every ``rule.init_every`` plus every hour
     of storm time; and the storm-time mask on them.
@@ -145,7 +146,7 @@ def gate_scores(
         {name: {"candidate_rmse", "baseline_rmse", "n"}}}}``; RMSE lists per lead [target units].
     """
 
-    def cut(fc):
+    def cut(fc: xr.Dataset) -> xr.Dataset:
         return fc.sel(lead_time=_leads(candidate, rule))
 
     out: dict = {}
@@ -278,7 +279,9 @@ def decide(figures: dict, rule: GateRule, *, has_current: bool) -> GateDecision:
 # --------------------------------------------------------------------------- primary model
 
 
-def _ranking(scored: pd.DataFrame | xr.Dataset, target: str, metric: str, max_lead_h: int):
+def _ranking(
+    scored: pd.DataFrame | xr.Dataset, target: str, metric: str, max_lead_h: int
+) -> pd.Series:
     if isinstance(scored, xr.Dataset):
         if metric not in scored or "target" not in scored[metric].dims:
             raise ValueError(f"skill report has no {metric!r} on target (it has {list(scored)})")

@@ -155,7 +155,7 @@ def decode(data: Any) -> Any:
         return torch.from_numpy(np.ascontiguousarray(decode(data["array"])))
     if kind == "object":
         name = data.get("class")
-        cls = allowed_classes().get(name)
+        cls = allowed_classes().get(name)  # type: ignore[arg-type]
         if cls is None:
             raise UnsafeStateError(
                 f"class {name!r} is not allowed in a model state file (allowed: "
@@ -164,7 +164,7 @@ def decode(data: Any) -> Any:
         state = decode(data["state"])
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
             raise UnsafeStateError(f"bad state for {name} in a state file")
-        obj = cls.__new__(cls)
+        obj = cls.__new__(cls)  # type: ignore[call-overload]
         obj.__dict__.update(state)
         return obj
     raise UnsafeStateError(f"unknown value kind {kind!r} in a state file")
@@ -180,11 +180,11 @@ def loads(text: str) -> Any:
     return decode(json.loads(text))
 
 
-def _multiarray():
+def _multiarray() -> Any:
     try:
         from numpy._core import multiarray
     except ImportError:  # numpy < 2
-        from numpy.core import multiarray
+        from numpy.core import multiarray  # type: ignore[no-redef]
     return multiarray
 
 

@@ -18,7 +18,9 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,7 +107,7 @@ class TFTConfig:
     plasma_dropout: float = 0.15
     physics_residual: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.dst_center not in pipeline.DST_CENTERS:
             raise ValueError(
                 f"dst_center must be one of {pipeline.DST_CENTERS}, not {self.dst_center!r}"
@@ -188,21 +190,21 @@ PRESET_YEARS: dict[str, dict[str, tuple[int, ...]]] = {
 }
 
 
-def get_config(preset: str, **overrides) -> TFTConfig:
+def get_config(preset: str, **overrides: Any) -> TFTConfig:
     """The named preset with ``overrides`` applied (e.g. ``max_epochs=1``)."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     return replace(PRESETS[preset], **overrides)
 
 
-def make_loss(quantiles=QUANTILES):
+def make_loss(quantiles: Sequence[float] = QUANTILES) -> Any:
     """Two quantile heads (dst, kp): ``MultiLoss([QuantileLoss(q), QuantileLoss(q)])``."""
     from pytorch_forecasting.metrics import MultiLoss, QuantileLoss
 
     return MultiLoss([QuantileLoss(quantiles=list(quantiles)) for _ in pipeline.TARGETS])
 
 
-def build_network(template, config: TFTConfig):
+def build_network(template: Any, config: TFTConfig) -> Any:
     """``TemporalFusionTransformer.from_dataset`` on the template dataset."""
     from pytorch_forecasting import TemporalFusionTransformer
 
@@ -211,7 +213,7 @@ def build_network(template, config: TFTConfig):
         return _from_dataset(TemporalFusionTransformer, template, config)
 
 
-def _from_dataset(cls, template, config: TFTConfig):
+def _from_dataset(cls: Any, template: Any, config: TFTConfig) -> Any:
     return cls.from_dataset(
         template,
         hidden_size=config.hidden_size,
@@ -227,7 +229,7 @@ def _from_dataset(cls, template, config: TFTConfig):
     )
 
 
-def network_from_hparams(hparams: dict, quantiles=QUANTILES):
+def network_from_hparams(hparams: dict, quantiles: Sequence[float] = QUANTILES) -> Any:
     """Rebuild a network from its saved ``hparams`` (loss is not part of them)."""
     from pytorch_forecasting import TemporalFusionTransformer
 
@@ -252,7 +254,7 @@ class TFTModel:
         Training span, split, features, metrics, interpretation ...
     """
 
-    network: object
+    network: Any
     config: TFTConfig
     version: str = ""
     metadata: dict = field(default_factory=dict)
@@ -284,16 +286,16 @@ def set_determinism(config: TFTConfig) -> None:
 class _KeepBest:
     """Lightning callback keeping the weights of the lowest ``val_loss`` in memory."""
 
-    def __new__(cls):
+    def __new__(cls) -> Any:
         import lightning.pytorch as pl
 
         class KeepBest(pl.Callback):
-            def __init__(self):
+            def __init__(self) -> None:
                 self.best = float("inf")
                 self.state = None
                 self.history: list[dict] = []
 
-            def on_validation_epoch_end(self, trainer, module):
+            def on_validation_epoch_end(self, trainer: Any, module: Any) -> None:
                 if trainer.sanity_checking:
                     return
                 val = trainer.callback_metrics.get("val_loss")
@@ -319,23 +321,25 @@ class _KeepBest:
 class _Progress:
     """Lightning callback printing one progress line per epoch (see :func:`fit`)."""
 
-    def __new__(cls, max_epochs: int, sink):
+    def __new__(cls, max_epochs: int, sink: bool | Callable[[str], None]) -> Any:
         import lightning.pytorch as pl
 
         emit = sink if callable(sink) else (lambda line: print(line, file=sys.stderr, flush=True))
 
         class Progress(pl.Callback):
-            def __init__(self):
-                self.t0 = None
+            def __init__(self) -> None:
+                self.t0: float | None = None
                 self.samples = 0
 
-            def on_train_start(self, trainer, module):
+            def on_train_start(self, trainer: Any, module: Any) -> None:
                 self.t0 = time.perf_counter()
 
-            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            def on_train_batch_end(
+                self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int
+            ) -> None:
                 self.samples += int(batch[0]["encoder_cont"].shape[0])
 
-            def on_validation_epoch_end(self, trainer, module):
+            def on_validation_epoch_end(self, trainer: Any, module: Any) -> None:
                 if trainer.sanity_checking or self.t0 is None:
                     return
                 m = trainer.callback_metrics
@@ -358,10 +362,10 @@ class _Progress:
 def fit(
     frame: pd.DataFrame,
     *,
-    train_years,
-    val_years,
+    train_years: Iterable[int],
+    val_years: Iterable[int],
     config: TFTConfig,
-    progress=True,
+    progress: bool | Callable[[str], None] = True,
 ) -> TFTModel:
     """Train a TFT on ``frame`` (:func:`pipeline.feature_frame`) with the given years.
 
@@ -483,7 +487,7 @@ def fit(
 
 
 def interpretation(
-    model: TFTModel, source: pipeline.WindowSource, rows, *, max_windows: int = 512
+    model: TFTModel, source: pipeline.WindowSource, rows: np.ndarray, *, max_windows: int = 512
 ) -> dict:
     """Variable importances (%) and mean encoder attention over ``rows`` (Lim et al. 2021 §7).
 
@@ -504,7 +508,7 @@ def interpretation(
         out = net(x)
         interp = net.interpret_output(out, reduction="sum")
 
-    def pct(values, names):
+    def pct(values: torch.Tensor, names: Sequence[str]) -> dict[str, float]:
         v = values.detach().cpu().numpy().astype(float)
         v = 100.0 * v / max(v.sum(), 1e-12)
         return {n: round(float(p), 3) for n, p in zip(names, v, strict=False)}
@@ -520,7 +524,7 @@ def interpretation(
     }
 
 
-def interpretation_json(interp: dict) -> str:
+def interpretation_json(interp: dict | list) -> str:
     """Compact JSON string for netCDF attrs."""
     return json.dumps(interp, separators=(",", ":"))
 

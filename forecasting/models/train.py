@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +45,7 @@ def _store(store: Store | None, home: str | Path | None) -> Store:
     return Store(Path(home) / "store") if home is not None else Store()
 
 
-def _check_data(data) -> None:
+def _check_data(data: object) -> None:
     if data is not None and not isinstance(data, xr.Dataset):
         raise ValueError(
             f"data={data!r}: pass an xarray Dataset or None (read the store). To train on a "
@@ -82,7 +84,7 @@ def _available_years(ds: xr.Dataset) -> list[int]:
 
 
 def validation_forecast(
-    model: TFTModel, ds: xr.Dataset, years, *, every: str = "6h"
+    model: TFTModel, ds: xr.Dataset, years: Iterable[int], *, every: str = "6h"
 ) -> xr.Dataset | None:
     """The model's forecasts issued every ``every`` through ``years`` (None if none can be).
 
@@ -122,7 +124,7 @@ def validation_forecast(
 def validation_metrics(
     model: TFTModel,
     ds: xr.Dataset,
-    years,
+    years: Iterable[int],
     *,
     every: str = "6h",
     forecast: xr.Dataset | None = None,
@@ -252,8 +254,8 @@ def evaluate_version(
     home: str | Path | None = None,
     out_dir: str | Path = "reports",
     store: Store | None = None,
-    **kwargs,
-):
+    **kwargs: Any,
+) -> xr.Dataset:
     """Score a saved TFT beside every baseline with :func:`forecasting.evaluation.evaluate.evaluate`.
 
     The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)

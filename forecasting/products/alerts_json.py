@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting.products.blocks import G_NAMES, swpc_time
 
 WINDOW = pd.Timedelta("3D")
@@ -50,7 +50,7 @@ _KP_CODES: dict[str, tuple[str, str, str]] = {
 _DST_CODES: dict[str, str] = {"DST50": "50", "DST100": "100", "DST250": "250"}
 
 
-def _t(value) -> pd.Timestamp | None:
+def _t(value: TimeLike | None) -> pd.Timestamp | None:
     if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
         return None
     return to_utc(str(value).rstrip("Z"))
@@ -123,7 +123,7 @@ def _active_warning(message: Mapping, others: Iterable[Mapping]) -> bool:
     return False
 
 
-def swpc_message(message: Mapping, log: Mapping[int, Mapping] | None = None) -> str:
+def swpc_message(message: Mapping, log: Mapping[int | None, Mapping] | None = None) -> str:
     """One log message (``AlertLog.messages()`` row) as SWPC's text product.
 
     Parameters
@@ -214,7 +214,7 @@ def swpc_message(message: Mapping, log: Mapping[int, Mapping] | None = None) -> 
 
 
 def alerts_records(
-    messages: Iterable[Mapping], issue_time, *, window: pd.Timedelta = WINDOW
+    messages: Iterable[Mapping], issue_time: TimeLike, *, window: pd.Timedelta = WINDOW
 ) -> list[dict]:
     """``alerts.json`` records, newest first: notified messages issued in ``window`` up to
     ``issue_time``."""
@@ -233,6 +233,6 @@ def alerts_records(
     ]
 
 
-def alerts_json(messages: Iterable[Mapping], issue_time) -> str:
+def alerts_json(messages: Iterable[Mapping], issue_time: TimeLike) -> str:
     """The text of ``alerts.json`` (see :func:`alerts_records`)."""
     return json.dumps(alerts_records(messages, issue_time), indent=1)

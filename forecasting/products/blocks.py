@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import known_at, to_utc
+from data_sources.timeconv import TimeLike, known_at, to_utc
 from forecasting.schema import G_SCALE, exceedance_probability
 
 BLOCK = pd.Timedelta("3h")
@@ -34,12 +34,12 @@ def _empty() -> pd.Series:
     return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
 
 
-def swpc_time(t) -> str:
+def swpc_time(t: TimeLike) -> str:
     """SWPC's issue-time format: ``2024 May 10 2000 UTC``."""
     return to_utc(t).strftime("%Y %b %d %H%M UTC")
 
 
-def time_tag(t) -> str:
+def time_tag(t: TimeLike) -> str:
     """SWPC JSON ``time_tag``: ``2024-05-10 18:00:00``."""
     return to_utc(t).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -60,7 +60,7 @@ def g_scale(kp: float) -> str | None:
     return level
 
 
-def observed_kp_blocks(observed: xr.Dataset | None, issue_time) -> pd.Series:
+def observed_kp_blocks(observed: xr.Dataset | None, issue_time: TimeLike) -> pd.Series:
     """Observed Kp per 3-h block (index: block start) known at ``issue_time``."""
     t = to_utc(issue_time)
     if observed is None or "kp" not in observed:
@@ -71,7 +71,7 @@ def observed_kp_blocks(observed: xr.Dataset | None, issue_time) -> pd.Series:
     return s.groupby(s.index.floor(BLOCK)).max().map(round_third)
 
 
-def observed_hourly(observed: xr.Dataset | None, name: str, issue_time) -> pd.Series:
+def observed_hourly(observed: xr.Dataset | None, name: str, issue_time: TimeLike) -> pd.Series:
     """Hourly observed ``name`` known at ``issue_time`` (index: hour label)."""
     if observed is None or name not in observed:
         return _empty()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting.products.blocks import (
     forecast_hourly,
     median_column,
@@ -37,7 +37,7 @@ def _num(v: float) -> str | None:
 def dst_forecast_rows(
     forecast: xr.Dataset | None,
     observed: xr.Dataset | None,
-    issue_time,
+    issue_time: TimeLike,
     *,
     history: pd.Timedelta = HISTORY,
 ) -> list[list]:
@@ -63,6 +63,8 @@ def dst_forecast_rows(
     return rows
 
 
-def dst_forecast_json(forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time) -> str:
+def dst_forecast_json(
+    forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time: TimeLike
+) -> str:
     """The text of ``dst-forecast.json`` (see :func:`dst_forecast_rows`)."""
     return json.dumps(dst_forecast_rows(forecast, observed, issue_time), separators=(",", ":"))

@@ -17,7 +17,7 @@ import json
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting.products.blocks import (
     fmt_kp,
     forecast_kp_blocks,
@@ -42,7 +42,7 @@ def _observed_word(observed: xr.Dataset | None) -> str:
 def kp_forecast_rows(
     forecast: xr.Dataset | None,
     observed: xr.Dataset | None,
-    issue_time,
+    issue_time: TimeLike,
     *,
     history: pd.Timedelta = HISTORY,
 ) -> list[list]:
@@ -72,6 +72,8 @@ def kp_forecast_rows(
     return rows
 
 
-def kp_forecast_json(forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time) -> str:
+def kp_forecast_json(
+    forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time: TimeLike
+) -> str:
     """The text of ``kp-forecast.json`` (see :func:`kp_forecast_rows`)."""
     return json.dumps(kp_forecast_rows(forecast, observed, issue_time), separators=(",", ":"))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting.products.blocks import (
     BLOCK,
     BLOCK_LABELS,
@@ -127,7 +127,9 @@ def _expected(fc_blocks: pd.Series, days: list[pd.Timestamp]) -> str:
     )
 
 
-def three_day_forecast(forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time) -> str:
+def three_day_forecast(
+    forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time: TimeLike
+) -> str:
     """The text of ``3-day-forecast.txt``.
 
     Parameters

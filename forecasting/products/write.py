@@ -8,6 +8,7 @@ from pathlib import Path
 import xarray as xr
 
 from data_sources.netcdf import write_bytes_atomic
+from data_sources.timeconv import TimeLike
 from forecasting.products import alerts_json, dst_json, kp_json, three_day
 
 
@@ -15,7 +16,7 @@ def render_products(
     forecast: xr.Dataset | None,
     observed: xr.Dataset | None,
     messages: Iterable[Mapping],
-    issue_time,
+    issue_time: TimeLike,
 ) -> dict[str, str]:
     """File name -> text of the four products (pure: nothing is written).
 
@@ -43,7 +44,7 @@ def write_products(
     forecast: xr.Dataset | None,
     observed: xr.Dataset | None,
     messages: Iterable[Mapping],
-    issue_time,
+    issue_time: TimeLike,
 ) -> dict[str, Path]:
     """Render the products (:func:`render_products`) and write them into ``out_dir``.
 

@@ -42,6 +42,7 @@ Definitions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ def _both(pred: xr.DataArray, obs: xr.DataArray) -> tuple[xr.DataArray, xr.DataA
 def rmse(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
     """Root-mean-square error over ``dim``."""
     p, o = _both(pred, obs)
-    return np.sqrt(((p - o) ** 2).mean(dim))
+    return np.sqrt(((p - o) ** 2).mean(dim))  # type: ignore[return-value]  # numpy ufunc on a DataArray
 
 
 def mse(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
@@ -88,7 +89,7 @@ def pearson_r(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataA
     den = np.sqrt(sp * so)
     # a constant forecast (e.g. climatology) has no correlation: NaN, not rounding noise
     varies = sp > 1e-10 * (p**2).sum(dim)
-    return (pa * oa).sum(dim) / den.where((den > 0) & varies)
+    return (pa * oa).sum(dim) / den.where((den > 0) & varies)  # type: ignore[attr-defined]  # numpy ufunc on a DataArray
 
 
 def prediction_efficiency(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
@@ -113,10 +114,10 @@ def pinball_loss(quantiles: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> 
     """Mean pinball loss per quantile level over ``dim`` (keeps ``quantile``)."""
     tau = quantiles["quantile"]
     q, o = xr.broadcast(quantiles, obs)
-    ok = np.isfinite(q) & np.isfinite(o) & np.isfinite(quantiles).all("quantile")
+    ok = np.isfinite(q) & np.isfinite(o) & np.isfinite(quantiles).all("quantile")  # type: ignore[call-overload]  # numpy ufunc on a DataArray
     diff = o - q
     loss = np.maximum(tau * diff, (tau - 1) * diff)
-    return loss.where(ok).mean(dim)
+    return loss.where(ok).mean(dim)  # type: ignore[union-attr]  # numpy ufunc on a DataArray
 
 
 def crps_quantile(quantiles: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
@@ -155,7 +156,7 @@ def contingency(
     )
 
 
-def _ratio(num, den):
+def _ratio(num: xr.DataArray, den: xr.DataArray) -> xr.DataArray:
     return num / den.where(den > 0)
 
 
@@ -190,7 +191,7 @@ def event_scores(
         f, o = pred <= threshold, obs <= threshold
     else:
         f, o = pred >= threshold, obs >= threshold
-    table = contingency(f, o, valid, dim)
+    table = contingency(f, o, valid, dim)  # type: ignore[arg-type]  # numpy ufunc on a DataArray
     return xr.Dataset(dict(pod=pod(table), far=far(table), hss=hss(table), tss=tss(table))).merge(
         table
     )
@@ -228,7 +229,9 @@ def score(
         counts on ``(threshold, lead_time)``.
     """
     if name not in forecast:
-        raise ValueError(f"forecast has no {name!r} (it has {sorted(forecast.data_vars)})")
+        raise ValueError(
+            f"forecast has no {name!r} (it has {sorted(map(str, forecast.data_vars))})"
+        )
     q = forecast[name].transpose("init_time", "lead_time", "quantile")
     obs = timeconv.observed_for(forecast, observed, name)
     med = schema.median(forecast, name).drop_vars("quantile", errors="ignore")
@@ -241,7 +244,7 @@ def score(
             pe=prediction_efficiency(med, obs),
             crps=crps_quantile(q, obs),
             coverage_80=interval_coverage(q, obs, 0.1, 0.9),
-            n=np.isfinite(p).sum(DIM).astype(float),
+            n=np.isfinite(p).sum(DIM).astype(float),  # type: ignore[arg-type]  # numpy ufunc on a DataArray
             pinball=pinball_loss(q, obs),
         )
     )
@@ -420,12 +423,12 @@ def pooled_sums(
     q = forecast[name].transpose(DIM, "lead_time", "quantile")
     obs = timeconv.observed_for(forecast, observed, name)
     med = schema.median(forecast, name).drop_vars("quantile", errors="ignore")
-    ok = np.isfinite(med) & np.isfinite(obs) & np.isfinite(q).all("quantile")
+    ok = np.isfinite(med) & np.isfinite(obs) & np.isfinite(q).all("quantile")  # type: ignore[call-overload]  # numpy ufunc on a DataArray
     p, o = med.where(ok), obs.where(ok)
     e = p - o
     tau = q["quantile"]
     diff = obs - q
-    crps = 2 * np.maximum(tau * diff, (tau - 1) * diff).mean("quantile")
+    crps = 2 * np.maximum(tau * diff, (tau - 1) * diff).mean("quantile")  # type: ignore[arg-type]  # numpy ufunc on a DataArray
     lo = q.sel(quantile=0.1, method="nearest", drop=True)
     hi = q.sel(quantile=0.9, method="nearest", drop=True)
     inside = ((obs >= lo) & (obs <= hi)).astype(float)
@@ -471,7 +474,7 @@ def metrics_from_sums(sums: xr.Dataset | pd.DataFrame) -> xr.Dataset | pd.DataFr
         undefined: no pairs, a constant series, or no reference pairs).
     """
 
-    def div(a, b):
+    def div(a: Any, b: Any) -> Any:
         b = b.astype(float)
         return a / b.where(b > 0)
 
@@ -644,7 +647,7 @@ def decision_scores(
     """POD, FAR, HSS, TSS and the 2x2 table of the decision ``prob >= threshold``."""
     o = occurred.astype(float)
     valid = np.isfinite(prob) & np.isfinite(o)
-    table = contingency(prob >= threshold, o > 0.5, valid, dim)
+    table = contingency(prob >= threshold, o > 0.5, valid, dim)  # type: ignore[arg-type]  # numpy ufunc on a DataArray
     return xr.Dataset(dict(pod=pod(table), far=far(table), hss=hss(table), tss=tss(table))).merge(
         table
     )
@@ -831,6 +834,7 @@ def common_pairs(
     for fc in forecasts.values():
         t = pd.DatetimeIndex(fc["init_time"].values)
         init = t if init is None else init.intersection(t)
+    assert init is not None  # forecasts is not empty
     if init_mask is not None:
         keep = init_mask.reindex(init_time=init.values, fill_value=False).values.astype(bool)
         init = init[keep]
@@ -838,7 +842,7 @@ def common_pairs(
     first = next(iter(cut.values()))
     ok = np.isfinite(timeconv.observed_for(first, observed, name))
     for fc in cut.values():
-        ok = ok & np.isfinite(fc[name]).all("quantile")
+        ok = ok & np.isfinite(fc[name]).all("quantile")  # type: ignore[call-overload]  # numpy ufunc on a DataArray
     out = {}
     for k, fc in cut.items():
         masked = fc.where(ok)
