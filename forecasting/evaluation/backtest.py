@@ -30,19 +30,24 @@ import copy
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from data_sources import timeconv
-from data_sources.timeconv import to_utc
+from data_sources.timeconv import TimeLike, to_utc
 from forecasting import latency as latency_mod
 from forecasting.models.base import Forecaster, get_forecaster
 from forecasting.schema import validate_forecast
 from forecasting.storms import storm_catalog
 from forecasting.verification.scores import score as verify
+
+#: a duration: ``"30D"``, ``pd.Timedelta`` or ``datetime.timedelta``
+TimeDeltaLike: TypeAlias = str | pd.Timedelta | timedelta
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +68,16 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- time axes
-def _ts(value, what: str) -> pd.Timestamp:
+def _ts(value: TimeLike, what: str) -> pd.Timestamp:
     try:
         return to_utc(value)
     except ValueError as exc:
         raise ValueError(f"{what}={value!r}: {exc}") from exc
 
 
-def issue_times(start, end, every: str | pd.Timedelta = "1h") -> pd.DatetimeIndex:
+def issue_times(
+    start: TimeLike, end: TimeLike, every: str | pd.Timedelta = "1h"
+) -> pd.DatetimeIndex:
     """Issue times ``start, start + every, ...`` strictly before ``end`` (UTC, naive).
 
     Raises
@@ -90,7 +97,7 @@ def issue_times(start, end, every: str | pd.Timedelta = "1h") -> pd.DatetimeInde
     return pd.date_range(t0, t1, freq=step, inclusive="left").astype("datetime64[ns]")
 
 
-def refit_origins(start, end, refit: str | Sequence | None) -> pd.DatetimeIndex:
+def refit_origins(start: TimeLike, end: TimeLike, refit: str | Sequence | None) -> pd.DatetimeIndex:
     """Rolling-origin refit times covering ``[start, end)``.
 
     ``refit`` is a pandas frequency (``"6MS"``: every six months, month starts) or explicit
@@ -119,7 +126,13 @@ def refit_origins(start, end, refit: str | Sequence | None) -> pd.DatetimeIndex:
 
 
 # ---------------------------------------------------------------------------- fitting
-def training_data(dataset: xr.Dataset, origin, *, latencies=None, train_start=None) -> xr.Dataset:
+def training_data(
+    dataset: xr.Dataset,
+    origin: TimeLike,
+    *,
+    latencies: bool | str | latency_mod.Latencies | None = None,
+    train_start: TimeLike | None = None,
+) -> xr.Dataset:
     """The expanding-window training set for a refit at ``origin``.
 
     Everything knowable at ``origin`` (``as_of`` with ``latencies``, else ``known_at``):
@@ -135,7 +148,15 @@ def training_data(dataset: xr.Dataset, origin, *, latencies=None, train_start=No
     return latency_mod.as_of(ds, origin, lat)
 
 
-def _fit_at(model, dataset, origin, *, fit, latencies, train_start):
+def _fit_at(
+    model: Any,
+    dataset: xr.Dataset,
+    origin: TimeLike,
+    *,
+    fit: Callable[[xr.Dataset], object] | None,
+    latencies: bool | str | latency_mod.Latencies | None,
+    train_start: TimeLike | None,
+) -> Any:
     train = training_data(dataset, origin, latencies=latencies, train_start=train_start)
     if train.sizes.get("time", 0) == 0:
         raise ValueError(
@@ -162,7 +183,7 @@ def _fit_at(model, dataset, origin, *, fit, latencies, train_start):
 
 def _last_data_label(ds: xr.Dataset) -> np.datetime64:
     """Newest ``time`` label holding any non-NaN data variable (NaT if none)."""
-    names = [v for v in ds.data_vars if "time" in ds[v].dims and not v.endswith("_qc")]
+    names = [str(v) for v in ds.data_vars if "time" in ds[v].dims and not str(v).endswith("_qc")]
     if not names or ds.sizes.get("time", 0) == 0:
         return np.datetime64("NaT", "ns")
     any_data = np.zeros(ds.sizes["time"], bool)
@@ -190,7 +211,7 @@ def _block_view(
     return known.reindex(time=keep)
 
 
-def _lookback(model, lookback) -> pd.Timedelta | None:
+def _lookback(model: Any, lookback: TimeDeltaLike | None) -> pd.Timedelta | None:
     """How far back ``model`` reads: ``lookback`` argument, ``model.lookback``, or for the TFT
     wrapper its encoder length plus the 48 h margin ``predict_many`` slices; else None."""
     value = lookback if lookback is not None else getattr(model, "lookback", None)
@@ -201,7 +222,13 @@ def _lookback(model, lookback) -> pd.Timedelta | None:
     return None if value is None else pd.Timedelta(value)
 
 
-def _call(model, ds, times, leads, targets) -> xr.Dataset:
+def _call(
+    model: Forecaster,
+    ds: xr.Dataset,
+    times: pd.DatetimeIndex,
+    leads: pd.TimedeltaIndex,
+    targets: Sequence[str],
+) -> xr.Dataset:
     fc = model.forecast(ds, times, leads, targets=tuple(targets))
     got = pd.DatetimeIndex(fc["init_time"].values)
     if not got.equals(pd.DatetimeIndex(times)):
@@ -210,14 +237,14 @@ def _call(model, ds, times, leads, targets) -> xr.Dataset:
 
 
 def forecast_block(
-    model,
+    model: Forecaster,
     dataset: xr.Dataset,
     times: pd.DatetimeIndex,
     leads: pd.TimedeltaIndex,
     targets: Sequence[str],
     *,
-    latencies=None,
-    lookback=None,
+    latencies: bool | str | latency_mod.Latencies | None = None,
+    lookback: TimeDeltaLike | None = None,
 ) -> xr.Dataset:
     """One batched forecast for ``times`` (one forecaster call, or a few with latencies).
 
@@ -232,7 +259,7 @@ def forecast_block(
     times = pd.DatetimeIndex(times)
     lat = latency_mod.resolve(latencies)
     view = _block_view(dataset, times, leads)
-    names = [v for v in view.data_vars if "time" in view[v].dims]
+    names = [str(v) for v in view.data_vars if "time" in view[v].dims]
     if lat.is_zero(names):
         return _call(model, view, times, leads, targets)
     lb = _lookback(model, lookback)
@@ -275,11 +302,11 @@ def _blocks(times: pd.DatetimeIndex, batch_size: int) -> list[pd.DatetimeIndex]:
 
 
 def backtest(
-    model,
+    model: Forecaster,
     dataset: xr.Dataset,
     *,
-    start,
-    end,
+    start: TimeLike,
+    end: TimeLike,
     every: str | pd.Timedelta = "1h",
     lead_times: Sequence | pd.TimedeltaIndex = DEFAULT_LEAD_TIMES,
     targets: Sequence[str] = ("dst", "kp"),
@@ -287,8 +314,8 @@ def backtest(
     fit: Callable[[xr.Dataset], object] | None = None,
     as_of: bool | str | latency_mod.Latencies = False,
     batch_size: int = DEFAULT_BATCH,
-    lookback=None,
-    train_start=None,
+    lookback: TimeDeltaLike | None = None,
+    train_start: TimeLike | None = None,
 ) -> xr.Dataset:
     """Forecasts for every issue time in ``[start, end)``, each from data available then.
 
@@ -380,7 +407,9 @@ def backtest(
     return _finish(out, model, times, every, lat, refit)
 
 
-def _segments(times: pd.DatetimeIndex, origins: pd.DatetimeIndex):
+def _segments(
+    times: pd.DatetimeIndex, origins: pd.DatetimeIndex
+) -> list[tuple[pd.Timestamp | None, pd.DatetimeIndex]]:
     if len(origins) == 0:
         return [(None, times)]
     out = []
@@ -392,7 +421,14 @@ def _segments(times: pd.DatetimeIndex, origins: pd.DatetimeIndex):
     return out
 
 
-def _finish(out, model, times, every, lat, refit) -> xr.Dataset:
+def _finish(
+    out: xr.Dataset,
+    model: Any,
+    times: pd.DatetimeIndex,
+    every: str | pd.Timedelta,
+    lat: latency_mod.Latencies,
+    refit: object,
+) -> xr.Dataset:
     out.attrs.update(
         model=str(out.attrs.get("model", getattr(model, "name", type(model).__name__))),
         model_version=str(out.attrs.get("model_version", getattr(model, "version", "unknown"))),
@@ -455,12 +491,12 @@ def score_all(
     for name, fc in forecasts.items():
         if target not in fc:
             continue
-        kw = {}
+        kw: dict[str, xr.Dataset] = {}
         if ref is not None:
             common = np.intersect1d(fc["init_time"].values, ref["init_time"].values)
             fc = fc.sel(init_time=common)
             kw["persistence"] = ref.sel(init_time=common)
-        s = verify(fc, observed, target, **kw)
+        s = verify(fc, observed, target, **kw)  # type: ignore[arg-type]  # persistence= only
         per_model.append(s.expand_dims(model=[name]))
     if not per_model:
         raise ValueError(f"none of the forecasts {list(forecasts)} holds {target!r}")
@@ -482,7 +518,7 @@ def _per_lead_metrics(scores: xr.Dataset, metrics: Sequence[str] | None) -> xr.D
     """
     keep_dims = ("model", "lead_time", "target")
     out = {}
-    for name in metrics or list(scores.data_vars):
+    for name in metrics or [str(v) for v in scores.data_vars]:
         if name not in scores.data_vars:
             continue
         da = scores[name]
@@ -532,7 +568,7 @@ def compare(
                 raise ValueError(
                     f"scores of {name!r} must be an xr.Dataset along lead_time (verify output)"
                 )
-        results = xr.concat(
+        results = xr.concat(  # type: ignore[call-overload]  # every value is a Dataset (checked above)
             [sc.expand_dims(model=[name]) for name, sc in results.items()],
             dim="model",
             join="outer",
@@ -559,12 +595,19 @@ def load_model(name: str, *, version: str = "latest") -> Forecaster:
     return get_forecaster(name, version=version) if name == "tft" else get_forecaster(name)
 
 
-def needs_fit(model) -> bool:
+def needs_fit(model: object) -> bool:
     """True for a model with ``fit`` that has not been fitted (``is_fitted`` False)."""
     return hasattr(model, "fit") and getattr(model, "is_fitted", True) is False
 
 
-def load_data(start, end, *, history: str = "366D", lead: str = "72h", data_dir=None) -> xr.Dataset:
+def load_data(
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    history: str = "366D",
+    lead: str = "72h",
+    data_dir: str | Path | None = None,
+) -> xr.Dataset:
     """Hourly inputs for a backtest of ``[start, end)``, built from the store.
 
     ``history`` before ``start`` is included for model inputs and (re)fitting, ``lead`` after
