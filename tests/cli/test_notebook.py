@@ -66,3 +66,6 @@ def test_notebook_executes(home, tmp_path, monkeypatch):
     assert "St. Patrick's Day 2015" in text and "June 2015 solstice" in text
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    # the storm plots are shown (an image output), not drawn on a non-interactive backend only
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the storm plot cell shows no figure"
