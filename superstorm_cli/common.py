@@ -31,6 +31,12 @@ NOISY_LOGGERS = (
     "lightning.pytorch",
     "lightning.fabric",
     "pytorch_lightning",
+    # Lightning resets its package logger to INFO when it is imported (after this runs), so its
+    # per-run lines ("GPU available", "max_epochs reached") are quieted at their own loggers
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.rank_zero",
+    "lightning_fabric.utilities.rank_zero",
+    "pytorch_lightning.utilities.rank_zero",
     "prefect",
     "distributed",
     "matplotlib",

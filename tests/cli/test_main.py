@@ -107,3 +107,16 @@ def test_closed_pipe_exits_quietly():
     assert proc.stdout.strip() == "line 0"
     assert "BrokenPipeError" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_lightning_run_lines_are_quiet_by_default():
+    # Lightning resets its own logger when imported after the CLI configured logging
+    code = (
+        "from superstorm_cli.common import configure_logging\n"
+        "configure_logging(False)\n"
+        "from lightning.pytorch.utilities import rank_zero_info\n"
+        "rank_zero_info('GPU available: False')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "GPU available" not in proc.stdout + proc.stderr
