@@ -24,7 +24,7 @@ import xarray as xr
 
 from dashboards import colors, figures
 from dashboards import pages as P
-from data_sources import rtqc
+from data_sources import live, rtqc
 from data_sources.dataset import build_dataset
 from data_sources.ingest import stored_span
 from data_sources.netcdf import NETCDF_LOCK
@@ -121,12 +121,11 @@ def freshness_table(
                 "status": "missing",
             }
             continue
-        age = (issue - end) / HOUR
-        normal = 3.0 if name in ("kp", "ap") else 1.0
+        age = issue - end
         rows[name] = {
             "newest sample ends": f"{end:%Y-%m-%d %H:%M}",
-            "age at issue [h]": float(age),
-            "status": "ok" if age <= normal else ("late" if age <= 6 else "stale"),
+            "age at issue [h]": float(age / HOUR),
+            "status": live.age_status(live.group_of(name), age),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
