@@ -82,7 +82,8 @@ def group_of(variable: str) -> str:
     Parameters
     ----------
     variable : str
-        Variable name of :mod:`data_sources.vocabulary` (``"v_sw"``, ``"dst"``, ``"ap"``...).
+        Variable name of :mod:`data_sources.vocabulary` (``"v_sw"``, ``"dst"``, ``"ap"``...)
+        or a group name itself (``"solar_wind"``).
 
     Returns
     -------
@@ -94,6 +95,8 @@ def group_of(variable: str) -> str:
     KeyError
         If no group provides ``variable``.
     """
+    if variable in GROUPS:
+        return variable
     for group, names in GROUPS.items():
         if variable in names:
             return group

@@ -33,6 +33,7 @@ def test_age_status(group, hours, status):
 
 def test_group_of_names_the_group_and_refuses_unknown():
     assert live.group_of("bz_gsm") == "solar_wind" and live.group_of("ap") == "kp"
+    assert live.group_of("solar_wind") == "solar_wind"
     with pytest.raises(KeyError, match="sym_h"):
         live.group_of("sym_h")
 
