@@ -179,16 +179,6 @@ PRESETS: dict[str, TFTConfig] = {
     ),
 }
 
-#: default year split per preset (used when no ``splits.YearSplit`` is given)
-PRESET_YEARS: dict[str, dict[str, tuple[int, ...]]] = {
-    "quick": {"train": (2004, 2005), "validate": (2006,), "test": (2007,)},
-    "full": {
-        "train": tuple(y for y in range(1998, 2013) if y not in (2001, 2003)),
-        "validate": (2013, 2014),
-        "test": (2015, 2017, 2023, 2024),
-    },
-}
-
 
 def get_config(preset: str, **overrides: Any) -> TFTConfig:
     """The named preset with ``overrides`` applied (e.g. ``max_epochs=1``)."""
