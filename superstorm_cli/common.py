@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import logging
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pandas as pd
 
@@ -20,6 +22,16 @@ ISO_TIME = re.compile(
     r"(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?"  # optional time of day
     r"(?:Z|[+-]\d{2}:?\d{2})?$"  # optional UTC offset
 )
+
+#: superstorm's import packages and one module each must hold. The names are generic (PyPI has a
+#: ``flows`` package): :func:`check_installation` refuses a mixed installation.
+FIRST_PARTY: dict[str, str] = {
+    "data_sources": "dataset.py",
+    "forecasting": "schema.py",
+    "dashboards": "site.py",
+    "flows": "forecast.py",
+    "superstorm_cli": "main.py",
+}
 
 #: Loggers of other libraries that print a line per request or per step at INFO.
 NOISY_LOGGERS = (
@@ -134,3 +146,51 @@ def progress_bar(total: int, desc: str, unit: str) -> Iterator[Callable[[str], N
             bar.update(1)
 
         yield step
+
+
+class InstallationError(RuntimeError):
+    """superstorm's import packages are missing, split or shadowed by another distribution."""
+
+
+def check_installation() -> Path:
+    """The folder that holds superstorm's packages, after checking none is another project's.
+
+    superstorm installs five top-level import packages (:data:`FIRST_PARTY`) with generic
+    names. Another distribution of the same name (PyPI has a ``flows``) would shadow one, or
+    pip would mix their files in one folder; either gives confusing import errors much later.
+    This check finds each package without importing it.
+
+    Returns
+    -------
+    Path
+        The common parent folder of the five packages (the checkout, or ``site-packages``).
+
+    Raises
+    ------
+    InstallationError
+        If a package is missing, lives in another folder than the others, or lacks the module
+        superstorm's own copy holds; the message names the path and the fix.
+    """
+    homes = {}
+    for name, module in FIRST_PARTY.items():
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise InstallationError(
+                f"package {name!r} of superstorm is not importable; reinstall superstorm "
+                "(pip install -e . in the checkout)"
+            )
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        if not (folder / module).is_file():
+            raise InstallationError(
+                f"the {name!r} package at {folder} is not superstorm's (it has no {module}): "
+                f"another installed distribution uses the name {name!r}; install superstorm in "
+                "its own virtual environment (python -m venv .venv)"
+            )
+        homes[name] = folder.parent
+    if len(set(homes.values())) > 1:
+        where = ", ".join(f"{n} in {p}" for n, p in homes.items())
+        raise InstallationError(
+            f"superstorm's packages are split over several folders ({where}): another "
+            "distribution shadows one of them; install superstorm in its own virtual environment"
+        )
+    return next(iter(homes.values()))

@@ -24,7 +24,7 @@ from superstorm_cli import (
     prune,
     train,
 )
-from superstorm_cli.common import configure_logging
+from superstorm_cli.common import InstallationError, check_installation, configure_logging
 
 COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo, prune)
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from data_sources.http import DownloadError
 
     try:
+        check_installation()
         return int(args.func(args) or 0)
     except BrokenPipeError:
         # `superstorm alerts list | head`: the reader went away; exit quietly.
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, InstallationError) as exc:
         if args.verbose:
             raise
         print(f"superstorm {args.command}: error: {exc}", file=sys.stderr)
