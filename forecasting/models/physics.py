@@ -119,12 +119,12 @@ def newell_coupling(v_sw: ArrayLike, by_gsm: ArrayLike | None, bz_gsm: ArrayLike
 
     Parameters
     ----------
-    v_sw
+    v_sw : ArrayLike
         Bulk speed [km s-1].
-    by_gsm
+    by_gsm : ArrayLike or None
         IMF By, GSM [nT]; ``None`` gives the Bz-only form ``V^(4/3) Bs^(2/3)`` (``B_T = |Bz|``,
         ``theta_c`` 0 or 180 deg).
-    bz_gsm
+    bz_gsm : ArrayLike
         IMF Bz, GSM [nT].
 
     Returns
@@ -302,9 +302,9 @@ def integrate_dst_star(
 
     Parameters
     ----------
-    star0
+    star0 : numpy.ndarray
         Initial ``Dst*`` [nT], shape ``(n,)`` (one per forecast/run).
-    q, tau
+    q, tau : numpy.ndarray
         Injection [nT h^-1] and decay time [h] per step, shape ``(n, n_steps)`` (or
         broadcastable to it); step ``k`` uses ``q[:, k]`` and ``tau[:, k]``.
     dt_h : float, default 1.0
