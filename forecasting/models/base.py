@@ -50,12 +50,37 @@ class Forecaster(Protocol):
         *,
         targets: Sequence[str] = ("dst", "kp"),
     ) -> xr.Dataset:
-        """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``."""
+        """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``.
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour): the solar wind
+            (``v_sw`` [km s-1], ``bz_gsm`` [nT], ...) and the targets (``dst`` [nT], ``kp``);
+            only values known at each issue time may be used
+            (:func:`data_sources.timeconv.known_at`).
+        init_times : pandas.DatetimeIndex or Sequence
+            Issue times (UTC naive, whole hours).
+        lead_times : pandas.TimedeltaIndex or Sequence
+            Lead times (whole hours >= 1 h); lead ``L`` targets the hour labelled
+            ``init + L - 1 h``.
+        targets : Sequence[str], default ("dst", "kp")
+            Targets wanted; a model that cannot forecast one leaves it out.
+
+        Returns
+        -------
+        xr.Dataset
+            In the :func:`forecasting.schema.make_forecast` schema: one variable per target on
+            ``(init_time, lead_time, quantile)`` with ``model`` and ``model_version`` attrs.
+        """
         ...
 
 
 def _tft(version: TFTModel | str = "latest", batch_size: int = 512) -> Forecaster:
-    """The registry's TFT ``version`` or a trained :class:`TFTModel` (imports torch when asked)."""
+    """Build the TFT forecaster of a registry ``version`` or a trained :class:`TFTModel`.
+
+    Imports torch only when called.
+    """
     from forecasting.models.predict import TFTForecaster
 
     return TFTForecaster(version, batch_size=batch_size)
@@ -83,14 +108,15 @@ BASELINE_NAMES: tuple[str, ...] = tuple(BASELINES)
 
 
 def get_forecaster(name: str, **kw: object) -> Forecaster:
-    """A new forecaster for model ``name``.
+    """Make a new forecaster for model ``name``.
 
     Parameters
     ----------
-    name
+    name : str
         A name of :data:`MODEL_NAMES`.
-    **kw
-        Passed to the factory (``tft``: ``version``, ``batch_size``).
+    **kw : object
+        Passed to the factory (``tft``: ``version``, ``batch_size``; a baseline:
+        ``quantiles``, and ``by`` for ``climatology``).
 
     Returns
     -------

@@ -64,7 +64,19 @@ def _frame_from_json(data: dict, *, lead_index: bool) -> pd.DataFrame:
 
 
 def to_json(model: baselines.ResidualQuantileForecaster) -> str:
-    """The fitted state of ``model`` as JSON text.
+    """Serialise the fitted state of ``model`` as JSON text.
+
+    Parameters
+    ----------
+    model : baselines.ResidualQuantileForecaster
+        A fitted baseline whose exact class is in :data:`CLASSES`.
+
+    Returns
+    -------
+    str
+        A :data:`FORMAT` document: ``name``, ``quantiles``, ``fit_span`` and the residual
+        quantiles per target (leads in whole seconds, values in the target's unit, NaN as
+        ``null``); a climatology adds ``by`` and its ``table``.
 
     Raises
     ------
@@ -89,7 +101,22 @@ def to_json(model: baselines.ResidualQuantileForecaster) -> str:
 
 
 def from_json(text: str, *, name: str = "<cache>") -> baselines.ResidualQuantileForecaster:
-    """A fitted baseline rebuilt from :func:`to_json` text.
+    """Rebuild a fitted baseline from :func:`to_json` text.
+
+    Only numbers are read and the class comes from :data:`CLASSES` by name; nothing in the
+    text is executed.
+
+    Parameters
+    ----------
+    text : str
+        JSON written by :func:`to_json`.
+    name : str, default "<cache>"
+        Where the text came from (a file path), used in error messages.
+
+    Returns
+    -------
+    baselines.ResidualQuantileForecaster
+        A fresh instance of the named class, fitted (``is_fitted``).
 
     Raises
     ------
@@ -126,16 +153,42 @@ def from_json(text: str, *, name: str = "<cache>") -> baselines.ResidualQuantile
 
 
 def cache_path(name: str, fit_end: pd.Timestamp, n_leads: int = 24) -> Path:
-    """``$SUPERSTORM_HOME/models/baselines/<name>_<fit end>[_<n>h].json``.
+    """Give the cache file ``$SUPERSTORM_HOME/models/baselines/<name>_<fit end>[_<n>h].json``.
 
     The default 24-h lead grid has no suffix; another grid (72 h) is a separate fit and file.
+
+    Parameters
+    ----------
+    name : str
+        Baseline name (``persistence``, ``climatology`` ...).
+    fit_end : pandas.Timestamp
+        End of the training window (UTC naive), written as ``YYYYmmddTHHMM``.
+    n_leads : int, default 24
+        Number of hourly leads the fit covers.
+
+    Returns
+    -------
+    pathlib.Path
+        The file path (not created here).
     """
     grid = "" if n_leads == 24 else f"_{n_leads}h"
     return config.home() / "models" / "baselines" / f"{name}_{fit_end:%Y%m%dT%H%M}{grid}.json"
 
 
 def load_cached(path: Path) -> baselines.ResidualQuantileForecaster | None:
-    """The cached fit at ``path``; ``None`` (logged) when it is missing or not valid."""
+    """Read the cached fit at ``path``; ``None`` (logged) when it is missing or not valid.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A cache file (:func:`cache_path`).
+
+    Returns
+    -------
+    baselines.ResidualQuantileForecaster or None
+        The fitted baseline, or ``None`` when the file is absent, unreadable or not a valid
+        :data:`FORMAT` file (a warning is logged and the caller refits).
+    """
     if not path.exists():
         return None
     try:
@@ -154,11 +207,11 @@ def fitted_baseline(
     store_root: str | Path | None = None,
     train_span: str = "365D",
 ) -> baselines.ResidualQuantileForecaster:
-    """A baseline fitted on the ``train_span`` before the first of the issue month.
+    """Give a baseline fitted on the ``train_span`` before the first of the issue month.
 
     The fit is cached in memory and as JSON (:func:`cache_path`), so hourly runs refit once
     a month. If the month start leaves too little training data (< 50 pairs) the fit uses
-    everything before the issue time instead.
+    the ``train_span`` before the issue time itself instead.
 
     Parameters
     ----------
@@ -167,11 +220,18 @@ def fitted_baseline(
     issue_time : pandas.Timestamp
         Naive UTC whole hour.
     leads : sequence of timedelta
-        Lead times the fit covers.
-    recorded, store_root
-        Where the training history comes from (see :func:`data_sources.live._store_frame`).
-    train_span : str
-        Length of the training window.
+        Lead times the fit covers (whole hours >= 1 h).
+    recorded, store_root : str or pathlib.Path, optional
+        Where the training history comes from: a recorded NetCDF dataset file, else the data
+        store at ``store_root`` (``None``: the configured store); see
+        :func:`data_sources.live._store_frame`.
+    train_span : str, default "365D"
+        Length of the training window (pandas offset).
+
+    Returns
+    -------
+    baselines.ResidualQuantileForecaster
+        The fitted baseline (the same instance for repeated calls in one process).
 
     Raises
     ------

@@ -1,5 +1,7 @@
-"""Reference forecasters scored beside the TFT: persistence, 27-day recurrence, climatology,
-and the Burton et al. (1975) / O'Brien & McPherron (2000) ring-current models for Dst.
+"""Reference forecasters scored beside the TFT.
+
+Persistence, 27-day recurrence, climatology, and the Burton et al. (1975) and O'Brien &
+McPherron (2000) ring-current models for Dst (:mod:`forecasting.models.physics`).
 
 Every class implements the Forecaster contract (docs/CONTRACTS.md): ``name``, ``version`` and
 ``forecast(ds, init_times, lead_times, *, targets=("dst", "kp")) -> xr.Dataset`` built by
@@ -83,6 +85,26 @@ def visible_at(
     """Values at ``labels`` (shape ``(n_init, k)``) masked to NaN unless known at each init.
 
     Known means ``timeconv.interval_end(name, label) <= init_time`` (row-wise).
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Hourly values of ``name`` on a continuous hourly grid (UTC naive, label = start of
+        interval), as :func:`_hourly` makes them.
+    name : str
+        Variable name (``"dst"``, ``"kp"``, ``"v_sw"`` ...); sets its averaging interval and so
+        when a label becomes known (:data:`data_sources.timeconv.INTERVAL`).
+    labels : numpy.ndarray
+        Hourly labels to look up (datetime64, UTC naive), shape ``(n_init, k)``.
+    init_times : ArrayLike
+        Issue times (UTC naive), ``n_init`` of them; row ``i`` of ``labels`` is masked at
+        ``init_times[i]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in the unit of ``series``, shape ``(n_init, k)``; NaN where the label is off the
+        grid, missing, or not yet known at its row's init time.
     """
     labels = np.asarray(labels, dtype="datetime64[ns]")
     init = pd.DatetimeIndex(init_times).values
@@ -94,10 +116,35 @@ def visible_at(
 def last_known(
     series: pd.Series, name: str, init_times: ArrayLike, *, max_gap: str = "3h"
 ) -> np.ndarray:
-    """The newest value of ``name`` known at each init time, looking back at most ``max_gap``.
+    """Return the newest value of ``name`` known at each init time, back at most ``max_gap``.
 
     The newest interval known at ``t`` starts at ``floor(t, S) - S`` (``S`` the variable's
     interval); if it is missing, earlier hourly labels back to ``max_gap`` before it are tried.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Hourly values of ``name`` on a continuous hourly grid (UTC naive, label = start of
+        interval).
+    name : str
+        Variable name; its averaging interval (:data:`data_sources.timeconv.INTERVAL`, 1 h
+        when not listed) sets the newest known label.
+    init_times : ArrayLike
+        Issue times (UTC naive, whole hours).
+    max_gap : str, default "3h"
+        How far [pandas offset, e.g. ``"3h"``] before the newest known label to look for a
+        non-missing value.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per init time in the unit of ``series``, shape ``(n_init,)``; NaN when
+        nothing is known within ``max_gap``.
+
+    Raises
+    ------
+    ValueError
+        If ``init_times`` is empty or not on whole hours.
     """
     init = _check_inits(init_times)
     step = timeconv.INTERVAL.get(name, HOUR)
@@ -110,7 +157,23 @@ def last_known(
 
 
 def observed_targets(series: pd.Series, init_times: ArrayLike, lead_times: ArrayLike) -> np.ndarray:
-    """Observed values verifying each ``(init, lead)``: labels ``init + lead - 1 h``."""
+    """Observed values verifying each ``(init, lead)``: labels ``init + lead - 1 h``.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Hourly observations on a continuous hourly grid (UTC naive, label = start of hour).
+    init_times : ArrayLike
+        Issue times (UTC naive), ``n_init`` of them.
+    lead_times : ArrayLike
+        Lead times, ``n_lead`` of them (:func:`data_sources.timeconv.target_labels`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Observed values in the unit of ``series``, shape ``(n_init, n_lead)``; NaN where the
+        target hour is missing or off the grid.
+    """
     return _lookup(series, timeconv.target_labels(init_times, lead_times))
 
 
@@ -123,7 +186,24 @@ def _lead_hours(lead_times: ArrayLike) -> np.ndarray:
 
 
 def p_dyn_series(ds: xr.Dataset) -> pd.Series:
-    """Dynamic pressure [nPa]: ``p_dyn`` where present, gaps filled with ``2e-6 n V^2`` (OMNI2)."""
+    """Dynamic pressure [nPa]: ``p_dyn`` where present, gaps filled with ``2e-6 n V^2`` (OMNI2).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Hourly data on ``time`` holding ``p_dyn`` [nPa], or ``n_p`` [cm^-3] and ``v_sw``
+        [km s-1], or all three.
+
+    Returns
+    -------
+    pandas.Series
+        Hourly ``P_dyn`` [nPa] on a continuous hourly grid (missing hours NaN).
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` has neither ``p_dyn`` nor both ``n_p`` and ``v_sw``.
+    """
     formula = None
     if "n_p" in ds and "v_sw" in ds:
         formula = dynamic_pressure(_hourly(ds, "n_p"), _hourly(ds, "v_sw"))
@@ -158,12 +238,32 @@ class ResidualQuantileForecaster:
     def point(
         self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
     ) -> np.ndarray:
-        """Deterministic forecast, shape ``(n_init, n_lead)``."""
+        """Deterministic forecast of ``target``, shape ``(n_init, n_lead)`` (subclasses).
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour) holding ``target``.
+        init_times : ArrayLike
+            Issue times (UTC naive, whole hours), ``n_init`` of them.
+        lead_times : ArrayLike
+            Lead times (whole hours >= 1 h), ``n_lead`` of them; lead ``L`` targets the hour
+            labelled ``init + L - 1 h``.
+        target : str
+            Variable to forecast (``"dst"`` [nT] or ``"kp"``), one of :attr:`supported`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Point forecast in the target's unit, shape ``(n_init, n_lead)``; NaN where the
+            inputs it needs are unknown at the init time.
+        """
         raise NotImplementedError
 
     # -- training
     @property
     def is_fitted(self) -> bool:
+        """Whether :meth:`fit` has stored residual quantiles."""
         return bool(self.residual_quantiles_)
 
     def fit(
@@ -174,7 +274,35 @@ class ResidualQuantileForecaster:
         targets: Sequence[str] = ("dst", "kp"),
         init_every: str = "1h",
     ) -> ResidualQuantileForecaster:
-        """Store residual quantiles per target and lead over ``train_ds`` (hourly inits)."""
+        """Store residual quantiles per target and lead over ``train_ds`` (hourly inits).
+
+        Runs :meth:`point` from every init time in the span and keeps, per target and lead,
+        the quantiles :attr:`quantiles` of ``observed - point``.
+
+        Parameters
+        ----------
+        train_ds : xr.Dataset
+            Hourly training data on ``time`` (UTC naive, label = start of hour) holding the
+            targets and the inputs :meth:`point` needs.
+        lead_times : ArrayLike, default 1..72 h
+            Leads (whole hours >= 1 h) to fit; a later forecast may ask only for these.
+        targets : Sequence[str], default ("dst", "kp")
+            Targets to fit; those not in :attr:`supported` are skipped.
+        init_every : str, default "1h"
+            Spacing of the training init times (pandas offset).
+
+        Returns
+        -------
+        ResidualQuantileForecaster
+            ``self``, fitted (``residual_quantiles_``: target -> DataFrame ``(lead, quantile)``
+            of residuals in the target's unit; ``fit_span_``: first and last training time).
+
+        Raises
+        ------
+        ValueError
+            If a lead is not a whole hour >= 1 h, a target is missing, or some lead has fewer
+            than 50 training pairs.
+        """
         lead = pd.TimedeltaIndex(lead_times)
         _lead_hours(lead)
         times = pd.DatetimeIndex(train_ds.indexes["time"])
@@ -230,7 +358,35 @@ class ResidualQuantileForecaster:
         *,
         targets: Sequence[str] = ("dst", "kp"),
     ) -> xr.Dataset:
-        """Quantile forecast ``(init_time, lead_time, quantile)`` for the supported targets."""
+        """Quantile forecast ``(init_time, lead_time, quantile)`` for the supported targets.
+
+        Each quantile is ``point + residual quantile`` of the fitted lead.
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour) holding the targets
+            and the inputs :meth:`point` needs; only values known at each init time are used.
+        init_times : ArrayLike
+            Issue times (UTC naive, whole hours).
+        lead_times : ArrayLike
+            Lead times (whole hours >= 1 h), each one fitted.
+        targets : Sequence[str], default ("dst", "kp")
+            Targets wanted; those not in :attr:`supported` are left out of the output.
+
+        Returns
+        -------
+        xr.Dataset
+            Forecast in the :func:`forecasting.schema.make_forecast` schema: one variable per
+            target (Dst [nT], Kp clipped to [0, 9]) on ``(init_time, lead_time, quantile)``,
+            attrs ``model``, ``model_version``, ``data_cutoff`` and ``fit_span``.
+
+        Raises
+        ------
+        ValueError
+            If an init time is not a whole hour, a lead is not a whole hour >= 1 h, ``ds``
+            lacks a target, or the model is not fitted for a target or lead.
+        """
         init = _check_inits(init_times)
         lead = pd.TimedeltaIndex(np.atleast_1d(lead_times))
         _lead_hours(lead)
@@ -265,6 +421,26 @@ class Persistence(ResidualQuantileForecaster):
     def point(
         self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
     ) -> np.ndarray:
+        """Last value of ``target`` known at each init (:func:`last_known`), for every lead.
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour) holding ``target``.
+        init_times : ArrayLike
+            Issue times (UTC naive, whole hours), ``n_init`` of them.
+        lead_times : ArrayLike
+            Lead times (whole hours >= 1 h), ``n_lead`` of them; lead ``L`` targets the hour
+            labelled ``init + L - 1 h``.
+        target : str
+            Variable to forecast (``"dst"`` [nT] or ``"kp"``), one of :attr:`supported`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Point forecast in the target's unit, shape ``(n_init, n_lead)``; NaN where the
+            inputs it needs are unknown at the init time.
+        """
         last = last_known(_hourly(ds, target), target, init_times)
         return np.repeat(last[:, None], len(np.atleast_1d(lead_times)), axis=1)
 
@@ -277,6 +453,26 @@ class Recurrence27(ResidualQuantileForecaster):
     def point(
         self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
     ) -> np.ndarray:
+        """Value of ``target`` 648 h before each target hour, if known at the init time.
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour) holding ``target``.
+        init_times : ArrayLike
+            Issue times (UTC naive, whole hours), ``n_init`` of them.
+        lead_times : ArrayLike
+            Lead times (whole hours >= 1 h), ``n_lead`` of them; lead ``L`` targets the hour
+            labelled ``init + L - 1 h``.
+        target : str
+            Variable to forecast (``"dst"`` [nT] or ``"kp"``), one of :attr:`supported`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Point forecast in the target's unit, shape ``(n_init, n_lead)``; NaN where the
+            inputs it needs are unknown at the init time.
+        """
         init = _check_inits(init_times)
         labels = timeconv.target_labels(init, lead_times) - RECURRENCE.to_timedelta64()
         return visible_at(_hourly(ds, target), target, labels, init)
@@ -300,6 +496,7 @@ class Climatology(ResidualQuantileForecaster):
 
     @property
     def is_fitted(self) -> bool:
+        """Whether :meth:`fit` has stored the climatology tables."""
         return bool(self.table_)
 
     def fit(
@@ -310,7 +507,33 @@ class Climatology(ResidualQuantileForecaster):
         targets: Sequence[str] = ("dst", "kp"),
         init_every: str = "1h",
     ) -> Climatology:
-        """Store the empirical quantiles of each target over ``train_ds``."""
+        """Store the empirical quantiles of each target over ``train_ds``.
+
+        One row of quantiles overall (``by="none"``) or one per calendar month (``by="month"``).
+
+        Parameters
+        ----------
+        train_ds : xr.Dataset
+            Hourly training data on ``time`` (UTC naive, label = start of hour) holding the
+            targets.
+        lead_times : ArrayLike, default 1..72 h
+            Unused (climatology does not depend on the lead); kept for the common signature.
+        targets : Sequence[str], default ("dst", "kp")
+            Targets to fit; those not in :attr:`supported` are skipped.
+        init_every : str, default "1h"
+            Unused; kept for the common signature.
+
+        Returns
+        -------
+        Climatology
+            ``self``, fitted (``table_``: target -> DataFrame, rows month 1-12 or a single row
+            0, columns the quantiles, in the target's unit).
+
+        Raises
+        ------
+        ValueError
+            If a target is missing or has fewer than 50 values in ``train_ds``.
+        """
         times = pd.DatetimeIndex(train_ds.indexes["time"])
         for target in self._targets(train_ds, targets, fitting=True):
             s = _hourly(train_ds, target).dropna()
@@ -334,6 +557,26 @@ class Climatology(ResidualQuantileForecaster):
     def point(
         self, ds: xr.Dataset, init_times: ArrayLike, lead_times: ArrayLike, target: str
     ) -> np.ndarray:
+        """Climatological median of ``target`` (of the target hour's month with ``by="month"``).
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour); unused (the
+            climatology depends only on the target hour).
+        init_times : ArrayLike
+            Issue times (UTC naive, whole hours), ``n_init`` of them.
+        lead_times : ArrayLike
+            Lead times (whole hours >= 1 h), ``n_lead`` of them; lead ``L`` targets the hour
+            labelled ``init + L - 1 h``.
+        target : str
+            Variable to forecast (``"dst"`` [nT] or ``"kp"``), one of :attr:`supported`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Point forecast in the target's unit, shape ``(n_init, n_lead)``.
+        """
         labels = timeconv.target_labels(_check_inits(init_times), lead_times)
         mid = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
         return self._quantiles_at(target, labels)[..., mid]
@@ -346,6 +589,34 @@ class Climatology(ResidualQuantileForecaster):
         *,
         targets: Sequence[str] = ("dst", "kp"),
     ) -> xr.Dataset:
+        """Climatological quantiles of each target hour (of its calendar month with ``by="month"``).
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly inputs on ``time`` (UTC naive, label = start of hour) holding the targets
+            (their values are not used).
+        init_times : ArrayLike
+            Issue times (UTC naive, whole hours).
+        lead_times : ArrayLike
+            Lead times (whole hours >= 1 h).
+        targets : Sequence[str], default ("dst", "kp")
+            Targets wanted; those not in :attr:`supported` are left out of the output.
+
+        Returns
+        -------
+        xr.Dataset
+            Forecast in the :func:`forecasting.schema.make_forecast` schema: one variable per
+            target (Dst [nT], Kp clipped to [0, 9]) on ``(init_time, lead_time, quantile)``,
+            attrs ``model``, ``model_version``, ``data_cutoff``, ``fit_span`` and
+            ``climatology_by``.
+
+        Raises
+        ------
+        ValueError
+            If an init time is not a whole hour, a lead is not a whole hour >= 1 h, ``ds``
+            lacks a target, or the model is not fitted for a target or lead.
+        """
         init = _check_inits(init_times)
         lead = pd.TimedeltaIndex(np.atleast_1d(lead_times))
         _lead_hours(lead)
@@ -415,7 +686,14 @@ class OBrienMcPherron(_RingCurrent):
 
 
 def all_baselines() -> list[ResidualQuantileForecaster]:
-    """One unfitted instance of every baseline of the forecaster registry, in its order."""
+    """One unfitted instance of every baseline of the forecaster registry, in its order.
+
+    Returns
+    -------
+    list of ResidualQuantileForecaster
+        ``persistence``, ``recurrence27``, ``climatology``, ``burton``, ``obrien_mcpherron``
+        (the order of :data:`forecasting.models.base.BASELINES`), each to be fitted.
+    """
     from forecasting.models.base import BASELINES  # the registry imports this module
 
     return [cls() for cls in BASELINES.values()]

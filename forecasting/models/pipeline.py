@@ -63,18 +63,56 @@ def calendar(labels: pd.DatetimeIndex) -> pd.DataFrame:
 
     ``doy = day_of_year - 1 + hour / 24``; phases ``2 pi doy / 365.25`` and ``2 pi UT / 24``
     (stand-ins for the Russell & McPherron 1973 semiannual and diurnal modulation).
+
+    Parameters
+    ----------
+    labels : pandas.DatetimeIndex
+        Hour labels (UTC naive, start of hour).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CALENDAR` (``doy_sin, doy_cos, ut_sin, ut_cos``, unitless), indexed by
+        ``labels`` (:func:`forecasting.features.calendar_phases`).
     """
     return calendar_phases(labels)
 
 
 def hour_index(labels: ArrayLike) -> np.ndarray:
-    """Integer hours since 1970-01-01 (the ``time_idx`` of the TimeSeriesDataSet)."""
+    """Integer hours since 1970-01-01 (the ``time_idx`` of the TimeSeriesDataSet).
+
+    Parameters
+    ----------
+    labels : ArrayLike
+        Hour labels (UTC naive).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 hours since 1970-01-01T00 [h] (floored), one per label.
+    """
     labels = pd.DatetimeIndex(labels)
     return ((labels - EPOCH) // pd.Timedelta("1h")).to_numpy(dtype=np.int64)
 
 
 def physics_column(physics: str) -> str | None:
-    """Frame column of the ring-current decoder input for ``physics`` (None for ``"none"``)."""
+    """Frame column of the ring-current decoder input for ``physics`` (None for ``"none"``).
+
+    Parameters
+    ----------
+    physics : str
+        ``"none"``, ``"obrien_mcpherron"`` or ``"burton"`` (:data:`PHYSICS_COLUMNS`).
+
+    Returns
+    -------
+    str or None
+        ``"dst_obrien_mcpherron"`` / ``"dst_burton"``, or ``None`` for ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        For any other name.
+    """
     if physics == "none":
         return None
     if physics not in PHYSICS_COLUMNS:
@@ -93,6 +131,17 @@ def physics_trajectory(frame: pd.DataFrame, column: str, horizon: int) -> np.nda
     exactly as the :class:`forecasting.models.baselines.OBrienMcPherron` / ``Burton``
     baselines do: ``Dst*(L) = Q tau + (Dst*_0 - Q tau) exp(-L / tau)``,
     ``Dst = Dst* + b sqrt(P) - c`` (:mod:`forecasting.models.physics`). So it is causal.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output with ``dst`` [nT], ``v_sw`` [km s-1], ``bz_gsm`` [nT]
+        and ``p_dyn`` [nPa] columns.
+    column : str
+        A physics column of :data:`PHYSICS_COLUMNS` (``"dst_obrien_mcpherron"`` for
+        O'Brien & McPherron 2000, ``"dst_burton"`` for Burton et al. 1975).
+    horizon : int
+        Number of hourly leads [h].
 
     Returns
     -------
@@ -131,12 +180,31 @@ def storm_weights(
     threshold: float = -100.0,
     margin_h: int = 24,
 ) -> np.ndarray:
-    """Sampling weight per issue row: ``weight`` near storms, 1 elsewhere.
+    """Give the sampling weight per issue row: ``weight`` near storms, 1 elsewhere.
 
     A row is "near a storm" when its issue time lies within ``margin_h`` hours of a storm of
     :func:`forecasting.storms.find_storms` (``Dst <= threshold``, default -100 nT), i.e. from
     ``start - margin_h`` to ``end + margin_h``, which covers the main phase and the recovery
     that the forecast of the issue time targets.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output (one row per hour on a gap-free grid).
+        Storms are found in its ``target_dst`` column [nT].
+    rows : numpy.ndarray
+        Grid rows of the issue times (training windows).
+    weight : float
+        Weight of a row near a storm (>= 1; 1 gives uniform weights).
+    threshold : float, default -100.0
+        Storm level [nT]: hours with ``Dst <= threshold``.
+    margin_h : int, default 24
+        Hours [h] before a storm's start and after its end that count as near it.
+
+    Returns
+    -------
+    numpy.ndarray
+        float weights, shape ``(len(rows),)``: ``weight`` near a storm, else 1.
     """
     from forecasting.storms import find_storms
 
@@ -204,6 +272,21 @@ def unknown_reals(
     ``<name>_isnan`` gap indicators are left out unless ``missing_flags`` (each variable
     costs the TFT a variable-selection network; windows with unfilled gaps are skipped anyway)
     or they are named in ``flags`` (e.g. :data:`PLASMA_FLAGS` for driver dropout).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output (one row per hour on a gap-free grid).
+    missing_flags : bool, default False
+        Keep every ``<name>_isnan`` gap indicator.
+    flags : Sequence[str], default ()
+        Gap indicators kept even without ``missing_flags``.
+
+    Returns
+    -------
+    list of str
+        Column names in frame order (physics columns, :data:`CALENDAR`, targets,
+        ``time_idx`` and ``series`` left out).
     """
     skip = set(CALENDAR) | set(TARGET_COLUMNS) | {TIME_IDX, GROUP} | set(PHYSICS_COLUMNS.values())
     return [
@@ -221,9 +304,29 @@ def valid_issue_rows(
     horizon: int,
     need_targets: bool = True,
 ) -> np.ndarray:
-    """Grid rows ``i`` usable as issue times: complete inputs in ``[i - E, i)``, targets in ``[i, i + D)``.
+    """Grid rows ``i`` usable as issue times: complete inputs and targets.
 
-    Vectorised with cumulative sums of "bad" flags, so it costs O(rows).
+    Inputs must be finite in ``[i - E, i)`` and, with ``need_targets``, both targets in
+    ``[i, i + D)``. Vectorised with cumulative sums of "bad" flags, so it costs O(rows).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output (one row per hour on a gap-free grid).
+    reals : Sequence[str]
+        Network reals to check: calendar and observed columns (physics columns and
+        ``relative_time_idx`` are skipped: they are computed per window).
+    encoder_length : int
+        ``E``, hours [h] of history before the issue time.
+    horizon : int
+        ``D``, hourly leads [h].
+    need_targets : bool, default True
+        Also require observed targets (training, validation); False for operational forecasts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Ascending int row positions ``i`` (issue time = ``frame.index[i]``).
     """
     n = len(frame)
     known = [c for c in reals if c in CALENDAR]
@@ -244,7 +347,24 @@ def valid_issue_rows(
 def rows_in_years(
     frame: pd.DataFrame, rows: np.ndarray, years: Iterable[int], horizon: int
 ) -> np.ndarray:
-    """Keep issue rows whose first and last target hour both fall in ``years``."""
+    """Keep issue rows whose first and last target hour both fall in ``years``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output (one row per hour on a gap-free grid).
+    rows : numpy.ndarray
+        Issue rows (:func:`valid_issue_rows`).
+    years : Iterable[int]
+        Calendar years (UTC), e.g. the training years.
+    horizon : int
+        Hourly leads [h]; the last target hour of row ``i`` is ``frame.index[i + horizon - 1]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The subset of ``rows``, order kept.
+    """
     years = np.asarray(sorted(set(int(y) for y in years)))
     labels = pd.DatetimeIndex(frame.index)
     first = labels[rows].year.to_numpy()
@@ -351,7 +471,7 @@ def _make_last_value_normalizer() -> type:
 
 
 def __getattr__(name: str) -> Any:
-    """Module attribute ``LastValueNormalizer``, created lazily (and found by pickle)."""
+    """Create the module attribute ``LastValueNormalizer`` lazily (so pickle finds it)."""
     if name == "LastValueNormalizer":
         if name not in globals():
             globals()[name] = _make_last_value_normalizer()
@@ -367,7 +487,25 @@ KP_MIN_SCALE = 1.0
 
 
 def kp_normalizer(kp_center: str = "global") -> Any:
-    """The Kp target normaliser for ``kp_center`` ("global" or "last_block")."""
+    """Make the Kp target normaliser for ``kp_center``.
+
+    Parameters
+    ----------
+    kp_center : str, default "global"
+        ``"global"``: one standard scaling fitted on the training years (``TorchNormalizer``);
+        ``"last_block"``: per window, centred on the Kp labelled ``t - 3 h`` (last complete
+        3-h block), scale max(encoder std, :data:`KP_MIN_SCALE`) (``LastValueNormalizer``).
+
+    Returns
+    -------
+    Any
+        An unfitted pytorch-forecasting normaliser.
+
+    Raises
+    ------
+    ValueError
+        If ``kp_center`` is not in :data:`KP_CENTERS`.
+    """
     from pytorch_forecasting.data import TorchNormalizer
 
     if kp_center == "global":
@@ -378,7 +516,25 @@ def kp_normalizer(kp_center: str = "global") -> Any:
 
 
 def dst_normalizer(dst_center: str = "mean") -> Any:
-    """The per-window Dst target normaliser for ``dst_center`` ("last" or "mean")."""
+    """Make the per-window Dst target normaliser for ``dst_center``.
+
+    Parameters
+    ----------
+    dst_center : str, default "mean"
+        ``"last"``: centred on the last known Dst (label ``t - 1 h``), scale max(encoder std,
+        :data:`DST_MIN_SCALE` = 5 nT); ``"mean"``: ``EncoderNormalizer``, centre = mean of the
+        last :data:`DST_CENTER_HOURS` h, scale = encoder std.
+
+    Returns
+    -------
+    Any
+        An unfitted pytorch-forecasting ``EncoderNormalizer`` (or subclass).
+
+    Raises
+    ------
+    ValueError
+        If ``dst_center`` is not in :data:`DST_CENTERS`.
+    """
     from pytorch_forecasting.data import EncoderNormalizer
 
     if dst_center == "last":
@@ -402,6 +558,30 @@ def fit_normalisation(
     per-window normaliser for Dst (:func:`dst_normalizer`, see :data:`DST_CENTER_HOURS`)
     and :func:`kp_normalizer` for Kp. A physics column (:data:`PHYSICS_COLUMNS`) gets no
     scaler: :class:`WindowSource` scales it per window like the Dst target.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output (one row per hour on a gap-free grid).
+    rows : numpy.ndarray
+        Grid rows of the training period (duplicates allowed).
+    reals : Sequence[str]
+        Network reals to scale (calendar, observed inputs, physics column).
+    dst_center : str, default "mean"
+        See :func:`dst_normalizer`.
+    kp_center : str, default "global"
+        See :func:`kp_normalizer`.
+
+    Returns
+    -------
+    Normalisation
+        ``scalers`` (real -> fitted ``StandardScaler``, ``None`` for a physics column) and a
+        ``MultiNormalizer`` of the Dst and Kp target normalisers.
+
+    Raises
+    ------
+    ValueError
+        If a real is missing in every training row.
     """
     from pytorch_forecasting.data import MultiNormalizer
     from sklearn.preprocessing import StandardScaler
@@ -472,10 +652,39 @@ def template_dataset(
     n_windows: int = 8,
     reals_known: Sequence[str] = CALENDAR,
 ) -> Any:
-    """A small stock ``TimeSeriesDataSet`` over the first gap-free stretch of ``rows``.
+    """Build a small stock ``TimeSeriesDataSet`` over the first gap-free stretch of ``rows``.
 
     Used only for ``TemporalFusionTransformer.from_dataset`` (network layout, normalisers)
     and for the equivalence test; training reads :class:`WindowSource` batches.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`feature_frame` output (one row per hour on a gap-free grid).
+    rows : numpy.ndarray
+        Valid training issue rows (:func:`valid_issue_rows`), ascending.
+    reals_unknown : Sequence[str]
+        Observed (encoder-only) reals (:func:`unknown_reals`).
+    norm : Normalisation
+        Scalers and target normalisers fitted on all training rows (:func:`fit_normalisation`).
+    encoder_length : int
+        Hours [h] of encoder history.
+    horizon : int
+        Hourly leads [h].
+    n_windows : int, default 8
+        Consecutive complete windows the template holds.
+    reals_known : Sequence[str], default :data:`CALENDAR`
+        Known-future reals (calendar, and the physics column if any).
+
+    Returns
+    -------
+    pytorch_forecasting.TimeSeriesDataSet
+        The template dataset (:func:`stock_dataset`).
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` is empty or holds no ``n_windows`` consecutive rows.
     """
     rows = np.asarray(rows)
     if len(rows) == 0:
@@ -508,10 +717,30 @@ def stock_dataset(
     horizon: int,
     reals_known: Sequence[str] = CALENDAR,
 ) -> Any:
-    """The stock ``TimeSeriesDataSet`` over a gap-free ``part`` of the frame (all windows).
+    """Build the stock ``TimeSeriesDataSet`` over a gap-free ``part`` of the frame (all windows).
 
     ``reals_known`` are the known-future reals (calendar, and a physics column whose decoder
     values :class:`WindowSource` computes per window; the stock path sees the frame column).
+
+    Parameters
+    ----------
+    part : pandas.DataFrame
+        Consecutive rows of :func:`feature_frame` output, no gaps in the columns used.
+    reals_unknown : Sequence[str]
+        Observed (encoder-only) reals.
+    norm : Normalisation
+        Fitted scalers and target normalisers.
+    encoder_length : int
+        Hours [h] of encoder history (fixed length).
+    horizon : int
+        Hourly leads [h] (fixed length).
+    reals_known : Sequence[str], default :data:`CALENDAR`
+        Known-future reals.
+
+    Returns
+    -------
+    pytorch_forecasting.TimeSeriesDataSet
+        Targets ``target_dst``, ``target_kp``; one group ``series``; relative time index on.
     """
     from pytorch_forecasting import TimeSeriesDataSet
 
@@ -547,6 +776,8 @@ class WindowSource:
     dataset_parameters
         ``TimeSeriesDataSet.get_parameters()`` of the template (or the network's
         ``hparams.dataset_parameters``): the order of reals, scalers and target normalisers.
+    physics_residual
+        The Dst target is the residual from the physics trajectory (:meth:`physics_offset`).
     """
 
     def __init__(
@@ -625,10 +856,22 @@ class WindowSource:
         self.relative = (span / self.encoder_length).to(torch.float)
 
     def __len__(self) -> int:
+        """Count the hourly grid rows of the frame."""
         return len(self.frame)
 
     def valid_rows(self, *, need_targets: bool = True) -> np.ndarray:
-        """Issue rows with complete inputs (and targets, when ``need_targets``)."""
+        """Issue rows with complete inputs (and targets, when ``need_targets``).
+
+        Parameters
+        ----------
+        need_targets : bool, default True
+            Also require both observed targets over the horizon (:func:`valid_issue_rows`).
+
+        Returns
+        -------
+        numpy.ndarray
+            Ascending int grid rows.
+        """
         reals = [r for r in self.reals if r != "relative_time_idx"]
         return valid_issue_rows(
             self.frame,
@@ -639,7 +882,24 @@ class WindowSource:
         )
 
     def rows_for(self, issue_times: ArrayLike) -> np.ndarray:
-        """Grid rows of ``issue_times``; raise if one is off the grid or lacks history."""
+        """Grid rows of ``issue_times``; raise if one is off the grid or lacks history.
+
+        Parameters
+        ----------
+        issue_times : ArrayLike
+            Whole-hour UTC naive issue times on the frame's grid.
+
+        Returns
+        -------
+        numpy.ndarray
+            int grid rows, one per issue time, in the given order.
+
+        Raises
+        ------
+        ValueError
+            If an issue time is off the grid, has fewer than ``encoder_length`` h of grid
+            before it or fewer than ``horizon`` h after it.
+        """
         times = pd.DatetimeIndex(np.atleast_1d(issue_times))
         rows = self.labels.get_indexer(times)
         bad = (rows < self.encoder_length) | (rows < 0) | (rows + self.horizon > len(self))
@@ -655,11 +915,27 @@ class WindowSource:
     def batch(
         self, rows: np.ndarray | torch.Tensor, *, zero_future_inputs: bool = False
     ) -> tuple[dict, tuple[list[torch.Tensor], None]]:
-        """The ``(x, (y, None))`` batch of the windows issued at grid ``rows``.
+        """Gather the ``(x, (y, None))`` batch of the windows issued at grid ``rows``.
 
         Same keys, shapes, dtypes and values as ``TimeSeriesDataSet._collate_fn``.
         ``zero_future_inputs`` replaces the observed-input columns of decoder rows (the
         network never reads them) and any NaN input by 0, for operational forecasts.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray or torch.Tensor
+            Grid rows of the issue times, ``b`` of them.
+        zero_future_inputs : bool, default False
+            Zero the observed inputs of decoder rows and every NaN input (forecasting).
+
+        Returns
+        -------
+        tuple
+            ``x``: the network input dict (``encoder_cont`` ``(b, E, n_reals)``,
+            ``decoder_cont`` ``(b, D, n_reals)``, ``encoder_target`` / ``decoder_target``
+            lists of ``(b, E)`` / ``(b, D)`` raw targets (Dst [nT] or its physics residual,
+            Kp), ``target_scale`` list of ``(b, 2)`` centre and scale, lengths, time index,
+            groups); and ``(decoder_target, None)``.
         """
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
         b = len(rows)
@@ -703,7 +979,7 @@ class WindowSource:
     def _physics_input(
         self, rows: torch.Tensor, win: torch.Tensor, dst_scale: torch.Tensor
     ) -> torch.Tensor:
-        """The physics column of each window in the window's own Dst units.
+        """Compute the physics column of each window in the window's own Dst units.
 
         Encoder rows: the observed Dst known at each hour; decoder rows: the ring-current
         trajectory of the issue time (:func:`physics_trajectory`); both as
@@ -727,6 +1003,18 @@ class WindowSource:
         offset, so a network output of 0 (in window units) is the ring-current forecast and
         the network learns its correction; forecasts add it back
         (:func:`forecasting.models.predict.predict_many`). 0 where the trajectory is missing.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray or torch.Tensor
+            Grid rows of the issue times, ``b`` of them.
+        dst_scale : torch.Tensor
+            The windows' Dst ``target_scale``, shape ``(b, 2)``: centre [nT] and scale [nT].
+
+        Returns
+        -------
+        torch.Tensor
+            float32 offset [nT], shape ``(b, horizon)``.
         """
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
         assert self.trajectory is not None  # set with physics
@@ -740,6 +1028,27 @@ class WindowSource:
         :data:`PLASMA_FLAGS` say "missing", and the physics decoder input falls back to
         persistence (its drivers at ``t - 1 h`` are gone). Windows with ``hours == 0`` are
         left alone.
+
+        Parameters
+        ----------
+        x : dict
+            A network input dict from :meth:`batch`; changed in place.
+        hours : torch.Tensor
+            int per window, shape ``(b,)``: how many of the newest encoder hours [h] lose
+            their plasma inputs (0 = none).
+        rows : numpy.ndarray, optional
+            The batch's grid rows; needed with ``physics_residual`` to restore the plain Dst
+            target of masked windows.
+
+        Returns
+        -------
+        dict
+            ``x``, masked.
+
+        Raises
+        ------
+        ValueError
+            If ``physics_residual`` is set and ``rows`` is None.
         """
         e = self.encoder_length
         cont = x["encoder_cont"]
@@ -772,16 +1081,29 @@ class WindowSource:
         weights: np.ndarray | None = None,
         plasma_dropout: float = 0.0,
     ) -> torch.utils.data.DataLoader:
-        """A ``DataLoader`` whose items are whole batches (no per-sample Python work).
+        """Make a ``DataLoader`` whose items are whole batches (no per-sample Python work).
 
         Parameters
         ----------
+        rows
+            Grid rows of the issue times to serve (:meth:`valid_rows`).
+        batch_size
+            Windows per batch (the last batch may be smaller).
+        shuffle
+            Draw the rows in a random order each epoch (training); False: in order.
+        seed
+            Seed of the shuffling / weighted sampling and of driver dropout (reproducible).
         weights
             Sampling weight per row (training only): rows are drawn with replacement in
             proportion to it, ``len(rows)`` per epoch (storm oversampling, :func:`storm_weights`).
         plasma_dropout
             Fraction of windows whose plasma inputs are masked over the last 1..E hours
             (uniform), see :meth:`mask_plasma`.
+
+        Returns
+        -------
+        torch.utils.data.DataLoader
+            Yields ``(x, (decoder_target, None))`` batches as :meth:`batch` makes them.
         """
         gen = torch.Generator().manual_seed(seed)
         if weights is not None:
@@ -814,9 +1136,11 @@ class _Batches(torch.utils.data.Dataset):
         self.gen = torch.Generator().manual_seed(seed + 1)
 
     def __len__(self) -> int:
+        """Count the rows served."""
         return len(self.rows)
 
     def __getitem__(self, positions: np.ndarray) -> tuple[dict, tuple[list[torch.Tensor], None]]:
+        """One batch for ``positions`` in ``rows``, with driver dropout when configured."""
         rows = self.rows[np.asarray(positions)]
         x, _ = self.source.batch(rows)
         if self.plasma_dropout > 0:

@@ -88,6 +88,9 @@ def predict_many(
         covering at least ``encoder_length`` hours before the first issue time.
     issue_times
         Whole-hour UTC times.
+    batch_size
+        Issue times (encoder/decoder windows) per forward pass (default 512); larger is
+        faster and uses more memory.
     lead_times
         Subset of 1..horizon h (default: all).
     targets
@@ -220,9 +223,34 @@ def _interp_attrs(net: Any, sums: dict, encoder_length: int) -> dict:
 def predict(
     model: TFTModel | str, dataset: xr.Dataset, issue_time: TimeLike, **kwargs: Any
 ) -> xr.Dataset:
-    """The forecast issued at ``issue_time`` from ``timeconv.known_at(dataset, issue_time)``.
+    """Forecast from one ``issue_time`` using ``timeconv.known_at(dataset, issue_time)``.
 
     See :func:`predict_many` for the arguments and the returned schema.
+
+    Parameters
+    ----------
+    model : TFTModel or str
+        A trained TFT or a registry version (``"latest"``, ``"current"``, a name).
+    dataset : xr.Dataset
+        Hourly dataset (UTC naive, label = start of hour) covering at least
+        ``encoder_length`` hours before ``issue_time``; values not yet known at
+        ``issue_time`` are cut off first.
+    issue_time : TimeLike
+        One whole-hour UTC issue time.
+    **kwargs : Any
+        Passed to :func:`predict_many` (``lead_times``, ``targets``, ``interpret``,
+        ``batch_size``, ``max_missing``).
+
+    Returns
+    -------
+    xr.Dataset
+        The forecast with one ``init_time`` (:func:`predict_many`): Dst [nT] and Kp quantiles
+        on ``(init_time, lead_time, quantile)``.
+
+    Raises
+    ------
+    ValueError
+        If ``issue_time`` is not one whole hour.
     """
     t = _issue_times(issue_time)
     if len(t) != 1:
@@ -249,6 +277,7 @@ class TFTForecaster:
 
     @property
     def version(self) -> str:
+        """Registry version of the model, ``"unsaved"`` for one not saved yet."""
         return self.model.version or "unsaved"
 
     def forecast(
@@ -259,7 +288,26 @@ class TFTForecaster:
         *,
         targets: Sequence[str] = ("dst", "kp"),
     ) -> xr.Dataset:
-        """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``."""
+        """Quantile forecasts ``(init_time, lead_time, quantile)`` for ``targets``.
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Hourly dataset (UTC naive, label = start of hour) covering at least
+            ``encoder_length`` hours before the first issue time.
+        init_times : ArrayLike
+            Whole-hour UTC issue times.
+        lead_times : ArrayLike or None
+            Whole hours in 1..horizon h; ``None``: every lead of the model.
+        targets : Sequence[str], default ("dst", "kp")
+            ``dst`` and/or ``kp``.
+
+        Returns
+        -------
+        xr.Dataset
+            :func:`predict_many` output (model ``tft``, with the interpretation attrs):
+            Dst [nT] and Kp (0..9) quantiles on ``(init_time, lead_time, quantile)``.
+        """
         return predict_many(
             self.model,
             ds,

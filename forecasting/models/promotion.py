@@ -64,6 +64,13 @@ class GateRule:
     require_storms: bool = True
 
     def __post_init__(self) -> None:
+        """Check the rule's values.
+
+        Raises
+        ------
+        ValueError
+            If ``metric``, ``tolerance``, ``max_lead_h`` or ``targets`` is out of range.
+        """
         if self.metric not in ("crps", "rmse", "mae"):
             raise ValueError(f"GateRule.metric={self.metric!r}: use crps, rmse or mae")
         if self.tolerance < 0:
@@ -92,13 +99,26 @@ class GateDecision:
 def gate_issue_times(
     observed: xr.Dataset, start: TimeLike, end: TimeLike, rule: GateRule
 ) -> tuple[pd.DatetimeIndex, xr.DataArray]:
-    """Issue times for the gate in ``[start, end)``: every ``rule.init_every`` plus every hour
-    of storm time; and the storm-time mask on them.
+    """Give the gate's issue times in ``[start, end)`` and the storm-time mask on them.
+
+    Issue times are every ``rule.init_every`` plus every hour of storm time, kept only where
+    the Dst of the hour before is observed.
+
+    Parameters
+    ----------
+    observed : xr.Dataset
+        Hourly observations on ``time`` (UTC naive, label = start of hour) holding ``dst``
+        [nT].
+    start, end : TimeLike
+        UTC bounds of the validation period, ``end`` exclusive.
+    rule : GateRule
+        Supplies ``init_every`` and ``storm_threshold`` [nT].
 
     Returns
     -------
     (pandas.DatetimeIndex, xr.DataArray)
-        Issue times (where the last hour's Dst is known) and the boolean storm-time mask.
+        Issue times (where the last hour's Dst is known) and the boolean storm-time mask on
+        ``init_time`` (:func:`forecasting.verification.scores.storm_time`).
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     hourly = pd.date_range(start.ceil("1h"), end - pd.Timedelta("1h"), freq="1h")
@@ -123,21 +143,21 @@ def gate_scores(
     storm_mask: xr.DataArray,
     rule: GateRule,
 ) -> dict:
-    """The figures the gate compares, per target (JSON-ready).
+    """Compute the figures the gate compares, per target (JSON-ready).
 
     Parameters
     ----------
-    candidate, current
-        Forecasts of the candidate and of the current model (None: no current model) on the
-        gate's issue times.
-    baselines
+    candidate, current : xr.Dataset
+        Forecasts (:func:`forecasting.schema.make_forecast` schema) of the candidate and of
+        the current model (``current`` None: no current model) on the gate's issue times.
+    baselines : dict of str to xr.Dataset
         Baseline name -> forecast on the same issue times.
-    observed
-        Hourly observations.
-    storm_mask
-        Storm-time mask on ``init_time`` (:func:`gate_issue_times`).
-    rule
-        The gate rule.
+    observed : xr.Dataset
+        Hourly observations on ``time`` holding the targets (``dst`` [nT], ``kp``).
+    storm_mask : xr.DataArray
+        Boolean storm-time mask on ``init_time`` (:func:`gate_issue_times`).
+    rule : GateRule
+        The gate rule (targets, metric, leads checked).
 
     Returns
     -------
@@ -188,7 +208,7 @@ def _list(da: xr.DataArray) -> list[float | None]:
 
 
 def _worse(a: float | None, b: float | None, tol: float) -> bool | None:
-    """True if ``a`` is worse (higher) than ``b`` beyond ``tol``; None if either is missing."""
+    """Tell whether ``a`` is worse (higher) than ``b`` beyond ``tol``; None if either is missing."""
     if a is None or b is None or not np.isfinite(a) or not np.isfinite(b):
         return None
     return a > b * (1 + tol)
@@ -199,11 +219,11 @@ def decide(figures: dict, rule: GateRule, *, has_current: bool) -> GateDecision:
 
     Parameters
     ----------
-    figures
+    figures : dict
         Output of :func:`gate_scores`.
-    rule
-        The gate rule.
-    has_current
+    rule : GateRule
+        The gate rule (its ``tolerance`` and ``require_storms`` apply here).
+    has_current : bool
         Whether a current model exists (without one only the baseline check applies).
 
     Returns
@@ -307,22 +327,26 @@ def primary_model(
     max_lead_h: int = 24,
     candidates: tuple[str, ...] | None = None,
 ) -> str:
-    """The model that verified best for ``target``: lowest mean ``metric`` over leads.
+    """Pick the model that verified best for ``target``: lowest mean ``metric`` over leads.
+
+    With a scorecard that has ``model_version``, only each model's newest version counts.
 
     Parameters
     ----------
-    scored
+    scored : pandas.DataFrame or xr.Dataset
         A rolling scorecard (:func:`forecasting.verification.scorecard.rolling`, a
-        DataFrame) or a skill report (:func:`forecasting.evaluation.evaluate.read_skill`).
-        A storm-time metric (``storm_time_rmse``) ranks by storm time.
-    target
+        DataFrame with columns ``model``, ``target``, ``lead_h`` and the metric) or a skill
+        report (:func:`forecasting.evaluation.evaluate.read_skill`, metrics on ``(model,
+        target, lead_time)``). A storm-time metric (``storm_time_rmse``) ranks by storm time.
+    target : str
         ``dst`` or ``kp``.
-    metric
-        Lower-is-better metric (``crps``, ``rmse``, ``mae``, ``storm_time_rmse``).
-    max_lead_h
+    metric : str, default "crps"
+        Lower-is-better metric (``crps``, ``rmse``, ``mae``, ``storm_time_rmse``), in the
+        target's unit (nT for Dst).
+    max_lead_h : int, default 24
         Leads averaged, 1..max_lead_h [h].
-    candidates
-        Only these models may be chosen (e.g. the ones the flow can run).
+    candidates : tuple of str, optional
+        Only these models may be chosen (e.g. the ones the flow can run); ``None``: any.
 
     Returns
     -------
@@ -355,16 +379,17 @@ def primary_by_target(
 
     Parameters
     ----------
-    scored
-        Rolling scorecard or skill report (None: nothing verified yet).
-    targets
+    scored : pandas.DataFrame or xr.Dataset or None
+        Rolling scorecard or skill report (see :func:`primary_model`; None: nothing verified
+        yet).
+    targets : tuple of str, default ("dst", "kp")
         Targets to choose for.
-    default
+    default : str
         The model used where no score exists (the promoted TFT, or the fallback).
-    candidates
+    candidates : tuple of str, optional
         Models that ran in this forecast (only these may be chosen).
-    metric
-        Ranking metric (lower is better).
+    metric : str, default "crps"
+        Ranking metric (lower is better), averaged over leads 1-24 h.
 
     Returns
     -------
@@ -389,10 +414,10 @@ def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> x
 
     Parameters
     ----------
-    forecasts
-        Model name -> forecast dataset on the same issue and lead times.
-    choice
-        :func:`primary_by_target` output.
+    forecasts : dict of str to xr.Dataset
+        Model name -> forecast dataset on the same issue and lead times (and quantiles).
+    choice : dict of str to str
+        :func:`primary_by_target` output (target -> model name).
 
     Returns
     -------

@@ -63,7 +63,20 @@ def _check_version_name(version: str, where: str) -> str:
 
 
 def version_folder(version: str, home: str | Path | None = None) -> Path:
-    """The folder of ``version``, checked to lie inside the registry (links resolved).
+    """Give the folder of ``version``, checked to lie inside the registry (links resolved).
+
+    Parameters
+    ----------
+    version : str
+        A plain version name (``20240101T000000-quick``), not ``latest``/``current``.
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<home>/models/tft/<version>`` (unresolved; it need not exist).
 
     Raises
     ------
@@ -84,12 +97,31 @@ def version_folder(version: str, home: str | Path | None = None) -> Path:
 
 
 def root(home: str | Path | None = None) -> Path:
-    """``<home>/models/tft`` (home defaults to ``$SUPERSTORM_HOME`` or ``~/.superstorm``)."""
+    """Give the registry folder ``<home>/models/tft``.
+
+    Parameters
+    ----------
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    pathlib.Path
+        The registry folder (not created here).
+    """
     return Path(home if home is not None else ds_config.home()) / "models" / NAME
 
 
 def code_version() -> str:
-    """``git describe --always --dirty`` of the checkout, else the package version."""
+    """Describe the code that trains a model: ``git describe --always --dirty --tags``.
+
+    Returns
+    -------
+    str
+        The checkout's ``git describe`` (e.g. ``v0.4-12-gabc1234-dirty``); where git or the
+        checkout is missing, the installed ``superstorm`` package version, else ``"unknown"``.
+    """
     here = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(
@@ -118,7 +150,20 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 def list_versions(home: str | Path | None = None) -> list[str]:
-    """Saved versions, oldest first (names sort by creation time)."""
+    """List the saved versions, oldest first (names sort by creation time).
+
+    Parameters
+    ----------
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    list of str
+        Version folder names that hold a ``metadata.json`` (hidden, half-written folders are
+        skipped); empty when the registry does not exist.
+    """
     base = root(home)
     if not base.is_dir():
         return []
@@ -136,7 +181,35 @@ def save(
     version: str | None = None,
     metrics: dict | None = None,
 ) -> str:
-    """Write ``model`` as a new version and return its name (never overwrites a version)."""
+    """Write ``model`` as a new version and return its name (never overwrites a version).
+
+    The files (see the module docstring) are written to a hidden temporary folder that is
+    renamed into place, so a failed save leaves nothing behind. ``model.version`` and
+    ``model.metadata`` are updated to the saved ones.
+
+    Parameters
+    ----------
+    model : TFTModel
+        The trained model (network, config, metadata).
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+    version : str, optional
+        Version name; ``None``: ``<UTC now as YYYYmmddTHHMMSS>-<preset>``.
+    metrics : dict, optional
+        Validation metrics stored in ``metadata.json``; ``None`` keeps
+        ``model.metadata["metrics"]`` (or ``{}``).
+
+    Returns
+    -------
+    str
+        The version name.
+
+    Raises
+    ------
+    ValueError
+        If the version already exists.
+    """
     base = root(home)
     base.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
@@ -170,7 +243,28 @@ def save(
 
 
 def update_metadata(version: str, updates: dict, *, home: str | Path | None = None) -> dict:
-    """Merge ``updates`` into a version's ``metadata.json`` (atomic); return the result."""
+    """Merge ``updates`` into a version's ``metadata.json`` (atomic); return the result.
+
+    Parameters
+    ----------
+    version : str
+        A saved version name.
+    updates : dict
+        JSON-ready keys to set (replacing existing ones, e.g. ``metrics``, ``promotion``).
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    dict
+        The whole metadata after the update.
+
+    Raises
+    ------
+    ValueError
+        If the version has no ``metadata.json``.
+    """
     path = root(home) / version / "metadata.json"
     if not path.exists():
         raise ValueError(f"no model version {version!r} under {root(home)}")
@@ -181,7 +275,28 @@ def update_metadata(version: str, updates: dict, *, home: str | Path | None = No
 
 
 def resolve(version: str = "latest", *, home: str | Path | None = None) -> str:
-    """``latest`` -> newest version, ``current`` -> promoted one, else the name itself."""
+    """Resolve ``latest`` to the newest version, ``current`` to the promoted one.
+
+    Parameters
+    ----------
+    version : str, default "latest"
+        ``"latest"``, ``"current"`` or a saved version name.
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    str
+        A saved version name.
+
+    Raises
+    ------
+    ValueError
+        If the registry is empty, nothing is promoted (``current``), or the name is unknown.
+    UnsafeModelError
+        If the name is not a plain version name, or ``current`` names no saved version.
+    """
     versions = list_versions(home)
     if not versions:
         raise ValueError(
@@ -206,7 +321,31 @@ def resolve(version: str = "latest", *, home: str | Path | None = None) -> str:
 
 
 def load(version: str = "latest", *, home: str | Path | None = None) -> TFTModel:
-    """Load a saved version (``latest``, ``current`` or a name) as a :class:`TFTModel`."""
+    """Load a saved version (``latest``, ``current`` or a name) as a :class:`TFTModel`.
+
+    Only tensors (``torch.load(weights_only=True)``) and allowlisted JSON state are read; a
+    legacy ``hparams.pt`` is converted once (module docstring).
+
+    Parameters
+    ----------
+    version : str, default "latest"
+        ``"latest"``, ``"current"`` or a saved version name (:func:`resolve`).
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    TFTModel
+        The network in eval mode with its config, version and metadata.
+
+    Raises
+    ------
+    ValueError
+        If the version cannot be resolved (:func:`resolve`).
+    UnsafeModelError
+        If the version folder or its state files are not safe or not valid.
+    """
     version = resolve(version, home=home)
     folder = version_folder(version, home)
     config = TFTConfig.from_dict(json.loads((folder / "config.json").read_text()))
@@ -251,7 +390,21 @@ def _load_hparams(folder: Path, version: str, config: TFTConfig) -> dict:
 
 
 def promote(version: str, *, home: str | Path | None = None) -> str:
-    """Point ``current`` at ``version`` (atomic replace); return the version."""
+    """Point ``current`` at ``version`` (atomic replace); return the version.
+
+    Parameters
+    ----------
+    version : str
+        ``"latest"``, ``"current"`` or a saved version name (:func:`resolve`).
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    str
+        The promoted version name.
+    """
     version = resolve(version, home=home)
     version_folder(version, home)
     _atomic_write_text(root(home) / "current", version + "\n")
@@ -259,7 +412,24 @@ def promote(version: str, *, home: str | Path | None = None) -> str:
 
 
 def current(home: str | Path | None = None) -> str | None:
-    """The promoted version, or None."""
+    """Read the promoted version from the ``current`` pointer file.
+
+    Parameters
+    ----------
+    home : str or pathlib.Path, optional
+        The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
+        (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    str or None
+        The version name, or ``None`` when nothing is promoted (no or empty pointer).
+
+    Raises
+    ------
+    UnsafeModelError
+        If the pointer is a link or does not hold a plain version name.
+    """
     path = root(home) / "current"
     if path.is_symlink():
         raise UnsafeModelError(

@@ -73,7 +73,20 @@ def _class_name(obj: Any) -> str:
 
 
 def encode(obj: Any) -> Any:
-    """``obj`` as JSON-compatible values (see the module docstring).
+    """Encode ``obj`` as JSON-compatible values (see the module docstring).
+
+    Parameters
+    ----------
+    obj : Any
+        Plain values (None, bool, int, float incl. NaN/inf, str), dicts, lists, tuples, numpy
+        arrays (dtype kinds ``biufUSO``) and scalars, torch tensors, and instances of
+        :func:`allowed_classes`, nested freely.
+
+    Returns
+    -------
+    Any
+        Tagged JSON values (``{"__kind__": ..., ...}`` for everything but None, bool, int,
+        finite float and str) that :func:`decode` turns back into ``obj``.
 
     Raises
     ------
@@ -110,6 +123,17 @@ def encode(obj: Any) -> Any:
 
 def decode(data: Any) -> Any:
     """Inverse of :func:`encode`; rebuilds only allowlisted classes.
+
+    Parameters
+    ----------
+    data : Any
+        Parsed JSON as :func:`encode` made it (from an untrusted file).
+
+    Returns
+    -------
+    Any
+        The rebuilt object: plain values, containers, numpy arrays and scalars, CPU torch
+        tensors and allowlisted objects (built with ``cls.__new__`` and their attributes).
 
     Raises
     ------
@@ -171,12 +195,46 @@ def decode(data: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    """JSON text of ``obj`` (see :func:`encode`)."""
+    """Write ``obj`` as JSON text (see :func:`encode`).
+
+    Parameters
+    ----------
+    obj : Any
+        Model state (e.g. a TFT's ``hparams``) made of values :func:`encode` accepts.
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Raises
+    ------
+    TypeError
+        For a value that is neither plain nor allowlisted.
+    """
     return json.dumps(encode(obj))
 
 
 def loads(text: str) -> Any:
-    """Object from JSON text written by :func:`dumps` (see :func:`decode`)."""
+    """Read an object from JSON text written by :func:`dumps` (see :func:`decode`).
+
+    Parameters
+    ----------
+    text : str
+        JSON text (e.g. a registry version's ``hparams.json``).
+
+    Returns
+    -------
+    Any
+        The rebuilt object.
+
+    Raises
+    ------
+    UnsafeStateError
+        If the text holds anything but tagged plain values and allowlisted classes.
+    ValueError
+        If it is not JSON (``json.JSONDecodeError``).
+    """
     return decode(json.loads(text))
 
 
@@ -189,7 +247,14 @@ def _multiarray() -> Any:
 
 
 def legacy_safe_globals() -> list:
-    """What ``torch.load(weights_only=True)`` may rebuild from a legacy ``hparams.pt``."""
+    """List what ``torch.load(weights_only=True)`` may rebuild from a legacy ``hparams.pt``.
+
+    Returns
+    -------
+    list
+        The classes of :func:`allowed_classes`, and the numpy dtype, array and scalar
+        reconstructors a pickled numpy array needs.
+    """
     return [
         *allowed_classes().values(),
         np.dtype,
@@ -202,6 +267,16 @@ def legacy_safe_globals() -> list:
 
 def load_legacy_pickle(path: str | Path) -> Any:
     """Read a legacy ``.pt`` pickle with PyTorch's restricted unpickler (no code runs).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The legacy file (a registry version's ``hparams.pt``).
+
+    Returns
+    -------
+    Any
+        The unpickled state (a TFT's hyper-parameter mapping).
 
     Raises
     ------

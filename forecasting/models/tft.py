@@ -108,6 +108,15 @@ class TFTConfig:
     physics_residual: bool = True
 
     def __post_init__(self) -> None:
+        """Check the option values.
+
+        Raises
+        ------
+        ValueError
+            If ``dst_center``, ``kp_center`` or ``physics`` is unknown, ``physics_residual``
+            is set without a physics model, ``storm_weight < 1`` or ``plasma_dropout`` is
+            outside [0, 1).
+        """
         if self.dst_center not in pipeline.DST_CENTERS:
             raise ValueError(
                 f"dst_center must be one of {pipeline.DST_CENTERS}, not {self.dst_center!r}"
@@ -136,14 +145,35 @@ class TFTConfig:
         return list(pipeline.CALENDAR) + ([col] if col else [])
 
     def to_dict(self) -> dict:
-        """JSON-ready dict."""
+        """Convert to a JSON-ready dict (``config.json`` of a registry version).
+
+        Returns
+        -------
+        dict
+            Every field by name; ``quantiles`` as a list.
+        """
         d = asdict(self)
         d["quantiles"] = list(self.quantiles)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> TFTConfig:
-        """Inverse of :meth:`to_dict` (unknown keys raise ``TypeError``)."""
+        """Inverse of :meth:`to_dict` (unknown keys raise ``TypeError``).
+
+        Options missing from configs saved by older releases take the behaviour of that
+        time: ``dst_center="mean"``, ``kp_center="global"``, ``physics="none"``,
+        ``storm_weight=1``, ``plasma_dropout=0``, ``physics_residual=False``.
+
+        Parameters
+        ----------
+        d : dict
+            A :meth:`to_dict` mapping (e.g. read from ``config.json``).
+
+        Returns
+        -------
+        TFTConfig
+            The config (validated by ``__post_init__``).
+        """
         d = dict(d)
         d["quantiles"] = tuple(d.get("quantiles", QUANTILES))
         d.setdefault("dst_center", "mean")  # saved before the option: window-mean centre
@@ -181,21 +211,65 @@ PRESETS: dict[str, TFTConfig] = {
 
 
 def get_config(preset: str, **overrides: Any) -> TFTConfig:
-    """The named preset with ``overrides`` applied (e.g. ``max_epochs=1``)."""
+    """Give the named preset with ``overrides`` applied (e.g. ``max_epochs=1``).
+
+    Parameters
+    ----------
+    preset : str
+        A name of :data:`PRESETS` (``"quick"`` or ``"full"``).
+    **overrides : Any
+        :class:`TFTConfig` fields to change.
+
+    Returns
+    -------
+    TFTConfig
+        A new config (the preset itself is not changed).
+
+    Raises
+    ------
+    ValueError
+        If ``preset`` is unknown or an override value is invalid (``TypeError`` for an
+        unknown field).
+    """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     return replace(PRESETS[preset], **overrides)
 
 
 def make_loss(quantiles: Sequence[float] = QUANTILES) -> Any:
-    """Two quantile heads (dst, kp): ``MultiLoss([QuantileLoss(q), QuantileLoss(q)])``."""
+    """Two quantile heads (dst, kp): ``MultiLoss([QuantileLoss(q), QuantileLoss(q)])``.
+
+    Parameters
+    ----------
+    quantiles : Sequence[float], default :data:`forecasting.schema.QUANTILES`
+        Quantile levels in (0, 1) of both heads.
+
+    Returns
+    -------
+    pytorch_forecasting.metrics.MultiLoss
+        The pinball (quantile) loss of each target, summed.
+    """
     from pytorch_forecasting.metrics import MultiLoss, QuantileLoss
 
     return MultiLoss([QuantileLoss(quantiles=list(quantiles)) for _ in pipeline.TARGETS])
 
 
 def build_network(template: Any, config: TFTConfig) -> Any:
-    """``TemporalFusionTransformer.from_dataset`` on the template dataset."""
+    """Build the network with ``TemporalFusionTransformer.from_dataset`` on the template.
+
+    Parameters
+    ----------
+    template : pytorch_forecasting.TimeSeriesDataSet
+        :func:`forecasting.models.pipeline.template_dataset` output (inputs, scalers and
+        target normalisers).
+    config : TFTConfig
+        Architecture (sizes, dropout, LSTM layers), learning rate and quantiles.
+
+    Returns
+    -------
+    pytorch_forecasting.TemporalFusionTransformer
+        The untrained network with one quantile head per target.
+    """
     from pytorch_forecasting import TemporalFusionTransformer
 
     with warnings.catch_warnings():
@@ -220,7 +294,21 @@ def _from_dataset(cls: Any, template: Any, config: TFTConfig) -> Any:
 
 
 def network_from_hparams(hparams: dict, quantiles: Sequence[float] = QUANTILES) -> Any:
-    """Rebuild a network from its saved ``hparams`` (loss is not part of them)."""
+    """Rebuild a network from its saved ``hparams`` (loss is not part of them).
+
+    Parameters
+    ----------
+    hparams : dict
+        The network's hyper-parameters (a registry version's ``hparams.json``), including
+        ``dataset_parameters``.
+    quantiles : Sequence[float], default :data:`forecasting.schema.QUANTILES`
+        Quantile levels of the loss heads (the config's ``quantiles``).
+
+    Returns
+    -------
+    pytorch_forecasting.TemporalFusionTransformer
+        The network with fresh weights; load its ``state_dict`` next.
+    """
     from pytorch_forecasting import TemporalFusionTransformer
 
     with warnings.catch_warnings():
@@ -251,6 +339,7 @@ class TFTModel:
 
     @property
     def dataset_parameters(self) -> dict:
+        """``TimeSeriesDataSet`` parameters of the network: reals, scalers, normalisers."""
         return self.network.hparams.dataset_parameters
 
     @property
@@ -259,14 +348,33 @@ class TFTModel:
         return list(self.dataset_parameters["time_varying_unknown_reals"])
 
     def source(self, frame: pd.DataFrame) -> pipeline.WindowSource:
-        """Pre-windowed tensors of ``frame`` scaled with this model's scalers."""
+        """Pre-windowed tensors of ``frame`` scaled with this model's scalers.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            :func:`forecasting.models.pipeline.feature_frame` output holding every input
+            the model was trained with.
+
+        Returns
+        -------
+        forecasting.models.pipeline.WindowSource
+            Batches of the windows of ``frame``.
+        """
         return pipeline.WindowSource(
             frame, self.dataset_parameters, physics_residual=self.config.physics_residual
         )
 
 
 def set_determinism(config: TFTConfig) -> None:
-    """Seed everything and pin CPU threads."""
+    """Seed everything and pin CPU threads.
+
+    Parameters
+    ----------
+    config : TFTConfig
+        Supplies ``seed`` (``lightning.seed_everything``, workers too) and ``threads``
+        (``torch.set_num_threads``, at least 1).
+    """
     import lightning.pytorch as pl
 
     torch.set_num_threads(max(1, int(config.threads)))
@@ -365,6 +473,31 @@ def fit(
     ``progress``: after every epoch print one line (epoch, train and validation loss,
     samples/s, elapsed and estimated time left) to stderr (``True``), hand it to a callable
     (e.g. ``log.info``), or stay silent (``False``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`forecasting.models.pipeline.feature_frame` output covering the training and
+        validation years (and the encoder history before them).
+    train_years, val_years : Iterable[int]
+        Calendar years (UTC) of the training and validation windows; scalers and
+        normalisers are fitted on the training years only.
+    config : TFTConfig
+        Model size, windows and training schedule.
+    progress : bool or Callable[[str], None], default True
+        Where the per-epoch line goes (see above).
+
+    Returns
+    -------
+    TFTModel
+        The network with the best validation weights, in eval mode, unsaved (``version``
+        ``""``); ``metadata`` holds the split, training span, features, loss history,
+        ``best_val_loss``, timings and :func:`interpretation`.
+
+    Raises
+    ------
+    ValueError
+        If the train or validation years hold no complete window.
     """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping
@@ -481,6 +614,17 @@ def interpretation(
 ) -> dict:
     """Variable importances (%) and mean encoder attention over ``rows`` (Lim et al. 2021 §7).
 
+    Parameters
+    ----------
+    model : TFTModel
+        The trained model.
+    source : forecasting.models.pipeline.WindowSource
+        Windows of the frame ``rows`` index.
+    rows : numpy.ndarray
+        Grid rows of the issue times to interpret (e.g. the validation windows).
+    max_windows : int, default 512
+        At most this many rows, evenly spaced, go through one forward pass.
+
     Returns
     -------
     dict
@@ -515,10 +659,27 @@ def interpretation(
 
 
 def interpretation_json(interp: dict | list) -> str:
-    """Compact JSON string for netCDF attrs."""
+    """Compact JSON string for netCDF attrs.
+
+    Parameters
+    ----------
+    interp : dict or list
+        :func:`interpretation` output, or a list such as the attention weights.
+
+    Returns
+    -------
+    str
+        JSON without spaces.
+    """
     return json.dumps(interp, separators=(",", ":"))
 
 
 def default_threads() -> int:
-    """Two threads at most: the development machine has 2 shared cores."""
+    """Two threads at most: the development machine has 2 shared cores.
+
+    Returns
+    -------
+    int
+        ``min(2, os.cpu_count())``, at least 1.
+    """
     return max(1, min(2, os.cpu_count() or 1))

@@ -30,10 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def default_split(preset: str) -> splits.YearSplit:
-    """The preset's :class:`forecasting.splits.YearSplit` after ``config.toml`` overrides.
+    """Give the preset's :class:`forecasting.splits.YearSplit` after ``config.toml`` overrides.
 
     full: 1998-2012 / 2013-2014 / 2015-; quick: 2004-2005 / 2006 / 2007
     (:func:`forecasting.splits.configured_split`).
+
+    Parameters
+    ----------
+    preset : str
+        ``"quick"`` or ``"full"``.
+
+    Returns
+    -------
+    forecasting.splits.YearSplit
+        Train, validation and test years.
     """
     return splits.configured_split(preset)
 
@@ -55,7 +65,18 @@ def _check_data(data: object) -> None:
 
 
 def split_of(model: TFTModel) -> splits.YearSplit:
-    """The split a saved model was trained with (its metadata), else its preset's default."""
+    """Give the split a saved model was trained with (its metadata), else its preset's default.
+
+    Parameters
+    ----------
+    model : TFTModel
+        A trained or loaded TFT; ``metadata["split"]["ranges"]`` holds its year ranges.
+
+    Returns
+    -------
+    forecasting.splits.YearSplit
+        Train, validation and test years.
+    """
     ranges = model.metadata.get("split", {}).get("ranges")
     if ranges:
         return splits.YearSplit(**{p: splits.parse_years(t, p) for p, t in ranges.items()})
@@ -63,7 +84,20 @@ def split_of(model: TFTModel) -> splits.YearSplit:
 
 
 def provenance(ds: xr.Dataset) -> dict:
-    """Where the data came from: the load, and per variable the sources that won (hours)."""
+    """Record where the data came from: the load, and per variable the sources that won.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        The training dataset (``build_dataset`` output); its attrs ``loaded_from``,
+        ``years_loaded`` and each variable's ``source_hours`` (or ``source``) are read.
+
+    Returns
+    -------
+    dict
+        ``loaded_from``, ``years_loaded`` and ``variables``: name -> sources with their hour
+        counts (quality-flag ``*_qc`` variables left out), all strings.
+    """
     return {
         "loaded_from": str(ds.attrs.get("loaded_from", "dataset passed in")),
         "years_loaded": str(ds.attrs.get("years_loaded", "")),
@@ -86,7 +120,7 @@ def _available_years(ds: xr.Dataset) -> list[int]:
 def validation_forecast(
     model: TFTModel, ds: xr.Dataset, years: Iterable[int], *, every: str = "6h"
 ) -> xr.Dataset | None:
-    """The model's forecasts issued every ``every`` through ``years`` (None if none can be).
+    """Make the model's forecasts issued every ``every`` through ``years`` (None if none can be).
 
     Parameters
     ----------
@@ -97,7 +131,7 @@ def validation_forecast(
     years
         Years to issue in (the validation years).
     every
-        Issue-time spacing.
+        Issue-time spacing (pandas offset, default ``"6h"``; whole hours only are kept).
 
     Returns
     -------
@@ -199,6 +233,11 @@ def train(
         :func:`forecasting.verification.scores.decision_threshold`).
     store
         Store to read (default: ``<out>/store``, else ``$SUPERSTORM_HOME/store``).
+
+    Returns
+    -------
+    str
+        The new registry version (``YYYYmmddTHHMMSS-<preset>``).
 
     Raises
     ------
