@@ -41,7 +41,17 @@ UNITS = (
     "superstorm_cli",
 )
 #: units still being documented; each must fail until it passes, then leave this set
-PENDING = set(UNITS)
+PENDING = {
+    "data_sources",
+    "forecasting",
+    "forecasting/verification",
+    "forecasting/evaluation",
+    "forecasting/alerting",
+    "forecasting/products",
+    "flows",
+    "dashboards",
+    "superstorm_cli",
+}
 EXEMPT_DECORATORS = {"property", "cached_property", "overload", "setter", "deleter"}
 NO_RETURN = {"None", "NoReturn", "Never"}
 _HEADER = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.M)
