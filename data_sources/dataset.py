@@ -78,7 +78,25 @@ QC_ATTRS = {
 
 
 def hourly_grid(start: TimeLike, end: TimeLike, cadence: str = "1h") -> pd.DatetimeIndex:
-    """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported)."""
+    """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported).
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds, ``end`` exclusive; ``start`` must be on a whole hour.
+    cadence : str, optional
+        Grid spacing; only ``"1h"`` (the default) is supported.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive UTC ``datetime64[ns]`` hour labels (the START of each hour).
+
+    Raises
+    ------
+    ValueError
+        If ``cadence`` is not 1 h, ``start >= end`` or ``start`` is not on a whole hour.
+    """
     if pd.Timedelta(cadence) != pd.Timedelta("1h"):
         raise ValueError(f"cadence {cadence!r} is not supported; use cadence='1h'")
     start, end = to_utc(start), to_utc(end)
@@ -203,6 +221,16 @@ def interpolate_short_gaps(
     values: np.ndarray, max_gap: int = MAX_INTERP_GAP_H
 ) -> tuple[np.ndarray, np.ndarray]:
     """Linear interpolation over interior NaN runs of at most ``max_gap`` samples.
+
+    Runs that touch either end of the series are never filled (nothing to interpolate to).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D hourly series (cast to float64); NaN marks a missing hour.
+    max_gap : int, optional
+        Longest run of missing samples to fill, in samples (hours on the hourly grid);
+        default :data:`MAX_INTERP_GAP_H` = 3.
 
     Returns
     -------
@@ -441,7 +469,20 @@ def summarize(
 
 
 def format_summary(summary: dict) -> str:
-    """The :func:`summarize` result as printable text."""
+    """The :func:`summarize` result as printable text.
+
+    Parameters
+    ----------
+    summary : dict
+        A :func:`summarize` result.
+
+    Returns
+    -------
+    str
+        A span line, one row per variable (missing %, interpolated %, longest gap in hours
+        and its start, source and data version) and, if ``summary["storms"]`` is not
+        ``None``, one line per storm (start, end, peak Dst [nT] and its time, UTC).
+    """
     lines = [f"span {summary['start']} -> {summary['end']} ({summary['hours']} h)", ""]
     lines.append(
         f"{'variable':<16}{'missing %':>10}{'interp %':>10}{'longest gap':>13}  from / source"
