@@ -268,7 +268,7 @@ def build_dataset(
     Parameters
     ----------
     start, end
-        UTC bounds; ``end`` is exclusive.
+        UTC bounds; ``end`` is exclusive and ``start`` must be on a whole hour.
     cadence
         Grid step; only ``"1h"``.
     sources
@@ -288,6 +288,13 @@ def build_dataset(
         ``long_name``, ``source`` and ``data_version`` (the sources / versions actually used,
         best first, comma separated), ``source_hours`` (``source=hours`` it gave, best first)
         and ``priority`` (the chain it was merged by); int8 ``<var>_qc`` flags.
+        Units are the vocabulary's (:data:`data_sources.vocabulary.VARIABLES`): ``bx_gsm``,
+        ``by_gsm``, ``bz_gsm``, ``b_total``, ``dst``, ``ae`` [nT], ``v_sw`` [km s-1], ``n_p``
+        [cm-3], ``t_p`` [K], ``p_dyn`` [nPa], ``kp`` (0..9 in thirds), ``ap`` [2 nT],
+        ``f107`` [sfu], ``sunspot_number``. Every row holds the value OF its hour, not what
+        was known by then: 3-hourly ``kp``/``ap`` repeat over their 3 hours and daily values
+        over their day, so cut it with :func:`data_sources.timeconv.known_at` before using
+        it as forecast input.
 
     Raises
     ------
