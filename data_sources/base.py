@@ -93,7 +93,20 @@ class Source:
 
 
 def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
-    """Return ``(raw bytes, display name)`` for a path or an in-memory body."""
+    """Return ``(raw bytes, display name)`` for a path or an in-memory body.
+
+    Parameters
+    ----------
+    path_or_bytes : str or Path or bytes
+        A file to read, or its body already in memory (e.g. an HTTP response).
+    name : str, optional
+        Name to show in error messages; default the path, or ``"<bytes>"`` for a body.
+
+    Returns
+    -------
+    tuple of (bytes, str)
+        The file's raw bytes and the display name.
+    """
     if isinstance(path_or_bytes, bytes | bytearray):
         return bytes(path_or_bytes), name or "<bytes>"
     path = Path(path_or_bytes)
@@ -110,6 +123,33 @@ def finalize(
     name: str,
 ) -> xr.Dataset:
     """Sort by time, check uniqueness, annotate variables and set the dataset attributes.
+
+    The last step of every parser: values outside their ``valid_range`` become NaN
+    (:func:`apply_valid_range`), each variable gets ``units``/``long_name``/``source``/
+    ``data_version`` (:func:`data_sources.vocabulary.annotate`), ``time`` is marked as the
+    start of the averaging interval (naive UTC), and the dataset gets ``source``,
+    ``source_url``, ``cadence``, ``retrieved`` (ISO 8601 UTC, now) and ``Conventions``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Parsed dataset on ``time`` (naive UTC, interval start), canonical names and units.
+    source : str
+        Source name (``"omni2"``, ``"kyoto_dst"``, ...).
+    source_url : str
+        Where the file came from (URL or path), kept as provenance.
+    cadence : str
+        Native cadence of the labels, e.g. ``"1h"``, ``"3h"``, ``"1D"``.
+    data_version : str or dict of str to str
+        One of :data:`data_sources.vocabulary.DATA_VERSIONS` for all variables, or a mapping
+        variable name -> version.
+    name : str
+        The file (or URL) it came from, for error messages and warnings.
+
+    Returns
+    -------
+    xarray.Dataset
+        The dataset sorted by time, range-checked and annotated.
 
     Raises
     ------
@@ -251,7 +291,20 @@ def check_complete(
 
 
 def clip_time(ds: xr.Dataset, start: TimeLike | None, end: TimeLike | None) -> xr.Dataset:
-    """Values with ``start <= time < end`` (``None`` leaves that side open)."""
+    """Values with ``start <= time < end`` (``None`` leaves that side open).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Dataset with a naive UTC ``time`` dimension.
+    start, end : TimeLike or None
+        UTC bounds, ``end`` exclusive; ``None`` leaves that side open.
+
+    Returns
+    -------
+    xarray.Dataset
+        The selected times of ``ds`` (possibly empty).
+    """
     t = ds.indexes["time"]
     mask = np.ones(len(t), dtype=bool)
     if start is not None:

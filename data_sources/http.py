@@ -140,6 +140,11 @@ def fetch(
     headers : dict, optional
         Extra request headers (``If-None-Match`` ...).
 
+    Returns
+    -------
+    tuple of (bytes, dict of str to str)
+        The whole (decoded) body and the response headers.
+
     Raises
     ------
     NotFoundError
@@ -187,6 +192,27 @@ def fetch_bytes(
 ) -> bytes:
     """GET ``url`` and return the whole body (see :func:`fetch` for the parameters).
 
+    Parameters
+    ----------
+    url : str
+        The URL (printed only through :func:`redact_url`).
+    timeout : float
+        Connect and per-read timeout [s] (default 30).
+    retries : int
+        Further tries after the first (default 3).
+    backoff : float
+        Wait ``backoff * 2**k`` seconds before try ``k+1`` (default 1 s).
+    params : dict, optional
+        Query parameters.
+    deadline : float
+        Overall time [s] one try may take, body included (default
+        :data:`DEFAULT_DEADLINE_S`, 120 s).
+
+    Returns
+    -------
+    bytes
+        The whole body.
+
     Raises
     ------
     NotFoundError
@@ -200,12 +226,36 @@ def fetch_bytes(
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` whole or not at all (:func:`data_sources.netcdf.write_bytes_atomic`)."""
+    """Write ``data`` to ``path`` whole or not at all (:func:`data_sources.netcdf.write_bytes_atomic`).
+
+    Parameters
+    ----------
+    path : Path
+        Target file.
+    data : bytes
+        The full content.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     return write_bytes_atomic(data, path)
 
 
 def validators_path(dest: Path) -> Path:
-    """Where the ``ETag`` / ``Last-Modified`` of cached file ``dest`` are kept."""
+    """Where the ``ETag`` / ``Last-Modified`` of cached file ``dest`` are kept.
+
+    Parameters
+    ----------
+    dest : Path
+        A cached download.
+
+    Returns
+    -------
+    Path
+        ``.<name>.http.json`` beside ``dest``.
+    """
     dest = Path(dest)
     return dest.with_name(f".{dest.name}.http.json")
 
@@ -246,7 +296,21 @@ def _save_validators(dest: Path, headers: dict[str, str]) -> None:
 
 
 def is_stale(dest: Path, max_age_s: float | None) -> bool:
-    """Whether cached ``dest`` is missing or older than ``max_age_s`` seconds (``None``: never)."""
+    """Whether cached ``dest`` is missing or older than ``max_age_s`` seconds (``None``: never).
+
+    Parameters
+    ----------
+    dest : Path
+        A cached download.
+    max_age_s : float or None
+        Largest age [s] of its modification time that is still fresh; ``None``: an
+        existing file never goes stale.
+
+    Returns
+    -------
+    bool
+        True if ``dest`` does not exist or is older than ``max_age_s``.
+    """
     dest = Path(dest)
     if not dest.exists():
         return True
@@ -273,6 +337,36 @@ def cached_download(
     ``validate(body)`` runs before the body enters the cache (a parser is a good validator):
     if it raises, nothing is written and the exception propagates, so the cache keeps
     whatever good copy it had.
+
+    Parameters
+    ----------
+    url : str
+        What to download.
+    dest : Path
+        Cache file; written atomically, with its ``ETag`` / ``Last-Modified`` saved in
+        :func:`validators_path`.
+    refresh : bool, optional
+        Download again (conditionally) even when a fresh cached copy exists.
+    max_age_s : float, optional
+        Age [s] after which a cached copy is refreshed; ``None`` (default): never by age.
+    validate : callable, optional
+        ``validate(body)``, run on the downloaded bytes before they are cached; raise to
+        refuse them.
+    **fetch_kwargs
+        Passed to :func:`fetch` (``timeout``, ``retries``, ``backoff``, ``params``,
+        ``deadline``).
+
+    Returns
+    -------
+    Path
+        ``dest``, now holding the newest accepted copy.
+
+    Raises
+    ------
+    NotFoundError
+        On HTTP 404.
+    DownloadError
+        When every try failed (an existing cached copy is left as it was).
     """
     dest = Path(dest)
     if dest.exists() and not refresh and not is_stale(dest, max_age_s):

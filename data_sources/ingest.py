@@ -76,6 +76,19 @@ RECORDED_SPANS: dict[str, tuple[str, str]] = {
 def getter(source: str) -> Callable[..., xr.Dataset]:
     """The :class:`~data_sources.base.DataSource` of ingest name ``source``.
 
+    Parameters
+    ----------
+    source : str
+        An ingest name of :data:`SOURCES` (``"omni2"``, ``"kyoto_dst"``, ``"gfz_kp"``,
+        ``"swpc_plasma"``, ...); a group such as ``"swpc"`` is not accepted (see
+        :func:`expand`).
+
+    Returns
+    -------
+    Callable[..., xarray.Dataset]
+        The source, called ``(start, end, *, base_url=None, cache_dir=None, refresh=...)``
+        with UTC bounds (``end`` exclusive); it returns the parsed, annotated dataset.
+
     Raises
     ------
     KeyError
@@ -85,7 +98,23 @@ def getter(source: str) -> Callable[..., xr.Dataset]:
 
 
 def expand(source: str) -> tuple[str, ...]:
-    """Ingest names behind ``source`` (a group such as ``swpc`` or one name)."""
+    """Ingest names behind ``source`` (a group such as ``swpc`` or one name).
+
+    Parameters
+    ----------
+    source : str
+        An ingest name of :data:`SOURCES` or a group name of :data:`GROUPS`.
+
+    Returns
+    -------
+    tuple of str
+        The group's ingest names, or ``(source,)`` for a single name.
+
+    Raises
+    ------
+    KeyError
+        If ``source`` is neither; the message lists every known name.
+    """
     if source in GROUPS:
         return GROUPS[source]
     lookup({**SOURCES, **GROUPS}, source, "source")  # unknown: the error lists every name
@@ -396,7 +425,21 @@ def reingest_quarantined(store: Store | None = None, **kw: Any) -> dict[str, dic
 
 
 def stored_span(store: Store, source: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """First and last stored time of ``source`` (``None`` when nothing is stored)."""
+    """First and last stored time of ``source`` (``None`` when nothing is stored).
+
+    Parameters
+    ----------
+    store : Store
+        The store to look in.
+    source : str
+        Store name (``"omni2"``, ``"swpc"`` ...), not an ingest name.
+
+    Returns
+    -------
+    tuple of (pandas.Timestamp, pandas.Timestamp) or None
+        First and last ``time`` label (naive UTC, interval start; the last value's interval
+        ends one cadence later); ``None`` if no year is stored or the stored years are empty.
+    """
     if not store.years(source):
         return None
     ds = store.read(source)

@@ -57,7 +57,19 @@ SOURCE = "WDC for Geomagnetism, Kyoto: Dst (Nose et al. 2015, doi:10.17593/14515
 
 
 def year_hint_from_name(name: str | Path) -> int | None:
-    """The 4-digit year (19xx or 20xx) in a file name such as ``dst2000.txt``, else ``None``."""
+    """The 4-digit year (19xx or 20xx) in a file name such as ``dst2000.txt``, else ``None``.
+
+    Parameters
+    ----------
+    name : str or Path
+        A file name or path; only its last component is searched.
+
+    Returns
+    -------
+    int or None
+        The year, for :func:`parse_wdc_dst`'s ``year_hint``; ``None`` if the name holds no
+        stand-alone 19xx/20xx.
+    """
     match = re.search(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", Path(str(name)).name)
     return int(match.group(1)) if match else None
 
@@ -201,7 +213,27 @@ def parse_wdc_dst(
 
 
 def month_path(kind: str, year: int, month: int) -> str:
-    """Upstream path below the base URL, e.g. ``dst_final/200411/dst0411.for.request``."""
+    """Upstream path below the base URL, e.g. ``dst_final/200411/dst0411.for.request``.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`: ``"final"``, ``"provisional"`` or ``"realtime"`` (quick-look).
+    year : int
+        Calendar year (UTC).
+    month : int
+        Month 1..12.
+
+    Returns
+    -------
+    str
+        ``dst_<kind>/<YYYYMM>/dst<YYMM>.for.request``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not one of :data:`KINDS`.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown Dst kind {kind!r}; expected one of {KINDS}")
     return f"dst_{kind}/{year:04d}{month:02d}/dst{year % 100:02d}{month:02d}.for.request"
@@ -300,7 +332,15 @@ def get_kyoto_dst(
     refresh
         Download final months again too.
     retries, backoff
-        Passed to :func:`data_sources.http.fetch_bytes`.
+        Passed to :func:`data_sources.http.fetch_bytes` (retries after the first try;
+        initial wait [s], doubled each retry).
+
+    Returns
+    -------
+    xr.Dataset
+        Hourly ``dst`` [nT] on ``time`` (naive UTC, start of the hour), clipped to
+        ``[start, end)``, and int8 ``dst_version`` per hour (0 final, 1 provisional,
+        2 quick-look); ``dst.attrs["data_version"]`` is the least final version present.
 
     Raises
     ------
@@ -342,6 +382,24 @@ def split_monthly(raw: bytes, *, name: str = "<bytes>") -> dict[str, bytes]:
     Each month goes to the folder of its lines' version (``dst_final`` for ``  X2``,
     ``dst_provisional`` for ``PPX1``, ``dst_realtime`` for ``RRX0``); a month mixing versions
     goes to the least final one. Lines need a century (columns 15-16).
+
+    Parameters
+    ----------
+    raw : bytes
+        WDC 120-byte Dst lines (a compilation of many months); ``#`` and blank lines are
+        skipped.
+    name : str, optional
+        How to name the input in error messages.
+
+    Returns
+    -------
+    dict of str to bytes
+        :func:`month_path` -> that month's lines, unchanged, newline-terminated ASCII.
+
+    Raises
+    ------
+    ValueError
+        On a malformed line or one without a century (see :func:`parse_wdc_dst`).
     """
     months: dict[tuple[int, int], list[str]] = {}
     flags: dict[tuple[int, int], int] = {}
@@ -363,6 +421,16 @@ def mirror_files(data_dir: Path) -> dict[str, bytes]:
 
     Built from the recorded ``Dst_all_excl2001_2003.wdc`` (1957-2019-04; 2001 and 2003 are
     absent, so they are 404s: gaps), lines unchanged, placed by their version column.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder holding ``kyoto_dst_wdc/Dst_all_excl2001_2003.wdc``.
+
+    Returns
+    -------
+    dict of str to bytes
+        URL path below the mirror root -> monthly file body; empty if the recording is absent.
     """
     path = Path(data_dir) / MIRROR_SOURCE
     if not path.exists():

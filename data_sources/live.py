@@ -139,7 +139,14 @@ class Freshness:
     lead_note: str = ""  # SWPC: newest bow-shock hour known, i.e. the lead L1 gives
 
     def to_dict(self) -> dict:
-        """The fields as a JSON-ready dict."""
+        """The fields as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``group``, ``source``, ``newest`` (ISO 8601 UTC end of the newest interval),
+            ``age_hours`` (h), ``stale``, ``tried``, ``qc``, ``qc_note`` and ``lead_note``.
+        """
         return asdict(self)
 
 
@@ -178,6 +185,28 @@ def fetch_swpc_solar_wind(start: TimeLike, end: TimeLike) -> xr.Dataset:
     speed (without plasma: :data:`data_sources.propagation.NOMINAL_SPEED`, said in
     ``attrs["propagation_note"]``). ``attrs``: ``rtqc`` (summary of the flagged samples),
     ``rtqc_counts`` (JSON), ``bow_shock_newest_end`` (end of the newest complete hour).
+
+    Parameters
+    ----------
+    start : TimeLike
+        Start of the wanted window, naive UTC; the download starts 3 h earlier so the
+        propagation delay L1 -> bow shock does not leave the first hours empty.
+    end : TimeLike
+        Issue time, naive UTC: only 1-minute samples whose minute ended by
+        ``end - PUBLICATION_DELAY`` are used.
+
+    Returns
+    -------
+    xarray.Dataset
+        Hourly solar wind at the bow-shock nose on ``time`` (naive UTC, start of the hour;
+        ``bx_gsm``, ``by_gsm``, ``bz_gsm``, ``b_total`` [nT], ``v_sw`` [km s-1], ``n_p``
+        [cm-3], ``t_p`` [K], ``p_dyn`` [nPa], whichever products came), each with its hourly
+        ``<name>_rtqc`` flag bits; row ``h`` holds the newest hour known by ``h + 1 h``.
+
+    Raises
+    ------
+    ValueError
+        If neither product could be downloaded or no complete bow-shock hour precedes ``end``.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     cutoff = end - propagation.PUBLICATION_DELAY
@@ -254,7 +283,23 @@ def _hourly(ds: xr.Dataset, names: tuple[str, ...], grid: pd.DatetimeIndex) -> x
 
 
 def newest_end(ds: xr.Dataset, name: str, t: pd.Timestamp) -> pd.Timestamp | None:
-    """End of the newest interval of ``name`` with a finite value known at ``t``."""
+    """End of the newest interval of ``name`` with a finite value known at ``t``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Inputs on ``time`` (naive UTC, interval start).
+    name : str
+        Variable to look at (decides its interval: 1 h, 3 h for ``kp``/``ap``).
+    t : pandas.Timestamp
+        Issue time, naive UTC.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        Naive UTC end of that interval (its age at ``t`` is ``t - end``); ``None`` if
+        ``name`` is not in ``ds`` or nothing finite is known at ``t``.
+    """
     return latest_known(ds[name].to_series(), name, t)[1] if name in ds else None
 
 
@@ -301,6 +346,12 @@ def refresh_inputs(
     store_root, out_dir
         Store folder (default ``$SUPERSTORM_HOME/store``); output folder (default
         ``$SUPERSTORM_HOME/runs/inputs``).
+    priority : dict of str to tuple of str, optional
+        Group (``"solar_wind"``, ``"dst"``, ``"kp"``) -> sources to try, best first; replaces
+        :data:`PRIORITY` as a whole (every group must be present).
+    stale_after : dict of str to pandas.Timedelta, optional
+        Group -> largest age of its newest value that still counts as fresh; merged over
+        :data:`STALE_AFTER` (2 h solar wind, 3 h Dst, 6 h Kp).
 
     Returns
     -------
@@ -402,7 +453,18 @@ def _atomic_write(ds: xr.Dataset, path: Path) -> None:
 
 
 def format_freshness(report: dict) -> str:
-    """One line per group: source, newest value, age, stale flag, L1 lead, QC-flagged samples."""
+    """One line per group: source, newest value, age, stale flag, L1 lead, QC-flagged samples.
+
+    Parameters
+    ----------
+    report : dict
+        The ``freshness`` mapping of :func:`refresh_inputs` (group -> :meth:`Freshness.to_dict`).
+
+    Returns
+    -------
+    str
+        Newline-separated lines, ages in hours.
+    """
     lines = []
     for group, f in report.items():
         age = "n/a" if f["age_hours"] is None else f"{f['age_hours']:.1f} h"

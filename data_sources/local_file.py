@@ -383,6 +383,26 @@ def load_local_files(paths: Iterable[str | Path], **kwargs: Any) -> xr.Dataset:
 
     Rows that appear in two files (consecutive extracts sharing a boundary row) are kept
     once when identical; a time whose values differ between files raises, naming it.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        The files, in order (earlier files win nothing: shared times must agree).
+    **kwargs
+        Passed to :func:`load_local_file` for every file (``column_map``, ``time_column``,
+        ``fill_values``, ``scale``, ``source``, ``data_version`` ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        Canonical variables on sorted ``time`` (naive UTC, start of interval);
+        ``attrs["source_url"]`` lists every file.
+
+    Raises
+    ------
+    ValueError
+        If ``paths`` is empty, a file does not parse, or two files hold different values
+        for the same time.
     """
     parts = [load_local_file(p, **kwargs) for p in paths]
     if not parts:
@@ -500,7 +520,28 @@ PRESETS: dict[str, dict] = {
 
 
 def load_preset(name: str, paths: str | Path | Iterable[str | Path]) -> xr.Dataset:
-    """Load one or several files of a recorded extract with its :data:`PRESETS` entry."""
+    """Load one or several files of a recorded extract with its :data:`PRESETS` entry.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS` (``"omni_hourly_csv"``, ``"omni2_stormai_csv"``,
+        ``"omniweb_csv_dstt"``, ``"dst_csv_elfin"``).
+    paths : str or Path or iterable of str or Path
+        One file or several (read in sorted path order).
+
+    Returns
+    -------
+    xarray.Dataset
+        Hourly canonical variables on ``time`` (naive UTC, start of the hour) in vocabulary
+        units (nT, km s-1, cm-3, K, nPa, mV m-1; Kp 0..9 in thirds), as
+        :func:`load_local_files` gives.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a preset (the message lists them) or a file does not parse.
+    """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     if isinstance(paths, str | Path):

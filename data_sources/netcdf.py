@@ -24,6 +24,15 @@ def write_netcdf_atomic(ds: xr.Dataset, path: str | Path, **to_netcdf_kwargs: An
     A temporary file in the same folder is written under :data:`NETCDF_LOCK`, then :func:`os.replace`; on any failure the temporary
     file is removed and whatever ``path`` held before is untouched.
 
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The dataset to write.
+    path : str or Path
+        Target file; its folder is created if missing.
+    **to_netcdf_kwargs
+        Passed to :meth:`xarray.Dataset.to_netcdf` (``engine``, ``format``, ``encoding`` ...).
+
     Returns
     -------
     pathlib.Path

@@ -316,7 +316,18 @@ def _validate_year(body: bytes, year: int, url: str) -> None:
 
 
 def file_name(year: int) -> str:
-    """Upstream file name for ``year``."""
+    """Upstream file name for ``year``.
+
+    Parameters
+    ----------
+    year : int
+        Calendar year (UTC).
+
+    Returns
+    -------
+    str
+        ``omni2_<YYYY>.dat``, below the ``low_res_omni`` base URL.
+    """
     return f"omni2_{year}.dat"
 
 
@@ -337,6 +348,40 @@ def get_omni2(
     real gap in the record. Each file is parsed before it enters the cache, so a truncated or
     corrupt download never replaces a good cached copy. ``timeout`` [s], ``retries`` and
     ``backoff`` [s] go to :func:`data_sources.http.fetch_bytes`.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the hour labels (interval start), ``end`` exclusive; one file per
+        calendar year touched is downloaded.
+    base_url : str, optional
+        Folder holding ``omni2_YYYY.dat``; default :func:`data_sources.config.base_url`
+        (``"omni2"``: SPDF, or the mirror/config override).
+    cache_dir : str or Path, optional
+        Download cache root; files go to ``<cache_dir>/omni2/``. Default
+        ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Download again even when a cached copy exists (default False: a cached year is
+        reused as is).
+    timeout : float, optional
+        Per-request timeout [s] (default 30).
+    retries : int, optional
+        Retries after a failed request (default 3).
+    backoff : float, optional
+        Initial wait between retries [s], doubled each retry (default 1).
+
+    Returns
+    -------
+    xr.Dataset
+        Hourly OMNI2 on ``time`` (naive UTC, start of the hour), clipped to
+        ``[start, end)``: see :func:`parse_omni2` for variables and units (nT, km s-1,
+        cm-3, K, nPa, mV m-1, Kp 0..9, F10.7 in sfu). ``attrs["source_url"]`` is the base URL.
+
+    Raises
+    ------
+    ValueError
+        If no year in the span is on the server, or a download does not parse or is
+        incomplete.
     """
     base = (base_url or config.base_url("omni2")).rstrip("/")
     cache = Path(cache_dir or config.cache_dir()) / "omni2"
@@ -370,6 +415,17 @@ def mirror_files(data_dir: Path) -> dict[str, Path]:
 
     The recorded files are byte-for-byte upstream files (some stored with another suffix);
     where two hold the same year, ``omni2_low_res`` wins over ``omni2_low_res_dynaml``.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder (the one with ``omni2_low_res/`` and ``omni2_low_res_dynaml/``).
+
+    Returns
+    -------
+    dict of str to Path
+        URL path below the mirror root (``spdf.gsfc.nasa.gov/pub/data/omni/low_res_omni/
+        omni2_YYYY.dat``) -> recorded file.
     """
     prefix = "spdf.gsfc.nasa.gov/pub/data/omni/low_res_omni"
     files: dict[str, Path] = {}

@@ -109,6 +109,17 @@ def not_overtaken(arrival: np.ndarray) -> np.ndarray:
 
     ``arrival`` is in measurement order (float seconds or datetime64, NaN/NaT = unknown).
     A sample overtaken by a faster, later-measured one is False (see the module docstring).
+
+    Parameters
+    ----------
+    arrival : numpy.ndarray
+        Arrival time at the nose of each sample, in measurement order: float seconds
+        (NaN = unknown) or ``datetime64`` (NaT = unknown).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, same length: True where the sample is kept; unknown arrivals are False.
     """
     a = np.asarray(arrival)
     if np.issubdtype(a.dtype, np.datetime64):
@@ -161,6 +172,22 @@ def arrival_times(
 
     Uses the delay speed of :func:`propagate`; a time without one takes
     :data:`NOMINAL_SPEED`.
+
+    Parameters
+    ----------
+    times : pandas.DatetimeIndex or numpy.ndarray
+        Measurement times at L1 (naive UTC), e.g. the 1-minute ``time`` of a plasma or mag
+        product.
+    speed : xr.DataArray or None
+        Solar-wind speed [km s-1] on its own ``time`` (the plasma ``v_sw``); smoothed over
+        :data:`SPEED_WINDOW` and interpolated to ``times`` across gaps up to
+        :data:`SPEED_GAP`. ``None``: every sample travels at :data:`NOMINAL_SPEED`.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive UTC arrival time at the bow-shock nose, one per entry of ``times`` (nominal
+        L1 distance, :data:`L1_DISTANCE_KM`); not necessarily increasing.
     """
     times = pd.DatetimeIndex(times)
     frame = xr.Dataset(coords={"time": times})
@@ -236,6 +263,28 @@ def hourly_means(prop: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     An hour of a variable with fewer than ``min_coverage * 60`` valid samples is NaN, the
     rule of :func:`data_sources.swpc.to_hourly`; ``p_dyn`` comes from the hourly ``n_p`` and
     ``v_sw`` (OMNI's ``2e-6 n V^2``).
+
+    Parameters
+    ----------
+    prop : xr.Dataset
+        A :func:`propagate` result: 1-minute samples on ``time`` = arrival at the nose
+        (naive UTC), variables in vocabulary units.
+    min_coverage : float, optional
+        Fraction (0, 1] of the 60 possible 1-minute samples that must be valid for an hour
+        to get a value (default 0.5, i.e. 30 samples).
+
+    Returns
+    -------
+    xr.Dataset
+        float32 hourly means on a gap-free hourly ``time`` (naive UTC, start of the hour at
+        the nose) from the first to the last hour with a sample, plus ``p_dyn`` [nPa] when
+        ``n_p`` and ``v_sw`` are present; annotated (:func:`data_sources.base.finalize`,
+        cadence ``"1h"``) and carrying the propagation attributes.
+
+    Raises
+    ------
+    ValueError
+        If ``min_coverage`` is outside (0, 1] or ``prop`` has no samples.
     """
     if not 0.0 < min_coverage <= 1.0:
         raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
@@ -282,6 +331,25 @@ def to_bow_shock_hourly(
 
     The live counterpart of :func:`data_sources.swpc.to_hourly`; see :func:`propagate`
     and :func:`hourly_means` for the parameters.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        1-minute L1 dataset on ``time`` (measurement time, naive UTC), e.g. the SWPC plasma
+        or mag product.
+    speed : xr.DataArray, optional
+        Propagation speed [km s-1]; default ``ds["v_sw"]`` (pass the plasma ``v_sw`` for the
+        field product).
+    x_sc_km : float or numpy.ndarray, optional
+        GSE X of the spacecraft [km], scalar or one per sample; default nominal L1
+        (:data:`L1_DISTANCE_KM`, 1.5e6 km).
+    min_coverage : float, optional
+        Fraction (0, 1] of the hour's 60 samples that must be valid (default 0.5).
+
+    Returns
+    -------
+    xr.Dataset
+        OMNI-like hourly means at the bow-shock nose (see :func:`hourly_means`).
     """
     return hourly_means(propagate(ds, speed=speed, x_sc_km=x_sc_km), min_coverage=min_coverage)
 
@@ -333,11 +401,17 @@ def l1_available_from(
     v_sw
         Hourly speed [km s-1] per label.
     delay
-        Publication delay of the real-time product.
+        Publication delay of the real-time product (default :data:`PUBLICATION_DELAY`,
+        5 min).
+    x_sc_km
+        GSE X of the L1 monitor [km] (default :data:`L1_DISTANCE_KM`, 1.5e6 km).
+    x_bsn_km
+        GSE X of the bow-shock nose [km] (default 13 Earth radii, ~82,800 km).
 
     Returns
     -------
     pandas.DatetimeIndex
+        Naive UTC ``available_from`` per label (same length as ``labels``).
     """
     labels = pd.DatetimeIndex(labels)
     v = pd.Series(np.asarray(v_sw, dtype=float)).where(

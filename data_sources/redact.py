@@ -76,7 +76,19 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every URL in it passed through :func:`redact_url`."""
+    """``text`` with every URL in it passed through :func:`redact_url`.
+
+    Parameters
+    ----------
+    text : str
+        A log message or error text.
+
+    Returns
+    -------
+    str
+        The same text with credentials, tokens and secret query values in its URLs
+        replaced by the redaction marker.
+    """
     return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
@@ -84,7 +96,18 @@ class RedactingFilter(logging.Filter):
     """A logging filter that redacts every URL in a record's message (and its arguments)."""
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API
-        """Rewrite ``record`` in place; always keep it."""
+        """Rewrite ``record`` in place; always keep it.
+
+        Parameters
+        ----------
+        record : logging.LogRecord
+            The record; its message is rendered, redacted and its ``args`` cleared.
+
+        Returns
+        -------
+        bool
+            Always True (the record is kept).
+        """
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed record is kept as it is
@@ -136,6 +159,12 @@ def quiet_http_loggers(level: int = logging.WARNING) -> None:
 
     Idempotent. Called on import of :mod:`data_sources`, so every command, flow and test that
     imports the project has it (see also :func:`install_record_redaction`).
+
+    Parameters
+    ----------
+    level : int, optional
+        Lowest level the HTTP client loggers (:data:`HTTP_LOGGERS`) still emit (default
+        ``logging.WARNING``); a logger already set higher is left alone.
     """
     install_record_redaction()
     for name in HTTP_LOGGERS:

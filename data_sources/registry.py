@@ -64,6 +64,16 @@ def lookup(registry: Mapping[str, T], name: str, what: str, hint: str = "") -> T
 def by_name(*items: N) -> dict[str, N]:
     """A registry ``{item.name: item}`` in the given order.
 
+    Parameters
+    ----------
+    *items : N
+        Objects with a ``name`` attribute (e.g. :class:`data_sources.base.Source`).
+
+    Returns
+    -------
+    dict of str to N
+        Name -> item, in the order given.
+
     Raises
     ------
     ValueError

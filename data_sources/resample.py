@@ -16,7 +16,19 @@ HOUR = pd.Timedelta(hours=1)
 
 
 def sample_step(ds: xr.Dataset) -> pd.Timedelta:
-    """Median spacing of ``ds.time`` (NaT when fewer than two times)."""
+    """Median spacing of ``ds.time`` (NaT when fewer than two times).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Dataset with a ``time`` dimension (sample times, naive UTC).
+
+    Returns
+    -------
+    pandas.Timedelta
+        Median difference between consecutive times (e.g. 1 min for SWPC real-time solar
+        wind); ``NaT`` when ``ds`` has fewer than two times.
+    """
     return pd.Series(ds.indexes["time"]).diff().median()
 
 

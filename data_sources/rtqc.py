@@ -92,7 +92,23 @@ SPIKE_SIGMAS = 6.0
 
 
 def valid_range(name: str) -> tuple[float, float]:
-    """Physical range of ``name``: the vocabulary's ``valid_range``, else the fallback."""
+    """Physical range of ``name``: the vocabulary's ``valid_range``, else the fallback.
+
+    Parameters
+    ----------
+    name : str
+        Canonical variable name (``"v_sw"``, ``"bz_gsm"``, ...).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(min, max)`` inclusive, in the variable's vocabulary unit (nT, km s-1, cm-3, K).
+
+    Raises
+    ------
+    KeyError
+        If neither the vocabulary nor :data:`FALLBACK_RANGES` has ``name``.
+    """
     var = vocabulary.VARIABLES.get(name)
     rng = getattr(var, "valid_range", None)
     if rng is not None:
@@ -136,7 +152,29 @@ def _spikes(x: np.ndarray, rule: Rule) -> np.ndarray:
 
 
 def flags_for(name: str, values: np.ndarray) -> np.ndarray:
-    """int16 bit flags (:data:`FLAGS`) of one 1-minute series of variable ``name``."""
+    """int16 bit flags (:data:`FLAGS`) of one 1-minute series of variable ``name``.
+
+    Runs the ``range``, ``spike``, ``stuck``, ``zero_run`` and ``nan_run`` tests with the
+    thresholds of :data:`RULES` (a variable without a rule gets no spike test).
+
+    Parameters
+    ----------
+    name : str
+        Canonical variable name; picks the rule and the physical range.
+    values : numpy.ndarray
+        1-D series at a regular 1-minute cadence, in the vocabulary unit (nT, km s-1,
+        cm-3, K); NaN marks a missing minute.
+
+    Returns
+    -------
+    numpy.ndarray
+        int16 bit flags, same length as ``values`` (0: passed every test).
+
+    Raises
+    ------
+    KeyError
+        If ``name`` has no physical range (see :func:`valid_range`).
+    """
     x = np.asarray(values, dtype=float)
     rule = RULES.get(name, Rule(spike_floor=np.inf))
     lo, hi = valid_range(name)
@@ -151,7 +189,19 @@ def flags_for(name: str, values: np.ndarray) -> np.ndarray:
 
 
 def spacecraft_changes(spacecraft: ArrayLike) -> np.ndarray:
-    """True where the active spacecraft differs from the previous known one."""
+    """True where the active spacecraft differs from the previous known one.
+
+    Parameters
+    ----------
+    spacecraft : array_like of str
+        Active spacecraft per sample (e.g. ``"DSCOVR"``, ``"ACE"``); ``""`` or ``None``
+        means unknown and never counts as a change.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, same length: True at the first sample after a switch.
+    """
     sc = pd.Series(np.asarray(spacecraft, dtype=object)).replace({"": None})
     prev = sc.ffill().shift(1)
     return np.asarray(sc.notna() & prev.notna() & (sc != prev))
@@ -194,6 +244,17 @@ def clean(ds: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
     """``(cleaned, flags)``: ``ds`` with every value flagged bad (:data:`BAD`) set to NaN.
 
     ``cleaned.attrs["rtqc"]`` summarises what was removed (:func:`summary`).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        1-minute L1 dataset on ``time`` (naive UTC), as for :func:`check`.
+
+    Returns
+    -------
+    tuple of (xr.Dataset, xr.Dataset)
+        ``cleaned``: a copy of ``ds`` with values flagged ``range``, ``spike``, ``stuck`` or
+        ``zero_run`` set to NaN; ``flags``: the :func:`check` result.
     """
     flags = check(ds)
     out = ds.copy()
@@ -207,7 +268,21 @@ def clean(ds: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
 
 
 def summary(flags: xr.Dataset, *, max_times: int = 20) -> str:
-    """One line per variable with flags: count per test and the first flagged times."""
+    """One line per variable with flags: count per test and the first flagged times.
+
+    Parameters
+    ----------
+    flags : xr.Dataset
+        A :func:`check` result (``<name>_rtqc`` per variable).
+    max_times : int, optional
+        Most flagged times listed per variable (``MM-DD HH:MM``, UTC); default 20.
+
+    Returns
+    -------
+    str
+        ``"; "``-joined lines, e.g. ``"n_p: spike 12 (first at 05-10 17:02, ...)"``;
+        ``""`` when nothing is flagged.
+    """
     lines = []
     times = flags.indexes["time"]
     for name in map(str, flags.data_vars):
@@ -222,7 +297,19 @@ def summary(flags: xr.Dataset, *, max_times: int = 20) -> str:
 
 
 def counts(flags: xr.Dataset) -> dict[str, dict[str, int]]:
-    """Flagged samples per variable and test (only non-zero counts)."""
+    """Flagged samples per variable and test (only non-zero counts).
+
+    Parameters
+    ----------
+    flags : xr.Dataset
+        A :func:`check` result (``<name>_rtqc`` per variable).
+
+    Returns
+    -------
+    dict of str to dict of str to int
+        Variable (without ``_rtqc``) -> test name -> number of flagged samples; variables
+        with no flag are left out.
+    """
     out: dict[str, dict[str, int]] = {}
     for name in map(str, flags.data_vars):
         f = flags[name].values
@@ -238,6 +325,26 @@ def hourly_flags(flags: xr.Dataset, arrival: pd.DatetimeIndex | None = None) -> 
 
     ``arrival`` (one time per flag sample) bins by bow-shock arrival instead of measurement
     time, so the flags land on the same hours as the propagated means.
+
+    Parameters
+    ----------
+    flags : xr.Dataset
+        A :func:`check` result on 1-minute ``time`` (naive UTC).
+    arrival : pandas.DatetimeIndex, optional
+        Bow-shock arrival time (naive UTC) of each sample
+        (:func:`data_sources.propagation.arrival_times`), same length as ``flags.time``;
+        NaT samples are dropped. Default: bin by measurement time.
+
+    Returns
+    -------
+    xr.Dataset
+        int16 ``<name>_rtqc`` on hourly ``time`` (naive UTC, start of the hour); only hours
+        that hold at least one sample.
+
+    Raises
+    ------
+    ValueError
+        If ``arrival`` does not have one time per flag sample.
     """
     times = flags.indexes["time"] if arrival is None else pd.DatetimeIndex(arrival)
     if len(times) != flags.sizes["time"]:
@@ -253,12 +360,36 @@ def hourly_flags(flags: xr.Dataset, arrival: pd.DatetimeIndex | None = None) -> 
 
 
 def flag_names(bits: int) -> str:
-    """Comma-separated test names of a flag value (``""`` for 0)."""
+    """Comma-separated test names of a flag value (``""`` for 0).
+
+    Parameters
+    ----------
+    bits : int
+        A bit-OR of :data:`FLAGS` values.
+
+    Returns
+    -------
+    str
+        E.g. ``"range, spike"``, in :data:`FLAGS` order.
+    """
     return ", ".join(k for k, b in FLAGS.items() if int(bits) & b)
 
 
 def flagged_hours(ds: xr.Dataset) -> list[tuple[pd.Timestamp, str, str]]:
-    """``(hour, variable, tests)`` of every hour with a QC flag in an hourly inputs dataset."""
+    """``(hour, variable, tests)`` of every hour with a QC flag in an hourly inputs dataset.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Hourly inputs (e.g. the :func:`data_sources.live.refresh_inputs` file) holding
+        ``<name>_rtqc`` variables; other variables are ignored.
+
+    Returns
+    -------
+    list of tuple of (pandas.Timestamp, str, str)
+        Hour label (naive UTC, start of the hour), variable name and its test names
+        (:func:`flag_names`), sorted by hour.
+    """
     out = []
     for name in map(str, ds.data_vars):
         if not name.endswith("_rtqc"):

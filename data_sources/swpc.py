@@ -153,7 +153,25 @@ def _times(values: list, name: str, first_row: int) -> pd.DatetimeIndex:
 
 
 def snap_kp(kp: np.ndarray, name: str = "<kp>") -> np.ndarray:
-    """Kp written as decimals (2.33, 2.67) to exact thirds; values off the thirds raise."""
+    """Kp written as decimals (2.33, 2.67) to exact thirds; values off the thirds raise.
+
+    Parameters
+    ----------
+    kp : numpy.ndarray
+        Kp as published (0..9, two decimals); NaN stays NaN.
+    name : str, optional
+        The file (or URL), for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        Kp rounded to the nearest third (0, 1/3, 2/3, 1, ...).
+
+    Raises
+    ------
+    ValueError
+        If a value is more than 0.05 from a third; the message names it and its position.
+    """
     thirds = np.round(kp * 3.0) / 3.0
     bad = np.abs(thirds - kp) > 0.05
     if np.any(bad):
@@ -163,7 +181,23 @@ def snap_kp(kp: np.ndarray, name: str = "<kp>") -> np.ndarray:
 
 
 def detect_product(header: list[str]) -> str:
-    """The product key whose columns match ``header`` (order ignored)."""
+    """The product key whose columns match ``header`` (order ignored).
+
+    Parameters
+    ----------
+    header : list of str
+        The column names of a SWPC JSON product (its first row, or the object keys).
+
+    Returns
+    -------
+    str
+        ``"plasma"``, ``"mag"``, ``"kp"`` or ``"dst"``.
+
+    Raises
+    ------
+    ValueError
+        If no product has exactly these columns; the message lists every product's columns.
+    """
     for key, cols in HEADERS.items():
         if set(header) == set(cols):
             return key
@@ -244,6 +278,22 @@ def encode_swpc_json(
     Values become strings (``"%.{d}f"``), NaN becomes ``null``; columns that ``ds`` lacks
     (e.g. ``station_count``) are written as ``null``: nothing is invented. ``time_tag`` is
     ``YYYY-MM-DD HH:MM:SS.000`` as SWPC writes it.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Variables in canonical names and units on ``time`` (naive UTC, interval start),
+        as :func:`parse_swpc_json` gives; native-only columns (``lon_gsm`` ...) may be
+        present under their native names.
+    product : str
+        ``"plasma"``, ``"mag"``, ``"kp"`` or ``"dst"``: decides the header.
+    decimals : dict of str to int, optional
+        Native column -> decimals written (default 2 for every column).
+
+    Returns
+    -------
+    bytes
+        Compact JSON array of arrays: the header row, then one row of strings per time.
     """
     decimals = decimals or {}
     header = HEADERS[product]
@@ -292,6 +342,27 @@ def read_ace_table(
 
     ``kind`` is ``"mag"`` or ``"swepam"`` (from the header); the table is indexed by time
     and keeps ``status`` (0 nominal, 1-8 bad record, 9 no data) and, for mag, GSM lat/lon.
+
+    Parameters
+    ----------
+    path_or_bytes : str or Path or bytes
+        The list (``ace_mag_1m.txt``, ``ace_swepam_1m.txt``, ``YYYYMMDD_ace_*_1m.txt``) or
+        its body.
+    name : str, optional
+        How to name the input in error messages (default: the path).
+
+    Returns
+    -------
+    tuple of (str, pandas.DataFrame)
+        ``kind`` and the table on a naive UTC minute ``DatetimeIndex`` named ``time``:
+        mag ``status``, ``bx_gsm``, ``by_gsm``, ``bz_gsm``, ``b_total`` [nT], ``lat_gsm``,
+        ``lon_gsm`` [deg]; swepam ``status``, ``n_p`` [cm-3], ``v_sw`` [km s-1], ``t_p`` [K].
+
+    Raises
+    ------
+    ValueError
+        If the header is neither list's, it states no fill values, or a line is malformed
+        (naming file, line and field).
     """
     raw, name = read_input(path_or_bytes, name)
     text = raw.decode("ascii", "replace")
@@ -349,6 +420,8 @@ def parse_ace_list(
     ----------
     path_or_bytes
         The list (``ace_mag_1m.txt``, ``ace_swepam_1m.txt``, ``YYYYMMDD_ace_*_1m.txt``).
+    name
+        How to name the input in error messages (default: the path).
     keep_flagged
         The lists' status ``S`` is 0 for nominal data, 1-8 for a bad record, 9 for none.
         By default values of rows with ``S != 0`` become NaN (the header calls them bad);
@@ -392,6 +465,28 @@ def to_hourly(ds: xr.Dataset, *, min_coverage: float = 0.5) -> xr.Dataset:
     ``p_dyn`` [nPa] is added from the hourly ``n_p`` and ``v_sw`` when both are present
     (:func:`dynamic_pressure`, OMNI's ``2e-6 n V^2``; OMNI also derives its hourly pressure
     from hourly means).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        1-minute data on ``time`` (naive UTC, measurement time at L1), e.g. a
+        :func:`parse_swpc_json` plasma or mag product or :func:`parse_ace_list`.
+    min_coverage : float, optional
+        Fraction (0, 1] of the 60 minutes that must be valid for an hour to get a value
+        (default 0.5).
+
+    Returns
+    -------
+    xr.Dataset
+        float32 hourly means on ``time`` (naive UTC, start of the hour at L1), plus
+        ``p_dyn`` [nPa] when ``n_p`` and ``v_sw`` are present; annotated (cadence ``"1h"``,
+        each variable keeps its ``data_version``).
+
+    Raises
+    ------
+    ValueError
+        If the data are not 1-minute (median step longer than 1 min) or ``min_coverage``
+        is outside (0, 1].
     """
     step = sample_step(ds)
     if pd.isna(step) or step > pd.Timedelta("1min"):
@@ -453,6 +548,33 @@ def get_swpc_plasma(
     The product is a rolling 7-day window, so ``refresh=True`` fetches it every call; the
     new body replaces the cached copy only after it parsed (a bad body raises and leaves the
     good copy); when the server cannot be reached the cached copy is used with a warning.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the interval-start labels, ``end`` exclusive; the product holds only
+        the last ~7 days, so older requests come back empty.
+    base_url : str, optional
+        Default :func:`data_sources.config.base_url` (``"swpc"``:
+        ``https://services.swpc.noaa.gov``, or the mirror/config override).
+    cache_dir : str or Path, optional
+        Download cache root; the product goes to ``<cache_dir>/swpc/<product path>``.
+        Default ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Fetch the product again (conditionally) on this call; default True.
+
+    Returns
+    -------
+    xr.Dataset
+        1-minute ``n_p`` [cm-3], ``v_sw`` [km s-1], ``t_p`` [K] on ``time`` (naive UTC,
+        measurement time at L1, start of the minute), ``data_version = "real-time"``.
+
+    Raises
+    ------
+    DownloadError
+        If the server cannot be reached and nothing is cached.
+    ValueError
+        If the body does not parse (see :func:`parse_swpc_json`).
     """
     return _get("plasma", start, end, base_url, cache_dir, refresh)
 
@@ -465,7 +587,35 @@ def get_swpc_mag(
     cache_dir: str | Path | None = None,
     refresh: bool = True,
 ) -> xr.Dataset:
-    """1-minute L1 IMF in GSM from ``mag-7-day.json`` (see :func:`get_swpc_plasma`)."""
+    """1-minute L1 IMF in GSM from ``mag-7-day.json`` (see :func:`get_swpc_plasma`).
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the interval-start labels, ``end`` exclusive; the product holds only
+        the last ~7 days, so older requests come back empty.
+    base_url : str, optional
+        Default :func:`data_sources.config.base_url` (``"swpc"``:
+        ``https://services.swpc.noaa.gov``, or the mirror/config override).
+    cache_dir : str or Path, optional
+        Download cache root; the product goes to ``<cache_dir>/swpc/<product path>``.
+        Default ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Fetch the product again (conditionally) on this call; default True.
+
+    Returns
+    -------
+    xr.Dataset
+        1-minute ``bx_gsm``, ``by_gsm``, ``bz_gsm``, ``b_total`` [nT] on ``time`` (naive UTC,
+        measurement time at L1, start of the minute), ``data_version = "real-time"``.
+
+    Raises
+    ------
+    DownloadError
+        If the server cannot be reached and nothing is cached.
+    ValueError
+        If the body does not parse (see :func:`parse_swpc_json`).
+    """
     return _get("mag", start, end, base_url, cache_dir, refresh)
 
 
@@ -477,7 +627,35 @@ def get_swpc_kp(
     cache_dir: str | Path | None = None,
     refresh: bool = True,
 ) -> xr.Dataset:
-    """3-hourly estimated planetary Kp and ap (see :func:`get_swpc_plasma`)."""
+    """3-hourly estimated planetary Kp and ap (see :func:`get_swpc_plasma`).
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the interval-start labels, ``end`` exclusive; the product holds only
+        the last ~7 days, so older requests come back empty.
+    base_url : str, optional
+        Default :func:`data_sources.config.base_url` (``"swpc"``:
+        ``https://services.swpc.noaa.gov``, or the mirror/config override).
+    cache_dir : str or Path, optional
+        Download cache root; the product goes to ``<cache_dir>/swpc/<product path>``.
+        Default ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Fetch the product again (conditionally) on this call; default True.
+
+    Returns
+    -------
+    xr.Dataset
+        3-hourly estimated ``kp`` (0..9 in thirds) and ``ap`` [2 nT] on ``time`` (naive UTC,
+        start of the 3-hour interval), ``data_version = "real-time"``.
+
+    Raises
+    ------
+    DownloadError
+        If the server cannot be reached and nothing is cached.
+    ValueError
+        If the body does not parse (see :func:`parse_swpc_json`).
+    """
     return _get("kp", start, end, base_url, cache_dir, refresh)
 
 
@@ -489,7 +667,35 @@ def get_swpc_dst(
     cache_dir: str | Path | None = None,
     refresh: bool = True,
 ) -> xr.Dataset:
-    """Hourly quick-look Kyoto Dst relayed by SWPC (see :func:`get_swpc_plasma`)."""
+    """Hourly quick-look Kyoto Dst relayed by SWPC (see :func:`get_swpc_plasma`).
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the interval-start labels, ``end`` exclusive; the product holds only
+        the last ~7 days, so older requests come back empty.
+    base_url : str, optional
+        Default :func:`data_sources.config.base_url` (``"swpc"``:
+        ``https://services.swpc.noaa.gov``, or the mirror/config override).
+    cache_dir : str or Path, optional
+        Download cache root; the product goes to ``<cache_dir>/swpc/<product path>``.
+        Default ``$SUPERSTORM_HOME/cache``.
+    refresh : bool, optional
+        Fetch the product again (conditionally) on this call; default True.
+
+    Returns
+    -------
+    xr.Dataset
+        Hourly quick-look ``dst`` [nT] on ``time`` (naive UTC, start of the hour),
+        ``data_version = "real-time"``.
+
+    Raises
+    ------
+    DownloadError
+        If the server cannot be reached and nothing is cached.
+    ValueError
+        If the body does not parse (see :func:`parse_swpc_json`).
+    """
     return _get("dst", start, end, base_url, cache_dir, refresh)
 
 
@@ -499,6 +705,16 @@ def encode_mag_from_ace(ace_mag_list: Path) -> bytes:
 
     Rows with a bad status or fills become ``null`` (as SWPC serves gaps); GSM lat/lon are
     the list's own values.
+
+    Parameters
+    ----------
+    ace_mag_list : Path
+        An SWPC ACE magnetometer 1-minute list (e.g. ``20090101_ace_mag_1m.txt``).
+
+    Returns
+    -------
+    bytes
+        The ``mag-7-day.json`` body (IMF in nT, lat/lon in degrees).
     """
     _, table = read_ace_table(ace_mag_list)
     bad = table["status"] != 0
@@ -522,6 +738,18 @@ def encode_kp_from_celestrak(celestrak_file: Path, start: str, end: str) -> byte
 
     Kp is written with two decimals (``"8.67"``) and ap as an integer, as SWPC does;
     ``station_count`` is not in Celestrak's record, so it is ``null``.
+
+    Parameters
+    ----------
+    celestrak_file : Path
+        A Celestrak ``SW-*.txt`` file.
+    start, end : str
+        UTC bounds (ISO 8601) of the interval-start labels kept, ``end`` exclusive.
+
+    Returns
+    -------
+    bytes
+        The ``noaa-planetary-k-index.json`` body: 3-hourly Kp (thirds) and ap [2 nT].
     """
     from data_sources.celestrak import parse_celestrak_sw
 
@@ -541,6 +769,17 @@ def mirror_files(data_dir: Path) -> dict[str, Path | bytes]:
     ``mag-7-day.json`` holds the real ACE 1-minute IMF of 2009-01-01 and
     ``noaa-planetary-k-index.json`` the real Kp of 2024-05-08..14 from Celestrak's record,
     each re-encoded into the upstream layout (neither product was recorded).
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder (``swpc_rtsw/``, ``swpc_products/``, ``celestrak_sw/``).
+
+    Returns
+    -------
+    dict of str to Path or bytes
+        URL path below the mirror root (``services.swpc.noaa.gov/products/...``) -> recorded
+        file or re-encoded body; a product whose recording is absent is left out.
     """
     data_dir = Path(data_dir)
     files: dict[str, Path | bytes] = {}

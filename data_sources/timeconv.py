@@ -74,7 +74,13 @@ def to_utc(t: TimeLike) -> pd.Timestamp:
 
 
 def utc_now() -> pd.Timestamp:
-    """The current wall-clock time as a naive UTC :class:`pandas.Timestamp`."""
+    """The current wall-clock time as a naive UTC :class:`pandas.Timestamp`.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Now, timezone-naive, in UTC (not rounded to the hour).
+    """
     return pd.Timestamp.now(tz="UTC").tz_localize(None)
 
 
@@ -107,7 +113,25 @@ INTERVAL: dict[str, pd.Timedelta] = {
 
 
 def interval_end(name: str, labels: pd.DatetimeIndex | np.ndarray) -> pd.DatetimeIndex:
-    """When the value of ``name`` labelled ``labels`` becomes known (end of its interval)."""
+    """When the value of ``name`` labelled ``labels`` becomes known (end of its interval).
+
+    Parameters
+    ----------
+    name : str
+        Canonical variable name; decides the interval length (:data:`INTERVAL`: 3 h for
+        ``kp``/``ap``, 1 day for ``f107``, ``f107_adj``, ``sunspot_number``, ``ap_daily``,
+        1 h for everything else).
+    labels : pandas.DatetimeIndex or numpy.ndarray of datetime64
+        Naive UTC labels, the START of each value's interval. For 3-hourly and daily
+        variables an hourly label inside the interval is allowed (hourly series repeat the
+        value): it is floored to the interval start first.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive UTC end of each interval, same length as ``labels``: ``label + 1 h`` for hourly
+        variables, ``floor(label, step) + step`` otherwise.
+    """
     labels = pd.DatetimeIndex(labels)
     step = INTERVAL.get(name, HOUR)
     if step == HOUR:
@@ -121,6 +145,24 @@ def known_at(ds: xr.Dataset, t: TimeLike, *, names: Sequence[str] | None = None)
     Only data variables along ``time`` are masked; ``*_qc`` flags follow their variable.
     The time axis itself is cut at ``t`` (labels ``>= t`` are dropped), so the result ends
     with the hour labelled ``t - 1 h``.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Dataset on a naive UTC ``time`` axis labelled by interval start (hourly, as
+        :func:`data_sources.dataset.build_dataset` gives).
+    t : TimeLike
+        Issue time (``init_time``), naive UTC. A value is kept only if its
+        :func:`interval_end` is ``<= t``.
+    names : sequence of str, optional
+        Variables to mask; default every data variable along ``time``. A ``*_qc`` name is
+        masked by its base variable's interval and set to flag 2 (not NaN) where late.
+
+    Returns
+    -------
+    xr.Dataset
+        A new dataset cut to labels ``< t``, with values not yet known at ``t`` (e.g. the
+        3-hourly Kp block still in progress, today's daily F10.7) set to NaN.
     """
     t = pd.Timestamp(t)
     out = ds.sel(time=slice(None, t - pd.Timedelta("1ns")))
@@ -166,7 +208,21 @@ def latest_known(values: pd.Series, name: str, t: TimeLike) -> tuple[float, pd.T
 
 
 def target_labels(init_time: ArrayLike, lead_time: ArrayLike) -> np.ndarray:
-    """Hourly labels of the forecast targets: ``init_time + lead_time - 1 h``, shape (init, lead)."""
+    """Hourly labels of the forecast targets: ``init_time + lead_time - 1 h``, shape (init, lead).
+
+    Parameters
+    ----------
+    init_time : array_like of datetime64
+        Issue times, naive UTC; a scalar is taken as one issue time.
+    lead_time : array_like of timedelta64
+        Lead times (e.g. 1 h .. 24 h); a scalar is taken as one lead.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``datetime64[ns]`` of shape ``(n_init, n_lead)``: the interval-start label of the
+        hour each forecast verifies against (its ``valid_time`` minus 1 h).
+    """
     init = pd.DatetimeIndex(np.atleast_1d(init_time)).values
     lead = pd.TimedeltaIndex(np.atleast_1d(lead_time)).values
     return init[:, None] + lead[None, :] - np.timedelta64(1, "h")
@@ -179,6 +235,23 @@ def observed_for(
 
     ``observed`` is an hourly series labelled by interval start (a dataset holding ``name``
     or a DataArray). Missing hours give NaN.
+
+    Parameters
+    ----------
+    forecast : xr.Dataset
+        Forecast dataset with ``init_time`` (naive UTC) and ``lead_time`` (timedelta)
+        coordinates; only those coordinates are read.
+    observed : xr.Dataset or xr.DataArray
+        Hourly observations on ``time`` (naive UTC, interval start), in the variable's own
+        unit (e.g. Dst in nT, Kp 0..9).
+    name : str
+        Variable to pick from ``observed`` when it is a Dataset (ignored for a DataArray).
+
+    Returns
+    -------
+    xr.DataArray
+        Observed values on ``(init_time, lead_time)``, the target hour of each forecast
+        (:func:`target_labels`), carrying the observed variable's attrs (units).
     """
     series = observed[name] if isinstance(observed, xr.Dataset) else observed
     s = series.to_series()

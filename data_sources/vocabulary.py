@@ -111,6 +111,18 @@ VARIABLES: dict[str, Variable] = {
 def describe(name: str) -> Variable:
     """Return the canonical :class:`Variable` for ``name``.
 
+    Parameters
+    ----------
+    name : str
+        Canonical variable name, e.g. ``"dst"``, ``"bz_gsm"``, ``"kp"`` (see
+        :data:`VARIABLES`).
+
+    Returns
+    -------
+    Variable
+        Its CF ``units`` (``"nT"``, ``"km s-1"``, ``"cm-3"``, ``"nPa"``, ...), ``long_name``,
+        ``valid_range`` and ``storm_direction``.
+
     Raises
     ------
     KeyError
@@ -130,6 +142,29 @@ def annotate(
 
     ``data_version`` is one string for all variables, or a mapping name -> version.
     Variables whose name ends in ``_qc`` or ``_version`` are left as they are.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Dataset whose data variables all have canonical names; updated in place.
+    source : str
+        Source name written to each variable's ``source`` attribute (e.g. ``"omni2"``).
+    data_version : str or dict of str to str
+        One of :data:`DATA_VERSIONS` (``"final"``, ``"provisional"``, ``"quicklook"``,
+        ``"real-time"``, ...) for all variables, or a mapping variable name -> version
+        that covers every annotated variable.
+
+    Returns
+    -------
+    xr.Dataset
+        ``ds`` itself (same object), annotated.
+
+    Raises
+    ------
+    KeyError
+        If a variable name is not canonical (or missing from a ``data_version`` mapping).
+    ValueError
+        If a version is not one of :data:`DATA_VERSIONS`.
     """
     for key, da in ds.data_vars.items():
         name = str(key)

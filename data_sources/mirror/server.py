@@ -42,6 +42,11 @@ def default_data_dir() -> Path:
     Tests, benchmarks and the demo set it (``tests/conftest.py`` and the Makefile point it at
     ``../shared/data``); the library itself never reads a recorded folder unless told to.
 
+    Returns
+    -------
+    Path
+        ``$SUPERSTORM_DATA`` with ``~`` expanded (not checked to exist).
+
     Raises
     ------
     ValueError
@@ -59,7 +64,20 @@ def default_data_dir() -> Path:
 
 
 def collect_files(data_dir: Path) -> dict[str, Path | bytes]:
-    """All ``url_path -> content`` pairs every source module offers from ``data_dir``."""
+    """All ``url_path -> content`` pairs every source module offers from ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder.
+
+    Returns
+    -------
+    dict of str to Path or bytes
+        URL path below the mirror root (``<upstream host>/<path>``, no leading ``/``) ->
+        a recorded file served as-is or a re-encoded body, merged over
+        :data:`SOURCE_MODULES`' ``mirror_files``.
+    """
     files: dict[str, Path | bytes] = {}
     for mod in SOURCE_MODULES:
         contribute = getattr(mod, "mirror_files", None)
@@ -92,6 +110,15 @@ class MirrorServer:
 
     ``dynamic`` maps a URL path to a callable ``(query: dict) -> bytes`` for query APIs
     (the GFZ JSON API, say).
+
+    Parameters
+    ----------
+    files : dict of str to Path or bytes
+        URL path (no leading ``/``) -> file or body, e.g. :func:`collect_files`.
+    dynamic : dict, optional
+        URL path -> ``f(query: dict) -> bytes``, e.g. :func:`dynamic_routes`.
+    port : int, optional
+        TCP port on 127.0.0.1; 0 (default) picks a free one (see :attr:`url`).
     """
 
     def __init__(
@@ -154,7 +181,13 @@ class MirrorServer:
             req.wfile.write(body)
 
     def start(self) -> MirrorServer:
-        """Start serving on a background thread; return ``self``."""
+        """Start serving on a background thread; return ``self``.
+
+        Returns
+        -------
+        MirrorServer
+            ``self``, now serving at :attr:`url`.
+        """
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -172,7 +205,18 @@ class MirrorServer:
 
 
 def dynamic_routes(data_dir: Path) -> dict:
-    """Query-API routes every source module offers (``mirror_routes(data_dir)``)."""
+    """Query-API routes every source module offers (``mirror_routes(data_dir)``).
+
+    Parameters
+    ----------
+    data_dir : Path
+        Recorded-data folder.
+
+    Returns
+    -------
+    dict
+        URL path (no leading ``/``) -> ``f(query: dict) -> bytes``.
+    """
     routes: dict = {}
     for mod in SOURCE_MODULES:
         contribute = getattr(mod, "mirror_routes", None)
@@ -182,7 +226,28 @@ def dynamic_routes(data_dir: Path) -> dict:
 
 
 def serve_recorded(data_dir: Path | None = None, port: int = 0) -> MirrorServer:
-    """A started mirror of everything recorded in ``data_dir`` (default ``SUPERSTORM_DATA``)."""
+    """A started mirror of everything recorded in ``data_dir`` (default ``SUPERSTORM_DATA``).
+
+    Parameters
+    ----------
+    data_dir : Path, optional
+        Recorded-data folder; default :func:`default_data_dir`.
+    port : int, optional
+        TCP port on 127.0.0.1; 0 (default) picks a free one.
+
+    Returns
+    -------
+    MirrorServer
+        The running server; point ``SUPERSTORM_MIRROR`` at its :attr:`~MirrorServer.url`
+        and call :meth:`~MirrorServer.stop` (or use it as a context manager) when done.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data_dir`` is not a folder.
+    ValueError
+        If no ``data_dir`` is given and ``SUPERSTORM_DATA`` is not set.
+    """
     data_dir = Path(data_dir or default_data_dir())
     if not data_dir.is_dir():
         raise FileNotFoundError(
