@@ -42,7 +42,6 @@ UNITS = (
 )
 #: units still being documented; each must fail until it passes, then leave this set
 PENDING = {
-    "data_sources",
     "forecasting",
     "forecasting/verification",
     "forecasting/evaluation",
