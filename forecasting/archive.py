@@ -36,7 +36,19 @@ class ArchiveConflict(FileExistsError):
 
 
 def root(home: Path | None = None) -> Path:
-    """``$SUPERSTORM_HOME/archive``."""
+    """``$SUPERSTORM_HOME/archive``: the forecast archive folder.
+
+    Parameters
+    ----------
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    Path
+        ``<home>/archive`` (not created here).
+    """
     return Path(home or config.home()) / "archive"
 
 
@@ -47,7 +59,29 @@ def _check_model(model: str) -> str:
 
 
 def path_for(model: str, issue_time: TimeLike, *, home: Path | None = None) -> Path:
-    """Archive path of ``model``'s forecast issued at ``issue_time`` (UTC, whole minutes)."""
+    """Archive path of ``model``'s forecast issued at ``issue_time`` (UTC, whole minutes).
+
+    Parameters
+    ----------
+    model : str
+        Model name as stored in the forecast's ``model`` attribute (``tft``,
+        ``persistence`` ...); only ``[A-Za-z0-9_.-]``.
+    issue_time : TimeLike
+        Forecast issue time (``init_time``), UTC; seconds are dropped from the file name.
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    Path
+        ``<home>/archive/<model>/<YYYY>/<model>_<YYYYmmddTHHMM>.nc`` (may not exist).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` holds characters unusable in a file name.
+    """
     t = to_utc(issue_time)
     _check_model(model)
     return root(home) / model / f"{t:%Y}" / f"{model}_{t:%Y%m%dT%H%M}.nc"
@@ -66,6 +100,21 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> bool:
 
 def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
     """Archive a single-issue forecast; return its path.
+
+    Parameters
+    ----------
+    forecast : xr.Dataset
+        A forecast in the :mod:`forecasting.schema` layout with exactly one ``init_time``
+        (dims ``init_time``, ``lead_time``, ``quantile``; attrs ``model``, ``model_version``,
+        ``data_cutoff``, ``created``).
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    Path
+        The archived file (written atomically, or the existing identical one).
 
     Raises
     ------
@@ -114,7 +163,19 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
 
 
 def models(*, home: Path | None = None) -> list[str]:
-    """Models with archived forecasts."""
+    """Models with archived forecasts.
+
+    Parameters
+    ----------
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    list of str
+        Sorted model names (sub-folders of the archive); empty if there is no archive.
+    """
     r = root(home)
     return sorted(p.name for p in r.iterdir() if p.is_dir()) if r.is_dir() else []
 
@@ -128,7 +189,21 @@ def list_issues(
 ) -> pd.DataFrame:
     """Archived forecasts: columns ``model``, ``issue_time``, ``path`` (sorted).
 
-    ``start`` / ``end`` bound ``issue_time`` (``start <= t < end``).
+    Parameters
+    ----------
+    model : str or None
+        Only this model; ``None`` lists every archived model.
+    start, end : TimeLike or None
+        UTC bounds on ``issue_time``, ``start <= t < end``; ``None`` leaves that side open.
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per archived file: ``model`` (str), ``issue_time`` (naive UTC
+        Timestamp), ``path`` (Path); sorted by model then issue time, index 0..n-1.
     """
     rows = []
     for m in [model] if model else models(home=home):
@@ -146,7 +221,28 @@ def list_issues(
 
 
 def load(issue_time: TimeLike, model: str, *, home: Path | None = None) -> xr.Dataset:
-    """The archived forecast of ``model`` issued at ``issue_time`` (loaded into memory)."""
+    """The archived forecast of ``model`` issued at ``issue_time`` (loaded into memory).
+
+    Parameters
+    ----------
+    issue_time : TimeLike
+        Forecast issue time (``init_time``), UTC.
+    model : str
+        Model name (``tft``, ``persistence`` ...).
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    xr.Dataset
+        The forecast (schema of :mod:`forecasting.schema`, one ``init_time``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is archived for that model and issue time.
+    """
     path = path_for(model, issue_time, home=home)
     if not path.exists():
         raise FileNotFoundError(
@@ -160,7 +256,29 @@ def load(issue_time: TimeLike, model: str, *, home: Path | None = None) -> xr.Da
 def load_range(
     start: TimeLike, end: TimeLike, model: str, *, home: Path | None = None
 ) -> xr.Dataset:
-    """All archived forecasts of ``model`` with ``start <= issue_time < end``, along ``init_time``."""
+    """All archived forecasts of ``model`` with ``start <= issue_time < end``, along ``init_time``.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds on the issue time, ``end`` exclusive.
+    model : str
+        Model name (``tft``, ``persistence`` ...).
+    home : Path or None
+        Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
+        (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+
+    Returns
+    -------
+    xr.Dataset
+        The forecasts concatenated along ``init_time`` (attributes that differ between
+        issues, e.g. ``created``, are dropped).
+
+    Raises
+    ------
+    FileNotFoundError
+        If no forecast of ``model`` is archived in ``[start, end)``.
+    """
     issues = list_issues(model, start=start, end=end, home=home)
     if issues.empty:
         raise FileNotFoundError(

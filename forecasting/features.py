@@ -84,6 +84,23 @@ def known_by_end_of_row(series: pd.Series, name: str, labels: pd.DatetimeIndex) 
 
     For an interval length ``S`` (``timeconv.INTERVAL``; 1 h by default) the row labelled ``h``
     gets the value labelled ``floor(h + 1 h, S) - S``. For hourly values this is ``h`` itself.
+
+    Parameters
+    ----------
+    series : pd.Series
+        Hourly values of ``name`` (units of the variable, e.g. nT, km/s) indexed by naive UTC
+        hour labels (interval starts); a coarse index (Kp 3 h, F10.7 daily) repeats its
+        interval's value on each hour.
+    name : str
+        Canonical variable name (``dst``, ``kp``, ``v_sw`` ...); it picks the interval
+        length from ``timeconv.INTERVAL``.
+    labels : pd.DatetimeIndex
+        Row labels (naive UTC, start of hour) to fill.
+
+    Returns
+    -------
+    np.ndarray
+        float, same length as ``labels``; NaN where the source interval is absent.
     """
     step = timeconv.INTERVAL.get(name, timeconv.HOUR)
     src = (labels + timeconv.HOUR).floor(step) - step
@@ -220,11 +237,21 @@ def build_features(ds: xr.Dataset, *, fill_limit: int = 3, indicators: bool = Tr
 def feature_metadata(df: pd.DataFrame) -> dict:
     """What :func:`build_features` used and derived for ``df``.
 
+    Parameters
+    ----------
+    df : pd.DataFrame
+        A feature table returned by :func:`build_features` (its ``attrs`` carry the record).
+
     Returns
     -------
     dict
         ``inputs`` (raw variables used), ``derived`` (column -> formula/reference),
         ``columns``, ``fill`` (missing-value policy), ``availability`` and ``newell_form``.
+
+    Raises
+    ------
+    ValueError
+        If ``df`` was not made by :func:`build_features`.
     """
     meta = df.attrs.get("feature_metadata")
     if meta is None:

@@ -106,6 +106,7 @@ class Latencies:
     l1_lead: bool = False
 
     def __post_init__(self) -> None:
+        """Check delays are >= 0 and store them as read-only Timedeltas."""
         clean = {}
         for var, d in self.delays.items():
             td = pd.Timedelta(d)
@@ -127,25 +128,96 @@ class Latencies:
         default: str | pd.Timedelta = "0h",
         l1_lead: bool = False,
     ) -> Latencies:
-        """Build a profile from variable -> product names (keys of :data:`PRODUCT_DELAY`)."""
+        """Build a profile from variable -> product names (keys of :data:`PRODUCT_DELAY`).
+
+        Parameters
+        ----------
+        name : str
+            Profile name (``realtime``, ``archive`` ...), recorded in backtest attributes.
+        products : Mapping[str, str]
+            Canonical variable name (``dst``, ``v_sw`` ...) -> product key of
+            :data:`PRODUCT_DELAY` (``kyoto_dst_realtime``, ``swpc_rtsw`` ...).
+        default : str or pd.Timedelta
+            Delay of variables not in ``products`` (``"0h"``: known when the interval ends).
+        l1_lead : bool
+            Solar wind known by the L1 rule (:func:`l1_view`) instead of a fixed delay.
+
+        Returns
+        -------
+        Latencies
+            The profile, delays looked up in :data:`PRODUCT_DELAY`.
+
+        Raises
+        ------
+        KeyError
+            If a product is not a key of :data:`PRODUCT_DELAY`; the message lists them.
+        """
         return cls(name, _product_table(products), pd.Timedelta(default), l1_lead)
 
     def delay(self, var: str) -> pd.Timedelta:
-        """The publication delay of ``var`` (``*_qc`` flags follow their variable)."""
+        """The publication delay of ``var`` (``*_qc`` flags follow their variable).
+
+        Parameters
+        ----------
+        var : str
+            Variable name (``dst``, ``bz_gsm``, ``dst_qc`` ...).
+
+        Returns
+        -------
+        pd.Timedelta
+            Delay after the interval end; the profile's ``default`` if ``var`` is not listed.
+        """
         base = var[:-3] if var.endswith("_qc") else var
         return self.delays.get(base, self.default)
 
     def with_delays(self, name: str | None = None, **delays: str | pd.Timedelta) -> Latencies:
-        """A copy with some delays changed, e.g. ``REALTIME.with_delays(dst="2h")``."""
+        """A copy with some delays changed, e.g. ``REALTIME.with_delays(dst="2h")``.
+
+        Parameters
+        ----------
+        name : str or None
+            Name of the new profile; ``None`` gives ``"<this name>+custom"``.
+        **delays : str or pd.Timedelta
+            Variable name -> new delay after the interval end (anything
+            :class:`pandas.Timedelta` accepts, e.g. ``"2h"``, ``"30D"``).
+
+        Returns
+        -------
+        Latencies
+            The new profile (same ``default`` and ``l1_lead``); this one is unchanged.
+        """
         merged = {**self.delays, **{k: pd.Timedelta(v) for k, v in delays.items()}}
         return Latencies(name or f"{self.name}+custom", merged, self.default, self.l1_lead)
 
     def max_delay(self, names: Iterable[str]) -> pd.Timedelta:
-        """The largest delay among ``names`` (zero if none)."""
+        """The largest delay among ``names`` (zero if none).
+
+        Parameters
+        ----------
+        names : Iterable[str]
+            Variable names (``*_qc`` flags follow their variable).
+
+        Returns
+        -------
+        pd.Timedelta
+            Largest publication delay; ``Timedelta(0)`` for an empty ``names``.
+        """
         return max((self.delay(n) for n in names), default=pd.Timedelta(0))
 
     def is_zero(self, names: Iterable[str] | None = None) -> bool:
-        """True when every delay (of ``names``, or all) is zero: ``as_of`` equals ``known_at``."""
+        """True when every delay (of ``names``, or all) is zero: ``as_of`` equals ``known_at``.
+
+        Parameters
+        ----------
+        names : Iterable[str] or None
+            Variables to check; ``None`` checks ``default`` and every listed delay.
+
+        Returns
+        -------
+        bool
+            Whether no variable waits past its interval end; always False for an
+            ``l1_lead`` profile (the L1 rule shifts solar wind in time).
+        """
         if self.l1_lead:
             return False
         if names is None:
@@ -155,7 +227,21 @@ class Latencies:
         return all(self.delay(n) == pd.Timedelta(0) for n in names)
 
     def available_from(self, var: str, labels: pd.DatetimeIndex | np.ndarray) -> pd.DatetimeIndex:
-        """When the value of ``var`` labelled ``labels`` was published: interval end + delay."""
+        """When the value of ``var`` labelled ``labels`` was published: interval end + delay.
+
+        Parameters
+        ----------
+        var : str
+            Variable name (``dst``, ``kp``, ``dst_qc`` ...); its interval length comes from
+            :func:`data_sources.timeconv.interval_end` (Kp 3 h, F10.7 daily, else 1 h).
+        labels : pd.DatetimeIndex or np.ndarray
+            Value labels (naive UTC, interval starts).
+
+        Returns
+        -------
+        pd.DatetimeIndex
+            Publication times (naive UTC), one per label.
+        """
         base = var[:-3] if var.endswith("_qc") else var
         return timeconv.interval_end(base, labels) + self.delay(var)
 
@@ -240,7 +326,26 @@ def _view(ds: xr.Dataset, lat: Latencies) -> xr.Dataset:
 
 
 def resolve(latencies: Latencies | str | bool | None) -> Latencies:
-    """``True`` -> :data:`REALTIME`, ``False``/``None`` -> :data:`IDEAL`, a name -> its profile."""
+    """``True`` -> :data:`REALTIME`, ``False``/``None`` -> :data:`IDEAL`, a name -> its profile.
+
+    Parameters
+    ----------
+    latencies : Latencies, str, bool or None
+        A profile (returned as it is), a name in :data:`PROFILES` (``ideal``, ``realtime``,
+        ``archive``, ``l1``), or a bool / None as above.
+
+    Returns
+    -------
+    Latencies
+        The profile.
+
+    Raises
+    ------
+    ValueError
+        If a name is not in :data:`PROFILES`.
+    TypeError
+        If ``latencies`` is of any other type.
+    """
     if latencies is True:
         return REALTIME
     if latencies is False or latencies is None:
@@ -263,7 +368,24 @@ def _time_vars(ds: xr.Dataset) -> list[str]:
 
 
 def late_mask(ds: xr.Dataset, var: str, t: timeconv.TimeLike, latencies: Latencies) -> np.ndarray:
-    """Boolean over ``ds.time``: True where ``var`` was not yet published at ``t``."""
+    """Boolean over ``ds.time``: True where ``var`` was not yet published at ``t``.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Dataset with a ``time`` index (naive UTC interval-start labels).
+    var : str
+        Variable name whose delay applies (``*_qc`` flags follow their variable).
+    t : TimeLike
+        Issue time, UTC.
+    latencies : Latencies
+        Publication-delay profile.
+
+    Returns
+    -------
+    np.ndarray
+        bool, shape ``(len(ds.time),)``: ``interval_end + delay > t``.
+    """
     labels = ds.indexes["time"]
     return np.asarray(latencies.available_from(var, labels) > pd.Timestamp(t))
 
@@ -308,14 +430,30 @@ def as_of(
 def mask_latency_windows(
     ds: xr.Dataset, times: pd.DatetimeIndex, latencies: Latencies
 ) -> xr.Dataset:
-    """A copy of ``ds`` with, for each issue time in ``times``, the values already ended but
-    not yet published masked (``interval_end <= t < interval_end + delay``).
+    """Mask, for each issue time in ``times``, the values ended but not yet published.
 
+    A copy of ``ds`` where values with ``interval_end <= t < interval_end + delay`` for some
+    ``t`` in ``times`` are NaN (2, missing, for ``*_qc`` flags).
     Unlike :func:`as_of`, the time axis is kept whole and nothing after ``t`` is touched, so
     a forecaster that applies :func:`~data_sources.timeconv.known_at` itself sees, at each
     ``t``, exactly :func:`as_of` ``(ds, t)`` -- provided its inputs for ``t`` do not reach
     back into the window of an earlier ``t`` (the batched backtest spaces issue times by the
     forecaster's look-back to guarantee that).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Hourly dataset along ``time`` (naive UTC interval-start labels). With an ``l1_lead``
+        profile it is first put in the :func:`l1_view` (unless it is one).
+    times : pd.DatetimeIndex
+        Issue times (naive UTC), sorted ascending.
+    latencies : Latencies
+        Publication-delay profile (use :func:`resolve` for names).
+
+    Returns
+    -------
+    xr.Dataset
+        Same variables and whole time axis, the publication windows masked.
     """
     times = pd.DatetimeIndex(np.atleast_1d(times))
     ds = _view(ds, latencies)

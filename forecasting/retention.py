@@ -52,6 +52,7 @@ class RetentionPolicy:
     temp_hours: float = 1.0
 
     def __post_init__(self) -> None:
+        """Check every limit is a number >= 0 (``None`` keeps for ever, not for ``temp_hours``)."""
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None and f.name != "temp_hours":
@@ -65,6 +66,20 @@ class RetentionPolicy:
     @classmethod
     def from_config(cls, **overrides: float | None) -> RetentionPolicy:
         """Defaults, then ``[retention]`` of ``config.toml``, then ``overrides`` (not None).
+
+        In ``config.toml``, ``"keep"``, ``"forever"`` or ``-1`` mean keep for ever (None).
+
+        Parameters
+        ----------
+        **overrides : float or None
+            Field name (``inputs_days``, ``archive_days``, ``prefect_days``,
+            ``quarantine_days``, ``baseline_days`` [days]; ``temp_hours`` [h]) -> value;
+            ``None`` values are ignored (the configured or default value stays).
+
+        Returns
+        -------
+        RetentionPolicy
+            The merged, validated policy.
 
         Raises
         ------
@@ -97,11 +112,29 @@ class PruneReport:
     errors: list[str] = field(default_factory=list)
 
     def count(self, kind: str) -> int:
-        """Number of files removed of ``kind``."""
+        """Number of files removed of ``kind``.
+
+        Parameters
+        ----------
+        kind : str
+            ``temp``, ``inputs``, ``archive``, ``quarantine`` or ``baselines``.
+
+        Returns
+        -------
+        int
+            Paths removed (or listed, with ``dry_run``); 0 for a kind with none.
+        """
         return len(self.removed.get(kind, []))
 
     def summary(self) -> str:
-        """One line per kind, for the CLI."""
+        """One line per kind, for the CLI.
+
+        Returns
+        -------
+        str
+            Newline-joined lines: removed count per kind, Prefect runs, space freed [MB]
+            and one line per error.
+        """
         verb = "would remove" if self.dry_run else "removed"
         lines = [f"{kind}: {verb} {len(paths)}" for kind, paths in sorted(self.removed.items())]
         lines.append(f"prefect flow runs: {verb} {self.prefect_runs}")
@@ -112,7 +145,14 @@ class PruneReport:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        """Plain dict (for JSON output)."""
+        """Plain dict (for JSON output).
+
+        Returns
+        -------
+        dict
+            ``removed`` (kind -> list of path strings), ``freed_bytes``, ``prefect_runs``,
+            ``dry_run``, ``errors``.
+        """
         return asdict(self)
 
 
@@ -194,6 +234,20 @@ def prune_prefect_runs(
 
     Uses the configured Prefect API (``PREFECT_API_URL``, else Prefect's local database).
     Runs that are scheduled, pending or running are never touched.
+
+    Parameters
+    ----------
+    days : float
+        Age limit [days] on a run's start time.
+    dry_run : bool
+        Count the runs that would go, delete nothing.
+    now : pd.Timestamp or None
+        Reference time (naive values are UTC); ``None`` uses the clock.
+
+    Returns
+    -------
+    int
+        Flow runs deleted (or that would be, with ``dry_run``).
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (

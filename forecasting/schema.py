@@ -59,6 +59,16 @@ _THIRDS_TOL = 1e-6
 def storm_direction(name: str) -> str:
     """``"low"`` if storms drive ``name`` down (Dst), ``"high"`` if up (Kp, ap).
 
+    Parameters
+    ----------
+    name : str
+        Storm index: ``dst`` (storms drive it down) or ``kp``, ``ap``, ``ap_daily`` (up).
+
+    Returns
+    -------
+    str
+        ``"low"`` or ``"high"`` (:data:`STORM_DIRECTION`).
+
     Raises
     ------
     ValueError
@@ -95,13 +105,39 @@ def exceeds(name: str, values: ArrayT, threshold: float) -> ArrayT:
 
 
 def most_severe(name: str, values: np.ndarray) -> int:
-    """Position of the most storm-like finite value of ``values`` (min Dst, max Kp)."""
+    """Position of the most storm-like finite value of ``values`` (min Dst, max Kp).
+
+    Parameters
+    ----------
+    name : str
+        Storm index: ``dst`` (storms drive it down) or ``kp``, ``ap``, ``ap_daily`` (up).
+    values : np.ndarray
+        Values of ``name`` (nT for Dst, Kp in thirds); NaN is skipped. A flattened
+        position is returned for arrays of more than one dimension.
+
+    Returns
+    -------
+    int
+        Index of the minimum (Dst) or maximum (Kp, ap); raises ``ValueError`` when
+        every value is NaN (numpy's ``nanargmin``/``nanargmax``).
+    """
     pick = np.nanargmin if storm_direction(name) == "low" else np.nanargmax
     return int(pick(values))
 
 
 def kp_label(kp: float) -> str:
-    """Kp in NOAA thirds notation: 23/3 -> ``8-``, 5.0 -> ``5``, 5.333 -> ``5+``."""
+    """Kp in NOAA thirds notation: 23/3 -> ``8-``, 5.0 -> ``5``, 5.333 -> ``5+``.
+
+    Parameters
+    ----------
+    kp : float
+        Kp as a decimal (0 to 9, in thirds); rounded to the nearest third.
+
+    Returns
+    -------
+    str
+        ``"<n>"``, ``"<n>+"`` or ``"<n+1>-"`` (e.g. ``"9-"`` for 26/3).
+    """
     thirds = int(round(kp * 3))
     base, rest = divmod(thirds, 3)
     return {0: f"{base}", 1: f"{base}+", 2: f"{base + 1}-"}[rest]
@@ -131,6 +167,9 @@ def make_forecast(
         Which model made it (``tft``, ``persistence`` ...) and its registry version.
     data_cutoff
         End of the newest input interval used; defaults to the last ``init_time``.
+    extra_attrs
+        More global attributes (e.g. ``latency``, ``source``); they may override the
+        defaults above.
 
     Returns
     -------
@@ -181,7 +220,25 @@ def make_forecast(
 
 
 def validate_forecast(ds: xr.Dataset) -> xr.Dataset:
-    """Check a dataset against the forecast schema; raise ``ValueError`` saying what is off."""
+    """Check a dataset against the forecast schema; raise ``ValueError`` saying what is off.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Candidate forecast: needs dims ``init_time``, ``lead_time``, ``quantile``, the
+        ``valid_time`` coordinate, at least one target variable and the attrs
+        :data:`REQUIRED_ATTRS`.
+
+    Returns
+    -------
+    xr.Dataset
+        ``ds`` itself, unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing dimension, attribute or coordinate.
+    """
     for dim in ("init_time", "lead_time", "quantile"):
         if dim not in ds.dims:
             raise ValueError(f"forecast lacks dimension {dim!r}; dims are {tuple(ds.dims)}")
@@ -196,7 +253,21 @@ def validate_forecast(ds: xr.Dataset) -> xr.Dataset:
 
 
 def median(ds: xr.Dataset, name: str) -> xr.DataArray:
-    """The 0.5 quantile of ``name`` (nearest quantile if 0.5 is absent)."""
+    """The 0.5 quantile of ``name`` (nearest quantile if 0.5 is absent).
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        A forecast (schema above).
+    name : str
+        Target variable (``dst`` [nT], ``kp``).
+
+    Returns
+    -------
+    xr.DataArray
+        The median on ``(init_time, lead_time)`` in the target's units, with a scalar
+        ``quantile`` coordinate.
+    """
     return ds[name].sel(quantile=0.5, method="nearest")
 
 
@@ -206,6 +277,21 @@ def cdf_at(values: np.ndarray, levels: np.ndarray, threshold: float) -> np.ndarr
     The CDF is linear between forecast quantiles; beyond the outermost quantiles it is
     extended linearly with the slope of the two outermost ones and clipped to [0, 1], so a
     threshold just outside the forecast range gets a small, non-zero probability.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        Quantile values, any leading shape, quantiles on the last axis (sorted here);
+        units of the variable (nT, Kp).
+    levels : np.ndarray
+        Quantile levels in (0, 1), one per entry of the last axis of ``values``.
+    threshold : float
+        Value at which the CDF is read, in the units of ``values``.
+
+    Returns
+    -------
+    np.ndarray
+        P(X <= threshold) in [0, 1], shape ``values.shape[:-1]``; NaN where a row has NaN.
     """
     v = np.sort(np.asarray(values, dtype=float), axis=-1)
     q = np.asarray(levels, dtype=float)
@@ -232,6 +318,24 @@ def exceedance_probability(
 
     ``below`` defaults to True for ``dst`` (P(Dst <= threshold)) and False otherwise
     (P(Kp >= threshold)). See :func:`cdf_at` for the interpolation.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        A forecast (schema above).
+    name : str
+        Target variable (``dst``, ``kp``).
+    threshold : float
+        Event level in the target's units (e.g. -100 nT, Kp 5).
+    below : bool or None
+        True: P(value <= threshold); False: P(value >= threshold); None: from
+        :func:`storm_direction`.
+
+    Returns
+    -------
+    xr.DataArray
+        Probability [1] on the forecast's dims other than ``quantile``, with attrs
+        ``long_name`` (``P(dst <= -100)``) and ``units``.
     """
     below = (storm_direction(name) == "low") if below is None else below
     da = ds[name].transpose(..., "quantile")

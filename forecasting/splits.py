@@ -57,6 +57,7 @@ class YearSplit:
     test: YearRange = (2015, None)
 
     def __post_init__(self) -> None:
+        """Check each year range and that train, validate and test do not overlap."""
         parts = {p: _check_range(p, getattr(self, p)) for p in ("train", "validate", "test")}
         for p, rng in parts.items():
             object.__setattr__(self, p, rng)
@@ -75,7 +76,24 @@ class YearSplit:
                     )
 
     def bounds(self, part: str) -> tuple[pd.Timestamp, pd.Timestamp | None]:
-        """``[start, end)`` timestamps of ``part`` (``end`` None when open-ended)."""
+        """``[start, end)`` timestamps of ``part`` (``end`` None when open-ended).
+
+        Parameters
+        ----------
+        part : str
+            ``train``, ``validate`` or ``test``.
+
+        Returns
+        -------
+        tuple of (pd.Timestamp, pd.Timestamp or None)
+            Jan 1 00:00 UTC (naive) of the first year and of the year after the last one;
+            ``None`` for an open-ended part.
+
+        Raises
+        ------
+        ValueError
+            For any other ``part``.
+        """
         if part not in ("train", "validate", "test"):
             raise ValueError(f"unknown split part {part!r}; use train, validate or test")
         first, last = getattr(self, part)
@@ -83,13 +101,39 @@ class YearSplit:
         return pd.Timestamp(f"{first}-01-01"), end
 
     def select(self, ds: xr.Dataset, part: str) -> xr.Dataset:
-        """The hours of ``ds`` in ``part`` (labels in ``[start, end)``)."""
+        """The hours of ``ds`` in ``part`` (labels in ``[start, end)``).
+
+        Parameters
+        ----------
+        ds : xr.Dataset
+            Dataset with a sorted ``time`` index (naive UTC hour labels).
+        part : str
+            ``train``, ``validate`` or ``test``.
+
+        Returns
+        -------
+        xr.Dataset
+            ``ds`` cut along ``time`` to the part's whole years.
+        """
         start, end = self.bounds(part)
         stop = None if end is None else end - pd.Timedelta("1ns")
         return ds.sel(time=slice(start, stop))
 
     def years(self, part: str, available: Iterable[int]) -> list[int]:
-        """The years of ``available`` falling in ``part``."""
+        """The years of ``available`` falling in ``part``.
+
+        Parameters
+        ----------
+        part : str
+            ``train``, ``validate`` or ``test``.
+        available : Iterable[int]
+            Candidate years (e.g. the years a store holds); duplicates are dropped.
+
+        Returns
+        -------
+        list of int
+            Sorted years of ``available`` within the part's inclusive range.
+        """
         first, last = getattr(self, part)
         return [
             int(y) for y in sorted(set(available)) if y >= first and (last is None or y <= last)
@@ -118,6 +162,11 @@ def parse_years(text: str | int, part: str = "years") -> YearRange:
     part
         Name used in the error message (``train``, ``--val-years`` ...).
 
+    Returns
+    -------
+    YearRange
+        ``(first, last)`` inclusive; ``last`` None for an open end.
+
     Raises
     ------
     ValueError
@@ -137,7 +186,18 @@ def parse_years(text: str | int, part: str = "years") -> YearRange:
 
 
 def format_years(rng: YearRange) -> str:
-    """``(1998, 2012)`` -> ``"1998-2012"``; ``(2015, None)`` -> ``"2015-"``."""
+    """``(1998, 2012)`` -> ``"1998-2012"``; ``(2015, None)`` -> ``"2015-"``.
+
+    Parameters
+    ----------
+    rng : YearRange
+        Inclusive ``(first, last)`` years; ``last`` None for open-ended.
+
+    Returns
+    -------
+    str
+        The form :func:`parse_years` reads; one year alone (``"2007"``) when first == last.
+    """
     first, last = rng
     if last is None:
         return f"{first}-"
@@ -197,7 +257,18 @@ def configured_split(
 
 # ---------------------------------------------------------------------- data from the store
 def last_stored_year(store: Store) -> int | None:
-    """The last year any solar-wind source holds in ``store`` (None when it holds none)."""
+    """The last year any solar-wind source holds in ``store`` (None when it holds none).
+
+    Parameters
+    ----------
+    store : Store
+        The store; sources counted are those of ``PRIORITY["v_sw"]`` and ``local_*`` ones.
+
+    Returns
+    -------
+    int or None
+        Latest stored year (UTC) of those sources; ``None`` when none is stored.
+    """
     stored = [s for s in store.sources() if s in PRIORITY["v_sw"] or s.startswith("local_")]
     years = [y for s in stored for y in store.years(s)]
     return max(years) if years else None
@@ -224,6 +295,15 @@ def _years_with(ds: xr.Dataset, names: Iterable[str], first: int, last: int) -> 
 
 def require_data(ds: xr.Dataset, first: int, last: int, store: Store) -> None:
     """Raise when ``ds`` has no solar wind or no Dst in the years ``first..last``.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Hourly dataset on ``time`` (:func:`data_sources.dataset.build_dataset` output).
+    first, last : int
+        Inclusive year range to check (UTC years).
+    store : Store
+        The store ``ds`` came from; named in the message.
 
     Raises
     ------
@@ -299,6 +379,20 @@ def load_period(
 
 def part_range(split: YearSplit, part: str, store: Store) -> tuple[int, int]:
     """Inclusive ``(first, last)`` years of ``part``; an open end becomes the last stored year.
+
+    Parameters
+    ----------
+    split : YearSplit
+        The year split.
+    part : str
+        ``train``, ``validate`` or ``test``.
+    store : Store
+        Store consulted for the last stored year (:func:`last_stored_year`).
+
+    Returns
+    -------
+    tuple of (int, int)
+        First and last year, both inclusive.
 
     Raises
     ------
@@ -399,6 +493,24 @@ def load_training_data(
 
     See :func:`load_split_data`; raises ``ValueError`` such as "no solar wind in the store for
     1998-2012: run `superstorm ingest --source omni2 --start 1998-01-01 --end 2013-01-01`".
+
+    Parameters
+    ----------
+    split : YearSplit
+        The year split; its ``train`` and ``validate`` parts are loaded.
+    store : Store or None
+        Store to read; ``None`` uses ``Store()`` under ``$SUPERSTORM_HOME``.
+    priority : dict or None
+        Variable -> source names in order of preference, passed to
+        :func:`data_sources.dataset.build_dataset`; ``None`` uses its default
+        (:data:`data_sources.dataset.PRIORITY`).
+
+    Returns
+    -------
+    xr.Dataset
+        Hourly dataset from Jan 1 of the first training year to the end of the last
+        validation year, test years blanked (NaN, ``*_qc`` = 2); attrs as
+        :func:`load_split_data`.
     """
     return load_split_data(split, ("train", "validate"), store=store, priority=priority)
 
@@ -409,7 +521,31 @@ def load_evaluation_data(
     store: Store | None = None,
     priority: dict[str, list[str] | tuple[str, ...]] | None = None,
 ) -> xr.Dataset:
-    """The training (baselines are fitted there) through test years of ``split`` from the store."""
+    """The training (baselines are fitted there) through test years of ``split`` from the store.
+
+    Parameters
+    ----------
+    split : YearSplit
+        The year split; its ``train`` and ``test`` parts are loaded (validation years in
+        between stay as context).
+    store : Store or None
+        Store to read; ``None`` uses ``Store()`` under ``$SUPERSTORM_HOME``.
+    priority : dict or None
+        Variable -> source names in order of preference, passed to
+        :func:`data_sources.dataset.build_dataset`; ``None`` uses its default
+        (:data:`data_sources.dataset.PRIORITY`).
+
+    Returns
+    -------
+    xr.Dataset
+        Hourly dataset from Jan 1 of the first training year to the end of the last test
+        year (an open test end: the last stored year); attrs as :func:`load_split_data`.
+
+    Raises
+    ------
+    ValueError
+        If a part has no solar wind or no Dst in the store (names the ingest command).
+    """
     return load_split_data(split, ("train", "test"), store=store, priority=priority)
 
 
@@ -422,6 +558,22 @@ def recorded_omni_files(data_dir: str | Path) -> dict[int, Path]:
     """Year -> recorded OMNI2 file; ``omni2_low_res`` wins over ``omni2_low_res_dynaml``.
 
     For tests and benchmarks that need raw recorded years; the library reads the store.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The recorded-data folder holding ``omni2_low_res/`` and/or
+        ``omni2_low_res_dynaml/`` (files ``omni2_<YYYY>.dat`` or ``.csv``).
+
+    Returns
+    -------
+    dict of int to Path
+        Year -> file, for every year found.
+
+    Raises
+    ------
+    ValueError
+        If neither folder holds an OMNI2 file.
     """
     files: dict[int, Path] = {}
     for folder in OMNI_FOLDERS:

@@ -112,7 +112,19 @@ def find_storms(
 
 
 def common_name(peak_time: pd.Timestamp) -> str:
-    """The well-known name of a storm peaking at ``peak_time`` (``""`` when not listed)."""
+    """The well-known name of a storm peaking at ``peak_time`` (``""`` when not listed).
+
+    Parameters
+    ----------
+    peak_time : pd.Timestamp
+        Time of the storm's minimum Dst (naive UTC); its date is compared with
+        :data:`KNOWN_STORMS` within one day.
+
+    Returns
+    -------
+    str
+        The name (``"St. Patrick's Day 2015"``), or ``""``.
+    """
     day = pd.Timestamp(peak_time).normalize()
     for date, name in KNOWN_STORMS:
         if abs(day - pd.Timestamp(date)) <= pd.Timedelta("1D"):
@@ -130,6 +142,18 @@ def storm_catalog(
 
     Each storm is named by its peak date (``'2015-03-17'``); ``common_name`` adds the
     well-known name from :data:`KNOWN_STORMS` where the date matches within one day.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Hourly dataset on ``time`` (naive UTC hour labels) with ``dst`` [nT] and optionally
+        ``kp`` (for ``peak_kp``).
+    threshold : float
+        Storm level [nT]: hours with ``Dst <= threshold`` (-100: intense, Gonzalez et al.
+        1994; -50 moderate, -250 superstorm).
+    min_separation : str or pd.Timedelta
+        Runs of storm hours closer than this (end of one to start of the next) are one
+        storm (``"48h"``).
 
     Returns
     -------

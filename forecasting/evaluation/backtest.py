@@ -80,6 +80,18 @@ def issue_times(
 ) -> pd.DatetimeIndex:
     """Issue times ``start, start + every, ...`` strictly before ``end`` (UTC, naive).
 
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC window, ``end`` exclusive (aware times are converted to UTC).
+    every : str or pd.Timedelta
+        Spacing of issue times (``"1h"``, ``"3h"`` ...), positive.
+
+    Returns
+    -------
+    pd.DatetimeIndex
+        Naive UTC issue times (``datetime64[ns]``).
+
     Raises
     ------
     ValueError
@@ -105,6 +117,23 @@ def refit_origins(start: TimeLike, end: TimeLike, refit: str | Sequence | None) 
     first forecast); later ones are the frequency's points strictly inside the window. With
     explicit times the first origin is the latest given time at or before ``start`` (or
     ``start`` if none is), so a sub-window of a longer backtest keeps the longer one's origins.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        The backtest's issue-time window, UTC, ``end`` exclusive.
+    refit : str, Sequence or None
+        A pandas frequency (``"6MS"``), explicit origin times, or ``None`` (no refit).
+
+    Returns
+    -------
+    pd.DatetimeIndex
+        Sorted, unique naive UTC origins (``datetime64[ns]``); empty for ``refit=None``.
+
+    Raises
+    ------
+    ValueError
+        If ``refit`` is a string pandas cannot read as a frequency, or a time is unreadable.
     """
     t0, t1 = _ts(start, "start"), _ts(end, "end")
     if refit is None:
@@ -138,6 +167,25 @@ def training_data(
     Everything knowable at ``origin`` (``as_of`` with ``latencies``, else ``known_at``):
     labels at or after the origin are dropped and values whose interval (or publication)
     ends after it are NaN.
+
+    Parameters
+    ----------
+    dataset : xr.Dataset
+        Hourly inputs and truth along ``time`` (naive UTC interval-start labels).
+    origin : TimeLike
+        Refit origin, UTC: the training set ends before it.
+    latencies : bool, str, Latencies or None
+        Publication-delay profile (:func:`forecasting.latency.resolve`): ``None``/``False``
+        only ``known_at`` (interval ended), ``True`` realtime, or a profile name
+        (``ideal``, ``realtime``, ``archive``, ``l1``) or :class:`~forecasting.latency.Latencies`.
+    train_start : TimeLike or None
+        First label of the expanding window; ``None`` starts at the start of ``dataset``.
+
+    Returns
+    -------
+    xr.Dataset
+        :func:`forecasting.latency.as_of` ``(dataset, origin)``: time axis ending at the
+        hour labelled ``origin - 1 h``, unpublished values NaN (``*_qc`` = 2).
     """
     lat = latency_mod.resolve(latencies)
     ds = (
@@ -212,8 +260,11 @@ def _block_view(
 
 
 def _lookback(model: Any, lookback: TimeDeltaLike | None) -> pd.Timedelta | None:
-    """How far back ``model`` reads: ``lookback`` argument, ``model.lookback``, or for the TFT
-    wrapper its encoder length plus the 48 h margin ``predict_many`` slices; else None."""
+    """How far back ``model`` reads its inputs, or None when it does not say.
+
+    The ``lookback`` argument, else ``model.lookback``, else for the TFT wrapper its encoder
+    length plus the 48 h margin ``predict_many`` slices.
+    """
     value = lookback if lookback is not None else getattr(model, "lookback", None)
     if value is None:
         config = getattr(getattr(model, "model", None), "config", None)
@@ -255,6 +306,33 @@ def forecast_block(
     (:func:`forecasting.latency.mask_latency_windows`). A forecaster without a declared
     ``lookback`` is called once per issue time on :func:`forecasting.latency.as_of` (exact,
     slower).
+
+    Parameters
+    ----------
+    model : Forecaster
+        Fitted forecaster (``forecast(ds, init_times, lead_times, *, targets)``).
+    dataset : xr.Dataset
+        Hourly inputs along ``time`` (naive UTC interval-start labels); cut here at the
+        block's last issue time.
+    times : pd.DatetimeIndex
+        Issue times of the block (naive UTC, sorted, evenly spaced).
+    leads : pd.TimedeltaIndex
+        Forecast lead times (positive, e.g. 1..24 h).
+    targets : Sequence[str]
+        Forecast targets (``dst`` [nT], ``kp``).
+    latencies : bool, str, Latencies or None
+        Publication-delay profile (:func:`forecasting.latency.resolve`): ``None``/``False``
+        only ``known_at`` (interval ended), ``True`` realtime, or a profile name
+        (``ideal``, ``realtime``, ``archive``, ``l1``) or :class:`~forecasting.latency.Latencies`.
+    lookback : TimeDeltaLike or None
+        How far back the model reads (``"168h"``); ``None`` uses ``model.lookback`` or the
+        TFT's encoder length + 48 h. Only used with non-zero latencies.
+
+    Returns
+    -------
+    xr.Dataset
+        Forecast schema (:mod:`forecasting.schema`) on exactly ``times`` along
+        ``init_time`` (issue times the forecaster skipped are NaN).
     """
     times = pd.DatetimeIndex(times)
     lat = latency_mod.resolve(latencies)
@@ -590,13 +668,42 @@ def compare(
 
 # ---------------------------------------------------------------------------- loading
 def load_model(name: str, *, version: str = "latest") -> Forecaster:
-    """A Forecaster by model name: ``tft`` (the registry's ``version``) or a baseline
-    (unfitted: backtest it with ``refit`` so it is fitted on data before the window)."""
+    """A Forecaster by model name: ``tft`` (the registry's ``version``) or a baseline.
+
+    A baseline comes unfitted: backtest it with ``refit`` so it is fitted on data before the
+    window.
+
+    Parameters
+    ----------
+    name : str
+        ``tft`` or a baseline name known to :func:`forecasting.models.base.get_forecaster`
+        (:data:`~forecasting.models.base.MODEL_NAMES`: ``persistence``, ``recurrence27``,
+        ``climatology``, ``burton``, ``obrien_mcpherron``).
+    version : str
+        TFT registry version (``"latest"`` or e.g. ``"v3"``); ignored for baselines.
+
+    Returns
+    -------
+    Forecaster
+        The forecaster.
+    """
     return get_forecaster(name, version=version) if name == "tft" else get_forecaster(name)
 
 
 def needs_fit(model: object) -> bool:
-    """True for a model with ``fit`` that has not been fitted (``is_fitted`` False)."""
+    """True for a model with ``fit`` that has not been fitted (``is_fitted`` False).
+
+    Parameters
+    ----------
+    model : object
+        A forecaster.
+
+    Returns
+    -------
+    bool
+        Whether it has a ``fit`` method and reports ``is_fitted`` False (a model without
+        ``is_fitted`` counts as fitted).
+    """
     return hasattr(model, "fit") and getattr(model, "is_fitted", True) is False
 
 
@@ -613,6 +720,23 @@ def load_data(
     ``history`` before ``start`` is included for model inputs and (re)fitting, ``lead`` after
     ``end`` for verification. ``data_dir`` (optional) is a recorded folder to ingest into the
     store first, through a loopback mirror (:func:`data_sources.ingest.ingest_recorded`).
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        The backtest's issue-time window, UTC, ``end`` exclusive.
+    history : str
+        Span loaded before ``start`` (pandas duration, ``"366D"``).
+    lead : str
+        Span loaded after ``end`` (pandas duration, ``"72h"``: the longest lead verified).
+    data_dir : str, Path or None
+        Recorded-data folder to ingest into the store first; ``None`` reads the store as is.
+
+    Returns
+    -------
+    xr.Dataset
+        :func:`forecasting.splits.load_period` over ``[start - history, end + lead)``,
+        widened to whole hours.
 
     Raises
     ------

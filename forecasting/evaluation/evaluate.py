@@ -100,12 +100,38 @@ def issue_times_in(
 def issue_times_in_test(
     ds: xr.Dataset, split: YearSplit, init_every: str = "3h"
 ) -> pd.DatetimeIndex:
-    """:func:`issue_times_in` for the test years."""
+    """:func:`issue_times_in` for the test years.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Hourly dataset on ``time`` (naive UTC hour labels) holding ``dst`` [nT].
+    split : YearSplit
+        Year split; its ``test`` years are used.
+    init_every : str
+        Spacing of issue times (pandas offset, ``"3h"``).
+
+    Returns
+    -------
+    pd.DatetimeIndex
+        Naive UTC issue times in the test years where the hour before (``t - 1 h``) has Dst.
+    """
     return issue_times_in(ds, split, "test", init_every)
 
 
 def model_version(forecaster: Forecaster) -> str:
-    """The version a forecaster reports (``version`` attribute or property; ``""`` if none)."""
+    """The version a forecaster reports (``version`` attribute or property; ``""`` if none).
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        Any forecaster (the TFT reports its registry version, baselines theirs).
+
+    Returns
+    -------
+    str
+        The version as a string; ``""`` when absent or empty.
+    """
     return str(getattr(forecaster, "version", "") or "")
 
 
@@ -244,8 +270,10 @@ def evaluate(
 def _common_forecasts(
     fcs: dict[str, xr.Dataset], pers_fc: xr.Dataset, ds: xr.Dataset, target: str
 ) -> dict[str, xr.Dataset]:
-    """Every model's forecast of ``target`` on the pairs where all of them, persistence and the
-    observation are finite."""
+    """Every model's forecast of ``target`` on the pairs where all of them are finite.
+
+    The pairs kept are those where every model, persistence and the observation are finite.
+    """
     have = {n: fc for n, fc in fcs.items() if target in fc}
     if not have:
         return {}
@@ -347,8 +375,11 @@ def _probabilistic(
 def _threshold_table(
     forecaster: Forecaster, fc_validate: xr.Dataset | None, ds: xr.Dataset, criterion: str
 ) -> dict:
-    """The model's stored decision thresholds (the TFT's ``metadata.json``), else chosen on its
-    validation-years forecast."""
+    """The model's stored decision thresholds, else those chosen on its validation forecast.
+
+    Stored thresholds are the TFT's ``metadata.json``; otherwise they are chosen on its
+    validation-years forecast.
+    """
     meta = getattr(getattr(forecaster, "model", None), "metadata", None) or {}
     stored = meta.get("decision_thresholds")
     if stored:
@@ -433,8 +464,10 @@ def _storm_time(
     targets: Sequence[str],
     threshold: float,
 ) -> xr.Dataset:
-    """Storm-time scores from HOURLY storm-time issue times (issue 9's definition): every model
-    and the reference on their shared storm-time pairs."""
+    """Storm-time scores from HOURLY storm-time issue times (issue 9's definition).
+
+    Every model and the reference are scored on their shared storm-time pairs.
+    """
     names = [f.name for f in forecasters]
     ref = REFERENCE if REFERENCE in names else names[0]
     held = split.select(ds, part).sel(time=slice(init.min(), init.max()))
@@ -483,8 +516,11 @@ def _storm_scores(
     lead: pd.TimedeltaIndex,
     threshold: float,
 ) -> xr.Dataset:
-    """Peak errors per storm from HOURLY issue times around each storm (3-hourly inits at a
-    fixed lead would skip the peak hour), each model on its own forecasts."""
+    """Peak errors per storm from HOURLY issue times around each storm.
+
+    3-hourly inits at a fixed lead would skip the peak hour; each model is scored on its own
+    forecasts.
+    """
     held = split.select(ds, part).sel(time=slice(init.min(), init.max()))
     cat = storm_catalog(held, threshold)
     if cat.empty:
@@ -578,7 +614,27 @@ def _long_name(k: str) -> str:
 
 
 def skill_dataset(results: xr.Dataset) -> xr.Dataset:
-    """``results`` on the contract grid: every target and model of :data:`MODELS` (NaN where absent)."""
+    """``results`` on the contract grid: every target and model of :data:`MODELS` (NaN where absent).
+
+    Parameters
+    ----------
+    results : xr.Dataset
+        Output of :func:`evaluate`: metrics on ``(target, model, lead_time)`` (and the
+        event, storm and probability-bin dims of the storm, decision and reliability
+        scores).
+
+    Returns
+    -------
+    xr.Dataset
+        ``results`` reindexed to ``target`` = :data:`TARGETS` and ``model`` = :data:`MODELS`
+        (then any other evaluated model); metrics in the target's units (nT for Dst).
+
+    Raises
+    ------
+    ValueError
+        If a contract metric (``rmse, mae, r, skill_vs_persistence, crps, coverage_80,
+        hss``) is missing.
+    """
     models = list(MODELS) + [m for m in results.model.values if m not in MODELS]
     out = results.reindex(target=list(TARGETS), model=models)
     for k in ("rmse", "mae", "r", "skill_vs_persistence", "crps", "coverage_80", "hss"):
@@ -594,6 +650,20 @@ def cf_skill(results: xr.Dataset) -> xr.Dataset:
     ``kp_rmse`` dimensionless) so that every variable has one real unit; string labels become
     char-array auxiliary coordinates (``model_name``, ``event_name``, ``storm_name``) on
     dimensions without coordinate variables. :func:`read_skill` undoes both.
+
+    Parameters
+    ----------
+    results : xr.Dataset
+        Output of :func:`evaluate`: metrics on ``(target, model, lead_time)`` (and the
+        event, storm and probability-bin dims of the storm, decision and reliability
+        scores).
+
+    Returns
+    -------
+    xr.Dataset
+        CF-1.8 dataset: ``<target>_<metric>`` variables with ``units``/``long_name``,
+        ``lead_time`` as ``forecast_period``, label coordinates, and attrs ``Conventions``,
+        ``title``, ``source``, ``references``.
     """
     skill = skill_dataset(results)
     out = xr.Dataset(attrs=dict(skill.attrs))
@@ -731,6 +801,18 @@ def write_skill_report(
     """Write ``skill.nc`` (CF-1.8, :func:`cf_skill`) and ``skill.md`` under ``out_dir``.
 
     Both are written atomically and readable by all (mode 0644).
+
+    Parameters
+    ----------
+    results : xr.Dataset
+        Output of :func:`evaluate`: metrics on ``(target, model, lead_time)`` (and the
+        event, storm and probability-bin dims of the storm, decision and reliability
+        scores).
+    out_dir : str or Path
+        Folder to write (created if needed); a relative path is relative to the current
+        directory (callers pass :func:`data_sources.config.reports_dir`).
+    leads_h : Sequence[int]
+        Lead times [h] shown as columns of the ``skill.md`` tables.
 
     Returns
     -------

@@ -44,7 +44,26 @@ class Metric(Protocol):
 
     def __call__(
         self, forecast: xr.DataArray, obs: xr.DataArray, dim: str = scores.DIM
-    ) -> xr.DataArray: ...
+    ) -> xr.DataArray:
+        """The score of ``forecast`` against ``obs`` over ``dim``.
+
+        Parameters
+        ----------
+        forecast : xr.DataArray
+            The median forecast aligned with ``obs`` (``input == "median"``) or the quantile
+            forecast with a ``quantile`` dim (``input == "quantiles"``); target units (nT, Kp).
+        obs : xr.DataArray
+            Observations in the same units, on the forecast's other dims.
+        dim : str
+            Dimension(s) the score reduces over (default ``init_time``).
+
+        Returns
+        -------
+        xr.DataArray
+            The score over the remaining dims (e.g. ``lead_time``); units per metric
+            (RMSE, MAE, CRPS in target units, MSE squared, r/PE/coverage unitless).
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,24 @@ class ScoreFunction:
     def __call__(
         self, forecast: xr.DataArray, obs: xr.DataArray, dim: str = scores.DIM
     ) -> xr.DataArray:
-        """The score of ``forecast`` against ``obs`` over ``dim``."""
+        """The score of ``forecast`` against ``obs`` over ``dim``.
+
+        Parameters
+        ----------
+        forecast : xr.DataArray
+            The median forecast aligned with ``obs`` (``input == "median"``) or the quantile
+            forecast with a ``quantile`` dim (``input == "quantiles"``); target units (nT, Kp).
+        obs : xr.DataArray
+            Observations in the same units, on the forecast's other dims.
+        dim : str
+            Dimension(s) the score reduces over (default ``init_time``).
+
+        Returns
+        -------
+        xr.DataArray
+            The score over the remaining dims (e.g. ``lead_time``); units per metric
+            (RMSE, MAE, CRPS in target units, MSE squared, r/PE/coverage unitless).
+        """
         return self.func(forecast, obs, dim=dim)
 
 
@@ -89,6 +125,16 @@ METRICS: dict[str, Metric] = by_name(
 
 def get_metric(name: str) -> Metric:
     """The metric called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Metric name: ``rmse``, ``mse``, ``mae``, ``r``, ``pe``, ``crps``, ``coverage_80``.
+
+    Returns
+    -------
+    Metric
+        The registered metric (:data:`METRICS`).
 
     Raises
     ------

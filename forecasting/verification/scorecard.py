@@ -76,7 +76,22 @@ def day_rows(
 
 
 def merge_daily(daily: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """``daily`` with the days of ``new`` replaced by ``new`` (a re-run replaces its day)."""
+    """``daily`` with the days of ``new`` replaced by ``new`` (a re-run replaces its day).
+
+    Parameters
+    ----------
+    daily : pd.DataFrame or None
+        The scorecard so far (:data:`COLUMNS`, ``day`` as ``YYYY-MM-DD`` UTC strings);
+        ``None`` or empty when there is none yet.
+    new : pd.DataFrame
+        Rows of one or more days (:func:`day_rows`); every row of ``daily`` on those days
+        is dropped.
+
+    Returns
+    -------
+    pd.DataFrame
+        The merged rows sorted by :data:`KEY`, index 0..n-1.
+    """
     if daily is not None and not new.empty:
         daily = daily[~daily["day"].isin(new["day"].unique())]
     out = new if daily is None or daily.empty else pd.concat([daily, new], ignore_index=True)
@@ -124,7 +139,22 @@ def rolling(daily: pd.DataFrame, *, window_days: int = 30) -> pd.DataFrame:
 
 
 def to_dataset(table: pd.DataFrame, *, window_days: int) -> xr.Dataset:
-    """The rolling scorecard as a dataset on ``(model, model_version, target, lead_h)``."""
+    """The rolling scorecard as a dataset on ``(model, model_version, target, lead_h)``.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Output of :func:`rolling` (one ``window_end`` for all rows).
+    window_days : int
+        Window length [days] the table pools, stored as an attribute.
+
+    Returns
+    -------
+    xr.Dataset
+        One variable per metric, count and pooled sum on the dims of :data:`GROUP`
+        (``lead_h`` [h]); attrs ``window_days``, ``window_end`` (``YYYY-MM-DD``, ``""`` for an
+        empty table), ``title``, ``pooling``.
+    """
     ds = table.set_index(GROUP).drop(columns="window_end").to_xarray()
     ds["lead_h"].attrs.update(units="h", long_name="lead time")
     ds.attrs.update(

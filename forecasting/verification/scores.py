@@ -64,25 +64,96 @@ def _both(pred: xr.DataArray, obs: xr.DataArray) -> tuple[xr.DataArray, xr.DataA
 
 
 def rmse(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """Root-mean-square error over ``dim``."""
+    """Root-mean-square error over ``dim``.
+
+    ``sqrt(mean((pred - obs)^2))`` on the pairs where both are finite.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        RMSE in the target's units (nT for Dst); NaN where no pair.
+    """
     p, o = _both(pred, obs)
     return np.sqrt(((p - o) ** 2).mean(dim))  # type: ignore[return-value]  # numpy ufunc on a DataArray
 
 
 def mse(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """Mean squared error over ``dim``."""
+    """Mean squared error over ``dim``, on the pairs where both are finite.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        MSE in the target's units squared (nT^2 for Dst); NaN where no pair.
+    """
     p, o = _both(pred, obs)
     return ((p - o) ** 2).mean(dim)
 
 
 def mae(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """Mean absolute error over ``dim``."""
+    """Mean absolute error over ``dim``, on the pairs where both are finite.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        MAE in the target's units (nT for Dst); NaN where no pair.
+    """
     p, o = _both(pred, obs)
     return abs(p - o).mean(dim)
 
 
 def pearson_r(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """Pearson correlation over ``dim`` (NaN when either side is constant)."""
+    """Pearson correlation over ``dim`` (NaN when either side is constant).
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        r in [-1, 1] (unitless); NaN for a constant forecast (e.g. climatology)
+        or observation.
+    """
     p, o = _both(pred, obs)
     pa, oa = p - p.mean(dim), o - o.mean(dim)
     sp, so = (pa**2).sum(dim), (oa**2).sum(dim)
@@ -93,7 +164,27 @@ def pearson_r(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataA
 
 
 def prediction_efficiency(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """``1 - MSE / var(obs)`` on the paired samples (1 perfect, 0 = climatological mean)."""
+    """``1 - MSE / var(obs)`` on the paired samples (1 perfect, 0 = climatological mean).
+
+    The prediction efficiency used for Dst models (e.g. Temerin & Li 2002); ``var(obs)`` is
+    the variance of the paired observations about their own mean.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        PE (unitless, <= 1); NaN where the observations do not vary.
+    """
     p, o = _both(pred, obs)
     var = ((o - o.mean(dim)) ** 2).mean(dim)
     return 1 - ((p - o) ** 2).mean(dim) / var.where(var > 0)
@@ -102,7 +193,27 @@ def prediction_efficiency(pred: xr.DataArray, obs: xr.DataArray, dim: str = DIM)
 def skill_vs_persistence(
     pred: xr.DataArray, obs: xr.DataArray, persistence: xr.DataArray, dim: str = DIM
 ) -> xr.DataArray:
-    """``1 - MSE / MSE_persistence`` on samples where all three are finite."""
+    """``1 - MSE / MSE_persistence`` on samples where all three are finite.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    persistence : xr.DataArray
+        The persistence forecast (last known value) on the same coordinates, same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        Skill (unitless, 1 perfect, 0 as good as persistence, < 0 worse); NaN
+        where persistence is exact or no sample is complete.
+    """
     pred, obs, persistence = xr.align(pred, obs, persistence, join="exact")
     ok = np.isfinite(pred) & np.isfinite(obs) & np.isfinite(persistence)
     m = ((pred - obs) ** 2).where(ok).mean(dim)
@@ -111,7 +222,26 @@ def skill_vs_persistence(
 
 
 def pinball_loss(quantiles: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """Mean pinball loss per quantile level over ``dim`` (keeps ``quantile``)."""
+    """Mean pinball loss per quantile level over ``dim`` (keeps ``quantile``).
+
+    ``max(tau (y - q), (tau - 1) (y - q))`` (Koenker & Bassett 1978), averaged over the
+    samples where the observation and every quantile of the sample are finite.
+
+    Parameters
+    ----------
+    quantiles : xr.DataArray
+        Quantile forecast with a ``quantile`` dim (levels in (0, 1)) besides those of
+        ``obs``, in the target's units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the other coordinates of ``quantiles``, same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        Loss in the target's units on ``quantile`` and the kept dims.
+    """
     tau = quantiles["quantile"]
     q, o = xr.broadcast(quantiles, obs)
     ok = np.isfinite(q) & np.isfinite(o) & np.isfinite(quantiles).all("quantile")  # type: ignore[call-overload]  # numpy ufunc on a DataArray
@@ -121,7 +251,27 @@ def pinball_loss(quantiles: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> 
 
 
 def crps_quantile(quantiles: xr.DataArray, obs: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """CRPS approximated as twice the mean pinball loss over the quantile levels."""
+    """CRPS approximated as twice the mean pinball loss over the quantile levels.
+
+    ``CRPS ~ (2 / K) sum_k pinball_tau_k`` (Gneiting & Raftery 2007, eq. 17 discretised;
+    Bracher et al. 2021); with few levels a coarse approximation, comparable only between
+    forecasts with the same levels.
+
+    Parameters
+    ----------
+    quantiles : xr.DataArray
+        Quantile forecast with a ``quantile`` dim (levels in (0, 1)) besides those of
+        ``obs``, in the target's units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the other coordinates of ``quantiles``, same units.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        CRPS in the target's units (nT for Dst), ``quantile`` reduced.
+    """
     return 2 * pinball_loss(quantiles, obs, dim).mean("quantile")
 
 
@@ -132,7 +282,26 @@ def interval_coverage(
     upper: float = 0.9,
     dim: str = DIM,
 ) -> xr.DataArray:
-    """Fraction of observations within ``[q_lower, q_upper]`` (0.1-0.9: nominal 80 %)."""
+    """Fraction of observations within ``[q_lower, q_upper]`` (0.1-0.9: nominal 80 %).
+
+    Parameters
+    ----------
+    quantiles : xr.DataArray
+        Quantile forecast with a ``quantile`` dim (levels in (0, 1)) besides those of
+        ``obs``, in the target's units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the other coordinates of ``quantiles``, same units.
+    lower, upper : float
+        Quantile levels of the interval bounds; the nearest forecast levels are used.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        Coverage in [0, 1] (unitless) on the pairs where both bounds and the
+        observation are finite; compare with ``upper - lower``.
+    """
     lo = quantiles.sel(quantile=lower, method="nearest", drop=True)
     hi = quantiles.sel(quantile=upper, method="nearest", drop=True)
     ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(obs)
@@ -143,7 +312,25 @@ def interval_coverage(
 def contingency(
     fc_event: xr.DataArray, obs_event: xr.DataArray, valid: xr.DataArray, dim: str = DIM
 ) -> xr.Dataset:
-    """2x2 table counts (``hits, false_alarms, misses, correct_negatives``) over ``dim``."""
+    """2x2 table counts (``hits, false_alarms, misses, correct_negatives``) over ``dim``.
+
+    Parameters
+    ----------
+    fc_event : xr.DataArray
+        True where the forecast says "event" (cast to bool).
+    obs_event : xr.DataArray
+        True where the event was observed.
+    valid : xr.DataArray
+        True where the pair counts (both forecast and observation finite).
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.Dataset
+        ``hits`` (a), ``false_alarms`` (b), ``misses`` (c), ``correct_negatives`` (d)
+        as float counts over the kept dims.
+    """
     f, o, v = (x.astype(bool) for x in (fc_event, obs_event, valid))
     count = lambda m: (m & v).sum(dim).astype(float)  # noqa: E731
     return xr.Dataset(
@@ -161,23 +348,77 @@ def _ratio(num: xr.DataArray, den: xr.DataArray) -> xr.DataArray:
 
 
 def pod(table: xr.Dataset) -> xr.DataArray:
-    """Probability of detection a/(a+c)."""
+    """Probability of detection a/(a+c) (Wilks 2011, section 8.2).
+
+    Parameters
+    ----------
+    table : xr.Dataset
+        Counts ``hits`` (a), ``false_alarms`` (b), ``misses`` (c), ``correct_negatives``
+        (d) from :func:`contingency`.
+
+    Returns
+    -------
+    xr.DataArray
+        POD in [0, 1]; NaN where no event was observed.
+    """
     return _ratio(table.hits, table.hits + table.misses)
 
 
 def far(table: xr.Dataset) -> xr.DataArray:
-    """False alarm ratio b/(a+b)."""
+    """False alarm ratio b/(a+b) (Wilks 2011, section 8.2).
+
+    Parameters
+    ----------
+    table : xr.Dataset
+        Counts ``hits`` (a), ``false_alarms`` (b), ``misses`` (c), ``correct_negatives``
+        (d) from :func:`contingency`.
+
+    Returns
+    -------
+    xr.DataArray
+        FAR in [0, 1]; NaN where no event was forecast.
+    """
     return _ratio(table.false_alarms, table.hits + table.false_alarms)
 
 
 def hss(table: xr.Dataset) -> xr.DataArray:
-    """Heidke skill score 2(ad - bc)/((a+c)(c+d) + (a+b)(b+d))."""
+    """Heidke skill score 2(ad - bc)/((a+c)(c+d) + (a+b)(b+d)).
+
+    Proportion correct relative to random chance (Heidke 1926; Wilks 2011, section 8.2).
+
+    Parameters
+    ----------
+    table : xr.Dataset
+        Counts ``hits`` (a), ``false_alarms`` (b), ``misses`` (c), ``correct_negatives``
+        (d) from :func:`contingency`.
+
+    Returns
+    -------
+    xr.DataArray
+        HSS in [-1, 1] (1 perfect, 0 no better than chance); NaN when undefined.
+    """
     a, b, c, d = table.hits, table.false_alarms, table.misses, table.correct_negatives
     return _ratio(2 * (a * d - b * c), (a + c) * (c + d) + (a + b) * (b + d))
 
 
 def tss(table: xr.Dataset) -> xr.DataArray:
-    """True skill statistic (Hanssen-Kuipers) a/(a+c) - b/(b+d)."""
+    """True skill statistic (Hanssen-Kuipers) a/(a+c) - b/(b+d).
+
+    POD minus the probability of false detection (Hanssen & Kuipers 1965; Peirce 1884);
+    unlike HSS it does not depend on the event base rate.
+
+    Parameters
+    ----------
+    table : xr.Dataset
+        Counts ``hits`` (a), ``false_alarms`` (b), ``misses`` (c), ``correct_negatives``
+        (d) from :func:`contingency`.
+
+    Returns
+    -------
+    xr.DataArray
+        TSS in [-1, 1] (1 perfect, 0 no skill); NaN when no event or no non-event was
+        observed.
+    """
     a, b, c, d = table.hits, table.false_alarms, table.misses, table.correct_negatives
     return _ratio(a, a + c) - _ratio(b, b + d)
 
@@ -185,7 +426,30 @@ def tss(table: xr.Dataset) -> xr.DataArray:
 def event_scores(
     pred: xr.DataArray, obs: xr.DataArray, threshold: float, *, below: bool, dim: str = DIM
 ) -> xr.Dataset:
-    """POD, FAR, HSS, TSS and the table for the event ``value <= threshold`` (below) or ``>=``."""
+    """POD, FAR, HSS, TSS and the table for the event ``value <= threshold`` (below) or ``>=``.
+
+    A deterministic event forecast: the point forecast beyond the threshold.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Point forecast (the median), e.g. on ``(init_time, lead_time)``, in the target's
+        units (Dst [nT], Kp).
+    obs : xr.DataArray
+        Observations on the same coordinates (aligned with
+        :func:`data_sources.timeconv.observed_for`; ``join="exact"``), same units.
+    threshold : float
+        Event level in the target's units (e.g. -100 nT, Kp 5).
+    below : bool
+        True: event is ``value <= threshold`` (Dst); False: ``value >= threshold`` (Kp).
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.Dataset
+        ``pod, far, hss, tss`` and the :func:`contingency` counts over the kept dims.
+    """
     valid = np.isfinite(pred) & np.isfinite(obs)
     if below:
         f, o = pred <= threshold, obs <= threshold
@@ -284,6 +548,20 @@ def storm_peak_errors(
     from :func:`forecasting.storms.find_storms`); the forecast's own peak is compared with
     the observed minimum in the same window and same hours, so hours without a forecast
     do not count.
+
+    Parameters
+    ----------
+    forecast : xr.Dataset
+        Forecast dataset (:mod:`forecasting.schema`) holding ``name``.
+    observed : xr.Dataset or xr.DataArray
+        Hourly observations labelled by interval start (naive UTC).
+    storms : pd.DataFrame
+        Storm catalog with ``start``, ``end`` (and ``name``; else the peak date names the
+        storm), e.g. :func:`forecasting.storms.storm_catalog`.
+    name : str
+        Target: ``dst`` [nT] (peak = minimum) or ``kp`` (peak = maximum).
+    pad : str
+        Widening of each storm window on both sides (pandas offset, ``"24h"``).
 
     Returns
     -------
@@ -518,6 +796,7 @@ class Event:
     threshold: float
 
     def __post_init__(self) -> None:
+        """Check ``target`` is ``dst`` or ``kp``."""
         if self.target not in ("dst", "kp"):
             raise ValueError(f"Event target {self.target!r}: use 'dst' or 'kp'")
 
@@ -532,12 +811,41 @@ class Event:
         return f"{self.target}{'<=' if self.below else '>='}{self.threshold:.3g}"
 
     def occurred(self, values: xr.DataArray) -> xr.DataArray:
-        """``values`` beyond the threshold (False where NaN)."""
+        """``values`` beyond the threshold (False where NaN).
+
+        Parameters
+        ----------
+        values : xr.DataArray
+            Observed or forecast values of :attr:`target` (Dst [nT], Kp).
+
+        Returns
+        -------
+        xr.DataArray
+            Boolean, same shape: ``values <= threshold`` for Dst, ``>=`` for Kp.
+        """
         return values <= self.threshold if self.below else values >= self.threshold
 
     @classmethod
     def parse(cls, name: str) -> Event:
-        """The event named like :attr:`name` (``kp>=5``, ``dst<=-100``)."""
+        """The event named like :attr:`name` (``kp>=5``, ``dst<=-100``).
+
+        Parameters
+        ----------
+        name : str
+            ``<target><op><threshold>``, op ``<=`` for Dst and ``>=`` for Kp; spaces are
+            ignored. A name of a :data:`DECISION_EVENTS` entry returns that entry (so
+            ``kp>=7.67`` is exactly 23/3, G4).
+
+        Returns
+        -------
+        Event
+            The event.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` has no operator or the operator does not fit the target.
+        """
         for op in ("<=", ">="):
             if op in name:
                 target, thr = name.replace(" ", "").split(op, 1)
@@ -560,12 +868,39 @@ def event_probability(forecast: xr.Dataset, event: Event) -> xr.DataArray:
     """P(event) per ``(init_time, lead_time)`` from the forecast quantiles.
 
     Uses :func:`forecasting.schema.exceedance_probability` (CDF linear between quantiles).
+
+    Parameters
+    ----------
+    forecast : xr.Dataset
+        Forecast dataset (:mod:`forecasting.schema`) holding ``event.target``.
+    event : Event
+        The event (e.g. ``Event("kp", 5.0)``, ``Event("dst", -100.0)``).
+
+    Returns
+    -------
+    xr.DataArray
+        Probability [1] on ``(init_time, lead_time)``.
     """
     return schema.exceedance_probability(forecast, event.target, event.threshold, below=event.below)
 
 
 def brier_score(prob: xr.DataArray, occurred: xr.DataArray, dim: str = DIM) -> xr.DataArray:
-    """Mean of ``(p - o)^2`` over ``dim`` (Brier 1950) on the pairs where both are finite."""
+    """Mean of ``(p - o)^2`` over ``dim`` (Brier 1950) on the pairs where both are finite.
+
+    Parameters
+    ----------
+    prob : xr.DataArray
+        Forecast probabilities [1].
+    occurred : xr.DataArray
+        Outcomes on the same coordinates: 1.0 (or True) event, 0.0 none, NaN unknown.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.DataArray
+        Brier score in [0, 1] (0 perfect); NaN where no pair.
+    """
     o = occurred.astype(float).where(np.isfinite(occurred.astype(float)))
     p, o = _both(prob, o)
     return ((p - o) ** 2).mean(dim)
@@ -585,6 +920,8 @@ def brier_skill_score(
     base_rate
         Climatological event frequency [1] (e.g. from the training years), the reference
         forecast.
+    dim
+        Dimension averaged over (default ``init_time``); other dims are kept.
 
     Returns
     -------
@@ -610,6 +947,8 @@ def reliability_table(
         Forecast probabilities [1] and outcomes (1/0/NaN) on ``dim`` (and other dims, kept).
     bins
         Number of equal-width probability bins on [0, 1].
+    dim
+        Dimension pooled within each bin (default ``init_time``); other dims are kept.
 
     Returns
     -------
@@ -644,7 +983,25 @@ def reliability_table(
 def decision_scores(
     prob: xr.DataArray, occurred: xr.DataArray, threshold: float, dim: str = DIM
 ) -> xr.Dataset:
-    """POD, FAR, HSS, TSS and the 2x2 table of the decision ``prob >= threshold``."""
+    """POD, FAR, HSS, TSS and the 2x2 table of the decision ``prob >= threshold``.
+
+    Parameters
+    ----------
+    prob : xr.DataArray
+        Forecast probabilities [1] of the event.
+    occurred : xr.DataArray
+        Outcomes on the same coordinates: 1.0 event (``> 0.5`` counts), 0.0 none, NaN
+        unknown (not counted).
+    threshold : float
+        Decision probability p* [1]: "event" when ``prob >= threshold``.
+    dim : str
+        Dimension averaged over (default ``init_time``); other dims are kept.
+
+    Returns
+    -------
+    xr.Dataset
+        ``pod, far, hss, tss`` and the :func:`contingency` counts over the kept dims.
+    """
     o = occurred.astype(float)
     valid = np.isfinite(prob) & np.isfinite(o)
     table = contingency(prob >= threshold, o > 0.5, valid, dim)  # type: ignore[arg-type]  # numpy ufunc on a DataArray
@@ -727,6 +1084,19 @@ def choose_decision_thresholds(
     An event that never occurred in ``observed`` (e.g. Kp >= 9 in quiet validation years)
     gets ``threshold`` None and ``basis`` naming the less severe event whose threshold
     :func:`decision_threshold` uses instead, so nothing falls back silently.
+
+    Parameters
+    ----------
+    forecast : xr.Dataset
+        Forecasts on the validation years (:mod:`forecasting.schema`).
+    observed : xr.Dataset
+        Hourly observations holding the event targets (``kp``, ``dst`` [nT]); events whose
+        target is missing from ``forecast`` or ``observed`` are skipped.
+    events : tuple of Event
+        Events to choose for (default :data:`DECISION_EVENTS`, G1..G5 and Dst -50/-100/-250
+        nT).
+    criterion : str
+        ``hss`` or ``tss``: the score maximised.
 
     Returns
     -------
@@ -864,6 +1234,19 @@ def paired_scores(
     The storm-time comparison of issue 9: each model pair scored on the hours where both
     forecast (a physics model gives nothing while plasma is missing; the other model is
     scored on the same hours).
+
+    Parameters
+    ----------
+    a, b : xr.Dataset
+        The two forecasts (:mod:`forecasting.schema`) holding ``name``; issue times are
+        intersected.
+    observed : xr.Dataset or xr.DataArray
+        Hourly observations labelled by interval start.
+    name : str
+        Target (``dst`` [nT] or ``kp``).
+    init_mask : xr.DataArray or None
+        Boolean on ``init_time`` (e.g. :func:`storm_time`) keeping only those issue
+        times; ``None`` keeps all.
 
     Returns
     -------
