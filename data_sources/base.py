@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources import cf
 from data_sources.timeconv import TimeLike, to_utc
 from data_sources.vocabulary import VARIABLES, annotate
 
@@ -163,7 +164,7 @@ def finalize(
         raise ValueError(f"{name}: time {dup} appears more than once; the file is inconsistent")
     ds = apply_valid_range(ds, name=name)
     ds = annotate(ds, source=source, data_version=data_version)
-    ds["time"].attrs.update(standard_name="time", long_name="start of averaging interval (UTC)")
+    ds["time"].attrs.update(cf.time_axis_attrs())
     ds.attrs.update(
         source=source,
         source_url=source_url,

@@ -6,7 +6,8 @@ every variable from the best source that has a value at that hour (:data:`PRIORI
 * ``dst``: Kyoto (final, then provisional, then quick-look), then OMNI2, then SWPC;
 * ``kp`` / ``ap``: GFZ, then Celestrak, then OMNI2, then SWPC;
 * solar wind: OMNI2, then SWPC real time averaged to hours;
-* ``f107`` / ``sunspot_number``: OMNI2, then Celestrak, then ``solar_indices``;
+* ``f107`` / ``sunspot_number``: OMNI2, then Celestrak (daily values; SWPC's monthly
+  ``solar_indices`` stay out, see :data:`PRIORITY`);
 * after the upstream sources, the researchers' extracts stored as ``local_<preset>``
   (:data:`LOCAL_PRIORITY`: STORM-AI OMNI2 CSV 2013-11 -> 2019-12, the ELFIN Kyoto Dst CSV,
   the OMNIWeb CSV of 2021, the older OMNI hourly CSV), then any other stored ``local_*``
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import swpc
+from data_sources import cf, swpc, timeconv
 from data_sources.store import Store
 from data_sources.timeconv import TimeLike, to_utc
 
@@ -50,22 +51,23 @@ LOCAL_PRIORITY: tuple[str, ...] = (
     "local_omni_hourly_csv",
 )
 
-#: variable -> store sources, best first; upstream sources before the local extracts
+#: variable -> store sources, best first; upstream sources before the local extracts.
+#: ``solar_indices`` (SWPC's MONTHLY means) is not in the daily ``f107`` / ``sunspot_number``
+#: chains: a month's mean is known only after the month, so as a daily value it would leak the
+#: rest of the month into the hours it filled (read it with ``Store().read("solar_indices")``).
 PRIORITY: dict[str, tuple[str, ...]] = {
     **{name: ("omni2", "swpc", *LOCAL_PRIORITY) for name in SOLAR_WIND},
     "dst": ("kyoto_dst", "omni2", "swpc", *LOCAL_PRIORITY),
     "kp": ("gfz_kp", "celestrak", "omni2", "swpc", *LOCAL_PRIORITY),
     "ap": ("gfz_kp", "celestrak", "omni2", "swpc", *LOCAL_PRIORITY),
     "ae": ("omni2", *LOCAL_PRIORITY),
-    "f107": ("omni2", "celestrak", "solar_indices", *LOCAL_PRIORITY),
-    "sunspot_number": ("omni2", "celestrak", "solar_indices", *LOCAL_PRIORITY),
+    "f107": ("omni2", "celestrak", *LOCAL_PRIORITY),
+    "sunspot_number": ("omni2", "celestrak", *LOCAL_PRIORITY),
 }
 
 #: a ``priority`` key standing for every solar-wind variable
 SOLAR_WIND_KEY = "solar_wind"
 
-#: native interval of variables that are not hourly (values repeat over it)
-INTERVAL: dict[str, str] = {"kp": "3h", "ap": "3h", "f107": "1D", "sunspot_number": "1D"}
 
 #: Kyoto ``dst_version`` flag -> data_version (0 final, 1 provisional, 2 quick-look)
 KYOTO_VERSIONS = ("final", "provisional", "quicklook")
@@ -132,7 +134,7 @@ def _to_hourly(ds: xr.Dataset) -> xr.Dataset:
 
 def _on_grid(da: xr.DataArray, grid: pd.DatetimeIndex, name: str) -> np.ndarray:
     """Values of ``da`` on the hourly ``grid``; 3-hourly/daily values repeat over their span."""
-    step = INTERVAL.get(name)
+    step = timeconv.INTERVAL.get(name)
     series = pd.Series(np.asarray(da.values, dtype="float64"), index=da.indexes["time"])
     series = series[~series.index.duplicated()]
     if step is None:
@@ -337,7 +339,7 @@ def build_dataset(
             f"no stored values between {grid[0]} and {grid[-1]} in {store.root}; "
             "ingest some sources first (`superstorm ingest --recorded ../shared/data`)"
         )
-    out["time"].attrs.update(standard_name="time", long_name="start of hourly interval (UTC)")
+    out["time"].attrs.update(cf.time_axis_attrs())
     out.attrs.update(
         title="superstorm merged hourly dataset",
         Conventions="CF-1.8",

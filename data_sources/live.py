@@ -208,7 +208,7 @@ def fetch_swpc_solar_wind(start: TimeLike, end: TimeLike) -> xr.Dataset:
     ValueError
         If neither product could be downloaded or no complete bow-shock hour precedes ``end``.
     """
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    start, end = to_utc(start), to_utc(end)
     cutoff = end - propagation.PUBLICATION_DELAY
     raw, errors = {}, []
     for key, getter in (("plasma", swpc.get_swpc_plasma), ("mag", swpc.get_swpc_mag)):

@@ -18,7 +18,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.base import check_complete, clip_time, finalize, read_input
 from data_sources.http import NotFoundError, cached_download
-from data_sources.timeconv import TimeLike
+from data_sources.timeconv import TimeLike, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ def get_omni2(
     """
     base = (base_url or config.base_url("omni2")).rstrip("/")
     cache = Path(cache_dir or config.cache_dir()) / "omni2"
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    start, end = to_utc(start), to_utc(end)
     parts = []
     for year in range(start.year, (end - pd.Timedelta("1ns")).year + 1):
         url = f"{base}/{file_name(year)}"

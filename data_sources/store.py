@@ -229,7 +229,9 @@ class Store:
             )
         lo = to_utc(start).year if start is not None else years[0]
         hi = (to_utc(end) - pd.Timedelta("1ns")).year if end is not None else years[-1]
-        parts = [ds for y in years if lo <= y <= hi if (ds := self._load_or_skip(source, y))]
+        parts = [
+            ds for y in years if lo <= y <= hi if (ds := self._load_or_skip(source, y)) is not None
+        ]
         if not parts:
             for y in years:
                 if (ds := self._load_or_skip(source, y)) is not None:

@@ -133,7 +133,13 @@ class YearSplit:
         -------
         list of int
             Sorted years of ``available`` within the part's inclusive range.
+
+        Raises
+        ------
+        ValueError
+            For any other ``part``.
         """
+        self.bounds(part)  # names the parts on a typo
         first, last = getattr(self, part)
         return [
             int(y) for y in sorted(set(available)) if y >= first and (last is None or y <= last)

@@ -36,7 +36,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from data_sources import timeconv
+from data_sources import config, timeconv
 from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
 from forecasting import schema
 from forecasting.models import baselines
@@ -794,7 +794,7 @@ def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
 
 def write_skill_report(
     results: xr.Dataset,
-    out_dir: str | Path = "reports",
+    out_dir: str | Path | None = None,
     *,
     leads_h: Sequence[int] = (1, 3, 6, 12, 24),
 ) -> tuple[Path, Path]:
@@ -808,9 +808,9 @@ def write_skill_report(
         Output of :func:`evaluate`: metrics on ``(target, model, lead_time)`` (and the
         event, storm and probability-bin dims of the storm, decision and reliability
         scores).
-    out_dir : str or Path
-        Folder to write (created if needed); a relative path is relative to the current
-        directory (callers pass :func:`data_sources.config.reports_dir`).
+    out_dir : str or Path, optional
+        Folder to write (created if needed); default :func:`data_sources.config.reports_dir`
+        (``$SUPERSTORM_HOME/reports``, never the current directory).
     leads_h : Sequence[int]
         Lead times [h] shown as columns of the ``skill.md`` tables.
 
@@ -819,7 +819,7 @@ def write_skill_report(
     (Path, Path)
         The netCDF and Markdown paths.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else config.reports_dir()
     cf = cf_skill(results)
     nc = out_dir / "skill.nc"
     write_netcdf_atomic(cf, nc, encoding=_nc_encoding(cf))

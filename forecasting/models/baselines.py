@@ -535,13 +535,15 @@ class Climatology(ResidualQuantileForecaster):
             If a target is missing or has fewer than 50 values in ``train_ds``.
         """
         times = pd.DatetimeIndex(train_ds.indexes["time"])
+        tables = {}  # a refit replaces every table (targets of an earlier fit do not survive)
         for target in self._targets(train_ds, targets, fitting=True):
             s = _hourly(train_ds, target).dropna()
             if len(s) < 50:
                 raise ValueError(f"climatology: only {len(s)} {target!r} values in train_ds")
             key = s.index.month if self.by == "month" else np.zeros(len(s), int)
             table = s.groupby(key).quantile(list(self.quantiles)).unstack()
-            self.table_[target] = table
+            tables[target] = table
+        self.table_ = tables
         self.fit_span_ = (str(times.min()), str(times.max()))
         return self
 

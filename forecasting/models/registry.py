@@ -209,12 +209,14 @@ def save(
     ------
     ValueError
         If the version already exists.
+    UnsafeModelError
+        If ``version`` is not a plain version name (e.g. ``../x``).
     """
     base = root(home)
     base.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
     version = version or f"{created:%Y%m%dT%H%M%S}-{model.config.preset}"
-    final = base / version
+    final = version_folder(version, home)
     if final.exists():
         raise ValueError(f"model version {version!r} already exists in {base}; pick another name")
     tmp = Path(tempfile.mkdtemp(dir=base, prefix=f".{version}."))
@@ -264,8 +266,10 @@ def update_metadata(version: str, updates: dict, *, home: str | Path | None = No
     ------
     ValueError
         If the version has no ``metadata.json``.
+    UnsafeModelError
+        If ``version`` is not a plain version name (e.g. ``../x``).
     """
-    path = root(home) / version / "metadata.json"
+    path = version_folder(version, home) / "metadata.json"
     if not path.exists():
         raise ValueError(f"no model version {version!r} under {root(home)}")
     meta = json.loads(path.read_text())

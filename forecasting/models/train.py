@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from data_sources import config
 from data_sources.store import Store
 from forecasting import splits
 from forecasting.models import pipeline, registry
@@ -291,7 +292,7 @@ def evaluate_version(
     data: xr.Dataset | None = None,
     split: splits.YearSplit | None = None,
     home: str | Path | None = None,
-    out_dir: str | Path = "reports",
+    out_dir: str | Path | None = None,
     store: Store | None = None,
     **kwargs: Any,
 ) -> xr.Dataset:
@@ -315,7 +316,8 @@ def evaluate_version(
     home
         ``SUPERSTORM_HOME`` of the registry and the store (default: the environment's).
     out_dir
-        Folder for ``skill.md`` and ``skill.nc``.
+        Folder for ``skill.md`` and ``skill.nc`` (default: ``<home>/reports``, else
+        :func:`data_sources.config.reports_dir`; never the current directory).
     store
         Store to read (default: ``<home>/store``, else ``$SUPERSTORM_HOME/store``).
     **kwargs
@@ -338,5 +340,7 @@ def evaluate_version(
 
     kwargs.setdefault("version_selector", version)
     results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)
+    if out_dir is None:
+        out_dir = Path(home) / "reports" if home is not None else config.reports_dir()
     ev.write_skill_report(results, Path(out_dir))
     return results

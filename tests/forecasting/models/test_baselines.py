@@ -176,3 +176,10 @@ def test_storm_time_skill_order(ds, fitted):
         med = fitted[name].forecast(ds, inits, lead)["dst"].sel(quantile=0.5)
         err[name] = float(np.sqrt(((med - obs) ** 2).mean()))
     assert err["obrien_mcpherron"] < err["persistence"]
+
+
+def test_climatology_refit_replaces_every_table(train):
+    m = B.Climatology().fit(train)
+    assert set(m.table_) == {"dst", "kp"}
+    m.fit(train, targets=("dst",))
+    assert set(m.table_) == {"dst"}
