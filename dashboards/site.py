@@ -1239,10 +1239,10 @@ def load_observed(
 
     Parameters
     ----------
-    home
+    home : pathlib.Path
         ``$SUPERSTORM_HOME`` (the store is ``home / "store"``).
-    start, end
-        UTC span ``[start, end)``; ``None`` takes the whole stored span.
+    start, end : pandas.Timestamp or None
+        Naive UTC span ``[start, end)``; ``None`` in either takes the whole stored span.
 
     Returns
     -------
