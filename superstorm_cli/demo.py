@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
     Six steps, each printed with its wall time: ingest the record into the store, summarise
     the hourly dataset (1998 to two days after the issue day), train and promote a quick TFT
     and write its skill report, one forecast run at ``--issue-time`` (archive, alerts,
-    dashboards), the alert log, and where every output lies (:func:`where_to_look`). Without
-    reachable upstream servers (or with ``--servers mirror``) a loopback mirror of the
-    recorded folder stands in for them and ``SUPERSTORM_MIRROR`` is set for this process.
+    dashboards), the alert log, and where every output lies (:func:`where_to_look`). A
+    loopback mirror of the recorded folder, when used, stands in for the upstream servers
+    (``SUPERSTORM_MIRROR`` is set for this process) and is stopped at the end.
 
     Parameters
     ----------
@@ -82,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
         The parsed command line; fields used:
 
         - ``data`` (str or None): recorded data folder (default ``$SUPERSTORM_DATA``);
-        - ``servers`` (str): ``auto`` (the real servers when reachable and no
-          ``SUPERSTORM_MIRROR`` is set, else the mirror), ``mirror`` or ``upstream``;
+        - ``servers`` (str): ``mirror`` (always a loopback mirror of ``data``), ``upstream``
+          (never one) or ``auto`` (a mirror only when ``SUPERSTORM_MIRROR`` is unset and the
+          upstream servers cannot be reached within 3 s);
         - ``issue_time`` (pandas.Timestamp): naive UTC issue time of the forecast run
           (default :data:`DEFAULT_ISSUE_TIME`, the May 2024 storm's main phase).
 
