@@ -60,10 +60,21 @@ _FALLBACK = ("#17becf", "#8c564b", "#e377c2", "#d62728")
 
 
 def g_level(kp: float) -> int:
-    """NOAA G level (0 below G1, 1..5) for one Kp value; NaN gives 0.
+    """Return the NOAA G level (0 below G1, 1..5) for one Kp value; NaN gives 0.
 
     Kp is in thirds; each level starts at its minus third (5- = 4.667 is G1, 8- = 7.667 is
     G4), as in SWPC's products (see :data:`forecasting.schema.G_SCALE`).
+
+    Parameters
+    ----------
+    kp : float
+        Planetary Kp index, 0..9 in thirds as decimals (``5-`` = 4.667, ``5o`` = 5.0,
+        ``5+`` = 5.333); None or NaN is read as quiet.
+
+    Returns
+    -------
+    int
+        0 below G1 (Kp < 5-), else 1..5 (G1 minor .. G5 extreme).
     """
     if kp is None or not np.isfinite(kp):
         return 0
@@ -75,11 +86,36 @@ def g_level(kp: float) -> int:
 
 
 def g_color(kp: float) -> str:
-    """SWPC colour of the G level that ``kp`` reaches (green below G1)."""
+    """Return the SWPC colour of the G level that ``kp`` reaches (green below G1).
+
+    Parameters
+    ----------
+    kp : float
+        Planetary Kp index in thirds as decimals (see :func:`g_level`); NaN is quiet.
+
+    Returns
+    -------
+    str
+        Hex colour: :data:`QUIET` below G1, else the level's colour in :data:`G_LEVELS`.
+    """
     level = g_level(kp)
     return G_LEVELS[level][2] if level else QUIET
 
 
 def model_color(name: str, index: int = 0) -> str:
-    """Fixed colour of a model (a fallback cycle for names not in :data:`MODEL_COLORS`)."""
+    """Return the fixed colour of a model (a fallback cycle for names not in :data:`MODEL_COLORS`).
+
+    Parameters
+    ----------
+    name : str
+        Model name as archived (``tft``, ``persistence``, ``burton``, ...).
+    index : int, default 0
+        Position of the model in the figure; picks the fallback colour of an unknown name
+        (cycling through four colours).
+
+    Returns
+    -------
+    str
+        Hex colour.
+    """
     return MODEL_COLORS.get(name, _FALLBACK[index % len(_FALLBACK)])

@@ -55,10 +55,25 @@ def _series(observed: xr.Dataset | xr.DataArray | pd.Series | None, name: str) -
 def latest_known(
     observed: xr.Dataset | xr.DataArray | pd.Series | None, name: str, at: pd.Timestamp
 ) -> pd.Timestamp | None:
-    """End of the newest non-missing interval of ``name`` known at ``at`` (None if none).
+    """Return the end of the newest non-missing interval of ``name`` known at ``at``.
 
     Uses :func:`data_sources.timeconv.interval_end`, so 3-hourly Kp labelled 18:00 is known
     at 21:00 and not before.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset or xarray.DataArray or pandas.Series or None
+        Hourly observations labelled by interval start (naive UTC): a dataset holding ``name``
+        on ``time``, or the series itself; None knows nothing.
+    name : str
+        Variable name (``dst``, ``kp``, ``bz_gsm``, ...); decides the interval length.
+    at : pandas.Timestamp
+        Time of knowledge, usually the issue time (naive UTC).
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        End of that interval (naive UTC); None if no finite value is known at ``at``.
     """
     return timeconv.latest_known(_series(observed, name), name, at)[1]
 
@@ -86,7 +101,30 @@ def _pick_init(fc: xr.Dataset, init_time: TimeLike | None) -> pd.Timestamp:
 
 
 def forecast_frame(fc: xr.Dataset, name: str, init_time: TimeLike | None = None) -> pd.DataFrame:
-    """One issue of ``fc[name]``: rows = lead, columns = quantile levels, plus ``x`` (mid-target time)."""
+    """Tabulate one issue of ``fc[name]``: rows = lead, columns = quantile levels, plus ``x``.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Forecast dataset (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    name : str
+        Target: ``dst`` [nT] or ``kp``.
+    init_time : TimeLike, optional
+        Issue time to use (naive UTC; must be one of ``fc``'s); default the newest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lead_time`` (timedelta); one float column per quantile level (values in the
+        target's unit, nT for Dst); ``x`` the middle of each target hour,
+        ``init_time + lead - 30 min`` (naive UTC).
+
+    Raises
+    ------
+    ValueError
+        When ``init_time`` is not one of the forecast's issue times.
+    """
     t = _pick_init(fc, init_time)
     da = fc[name].sel(init_time=t).transpose("lead_time", "quantile")
     lead = pd.TimedeltaIndex(fc["lead_time"].values)
@@ -98,7 +136,7 @@ def forecast_frame(fc: xr.Dataset, name: str, init_time: TimeLike | None = None)
 def _vline(
     fig: go.Figure, x: pd.Timestamp, name: str, color: str, text: str, dash: str, side: str = "left"
 ) -> None:
-    """A vertical marker line with its label written on ``side`` of it, above the plot area."""
+    """Draw a vertical marker line with its label written on ``side`` of it, above the plot area."""
     fig.add_shape(
         type="line",
         x0=x,
@@ -128,8 +166,10 @@ def _vline(
 def _hline(
     fig: go.Figure, y: float, name: str, text: str, color: str, *, outside: bool = False
 ) -> None:
-    """A dotted threshold line; ``outside`` writes its label in the right margin, where bars
-    cannot hide it."""
+    """Draw a dotted threshold line.
+
+    ``outside`` writes its label in the right margin, where bars cannot hide it.
+    """
     fig.add_shape(
         type="line",
         x0=0,
@@ -179,7 +219,25 @@ def _base_layout(fig: go.Figure, title: str, ytitle: str, height: int = 380) -> 
 
 
 def band_traces(df: pd.DataFrame, name: str, *, legendgroup: str = "fc") -> list[go.Scatter]:
-    """Quantile bands (widest first) as closed polygons, then the median line."""
+    """Build quantile bands (widest first) as closed polygons, then the median line.
+
+    The bands are those of :data:`dashboards.colors.BANDS` (90 %, 80 %, 50 %) whose both
+    quantile levels are columns of ``df``; the median line only when 0.5 is.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        :func:`forecast_frame` output: float quantile-level columns and ``x``.
+    name : str
+        Target: ``dst`` [nT] or ``kp``.
+    legendgroup : str, default "fc"
+        Plotly legend group of the traces (toggled together).
+
+    Returns
+    -------
+    list of plotly.graph_objects.Scatter
+        Band polygons (``meta={"band": [lo, hi]}``) then the median trace.
+    """
     qs = np.array([c for c in df.columns if isinstance(c, float)])
     traces = []
     unit = f" {UNITS[name]}" if UNITS.get(name) else ""
@@ -234,17 +292,32 @@ def fan_chart(
 
     Parameters
     ----------
-    fc
-        Forecast dataset (:mod:`forecasting.schema`); one issue time is drawn.
-    name
+    fc : xarray.Dataset
+        Forecast dataset (:mod:`forecasting.schema`: dims ``init_time``, ``lead_time``,
+        ``quantile``); one issue time is drawn.
+    name : str
         ``dst`` [nT] or ``kp``.
-    observed
-        Hourly observations (Dataset with ``name`` on ``time``, labels = interval start);
-        drawn from ``init_time - history`` to the end of the forecast.
-    init_time
-        Issue time to draw (default: the newest in ``fc``).
-    history
+    observed : xarray.Dataset or xarray.DataArray or pandas.Series, optional
+        Hourly observations (Dataset with ``name`` on ``time``, labels = interval start,
+        naive UTC); drawn from ``init_time - history`` to the end of the forecast.
+    init_time : TimeLike, optional
+        Issue time to draw (naive UTC; default: the newest in ``fc``).
+    history : pandas.Timedelta or str, default "3D"
         How much observed past to show before the issue time.
+    title : str, optional
+        Figure title; default names the target, issue time (UTC) and model.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Bands, median, observations known at the issue time (Kp: G-coloured 3-hour bars, the
+        forecast median per block hatched) and those after it (verification, outlined or
+        dotted), issue-time and latest-sample markers, G-scale or Dst-class lines.
+
+    Raises
+    ------
+    ValueError
+        When ``fc`` has no ``name`` or ``init_time`` is not one of its issue times.
     """
     if name not in fc:
         raise ValueError(f"forecast has no {name!r}; it holds {list(fc.data_vars)}")
@@ -426,8 +499,21 @@ def _kp_bars(
 
 
 def table_events(fc: xr.Dataset) -> list[tuple[str, float, str]]:
-    """``(target, threshold, row label)`` of the probability tables: G1..G5 from Kp (SWPC's
-    thresholds in thirds), then the Dst classes (Gonzalez et al. 1994), for the targets in ``fc``.
+    """List the events of the probability tables, for the targets in ``fc``.
+
+    G1..G5 from Kp (SWPC's thresholds in thirds, :data:`forecasting.schema.KP_THRESHOLDS`),
+    then the Dst classes (Gonzalez et al. 1994: -50, -100, -250 nT).
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Forecast dataset; only which of ``kp`` and ``dst`` it holds matters.
+
+    Returns
+    -------
+    list of (str, float, str)
+        ``(target, threshold, row label)``, e.g. ``("kp", 4.667, "G1 (Kp ≥ 5-)")`` or
+        ``("dst", -100.0, "Dst ≤ -100 nT")``; thresholds in Kp units or nT.
     """
     events = []
     if "kp" in fc:
@@ -447,6 +533,22 @@ def probability_table(
     Rows are the NOAA G levels (``P(Kp >= k)``, k = 5..9) and the Dst classes
     (``P(Dst <= -50/-100/-250 nT)``, Gonzalez et al. 1994); values in [0, 1] straight from
     :func:`forecasting.schema.exceedance_probability` (the maximum over the window's leads).
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Forecast dataset (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    init_time : TimeLike, optional
+        Issue time to use (naive UTC; must be one of ``fc``'s); default the newest.
+    windows_h : sequence of int, default (3, 12)
+        Window lengths [h] from the issue time; those shorter than the horizon are kept and
+        the whole horizon is always the last column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: the :func:`table_events` labels; columns ``next N h``; probabilities in [0, 1].
     """
     t = _pick_init(fc, init_time)
     lead_h = pd.TimedeltaIndex(fc["lead_time"].values) / HOUR
@@ -466,6 +568,20 @@ def day_columns(
 
     A lead L verifies the hour labelled ``t + L - 1 h``; the first day is labelled with the
     hours it covers when the issue time is not midnight (``May 10 (20-24 UT)``).
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Forecast dataset (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    init_time : TimeLike, optional
+        Issue time to use (naive UTC; must be one of ``fc``'s); default the newest.
+
+    Returns
+    -------
+    list of (str, pandas.Timestamp, numpy.ndarray)
+        Per UTC day in time order: its label, its start (naive UTC midnight) and a boolean
+        mask over ``lead_time`` of the leads whose target hour falls on that day.
     """
     t = _pick_init(fc, init_time)
     hours = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR
@@ -484,6 +600,20 @@ def daily_probability_table(fc: xr.Dataset, init_time: TimeLike | None = None) -
 
     Rows as :func:`probability_table` (G1..G5 from Kp, Dst classes); columns the UTC days of
     :func:`day_columns`; values in [0, 1].
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Forecast dataset (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    init_time : TimeLike, optional
+        Issue time to use (naive UTC; must be one of ``fc``'s); default the newest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: the :func:`table_events` labels; columns: the day labels (``May 10 (20-24 UT)``,
+        ``May 11``, ...); the largest hourly probability of the day, in [0, 1].
     """
     t = _pick_init(fc, init_time)
     cols = day_columns(fc, t)
@@ -495,7 +625,24 @@ def daily_probability_table(fc: xr.Dataset, init_time: TimeLike | None = None) -
 
 
 def probability_figure(fc: xr.Dataset, init_time: TimeLike | None = None) -> go.Figure:
-    """Event probabilities by lead time (one line per G level and Dst class)."""
+    """Plot event probabilities by lead time (one line per G level and Dst class).
+
+    Probabilities from :func:`forecasting.schema.exceedance_probability`: P(Kp >= G1..G5
+    threshold) in the SWPC colours, P(Dst <= -50 / -100 / -250 nT) as dashed lines.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Forecast dataset (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    init_time : TimeLike, optional
+        Issue time to use (naive UTC; must be one of ``fc``'s); default the newest.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Probability [%] against the middle of each target hour (UTC).
+    """
     t = _pick_init(fc, init_time)
     x = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR / 2
     fig = go.Figure()
@@ -550,6 +697,25 @@ def minmax_downsample(
     The extremes of a series (a storm's Dst minimum, a southward Bz spike) always survive,
     in time order; NaN gaps survive as one NaN per bucket that holds only NaN. Series with
     at most ``max_points`` samples are returned unchanged.
+
+    Parameters
+    ----------
+    times : pandas.DatetimeIndex or numpy.ndarray
+        Sample times (datetime64), in order.
+    values : numpy.ndarray
+        Samples, same length as ``times`` (any unit; NaN = missing).
+    max_points : int
+        Most points to keep; at least 2.
+
+    Returns
+    -------
+    (pandas.DatetimeIndex, numpy.ndarray)
+        The kept times and values, at most ``max_points`` of them.
+
+    Raises
+    ------
+    ValueError
+        When ``max_points`` is below 2.
     """
     times = pd.DatetimeIndex(times)
     values = np.asarray(values, dtype=float)
@@ -580,6 +746,18 @@ def newell_coupling(v: np.ndarray, by: np.ndarray, bz: np.ndarray) -> np.ndarray
     the IMF clock angle. Returned in units of 10^3 (km/s)^(4/3) nT^(2/3) (typical quiet
     values 1-5, strong storms 20+). Newell, P. T., et al. (2007), JGR 112, A01206,
     doi:10.1029/2006JA012015.
+
+    Parameters
+    ----------
+    v : numpy.ndarray
+        Solar-wind speed [km/s] (its magnitude is used).
+    by, bz : numpy.ndarray
+        IMF By and Bz in GSM [nT], same shape as ``v``.
+
+    Returns
+    -------
+    numpy.ndarray
+        dPhi_MP/dt [10^3 (km/s)^(4/3) nT^(2/3)], same shape; NaN where an input is NaN.
     """
     v = np.asarray(v, dtype=float)
     by = np.asarray(by, dtype=float)
@@ -642,7 +820,30 @@ def drivers_figure(
     Panels: Bz, By, |B| [nT], speed [km s-1], density [cm-3], dynamic pressure [nPa] and the
     Newell et al. (2007) coupling function; each series min/max-downsampled to at most
     ``max_points`` points (:func:`minmax_downsample`). Missing variables are listed in the
-    title instead of drawn.
+    title instead of drawn. Hours the real-time QC flagged (``<name>_rtqc``) get red crosses.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset
+        Observations on ``time`` (hourly or finer, labels = interval start, naive UTC):
+        ``bz_gsm``, ``by_gsm``, ``b_total`` [nT], ``v_sw`` [km/s], ``n_p`` [cm^-3], ``p_dyn``
+        [nPa], each optional, plus optional ``<name>_rtqc`` flag bits.
+    end : TimeLike, optional
+        End of the window (UTC, exclusive); default the end of the newest sample's hour.
+    days : float, default 7.0
+        Window length [days].
+    max_points : int, default 2000
+        Most points drawn per panel.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per available quantity, shared time axis (values at mid-interval).
+
+    Raises
+    ------
+    ValueError
+        When ``observed`` has no ``time`` dimension or none of the solar-wind variables.
     """
     if "time" not in observed.dims:
         raise ValueError("observed must have a 'time' dimension (hourly or finer)")
@@ -710,6 +911,28 @@ def archive_payload(
     ``{"issues": [ISO...], "lead_h": [...], "quantiles": [...], "targets": {name: {"fc":
     [[[q values] per lead] per issue], "obs_t0": ISO, "obs": [...]}}}``; values rounded to
     0.1 nT (Dst) and 0.01 (Kp). The newest ``max_issues`` issue times are kept.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Archived forecasts, many ``init_time`` (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    observed : xarray.Dataset or xarray.DataArray or pandas.Series, optional
+        Hourly observations labelled by interval start (naive UTC), a dataset holding the
+        targets on ``time``; reindexed to the hourly grid from the first kept issue minus
+        ``history`` to the last plus the longest lead (missing hours ``null``).
+    names : sequence of str, default ("dst", "kp")
+        Targets to include (those absent from ``fc`` are skipped).
+    max_issues : int, default 2000
+        Keep at most this many newest issue times.
+    history : pandas.Timedelta or str, default "1D"
+        Observed past kept before the first issue time.
+
+    Returns
+    -------
+    dict
+        The payload above plus ``model`` and ``model_version`` (``fc``'s attrs); issue and
+        observation times as ``YYYY-MM-DDTHH:MM`` (UTC), ``lead_h`` in hours, NaN as None.
     """
     fc = fc.isel(init_time=slice(-max_issues, None))
     inits = pd.DatetimeIndex(fc["init_time"].values)
@@ -750,11 +973,33 @@ def archive_figure(
     history: str = "1D",
     overlay: Sequence[str] = (),
 ) -> go.Figure:
-    """What was forecast at one past issue time against what happened (fan chart).
+    """Plot what was forecast at one past issue time against what happened (fan chart).
 
     The trace order (bands, median, observed, then one median line per ``overlay`` model,
     empty until the page's script fills it) is fixed so the script can swap the data for
     another issue time or model with ``Plotly.restyle``.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Archived forecasts (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    name : str
+        Target: ``dst`` [nT] or ``kp``.
+    observed : xarray.Dataset or xarray.DataArray or pandas.Series or None
+        Hourly observations labelled by interval start (naive UTC): a dataset holding ``name``
+        on ``time``, or the series itself; None draws none.
+    init_time : TimeLike, optional
+        Issue time to use (naive UTC; must be one of ``fc``'s); default the newest.
+    history : str, default "1D"
+        Observed past shown before the issue time (pandas timedelta).
+    overlay : sequence of str, optional
+        Model names that get an (empty) dashed median line for the page's script to fill.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Fan chart with issue-time marker and G-scale (Kp) or Dst-class lines.
     """
     t = _pick_init(fc, init_time)
     df = forecast_frame(fc, name, t)
@@ -815,7 +1060,29 @@ METRICS: dict[str, tuple[str, str]] = {
 
 
 def skill_figure(skill: xr.Dataset, metric: str) -> go.Figure:
-    """One metric by lead time: a column per target (Dst, Kp), a line per model."""
+    """Plot one skill metric by lead time: a column per target (Dst, Kp), a line per model.
+
+    Parameters
+    ----------
+    skill : xarray.Dataset
+        Skill report (``reports/skill.nc``): variables per metric on dims ``model``,
+        ``lead_time`` (timedelta or hours) and optionally ``target``.
+    metric : str
+        Variable to plot, e.g. a :data:`METRICS` key (``rmse`` [nT / Kp units], ``crps``,
+        ``skill_vs_persistence``, ``coverage_80``, ...); its title and axis come from
+        :data:`METRICS`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Metric against lead time [h]; a reference line at 0.8 (``coverage_80``) or 0
+        (``skill_vs_persistence``).
+
+    Raises
+    ------
+    ValueError
+        When ``skill`` has no ``metric``.
+    """
     if metric not in skill:
         raise ValueError(f"skill has no {metric!r}; it holds {list(skill.data_vars)}")
     da = skill[metric]
@@ -877,6 +1144,23 @@ def reliability(fc: xr.Dataset, observed: xr.Dataset | xr.DataArray, name: str) 
 
     A calibrated forecast has frequency = level. Pairs with a missing observation are left
     out; the number of pairs used is in ``.attrs["n"]``.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Archived forecasts (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    observed : xarray.Dataset or xarray.DataArray
+        Hourly observations labelled by interval start (a dataset holding ``name`` on
+        ``time``); matched to the target hours by :func:`data_sources.timeconv.observed_for`.
+    name : str
+        Target: ``dst`` [nT] or ``kp``.
+
+    Returns
+    -------
+    pandas.Series
+        Index: quantile levels; values: observed frequency in [0, 1] (NaN without pairs),
+        over every verified (init_time, lead_time).
     """
     obs = timeconv.observed_for(fc, observed, name)
     da = fc[name].transpose("init_time", "lead_time", "quantile")
@@ -889,7 +1173,19 @@ def reliability(fc: xr.Dataset, observed: xr.Dataset | xr.DataArray, name: str) 
 
 
 def reliability_figure(curves: Mapping[str, Mapping[str, pd.Series]]) -> go.Figure:
-    """Reliability diagram: ``curves[model][target]`` from :func:`reliability`."""
+    """Plot a reliability diagram, one panel per target, a line per model.
+
+    Parameters
+    ----------
+    curves : mapping of str to mapping of str to pandas.Series
+        ``curves[model][target]``: :func:`reliability` output (its ``attrs["n"]`` is shown in
+        the legend).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Observed frequency against nominal quantile level, with the diagonal.
+    """
     targets = sorted({t for per in curves.values() for t in per})
     fig = make_subplots(
         rows=1,
@@ -950,6 +1246,24 @@ def event_scores(
 
     Events: Kp >= 5- (G1, as SWPC applies the scale) and Dst <= -50 / -100 nT; the scores (POD, FAR, HSS, TSS and the
     table) come from :func:`forecasting.verification.scores.event_scores`.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset
+        Archived forecasts (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT] and/or ``kp`` quantiles.
+    observed : xarray.Dataset or xarray.DataArray
+        Hourly observations labelled by interval start (a dataset holding the targets on
+        ``time``).
+    lead_hours : sequence of int, default (1, 6, 24)
+        Leads [h] to score; those not in ``fc`` are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (event, lead): ``event``, ``lead [h]``, ``hits``, ``false alarms``,
+        ``misses``, ``correct negatives``, ``POD``, ``FAR``, ``HSS``, ``TSS``; empty when
+        nothing is scored.
     """
     g1 = G_SCALE["G1"]
     events = [("kp", g1, f"Kp ≥ {kp_label(g1)} (G1)")] if "kp" in fc else []
@@ -1007,6 +1321,28 @@ def storm_figure(
 
     ``archives`` maps model -> forecast dataset (many init times). Each line is the forecast
     for lead L plotted at its target hour; returns None if no model has a forecast there.
+
+    Parameters
+    ----------
+    archives : mapping of str to xarray.Dataset
+        Model name -> archived forecasts (:mod:`forecasting.schema`).
+    observed : xarray.Dataset or xarray.DataArray or pandas.Series or None
+        Hourly observations labelled by interval start (naive UTC): a dataset holding ``name``
+        on ``time``, or the series itself; None draws no observed line.
+    name : str
+        Target: ``dst`` [nT] or ``kp``.
+    start, end : TimeLike
+        UTC window of the storm, ``end`` exclusive (e.g. ``"2024-05-09"``, ``"2024-05-14"``).
+    lead_hours : sequence of int, default (1, 6, 24)
+        Leads [h] drawn, one line style each.
+    title : str, optional
+        Figure title; default the window's dates.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure or None
+        Medians per model and lead against the observed series; None when no model has a
+        forecast valid inside the window.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     fig = go.Figure()
@@ -1067,6 +1403,21 @@ def importance_figure(importance: Mapping[str, Mapping[str, float]]) -> go.Figur
 
     Values are shown as given (the TFT's variable-selection weights, Lim et al. 2021,
     doi:10.1016/j.ijforecast.2021.03.012), sorted, largest on top.
+
+    Parameters
+    ----------
+    importance : mapping of str to mapping of str to float
+        ``{group: {variable: weight}}``; empty groups are left out.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One horizontal bar panel per group.
+
+    Raises
+    ------
+    ValueError
+        When every group is empty.
     """
     groups = [(g, v) for g, v in importance.items() if v]
     if not groups:
@@ -1101,9 +1452,25 @@ def importance_figure(importance: Mapping[str, Mapping[str, float]]) -> go.Figur
 
 
 def attention_figure(attention: Mapping) -> go.Figure:
-    """TFT attention over past hours for the latest forecast: ``{"lag_hours": [...], "weights": [...]}``.
+    """Plot TFT attention over the past hours of the input window (Lim et al. 2021, sec. 7).
 
-    ``weights`` may be one list (mean over heads and leads) or ``{label: list}`` per lead.
+    Parameters
+    ----------
+    attention : mapping
+        ``{"lag_hours": [...], "weights": [...]}``: hours relative to the issue time
+        (:func:`dashboards.site.lag_hours`, -n .. -1) and the weights, either one list (mean
+        over heads and leads) or ``{label: list}`` (e.g. per lead), each as long as
+        ``lag_hours``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per weight series against hours relative to the issue time (0 marked).
+
+    Raises
+    ------
+    ValueError
+        When ``lag_hours`` or ``weights`` is missing or a series' length differs.
     """
     lags = np.asarray(attention.get("lag_hours", []), dtype=float)
     weights = attention.get("weights")

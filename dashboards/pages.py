@@ -91,12 +91,45 @@ window.addEventListener('load',function(){
 
 
 def esc(text: object) -> str:
-    """HTML-escape any value."""
+    """HTML-escape any value.
+
+    Parameters
+    ----------
+    text : object
+        Any value; converted with ``str`` first.
+
+    Returns
+    -------
+    str
+        ``str(text)`` with ``&``, ``<``, ``>`` and quotes escaped.
+    """
     return html.escape(str(text))
 
 
 def page(file: str, body: str, *, subtitle: str = "", built: str = "") -> str:
-    """A full HTML page with the navigation bar; ``file`` selects the active tab."""
+    """Wrap ``body`` in a full HTML page with the navigation bar; ``file`` selects the active tab.
+
+    The page loads :data:`PLOTLY_JS` from its own folder and runs :data:`HEAD_SCRIPT` first
+    (error banner, ``data-rendered`` once every plot has rendered); the footer credits the
+    data sources.
+
+    Parameters
+    ----------
+    file : str
+        The page's file name, one of :data:`PAGES` (``index.html``, ``drivers.html``, ...);
+        gives the title and the highlighted tab. Another name is used as the title itself.
+    body : str
+        HTML of the page's content (not escaped), placed inside ``<main>``.
+    subtitle : str, optional
+        Text beside the navigation (escaped), e.g. the issue time shown.
+    built : str, optional
+        Build time shown in the footer (UTC, escaped), e.g. ``2024-05-10 20:05``.
+
+    Returns
+    -------
+    str
+        The complete HTML document.
+    """
     title = dict((f, t) for f, _, t in PAGES).get(file, file)
     nav = "".join(
         f'<a href="{f}"{" class=active" if f == file else ""}>{esc(label)}</a>'
@@ -123,7 +156,23 @@ NOAA SWPC real-time solar wind. NOAA G-scale colours as on the SWPC space-weathe
 
 
 def figure(fig: go.Figure, div_id: str, *, cls: str = "plot") -> str:
-    """A ``<div>`` plus the script that plots ``fig`` into it (data embedded as JSON)."""
+    """Return a ``<div>`` plus the script that plots ``fig`` into it (data embedded as JSON).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure; its data, layout and config are embedded (``</`` escaped so the JSON cannot
+        close the script).
+    div_id : str
+        HTML id of the plot's ``<div>``, unique on the page.
+    cls : str, default "plot"
+        CSS class of the ``<div>``.
+
+    Returns
+    -------
+    str
+        HTML: the empty ``<div>`` and a ``<script>`` calling ``window.__ss.plot``.
+    """
     payload = fig.to_json().replace("</", "<\\/")
     return (
         f'<div id="{esc(div_id)}" class="{cls}"></div>\n'
@@ -132,16 +181,60 @@ def figure(fig: go.Figure, div_id: str, *, cls: str = "plot") -> str:
 
 
 def note(text: str, kind: str = "info", *, raw: bool = False) -> str:
-    """A coloured note box (``info``, ``warn`` or ``missing``)."""
+    """Return a coloured note box (``info``, ``warn`` or ``missing``).
+
+    Parameters
+    ----------
+    text : str
+        The note's text, escaped unless ``raw``.
+    kind : str, default "info"
+        CSS class of the box: ``info`` (blue), ``warn`` (amber) or ``missing`` (grey, for a
+        piece of the site whose input is absent).
+    raw : bool, default False
+        Insert ``text`` as HTML (the caller escaped it).
+
+    Returns
+    -------
+    str
+        HTML ``<div class="note KIND">``.
+    """
     return f'<div class="note {kind}">{text if raw else esc(text)}</div>'
 
 
 def section(title: str, *parts: str, sid: str = "") -> str:
+    """Return a ``<section>`` box with a heading around HTML parts.
+
+    Parameters
+    ----------
+    title : str
+        Heading text (escaped).
+    *parts : str
+        HTML fragments placed in order, one per line (not escaped).
+    sid : str, optional
+        HTML id of the section (an anchor, e.g. ``"storms"``); none when empty.
+
+    Returns
+    -------
+    str
+        HTML ``<section><h2>TITLE</h2>...</section>``.
+    """
     ident = f' id="{esc(sid)}"' if sid else ""
     return f"<section{ident}><h2>{esc(title)}</h2>\n" + "\n".join(parts) + "\n</section>"
 
 
 def cards(items: Iterable[tuple[str, str]]) -> str:
+    """Return a row of small key/value cards (e.g. "issue time" / "2024-05-10 20:00 UTC").
+
+    Parameters
+    ----------
+    items : iterable of (str, str)
+        ``(label, value)`` pairs, one card each, in order (both escaped).
+
+    Returns
+    -------
+    str
+        HTML ``<div class="cards">``.
+    """
     return (
         '<div class="cards">'
         + "".join(
@@ -170,7 +263,29 @@ def table(
     fmt: Callable[[Any], str] = _fmt,
     cls: str = "",
 ) -> str:
-    """An HTML table; ``cell_style(row_label, col, value) -> css`` colours cells."""
+    """Render a DataFrame as an HTML table; ``cell_style(row_label, col, value)`` colours cells.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows and columns as shown; column labels become the header.
+    index : bool, default True
+        Show the row labels as a first, left-aligned column.
+    cell_style : callable, optional
+        ``cell_style(row_label, column, value)`` returns inline CSS for a cell (e.g. a G-scale
+        background), or ``""`` for none.
+    fmt : callable, optional
+        Formats a cell value; the default gives 3 significant digits for floats, ``—`` for
+        None and NaN, ``YYYY-MM-DD HH:MM`` for timestamps.
+    cls : str, optional
+        CSS class of the ``<table>``.
+
+    Returns
+    -------
+    str
+        HTML ``<table>`` (values escaped; text cells and the first column without index are
+        left-aligned).
+    """
     head = ('<th class="l"></th>' if index else "") + "".join(
         f"<th>{esc(c)}</th>" for c in df.columns
     )
@@ -188,7 +303,19 @@ def table(
 
 
 def kv_table(items: Mapping[str, object]) -> str:
-    """A two-column key/value table."""
+    """Return a two-column key/value table.
+
+    Parameters
+    ----------
+    items : mapping of str to object
+        Row label -> value, in order; values are formatted as in :func:`table` (floats to 3
+        significant digits, missing as ``—``).
+
+    Returns
+    -------
+    str
+        HTML ``<table>``.
+    """
     rows = "".join(
         f'<tr><th class="l">{esc(k)}</th><td class="l">{esc(_fmt(v))}</td></tr>'
         for k, v in items.items()

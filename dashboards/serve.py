@@ -30,17 +30,37 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         real = os.path.realpath(self.translate_path(self.path))
         return real == root or real.startswith(root + os.sep)
 
-    def send_head(self) -> io.BytesIO | BinaryIO | None:  # noqa: D102 - http.server hook
+    def send_head(self) -> io.BytesIO | BinaryIO | None:
+        """Send the headers of an allowed file, else a 404 (http.server hook).
+
+        Returns
+        -------
+        file object or None
+            The open file for ``do_GET`` to copy, or None when nothing is to be sent.
+        """
         if not self._allowed():
             self.send_error(404, "File not found")
             return None
         return super().send_head()
 
-    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:  # noqa: D102 - http.server hook: never list
+    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:
+        """Refuse every folder listing with a 404 (http.server hook).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The folder's local path (unused).
+
+        Returns
+        -------
+        None
+            Nothing to send beyond the 404.
+        """
         self.send_error(404, "File not found")
         return None
 
-    def end_headers(self) -> None:  # noqa: D102 - http.server hook
+    def end_headers(self) -> None:
+        """Add ``X-Content-Type-Options: nosniff`` and end the headers (http.server hook)."""
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
 
@@ -81,12 +101,35 @@ class DashboardServer:
         self._thread.join(timeout=5)
 
     def __enter__(self) -> DashboardServer:
+        """Return the running server (it started in ``__init__``)."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop the server (:meth:`stop`)."""
         self.stop()
 
 
 def serve(directory: str | Path, port: int = 0, *, quiet: bool = True) -> DashboardServer:
-    """Start serving ``directory`` in a background thread; returns the running server."""
+    """Start serving ``directory`` on 127.0.0.1 in a background thread.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        Built site folder; must hold ``index.html``.
+    port : int, default 0
+        TCP port on 127.0.0.1; 0 picks a free one (read it from the server's ``port``/``url``).
+    quiet : bool, default True
+        Do not log a line per request to stderr.
+
+    Returns
+    -------
+    DashboardServer
+        The running server; call :meth:`DashboardServer.stop` (or use it as a context
+        manager) to stop it.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``directory`` holds no ``index.html`` (build the site first).
+    """
     return DashboardServer(directory, port, quiet=quiet)

@@ -40,7 +40,24 @@ FRESHNESS_VARS = ("dst", "kp", "bz_gsm", "by_gsm", "b_total", "v_sw", "n_p", "p_
 
 # ----------------------------------------------------------------------------- writing
 def write_atomic(path: Path, text: str | bytes) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A reader (the dashboard server, a browser) never sees a half-written page; on any error
+    the temporary file is removed and ``path`` is left as it was. The file is made
+    world-readable (0644).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Target file; missing parent folders are created.
+    text : str or bytes
+        Content; a str is written as UTF-8.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8") if isinstance(text, str) else text
@@ -57,7 +74,20 @@ def write_atomic(path: Path, text: str | bytes) -> Path:
 
 
 def write_plotlyjs(out_dir: Path) -> Path:
-    """``plotly.min.js`` (the plotly.js bundled with plotly.py) beside the pages, once."""
+    """Write ``plotly.min.js`` (the plotly.js bundled with plotly.py) beside the pages, once.
+
+    The file is rewritten only when its content differs (another plotly.py version).
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The site folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir / "plotly.min.js"``.
+    """
     path = Path(out_dir) / P.PLOTLY_JS
     js = plotly.offline.get_plotlyjs().encode("utf-8")
     if not path.exists() or path.stat().st_size != len(js) or path.read_bytes() != js:
@@ -100,7 +130,26 @@ def freshness_table(
     """Per input: end of its newest sample known at ``issue`` and its age there [h].
 
     ``freshness`` (name -> time the newest sample's interval ended) overrides what is
-    computed from ``observed``.
+    computed from ``observed``. Status: ``ok`` up to 1 h old (3 h for Kp and ap, known when
+    their 3-hour block ends), ``late`` up to 6 h, else ``stale``; ``missing`` without a sample.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+        Only the :data:`FRESHNESS_VARS` it holds are listed.
+    issue : pandas.Timestamp
+        Issue time (naive UTC).
+    freshness : mapping, optional
+        Variable name -> end of its newest sample's interval (UTC); when given, exactly these
+        variables are listed and ``observed`` is not read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable; columns ``newest sample ends`` (``YYYY-MM-DD HH:MM`` or
+        ``none``), ``age at issue [h]`` (float, NaN if none) and ``status``.
     """
     rows = {}
     names = (
@@ -162,6 +211,17 @@ def day_outlook(
 ) -> list[dict]:
     """Per UTC day of the lead grid: observed and forecast Kp level and storm probabilities.
 
+    Parameters
+    ----------
+    forecast : xarray.Dataset
+        A forecast (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``, ``quantile``;
+        ``dst`` [nT] and/or ``kp`` quantiles; the newest ``init_time`` is shown.
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+    issue : pandas.Timestamp
+        Issue time (naive UTC); observed Kp blocks count only when known at it.
+
     Returns
     -------
     list of dict
@@ -212,7 +272,31 @@ def _level_card(title: str, kp: float | None, lines: list[str]) -> str:
 def level_strip(
     forecast: xr.Dataset, observed: xr.Dataset | None, issue: pd.Timestamp, alert_items: list[dict]
 ) -> str:
-    """The first screen: the observed level now and the forecast G level per UTC day."""
+    """Render the first screen: the observed level now and the forecast G level per UTC day.
+
+    One card for "observed now" (newest Kp block, the past 24 h maximum, newest Dst, an
+    ALERT in force) and one per UTC day of :func:`day_outlook`, each bordered in the SWPC
+    colour of its G level (the larger of observed-so-far and forecast-median Kp).
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset
+        A forecast (:mod:`forecasting.schema`): dims ``init_time``, ``lead_time``, ``quantile``;
+        ``dst`` [nT] and/or ``kp`` quantiles; the newest ``init_time`` is shown.
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+    issue : pandas.Timestamp
+        Issue time (naive UTC).
+    alert_items : list of dict
+        Alert-feed records in force (``kind``, ``family``, ``level``, ``serial``, ...); a Kp
+        ``ALERT`` is named on the "observed now" card.
+
+    Returns
+    -------
+    str
+        HTML ``<div class="lvls">`` of level cards.
+    """
     from forecasting.products import blocks
     from forecasting.schema import kp_label
 
@@ -247,7 +331,7 @@ def level_strip(
 
 
 def _as_log_row(a: Mapping) -> dict:
-    """An alert-feed record as an alert-log row (what the SWPC text formatter reads)."""
+    """Convert an alert-feed record to an alert-log row (what the SWPC text formatter reads)."""
     row = dict(a)
     row.setdefault("issue_time", a.get("issued"))
     row.setdefault("text", a.get("message", ""))
@@ -256,7 +340,23 @@ def _as_log_row(a: Mapping) -> dict:
 
 
 def alert_cards(items: list[dict]) -> str:
-    """Alerts in force as SWPC-style message cards: ALERTs first, then WARNINGs, WATCHes."""
+    """Render alerts in force as SWPC-style message cards: ALERTs first, then WARNINGs, WATCHes.
+
+    Within a kind the highest G level comes first; each card shows the SWPC-formatted text
+    (:func:`forecasting.products.alerts_json.swpc_message`, or the record's ``message`` when
+    it cannot be formatted), serial, issue and validity times, status and delivery.
+
+    Parameters
+    ----------
+    items : list of dict
+        Alert-feed records (``alerts/active.json`` entries: ``serial``, ``kind``, ``level``,
+        ``issued``, ``valid_start``, ``valid_end``, ``status``, ``delivered``, ...).
+
+    Returns
+    -------
+    str
+        HTML ``<div class="msgs">`` of message cards.
+    """
     from forecasting.products.alerts_json import swpc_message
 
     by_serial = {a.get("serial"): _as_log_row(a) for a in items}
@@ -295,7 +395,39 @@ def now_page(
     freshness: Mapping[str, object] | None,
     model_info: dict | None,
 ) -> str:
-    """What level, when, how sure: observed level, G level per UTC day, alerts, charts."""
+    """Render the Now page's body: observed level, G level per UTC day, alerts, charts.
+
+    Sections: the level strip, the alerts in force, Kp and Dst fan charts against
+    observations, storm probabilities per UTC day and per hour ahead, input freshness. A
+    forecast from a baseline (no TFT in the archive) carries a warning.
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        The latest forecast (:mod:`forecasting.schema`: dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT], ``kp``); None gives a "no forecast yet" note only.
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+    alerts : list or mapping or None
+        Alert feed (``alerts/active.json``): a list of records or ``{"alerts": [...], ...}``
+        (other scalar keys are shown as a note); None: no feed found.
+    freshness : mapping or None
+        Variable -> end of its newest sample (UTC), see :func:`freshness_table`; None
+        computes it from ``observed``.
+    model_info : dict or None
+        Registry metadata of the TFT (unused here; the Model page shows it).
+
+    Returns
+    -------
+    str
+        HTML of the page's content (for :func:`dashboards.pages.page`).
+
+    Raises
+    ------
+    ValueError
+        When ``alerts`` is neither a list of objects nor ``{"alerts": [objects]}``.
+    """
     parts = []
     if forecast is None:
         parts.append(
@@ -422,7 +554,7 @@ def now_page(
 
 
 def _qc_note(observed: xr.Dataset, end: TimeLike | None, days: float) -> str:
-    """The hours whose real-time samples the QC flagged (data_sources.rtqc), or ""."""
+    """Return a note on the hours whose real-time samples the QC flagged (data_sources.rtqc), or ""."""
     end = pd.Timestamp(end) if end is not None else None
     hours = [
         h
@@ -441,6 +573,28 @@ def _qc_note(observed: xr.Dataset, end: TimeLike | None, days: float) -> str:
 
 
 def drivers_page(observed: xr.Dataset | None, end: TimeLike | None, days: float) -> str:
+    """Render the Drivers page's body: the solar-wind panels of the last ``days`` days.
+
+    :func:`dashboards.figures.drivers_figure` (IMF Bz, By and |B| [nT], speed [km/s],
+    density [cm^-3], dynamic pressure [nPa], Newell et al. 2007 coupling), plus a note on the hours
+    the real-time QC flagged (:mod:`data_sources.rtqc`). Missing data gives a note instead.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+    end : TimeLike or None
+        End of the shown window (UTC, exclusive; the issue time); None: the end of the newest
+        observed hour.
+    days : float
+        Length of the window [days].
+
+    Returns
+    -------
+    str
+        HTML of the page's content.
+    """
     if observed is None:
         return P.note(
             "No observations found ($SUPERSTORM_HOME/store): run `superstorm ingest`.", "missing"
@@ -518,6 +672,29 @@ ARCHIVE_SCRIPT = """
 def archive_page(
     archives: Mapping[str, xr.Dataset], observed: xr.Dataset | None, *, max_issues: int = 2000
 ) -> str:
+    """Render the Archive page's body: pick a past issue time, see its forecast vs what happened.
+
+    The forecasts and observations are embedded once as JSON
+    (:func:`dashboards.figures.archive_payload`) and :data:`ARCHIVE_SCRIPT` redraws the Dst
+    and Kp figures in the browser for the chosen model and issue time (a select, a slider,
+    earlier/later buttons; the choice is kept in the URL fragment ``#<model>/<issue>``).
+
+    Parameters
+    ----------
+    archives : mapping of str to xarray.Dataset
+        Model name -> archived forecasts (:mod:`forecasting.schema`, many ``init_time``);
+        empty gives a note. The TFT (else the first model) is shown first.
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+    max_issues : int, default 2000
+        At most this many newest issue times per model are embedded (page size).
+
+    Returns
+    -------
+    str
+        HTML of the page's content.
+    """
     if not archives:
         return P.note(
             "The forecast archive is empty ($SUPERSTORM_HOME/archive/<model>/<YYYY>/): "
@@ -594,7 +771,21 @@ def _verified_pairs(archives: Mapping[str, xr.Dataset], observed: xr.Dataset) ->
 
 
 def skill_scope(skill: xr.Dataset) -> str:
-    """Period and sample size of the skill report (``skill.nc`` attrs and its ``n``)."""
+    """Describe period and sample size of the skill report (``skill.nc`` attrs and its ``n``).
+
+    Parameters
+    ----------
+    skill : xarray.Dataset
+        The skill report (:func:`forecasting.evaluation.evaluate.read_skill`): dims
+        ``target``, ``model``, ``lead_time``; attrs ``first_init``, ``last_init``,
+        ``test_years``, ``n_init``, ``init_every`` when recorded; optional ``n`` (pairs
+        scored per cell).
+
+    Returns
+    -------
+    str
+        One sentence: backtest period (UTC), number of issue times and the range of ``n``.
+    """
     a = skill.attrs
     period = (
         f"{_stamp(a['first_init'])} to {_stamp(a['last_init'])} UTC"
@@ -616,7 +807,23 @@ def skill_scope(skill: xr.Dataset) -> str:
 
 
 def archive_scope(archives: Mapping[str, xr.Dataset], observed: xr.Dataset | None) -> str:
-    """Period and sample size of the panels built from the forecast archive, per model."""
+    """Describe period and sample size of the panels built from the forecast archive, per model.
+
+    Parameters
+    ----------
+    archives : mapping of str to xarray.Dataset
+        Model name -> archived forecasts (:mod:`forecasting.schema`).
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+
+    Returns
+    -------
+    str
+        One sentence: per model the number and span (UTC) of archived issue times and how
+        many (issue, lead, target) values have an observation
+        (:func:`data_sources.timeconv.observed_for`).
+    """
     from data_sources.timeconv import observed_for
 
     rows = []
@@ -657,6 +864,33 @@ def verification_page(
     observed: xr.Dataset | None,
     storms: Mapping[str, tuple[str, str]] | None = None,
 ) -> str:
+    """Render the Verification page's body: skill by lead, reliability, event scores, storms.
+
+    Skill curves come from the backtest's skill report; reliability
+    (:func:`dashboards.figures.reliability`), event scores
+    (:func:`dashboards.figures.event_scores`) and the storm gallery
+    (:func:`dashboards.figures.storm_figure`) from the forecast archive verified against
+    ``observed``. Each missing input gives a note saying how to produce it.
+
+    Parameters
+    ----------
+    skill : xarray.Dataset or None
+        The skill report ``reports/skill.nc`` (dims ``target``, ``model``, ``lead_time``; one
+        variable per metric of :data:`dashboards.figures.METRICS`); None: not yet evaluated.
+    archives : mapping of str to xarray.Dataset
+        Model name -> archived forecasts (:mod:`forecasting.schema`).
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (naive UTC, label = start of the hour): ``dst`` [nT],
+        ``kp``, solar wind; None when the store is empty.
+    storms : mapping of str to (str, str), optional
+        Gallery title -> UTC window ``(start, end)`` of a storm; default
+        :data:`dashboards.figures.STORMS`.
+
+    Returns
+    -------
+    str
+        HTML of the page's content.
+    """
     parts = []
     if skill is None:
         parts.append(
@@ -761,6 +995,24 @@ def verification_page(
 
 
 def model_page(model_info: dict | None, forecast: xr.Dataset | None) -> str:
+    """Render the Model page's body: registry metadata, variable importance and attention.
+
+    Parameters
+    ----------
+    model_info : dict or None
+        Registry metadata of the TFT (:func:`load_model_info`): scalar entries are listed;
+        optional ``variable_importance`` (``{group: {variable: %}}``) and ``attention``
+        (``{"lag_hours", "weights"}``, averaged over the training windows). None: no TFT
+        registered (a note).
+    forecast : xarray.Dataset or None
+        The latest forecast; a TFT forecast's own attention and importance (in its attrs,
+        :func:`forecast_interpretation`) are drawn too.
+
+    Returns
+    -------
+    str
+        HTML of the page's content.
+    """
     used = forecast.attrs.get("model", "?") if forecast is not None else "none"
     if not model_info:
         return P.note(
@@ -846,23 +1098,45 @@ def build_site(
 ) -> list[Path]:
     """Write the five pages and ``plotly.min.js`` into ``out_dir``; return the paths written.
 
+    Pages: ``index.html`` (Now), ``drivers.html``, ``archive.html``, ``verification.html``
+    and ``model.html``, each written atomically (:func:`write_atomic`); a missing input gives
+    a note on its page, never a failed build.
+
     Parameters
     ----------
-    forecast
-        Latest forecast (:mod:`forecasting.schema`); its newest ``init_time`` is shown.
-    observed
-        Hourly observations on ``time`` (``dst``, ``kp``, solar wind), labels = interval start.
-    archive
-        Past forecasts with many ``init_time``: one dataset or ``{model: dataset}``.
-    alerts
+    out_dir : str or pathlib.Path
+        Site folder, created if missing.
+    forecast : xarray.Dataset or None
+        Latest forecast (:mod:`forecasting.schema`: dims ``init_time``, ``lead_time``,
+        ``quantile``; ``dst`` [nT], ``kp``); its newest ``init_time`` is shown and ends the
+        Drivers window.
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (``dst`` [nT], ``kp``, solar wind), naive UTC labels =
+        interval start.
+    archive : xarray.Dataset or mapping of str to xarray.Dataset, optional
+        Past forecasts with many ``init_time``: one dataset (keyed by its ``model`` attr) or
+        ``{model: dataset}``.
+    alerts : list or dict, optional
         Active alert feed (``alerts/active.json`` content): a list or ``{"alerts": [...]}``.
-    skill
+    skill : xarray.Dataset, optional
         ``reports/skill.nc`` (dims ``target``, ``model``, ``lead_time``).
-    model_info
+    model_info : dict, optional
         Registry metadata of the TFT with optional ``variable_importance``
         (``{group: {variable: weight}}``) and ``attention`` (``{"lag_hours", "weights"}``).
-    freshness
-        Variable -> end of its newest sample; default: computed from ``observed``.
+    freshness : mapping, optional
+        Variable -> end of its newest sample (UTC); default: computed from ``observed``.
+    storms : mapping of str to (str, str), optional
+        Storm gallery: title -> UTC window ``(start, end)``; default
+        :data:`dashboards.figures.STORMS`.
+    drivers_days : float, default 7.0
+        Length of the Drivers page's window [days], ending at the issue time.
+    max_archive_issues : int, default 2000
+        At most this many newest issue times per model embedded in the Archive page.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``plotly.min.js`` first, then the five pages.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -906,9 +1180,24 @@ def _open_all(paths: list[Path]) -> xr.Dataset | None:
 
 
 def load_archive(home: Path, *, days: float | None = 60.0) -> dict[str, xr.Dataset]:
-    """Archived forecasts per model from ``home/archive/<model>/<YYYY>/<model>_<stamp>.nc``.
+    """Read archived forecasts per model from ``home/archive/<model>/<YYYY>/<model>_<stamp>.nc``.
 
-    Only the last ``days`` before each model's newest issue are read (None: all).
+    Only the last ``days`` before each model's newest issue are read (None: all); the issue
+    time is the file name's ``YYYYmmddTHHMM`` stamp (a file without one is always read).
+    Unreadable files are skipped with a warning.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        ``$SUPERSTORM_HOME``.
+    days : float or None, default 60.0
+        Window before each model's newest issue time [days]; None reads every file.
+
+    Returns
+    -------
+    dict of str to xarray.Dataset
+        Model name -> its forecasts concatenated on ``init_time`` (sorted); empty when there
+        is no archive.
     """
     out: dict[str, xr.Dataset] = {}
     root = Path(home) / "archive"
@@ -949,10 +1238,10 @@ def load_observed(
 
     Parameters
     ----------
-    home
+    home : pathlib.Path
         ``$SUPERSTORM_HOME`` (the store is ``home / "store"``).
-    start, end
-        UTC span ``[start, end)``; ``None`` takes the whole stored span.
+    start, end : pandas.Timestamp or None
+        Naive UTC span ``[start, end)``; ``None`` in either takes the whole stored span.
 
     Returns
     -------
@@ -975,8 +1264,22 @@ def load_observed(
 
 
 def load_skill(home: Path) -> xr.Dataset | None:
-    """The skill report ``skill.nc``: ``$SUPERSTORM_HOME/reports/`` first, then ``./reports/``
-    (where ``superstorm evaluate`` writes by default); None if neither exists."""
+    """Read the skill report ``skill.nc`` from ``home/reports/``, else ``./reports/``.
+
+    ``./reports/`` is the current folder's (where ``superstorm evaluate`` once wrote by
+    default).
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        ``$SUPERSTORM_HOME``.
+
+    Returns
+    -------
+    xarray.Dataset or None
+        The report (:func:`forecasting.evaluation.evaluate.read_skill`: dims ``target``,
+        ``model``, ``lead_time``); None if neither file exists.
+    """
     from forecasting.evaluation.evaluate import read_skill
 
     for path in (Path(home) / "reports" / "skill.nc", Path("reports") / "skill.nc"):
@@ -986,7 +1289,7 @@ def load_skill(home: Path) -> xr.Dataset | None:
 
 
 def _model_dir(root: Path) -> Path | None:
-    """The promoted (``current``) TFT version folder, else the newest one."""
+    """Return the promoted (``current``) TFT version folder, else the newest one."""
     pointer = root / "current"
     if pointer.is_file():
         vdir = root / pointer.read_text().strip()
@@ -1000,10 +1303,19 @@ def _model_dir(root: Path) -> Path | None:
 
 
 def interpretation_to_page(interp: dict) -> dict:
-    """Registry ``interpretation`` -> the Model page's ``variable_importance`` / ``attention``.
+    """Convert the registry's ``interpretation`` to the Model page's keys.
 
-    ``interp`` holds ``encoder_variables`` / ``decoder_variables`` ({name: %}) and
-    ``attention`` (mean weight per encoder position, oldest first; Lim et al. 2021, sec. 7).
+    Parameters
+    ----------
+    interp : dict
+        ``encoder_variables`` / ``decoder_variables`` (``{name: %}``) and ``attention`` (mean
+        weight per encoder position, oldest first; Lim et al. 2021, sec. 7), each optional.
+
+    Returns
+    -------
+    dict
+        ``variable_importance`` (``{"encoder": {...}, "decoder": {...}}``) and ``attention``
+        (``{"lag_hours": [-n..-1], "weights": [...]}``), each only when present in ``interp``.
     """
     out: dict = {}
     groups = {
@@ -1020,20 +1332,41 @@ def interpretation_to_page(interp: dict) -> dict:
 
 
 def lag_hours(n: int) -> list[int]:
-    """Encoder positions (oldest first) as hours relative to the issue time: -n .. -1.
+    """Return encoder positions (oldest first) as hours relative to the issue time: -n .. -1.
 
     Position k covers the hour labelled ``t - n + k``, which starts ``n - k`` hours before
     the issue time ``t``; the newest (-1) is the hour that ended at ``t``.
+
+    Parameters
+    ----------
+    n : int
+        Number of encoder positions (the TFT's input window [h]).
+
+    Returns
+    -------
+    list of int
+        ``[-n, ..., -1]`` [h].
     """
     return list(range(-n, 0))
 
 
 def forecast_interpretation(forecast: xr.Dataset | None) -> dict | None:
-    """The TFT's own interpretation of one forecast, from its attrs (``predict_many``).
+    """Read the TFT's own interpretation of one forecast from its attrs (``predict_many``).
 
-    Returns ``{"attention": {"lag_hours", "weights"}, "variable_importance": {...}}`` for
-    the forecast's issue time (Lim et al. 2021, sec. 7), or None when the forecast carries
-    none (a baseline, or a TFT run without ``interpret``).
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        A forecast (:mod:`forecasting.schema`) whose attrs may hold JSON ``attention`` (a
+        list of weights per encoder position, oldest first) and ``variable_importance``
+        (``encoder_variables`` / ``decoder_variables``).
+
+    Returns
+    -------
+    dict or None
+        ``{"attention": {"lag_hours", "weights"}, "variable_importance": {...}}`` for the
+        forecast's issue time (Lim et al. 2021, sec. 7; ``variable_importance`` only when
+        present), or None when the forecast carries none (a baseline, a TFT run without
+        ``interpret``, unreadable JSON).
     """
     if forecast is None or "attention" not in forecast.attrs:
         return None
@@ -1056,9 +1389,22 @@ def forecast_interpretation(forecast: xr.Dataset | None) -> dict | None:
 
 
 def load_model_info(home: Path) -> dict | None:
-    """Metadata of the promoted (else newest) TFT (``models/tft/<version>/metadata.json``),
-    with its interpretation in the Model page's keys, plus any ``interpretation.json`` beside
-    it; None if no TFT is registered."""
+    """Read the metadata of the promoted (else newest) TFT for the Model page.
+
+    ``models/tft/<version>/metadata.json``, its ``interpretation`` converted by
+    :func:`interpretation_to_page`, updated with any ``interpretation.json`` beside it.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        ``$SUPERSTORM_HOME`` (the registry is ``home/models/tft``).
+
+    Returns
+    -------
+    dict or None
+        The metadata (``version`` set to the folder name if absent); None if no TFT is
+        registered.
+    """
     root = Path(home) / "models" / "tft"
     vdir = _model_dir(root) if root.is_dir() else None
     if vdir is None:
@@ -1077,6 +1423,22 @@ def build_site_from_home(out_dir: str | Path, home: str | Path | None = None) ->
     """Build the site from ``$SUPERSTORM_HOME`` (archive, store, alert feed, skill, registry).
 
     Each missing piece is reported on its page (and in the log); nothing missing breaks the build.
+    The forecast shown is the newest issue of the primary model (the TFT, else the first
+    archived model); observations are read from the store over the archive's span, from a day
+    before its first issue (at least 9 days before the newest) to 4 days after the newest.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Site folder, created if missing.
+    home : str or pathlib.Path, optional
+        Superstorm home to read (default :func:`data_sources.config.home`, i.e.
+        ``$SUPERSTORM_HOME``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (:func:`build_site`).
     """
     from data_sources import config  # noqa: PLC0415
 

@@ -7,7 +7,15 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``alerts`` command group."""
+    """Add the ``alerts`` command group (``superstorm alerts list``).
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`);
+        the ``alerts`` parser and its ``list`` sub-command are added to it, ``list`` with
+        ``func=run_list``.
+    """
     p = sub.add_parser("alerts", help="alert log: watches, warnings, alerts, all-clears")
     g = p.add_subparsers(dest="alerts_command", required=True)
     ls = g.add_parser("list", help="list alerts (active ones unless --all)")
@@ -21,6 +29,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """Print the alert log (``superstorm alerts list``): a table, or JSON records.
+
+    Reads the SQLite alert log at :func:`forecasting.alerting.log.default_path`
+    (``$SUPERSTORM_ALERT_LOG`` or ``$SUPERSTORM_HOME/alerts.sqlite``); a missing log
+    means no alerts (nothing is created).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``all`` (bool, ``--all``): every message (extensions, cancellations, all-clears,
+          ended alerts) instead of the active ones only;
+        - ``json`` (bool, ``--json``): print :func:`forecasting.alerting.log.feed_record`
+          records as a JSON list instead of the table of :func:`format_table`.
+
+    Returns
+    -------
+    int
+        Exit status: always 0 (also when there are no alerts; "no active alerts" is printed).
+    """
     from forecasting.alerting.log import AlertLog, default_path, feed_record
 
     if not default_path().exists():
@@ -45,7 +74,7 @@ COLUMNS = ("serial", "kind", "level", "prob", "issued", "valid from", "valid to"
 
 
 def _cells(r: dict) -> list[str]:
-    """The table cells of one feed record."""
+    """Return the table cells of one feed record (in :data:`COLUMNS` order)."""
     status = r["status"] + ("" if r["action"] in ("issue", "escalate") else f" ({r['action']})")
     return [
         str(r["serial"]),
@@ -60,7 +89,7 @@ def _cells(r: dict) -> list[str]:
 
 
 def format_table(records: list[dict]) -> list[str]:
-    """The alert table as lines; each column as wide as its widest cell or header.
+    """Format the alert table as lines; each column as wide as its widest cell or header.
 
     Parameters
     ----------

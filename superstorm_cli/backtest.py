@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from superstorm_cli.common import progress_bar, utc_time
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 class _ModelName(argparse.Action):
-    """``--model NAME``; its help lists :data:`forecasting.models.base.MODEL_NAMES`, imported
-    only when the help is shown (``superstorm --help`` stays fast)."""
+    """Action of ``--model NAME``; its help lists the model names when shown.
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    :data:`forecasting.models.base.MODEL_NAMES` is imported only when the help is shown
+    (``superstorm --help`` stays fast).
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        """Store ``values`` (the model name) on ``namespace`` unchecked (the loader checks it).
+
+        Parameters
+        ----------
+        parser : argparse.ArgumentParser
+            The ``backtest`` parser (unused).
+        namespace : argparse.Namespace
+            The namespace being filled; gets ``model``.
+        values : str
+            The name typed after ``--model``.
+        option_string : str, optional
+            ``"--model"`` (unused).
+        """
         setattr(namespace, self.dest, values)
 
     @property
@@ -22,10 +49,17 @@ class _ModelName(argparse.Action):
 
     @help.setter
     def help(self, value: str | None) -> None:
-        """argparse sets ``help`` in ``__init__``; the names come from the registry instead."""
+        """Ignore the help that argparse sets in ``__init__``; the names come from the registry."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``backtest`` sub-command (``func=run``).
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`).
+    """
     p = sub.add_parser(
         "backtest",
         help="forecast every issue time of a past window from the data available then",
@@ -81,6 +115,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Backtest a model over ``[--start, --end)`` and print where the result went.
+
+    Loads the model (:func:`forecasting.evaluation.backtest.load_model`) and the hourly
+    inputs from the store (366 days of history before ``--start`` and ``--lead-hours`` after
+    ``--end``), splits the window into blocks (:func:`flows.backtest.make_blocks`) and runs
+    them through :func:`flows.backtest.run_backtest` with a progress bar of one step per block.
+    A baseline that needs fitting and has no ``--refit`` is fitted once on all data before
+    ``--start``. Prints ``<combined netCDF>  (<n> blocks, <m> computed)``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``model`` (str): ``tft`` (the registry's model) or a baseline name;
+        - ``version`` (str): registry version for ``tft`` (default ``latest``);
+        - ``start``, ``end`` (pandas.Timestamp): naive UTC window of issue times, ``end``
+          exclusive;
+        - ``every`` (str): pandas offset between issue times (default ``1h``);
+        - ``lead_hours`` (int): leads 1..N h forecast and verified (default 24);
+        - ``refit`` (str or None): rolling-origin refit frequency, e.g. ``6MS``
+          (baselines only);
+        - ``as_of`` (str): input latencies, ``ideal`` (none), ``realtime``, ``archive``
+          or ``l1`` (realtime with the L1 solar-wind lead, :func:`forecasting.latency.l1_view`);
+        - ``block`` (str): issue-time span per block (default ``30D``);
+        - ``dask`` (str or None): ``local`` or a scheduler address (``tcp://host:8786``);
+          None runs the blocks on threads;
+        - ``workers`` (int): local Dask workers;
+        - ``out`` (str or None): output folder (default
+          ``$SUPERSTORM_HOME/backtests/<model>_<start>_<end>``);
+        - ``data`` (str or None): a recorded folder ingested into the store first.
+
+    Returns
+    -------
+    int
+        Exit status 0. Bad input raises ``ValueError`` (an empty window, ``--refit`` with
+        ``tft``), which :func:`superstorm_cli.main.main` turns into exit status 2.
+    """
     from pathlib import Path
 
     import pandas as pd
@@ -131,8 +203,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refit_arg(refit):
-    """The flow takes a frequency string or explicit origins as strings."""
+def _refit_arg(refit: str | list[pd.Timestamp] | None) -> str | list[str] | None:
+    """Convert ``refit`` for the flow, which takes a frequency string or origins as strings."""
     if refit is None or isinstance(refit, str):
         return refit
     return [str(t) for t in refit]

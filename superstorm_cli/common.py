@@ -117,7 +117,7 @@ def configure_logging(verbose: bool) -> None:
 
 @contextlib.contextmanager
 def progress_bar(total: int, desc: str, unit: str) -> Iterator[Callable[[str], None]]:
-    """A tqdm bar of ``total`` steps on stderr, as a ``progress(name)`` callback.
+    """Show a tqdm bar of ``total`` steps on stderr, advanced by a ``progress(name)`` callback.
 
     The library functions take such a callback (``ingest_recorded(progress=...)``,
     ``run_backtest(progress=...)``) and print nothing themselves. tqdm's ``disable=None``

@@ -8,6 +8,13 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``dashboard`` command group: ``build`` (``func=build``), ``serve`` (``func=serve``).
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`).
+    """
     p = sub.add_parser("dashboard", help="build or serve the Plotly dashboard pages")
     dsub = p.add_subparsers(dest="dashboard_command", required=True)
     b = dsub.add_parser("build", help="build the static site from $SUPERSTORM_HOME")
@@ -21,6 +28,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build(args: argparse.Namespace) -> int:
+    """Build the static site (``superstorm dashboard build``) and print its files.
+
+    Calls :func:`dashboards.site.build_site_from_home`; missing pieces (no archive, no skill
+    report) are reported on their pages, not as errors. Prints one written path per line,
+    then how to open or serve the site.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``out`` (str): output folder, created if missing;
+        - ``home`` (str or None): superstorm home to read (default ``$SUPERSTORM_HOME``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+    """
     from dashboards.site import build_site_from_home
 
     paths = build_site_from_home(args.out, home=args.home)
@@ -33,6 +59,22 @@ def build(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    """Serve a built site on 127.0.0.1 until Ctrl-C (``superstorm dashboard serve``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``dir`` (str): built site folder holding ``index.html`` (default ``./dashboard``);
+        - ``port`` (int): TCP port on 127.0.0.1 (default 8050; 0 picks a free one).
+
+    Returns
+    -------
+    int
+        Exit status 0 after Ctrl-C stopped the server. A folder without ``index.html``
+        raises ``FileNotFoundError`` (exit status 2 from :func:`superstorm_cli.main.main`).
+    """
     from dashboards.serve import serve as start
 
     server = start(args.dir, args.port, quiet=False)

@@ -25,6 +25,13 @@ DEFAULT_ISSUE_TIME = "2024-05-10 20:00"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` sub-command (``func=run``).
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`).
+    """
     p = sub.add_parser("demo", help="ingest, train (quick), forecast, alert, build dashboards")
     p.add_argument("--data", default=None, help="recorded data folder (default: $SUPERSTORM_DATA)")
     p.add_argument(
@@ -60,6 +67,32 @@ def _done(t0: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the demo (``superstorm demo``): ingest, dataset summary, train, forecast, alerts.
+
+    Six steps, each printed with its wall time: ingest the record into the store, summarise
+    the hourly dataset (1998 to two days after the issue day), train and promote a quick TFT
+    and write its skill report, one forecast run at ``--issue-time`` (archive, alerts,
+    dashboards), the alert log, and where every output lies (:func:`where_to_look`). A
+    loopback mirror of the recorded folder, when used, stands in for the upstream servers
+    (``SUPERSTORM_MIRROR`` is set for this process) and is stopped at the end.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``data`` (str or None): recorded data folder (default ``$SUPERSTORM_DATA``);
+        - ``servers`` (str): ``mirror`` (always a loopback mirror of ``data``), ``upstream``
+          (never one) or ``auto`` (a mirror only when ``SUPERSTORM_MIRROR`` is unset and the
+          upstream servers cannot be reached within 3 s);
+        - ``issue_time`` (pandas.Timestamp): naive UTC issue time of the forecast run
+          (default :data:`DEFAULT_ISSUE_TIME`, the May 2024 storm's main phase).
+
+    Returns
+    -------
+    int
+        Exit status 0; a failing step raises (exit status from :func:`superstorm_cli.main.main`).
+    """
     from data_sources.mirror.server import default_data_dir, serve_recorded
 
     data_dir = Path(args.data) if args.data else default_data_dir()
@@ -149,7 +182,7 @@ def _run_steps(args: argparse.Namespace, data_dir: Path, server: MirrorServer | 
 
 
 def where_to_look(home: Path, reports: Path, products: dict | None = None) -> list[str]:
-    """The demo's closing lines: every folder and file the run left, one per line.
+    """List the demo's closing lines: every folder and file the run left, one per line.
 
     Parameters
     ----------

@@ -10,7 +10,13 @@ from superstorm_cli.common import progress_bar, utc_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``ingest`` and ``dataset`` sub-commands."""
+    """Add the ``ingest`` (``func=run_ingest``) and ``dataset summary`` (``func=run_summary``) commands.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`).
+    """
     p = sub.add_parser(
         "ingest",
         help="download a source into the store ($SUPERSTORM_HOME/store), or all recorded data",
@@ -69,7 +75,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    """Handler of ``superstorm ingest``."""
+    """Download a source, ingest a recorded folder or your own files (``superstorm ingest``).
+
+    One of three modes (the options are mutually exclusive):
+
+    - ``--source NAME --start --end``: :func:`data_sources.ingest.ingest` downloads that span
+      and merges it into the store; prints the store files written;
+    - ``--recorded DATA_DIR``: :func:`data_sources.ingest.ingest_recorded` ingests every
+      recorded source through a loopback mirror (a progress bar of one step per source);
+      prints one line per source (files, years, hourly times) or its failure;
+    - ``--file PATH ...``: :func:`data_sources.ingest.ingest_file` stores the file(s) as
+      ``local_<name>``, read with ``--preset`` or with ``--map`` and a time column.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``source`` (str or None): source name (``omni2``, ``kyoto_dst``, ``gfz_kp``,
+          ``swpc``, ...);
+        - ``start``, ``end`` (pandas.Timestamp or None): naive UTC span for ``--source``,
+          ``end`` exclusive; both required with it;
+        - ``refresh`` (bool): download again even if cached;
+        - ``recorded`` (str or None): recorded data folder;
+        - ``file`` (list of str or None): own CSV / text / netCDF files of one layout;
+        - with ``file``: ``name`` (store name after ``local_``, default the first file's stem),
+          ``preset`` (a :data:`data_sources.local_file.PRESETS` layout), ``map``
+          (``NATIVE=CANONICAL,...`` columns to keep), ``time_column`` / ``time_columns``
+          (``PART=COLUMN,...``, e.g. ``year=YEAR,doy=DOY,hour=HR``), ``time_format``
+          (strftime of the time column), ``layout`` (``csv`` or ``text``), ``columns``
+          (comma-separated names of a text file), ``fill`` (list of float fill values).
+
+    Returns
+    -------
+    int
+        Exit status: 0; 1 when ``--recorded`` failed for every source. A missing option
+        (``--source`` without ``--start``/``--end``, ``--file`` without ``--map`` or a time
+        column) raises ``ValueError`` (exit status 2 from :func:`superstorm_cli.main.main`).
+    """
     from data_sources.ingest import ingest, ingest_recorded, recorded_steps
 
     t0 = time.perf_counter()
@@ -143,7 +186,26 @@ def _ingest_file(args: argparse.Namespace, t0: float) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    """Handler of ``superstorm dataset summary``."""
+    """Print span, coverage, gaps and storms of the merged hourly dataset (``dataset summary``).
+
+    Builds :func:`data_sources.dataset.build_dataset` from the store and summarises it
+    (:func:`data_sources.dataset.summarize`; storms from :func:`forecasting.storms.find_storms`
+    on Dst when present).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``start``, ``end`` (pandas.Timestamp): naive UTC span, ``end`` exclusive;
+        - ``sources`` (str or None): comma-separated store sources (default: all stored);
+        - ``json`` (bool): print the summary as JSON instead of text.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+    """
     from data_sources.dataset import build_dataset, format_summary, summarize
     from forecasting.storms import find_storms
 

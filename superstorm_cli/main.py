@@ -30,7 +30,13 @@ COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo, 
 
 
 def package_version() -> str:
-    """The installed superstorm version (``0+unknown`` when run from an uninstalled checkout)."""
+    """Return the installed superstorm version.
+
+    Returns
+    -------
+    str
+        The distribution's version, or ``0+unknown`` when run from an uninstalled checkout.
+    """
     try:
         return version("superstorm")
     except PackageNotFoundError:
@@ -38,7 +44,14 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``superstorm`` parser with every sub-command registered."""
+    """Build the ``superstorm`` parser with every sub-command of :data:`COMMANDS` registered.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The top-level parser (``-v``/``--verbose``, ``--version``); each sub-command's parser
+        sets ``func``, the handler :func:`main` calls with the parsed namespace.
+    """
     parser = argparse.ArgumentParser(
         prog="superstorm", description="Space-weather forecasting: Dst and Kp, alerts, dashboards."
     )

@@ -7,6 +7,13 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``prune`` sub-command (``func=run``).
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`).
+    """
     p = sub.add_parser(
         "prune",
         help="apply the retention policy ([retention] in config.toml): old inputs, archive, "
@@ -32,6 +39,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Apply the retention policy (``superstorm prune``) and print what went.
+
+    The policy is :meth:`forecasting.retention.RetentionPolicy.from_config`: defaults, then
+    ``[retention]`` of ``config.toml``, then the options given here.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``inputs_days`` (float or None): keep per-run input snapshots this many days;
+        - ``archive_days`` (float or None): keep archived forecasts this many days;
+        - ``prefect_days`` (float or None): keep finished Prefect flow runs this many days;
+        - ``temp_hours`` (float or None): remove orphan temporary files (``.part``, ``.tmp``)
+          older than this many hours (default 1);
+        - ``no_prefect`` (bool): leave Prefect's run history alone;
+        - ``dry_run`` (bool): list what would be removed, delete nothing;
+        - ``json`` (bool): print :meth:`forecasting.retention.PruneReport.as_dict` as JSON
+          instead of the one-line-per-kind summary.
+
+        None in one of the four durations keeps the configured (or default) value.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 when a file could not be removed (the report's ``errors``).
+    """
     from forecasting.retention import RetentionPolicy, prune
 
     policy = RetentionPolicy.from_config(

@@ -22,7 +22,13 @@ def _add_data(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``train`` and ``evaluate`` sub-commands."""
+    """Add the ``train`` (``func=run_train``) and ``evaluate`` (``func=run_evaluate``) sub-commands.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``superstorm`` parser's sub-command action (:func:`superstorm_cli.main.build_parser`).
+    """
     p = sub.add_parser("train", help="train the Temporal Fusion Transformer (Dst, Kp quantiles)")
     p.add_argument(
         "--preset",
@@ -76,7 +82,14 @@ def _reports(args: argparse.Namespace) -> Path:
 
 
 def ingest_folder(data: str | None) -> None:
-    """Ingest the recorded folder ``data`` (if given) into the store; print failures."""
+    """Ingest the recorded folder ``data`` (if given) into the store; print failures.
+
+    Parameters
+    ----------
+    data : str or None
+        Recorded upstream folder, ingested through a loopback mirror
+        (:func:`data_sources.ingest.ingest_recorded`); None or ``""`` does nothing.
+    """
     if not data:
         return
     from data_sources.ingest import ingest_recorded
@@ -89,6 +102,35 @@ def ingest_folder(data: str | None) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Train a TFT (``superstorm train``), register it, optionally score it.
+
+    The split is :func:`forecasting.splits.configured_split` (the preset's or ``config.toml``'s
+    whole-year split, with the ``--*-years`` options replacing its parts); the new registry
+    version is printed. With ``--evaluate`` the skill report (``skill.md``, ``skill.nc``) of
+    :func:`forecasting.models.train.evaluate_version` is written on the test years.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``preset`` (str): ``quick`` (a < 2 min demo model) or ``full``;
+        - ``data`` (str or None): a recorded folder ingested into the store first;
+        - ``train_years``, ``val_years``, ``test_years`` (str or None): whole-year ranges such
+          as ``1998-2012``, ``2015-`` (open-ended) or ``2007``;
+        - ``promote`` (bool): make the new version the registry's ``current``;
+        - ``horizon`` (int): forecast leads 1..HORIZON h (default 24; 72 for the 3-day
+          outlook);
+        - ``evaluate`` (bool): score the new version afterwards;
+        - ``reports`` (str or None): folder of the skill report (default
+          ``$SUPERSTORM_HOME/reports``).
+
+    Returns
+    -------
+    int
+        Exit status 0. ``--horizon`` below 1 or a bad year range raises ``ValueError``
+        (exit status 2 from :func:`superstorm_cli.main.main`) before anything is ingested.
+    """
     from forecasting.models.train import evaluate_version, train
     from forecasting.splits import configured_split
 
@@ -109,6 +151,27 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Score a registered TFT beside the baselines (``superstorm evaluate``).
+
+    Writes ``skill.md`` and ``skill.nc`` (:func:`forecasting.models.train.evaluate_version`)
+    and prints their paths.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line; fields used:
+
+        - ``version`` (str): registry version, ``latest``, ``current`` or a version name;
+        - ``data`` (str or None): a recorded folder ingested into the store first;
+        - ``test_years`` (str or None): score on these whole years (e.g. ``2015-``) instead
+          of the model's own test years;
+        - ``reports`` (str or None): output folder (default ``$SUPERSTORM_HOME/reports``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+    """
     import dataclasses
 
     from forecasting.models import registry
