@@ -42,14 +42,9 @@ UNITS = (
 )
 #: units still being documented; each must fail until it passes, then leave this set
 PENDING = {
-    "forecasting",
-    "forecasting/verification",
-    "forecasting/evaluation",
     "forecasting/alerting",
     "forecasting/products",
     "flows",
-    "dashboards",
-    "superstorm_cli",
 }
 EXEMPT_DECORATORS = {"property", "cached_property", "overload", "setter", "deleter"}
 NO_RETURN = {"None", "NoReturn", "Never"}
