@@ -175,7 +175,7 @@ def figure(fig: go.Figure, div_id: str, *, cls: str = "plot") -> str:
     """
     payload = fig.to_json().replace("</", "<\\/")
     return (
-        f'<div id="{esc(div_id)}" class="{cls}"></div>\n'
+        f'<div id="{esc(div_id)}" class="{esc(cls)}"></div>\n'
         f"<script>window.__ss.plot({json.dumps(div_id)},{payload});</script>"
     )
 
@@ -198,7 +198,7 @@ def note(text: str, kind: str = "info", *, raw: bool = False) -> str:
     str
         HTML ``<div class="note KIND">``.
     """
-    return f'<div class="note {kind}">{text if raw else esc(text)}</div>'
+    return f'<div class="note {esc(kind)}">{text if raw else esc(text)}</div>'
 
 
 def section(title: str, *parts: str, sid: str = "") -> str:
@@ -298,7 +298,7 @@ def table(
             cells += f"<td{td_cls}{f' style={chr(34)}{style}{chr(34)}' if style else ''}>{esc(fmt(v))}</td>"
         rows.append(f"<tr>{cells}</tr>")
     return (
-        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
 

@@ -469,7 +469,7 @@ def now_page(
     if alerts is None:
         alert_html = P.note(
             "No alert feed found ($SUPERSTORM_HOME/alerts/active.json): "
-            "run `superstorm alerts` to produce it.",
+            "a `superstorm forecast` run writes it.",
             "missing",
         )
     elif not alert_items:
@@ -1264,10 +1264,7 @@ def load_observed(
 
 
 def load_skill(home: Path) -> xr.Dataset | None:
-    """Read the skill report ``skill.nc`` from ``home/reports/``, else ``./reports/``.
-
-    ``./reports/`` is the current folder's (where ``superstorm evaluate`` once wrote by
-    default).
+    """Read the skill report ``skill.nc`` from ``home/reports/`` (never the current folder).
 
     Parameters
     ----------
@@ -1278,14 +1275,12 @@ def load_skill(home: Path) -> xr.Dataset | None:
     -------
     xarray.Dataset or None
         The report (:func:`forecasting.evaluation.evaluate.read_skill`: dims ``target``,
-        ``model``, ``lead_time``); None if neither file exists.
+        ``model``, ``lead_time``); None if it does not exist.
     """
     from forecasting.evaluation.evaluate import read_skill
 
-    for path in (Path(home) / "reports" / "skill.nc", Path("reports") / "skill.nc"):
-        if path.exists():
-            return read_skill(path)
-    return None
+    path = Path(home) / "reports" / "skill.nc"
+    return read_skill(path) if path.exists() else None
 
 
 def _model_dir(root: Path) -> Path | None:

@@ -131,7 +131,7 @@ def run_ingest(args: argparse.Namespace) -> int:
                 span = f"{years[0]}-{years[-1]}" if years else "-"
                 print(f"{name:<28} {info['files']:>3} files  {span:<10} {info['times']:>8} times")
         print(f"ingested in {time.perf_counter() - t0:.1f} s ({failed} failed)")
-        return 1 if failed == len(summary) else 0
+        return 1 if summary and failed == len(summary) else 0
     if not (args.start and args.end):
         raise ValueError(
             "--source needs --start and --end (e.g. --start 2024-01-01 --end 2025-01-01)"
