@@ -52,7 +52,8 @@ NOISY_LOGGERS = (
     "prefect",
     "distributed",
     "matplotlib",
-    "sunpy",
+    # not "sunpy": creating its logger before sunpy is imported gives a plain Logger, and
+    # sunpy's own logger set-up then fails ("'Logger' object has no attribute '_set_defaults'")
 )
 
 
