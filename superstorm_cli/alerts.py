@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,14 +26,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="every message (extensions, cancellations, all-clears, ended alerts)",
     )
+    ls.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="alert log to read (default $SUPERSTORM_ALERT_LOG or $SUPERSTORM_HOME/alerts.sqlite; "
+        "a replay's is $SUPERSTORM_HOME/replays/<stamp>/alerts.sqlite)",
+    )
     ls.set_defaults(func=run_list)
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the alert log (``superstorm alerts list``): a table, or JSON records.
 
-    Reads the SQLite alert log at :func:`forecasting.alerting.log.default_path`
-    (``$SUPERSTORM_ALERT_LOG`` or ``$SUPERSTORM_HOME/alerts.sqlite``); a missing log
+    Reads the SQLite alert log ``--log``, else :func:`forecasting.alerting.log.default_path`
+    (``$SUPERSTORM_ALERT_LOG`` or ``$SUPERSTORM_HOME/alerts.sqlite``); a missing default log
     means no alerts (nothing is created).
 
     Parameters
@@ -43,19 +52,33 @@ def run_list(args: argparse.Namespace) -> int:
         - ``all`` (bool, ``--all``): every message (extensions, cancellations, all-clears,
           ended alerts) instead of the active ones only;
         - ``json`` (bool, ``--json``): print :func:`forecasting.alerting.log.feed_record`
-          records as a JSON list instead of the table of :func:`format_table`.
+          records as a JSON list instead of the table of :func:`format_table`;
+        - ``log`` (Path or None, ``--log FILE``): the alert log to read; a named file that does
+          not exist is an error (exit 2), not an empty list.
 
     Returns
     -------
     int
-        Exit status: always 0 (also when there are no alerts; "no active alerts" is printed).
+        Exit status: 0 (also when there are no alerts; "no active alerts" is printed).
+
+    Raises
+    ------
+    ValueError
+        If ``--log`` names a file that does not exist (``main`` prints it, exit 2).
     """
     from forecasting.alerting.log import AlertLog, default_path, feed_record
 
-    if not default_path().exists():
+    path = getattr(args, "log", None)
+    if path is not None and not path.is_file():
+        raise ValueError(
+            f"--log {path}: no alert log there; a replay's log is "
+            "$SUPERSTORM_HOME/replays/<stamp>/alerts.sqlite"
+        )
+    path = path if path is not None else default_path()
+    if not path.exists():
         records = []
     else:
-        log = AlertLog()
+        log = AlertLog(path)
         msgs = log.messages() if args.all else log.messages(status="active")
         records = [feed_record(m) for m in msgs]
     if args.json:

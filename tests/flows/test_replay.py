@@ -226,3 +226,17 @@ def test_cli_alerts_list_json(replayed, capsys):
     table = capsys.readouterr().out
     # ended products are listed too (escalated ALERTs and WATCHes are superseded)
     assert "superseded" in table and "ALERT" in table
+
+
+def test_cli_alerts_list_reads_a_named_log(replayed, capsys, tmp_path, monkeypatch):
+    from superstorm_cli.main import main
+
+    log = replayed[2]
+    monkeypatch.setenv("SUPERSTORM_ALERT_LOG", str(tmp_path / "empty.sqlite"))
+    assert main(["alerts", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["alerts", "list", "--json", "--log", str(log.path)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert sorted(r["serial"] for r in records) == sorted(a.serial for a in log.state().active)
+    assert main(["alerts", "list", "--log", str(tmp_path / "nope.sqlite")]) == 2
+    assert "no alert log there" in capsys.readouterr().err
