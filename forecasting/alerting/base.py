@@ -78,7 +78,7 @@ def get_channel(kind: str, **config: object) -> Channel:
     Parameters
     ----------
     kind : str
-        Channel kind registered with :func:`register_channel` (e.g. ``webhook``, ``block``).
+        Channel kind registered with :func:`register_channel`.
     **config : object
         Keyword arguments for the kind's factory (e.g. ``url``, ``timeout`` [s]).
 
