@@ -1,8 +1,8 @@
 """Backtest flow: split a window into blocks, run them on a task runner, combine.
 
 ``backtest_flow`` (Prefect) maps :func:`run_block` over blocks of issue times; each block is
-one call of :func:`forecasting.evaluation.backtest.backtest` (the science) and its forecast is written as
-one netCDF file, atomically (temporary file + rename). A block whose file exists is skipped,
+one call of :func:`forecasting.evaluation.backtest.backtest` (the science) and its forecast is
+written as one netCDF file, atomically (temporary file + rename). A block whose file exists is skipped,
 so after a crash re-running the same command recomputes only the missing blocks. The blocks
 are then combined into one file.
 
@@ -49,6 +49,7 @@ class Block:
 
     @property
     def filename(self) -> str:
+        """``block_<start>_<end>.nc`` (``YYYYmmddTHHMM`` UTC stamps)."""
         return f"block_{self.start.strftime(STAMP)}_{self.end.strftime(STAMP)}.nc"
 
 
@@ -60,8 +61,33 @@ def make_blocks(
     block: str = "30D",
     refit: str | list[str] | None = None,
 ) -> list[Block]:
-    """Split ``[start, end)`` into blocks of ``block`` length, also cut at refit origins so a
-    block never straddles a refit."""
+    """Split ``[start, end)`` into blocks of issue times, also cut at refit origins.
+
+    A block never straddles a refit origin, so each block is one fitted model.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        Issue-time window, UTC, ``end`` exclusive.
+    every : str
+        Spacing of issue times (pandas duration, default ``"1h"``).
+    block : str
+        Largest block length (pandas duration, default ``"30D"``); blocks start at
+        ``start + k * block`` and at every refit origin.
+    refit : str or list of str, optional
+        Refit frequency (``"6MS"``) or explicit origin times
+        (:func:`forecasting.evaluation.backtest.refit_origins`); ``None``: no refits.
+
+    Returns
+    -------
+    list of Block
+        Consecutive blocks ``[start, end)`` covering every issue time, oldest first.
+
+    Raises
+    ------
+    ValueError
+        If ``block`` is not a positive duration, or the window / ``every`` is invalid.
+    """
     times = bt.issue_times(start, end, every)
     size = pd.Timedelta(block)
     if size <= pd.Timedelta(0):
@@ -78,7 +104,20 @@ def make_blocks(
 
 
 def write_atomic(ds: xr.Dataset, path: Path) -> Path:
-    """Write ``ds`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    """Write ``ds`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The dataset (a block's or the combined forecast).
+    path : pathlib.Path
+        Destination netCDF file; readers see the old file or the whole new one.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     return write_netcdf_atomic(ds, path)
 
 
@@ -91,7 +130,32 @@ def _load(path: Path) -> xr.Dataset:
 def run_block(
     block: Block, model: str | Forecaster, dataset: xr.Dataset, out_dir: str, options: dict
 ) -> dict:
-    """Forecast one block (skipped if its file exists); return its path and whether computed."""
+    """Forecast one block (skipped if its file exists) as a Prefect task.
+
+    Parameters
+    ----------
+    block : Block
+        The issue times ``[start, end)`` to forecast.
+    model : str or Forecaster
+        A Forecaster (baseline, ``TFTForecaster``) or a model name (``tft``: the registry's
+        ``latest``; a baseline name: unfitted, so give ``refit``), loaded in each task (as
+        remote Dask workers need).
+    dataset : xarray.Dataset
+        Hourly inputs and truth on ``time`` (UTC naive, start of hour; ``dst`` [nT], ``kp``,
+        solar wind), reaching back far enough for the model's inputs (and training when
+        refitting).
+    out_dir : str
+        Folder of the block files.
+    options : dict
+        Keyword arguments of :func:`forecasting.evaluation.backtest.backtest` (``every``,
+        ``lead_times``, ``targets``, ``refit``, ``as_of``, ``batch_size``).
+
+    Returns
+    -------
+    dict
+        ``path`` (the block's netCDF file) and ``computed`` (``False`` when it was already on
+        disk).
+    """
     path = Path(out_dir) / block.filename
     if path.exists():
         return {"path": str(path), "computed": False}
@@ -121,7 +185,7 @@ def _manifest(out_dir: Path, settings: dict) -> None:
 
 
 def _model_version(model: object) -> str:
-    """The version the blocks are computed with, so a new model never reuses old blocks.
+    """Return the version the blocks are computed with, so a new model never reuses old blocks.
 
     A model named by a string is loaded in each task as the registry's ``latest`` TFT (or an
     unfitted baseline, whose version is the code's); a Forecaster says its own ``version``.
@@ -162,6 +226,52 @@ def backtest_flow(
     result arrives (computed, already on disk or failed): one step per block of
     :func:`make_blocks`. Raises ``RuntimeError`` naming the failed blocks after all others
     are written; re-running then computes only those.
+
+    Parameters
+    ----------
+    model : str or Forecaster
+        A Forecaster (baseline, ``TFTForecaster``) or a model name (``tft``: the registry's
+        ``latest``; a baseline name: unfitted, so give ``refit``), loaded in each task (as
+        remote Dask workers need).
+    dataset : xarray.Dataset
+        Hourly inputs and truth on ``time`` (UTC naive, start of hour; ``dst`` [nT], ``kp``,
+        solar wind), reaching back far enough for the model's inputs (and training when
+        refitting).
+    start, end : str
+        Issue-time window, UTC (ISO), ``end`` exclusive.
+    out_dir : str
+        Folder for ``manifest.json``, the block files and the combined file.
+    every : str
+        Spacing of issue times (default ``"1h"``).
+    lead_hours : int
+        Leads 1..``lead_hours`` [h] (default 24).
+    targets : tuple of str
+        Forecast targets (``dst`` [nT], ``kp``).
+    refit : str or list of str, optional
+        Refit frequency (``"6MS"``) or explicit origins (rolling-origin evaluation, Tashman
+        2000); ``None``: the model as given.
+    as_of : str or bool
+        ``False``: inputs known at each issue time (interval ended); ``True`` or a latency
+        profile name: also hide values not yet published then.
+    block : str
+        Largest block length (default ``"30D"``).
+    batch_size : int
+        Issue times per forecaster call.
+    progress : callable, optional
+        Called with each block's file name as its result arrives.
+
+    Returns
+    -------
+    dict
+        ``path`` (``backtest_<model>_<start>_<end>.nc``), ``blocks`` (count), ``computed``
+        (blocks computed in this run) and ``block_paths``.
+
+    Raises
+    ------
+    ValueError
+        If ``out_dir`` holds blocks of a backtest with other settings (``manifest.json``).
+    RuntimeError
+        Naming the failed blocks, after all others are written.
     """
     out = Path(out_dir)
     options = dict(
@@ -225,11 +335,11 @@ def collect(
 
     Parameters
     ----------
-    blocks
+    blocks : list of Block
         The blocks of :func:`make_blocks`.
-    futures
+    futures : list
         One future per block (``run_block.map``), each with ``result()``.
-    progress
+    progress : callable, optional
         Called with the block's file name once its result (or failure) is in.
 
     Returns
@@ -259,7 +369,20 @@ def _refit_spec(
 
 
 def combine(paths: list[Path]) -> xr.Dataset:
-    """Concatenate block files along ``init_time`` (sorted), attrs of the window."""
+    """Concatenate block files along ``init_time`` (sorted), attrs of the window.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        Block netCDF files (forecast schema: ``init_time``, ``lead_time``, ``quantile``).
+
+    Returns
+    -------
+    xarray.Dataset
+        All blocks' forecasts on ``init_time`` (sorted); attrs of the first block, with
+        ``backtest_start`` of the first, ``backtest_end`` and ``data_cutoff`` the latest of
+        all, and ``blocks`` (the count).
+    """
     parts = [_load(p) for p in sorted(paths)]
     ds = xr.concat(
         parts,
@@ -279,8 +402,25 @@ def combine(paths: list[Path]) -> xr.Dataset:
 def task_runner(
     dask: str | None = None, *, workers: int = 1, threads: int | None = None
 ) -> TaskRunner[Any]:
-    """``ThreadPoolTaskRunner`` (``dask`` None), a local Dask cluster (``"local"``) or the Dask
-    scheduler at address ``dask``."""
+    """Choose the Prefect task runner for the blocks.
+
+    Parameters
+    ----------
+    dask : str, optional
+        ``None``: a ``ThreadPoolTaskRunner``; ``"local"``: a ``DaskTaskRunner`` on a
+        ``distributed.LocalCluster`` (threads, no processes); otherwise the address of an
+        existing Dask scheduler (``tcp://host:8786``).
+    workers : int
+        Workers of the local Dask cluster (default 1).
+    threads : int, optional
+        Threads of the thread pool (default ``min(4, cpu count)``) or per local Dask worker
+        (default 1).
+
+    Returns
+    -------
+    prefect.task_runners.TaskRunner
+        The runner (``prefect_dask`` is imported only for Dask).
+    """
     if dask is None:
         return ThreadPoolTaskRunner(max_workers=threads or max(1, min(4, os.cpu_count() or 1)))
     from prefect_dask import DaskTaskRunner
@@ -310,7 +450,33 @@ def run_backtest(
     threads: int | None = None,
     **kwargs: Any,
 ) -> dict:
-    """Run :func:`backtest_flow` on the chosen task runner (see :func:`task_runner`)."""
+    """Run :func:`backtest_flow` on the chosen task runner (see :func:`task_runner`).
+
+    Parameters
+    ----------
+    model : str or Forecaster
+        A Forecaster (baseline, ``TFTForecaster``) or a model name (``tft``: the registry's
+        ``latest``; a baseline name: unfitted, so give ``refit``), loaded in each task (as
+        remote Dask workers need).
+    dataset : xarray.Dataset
+        Hourly inputs and truth on ``time`` (UTC naive, start of hour; ``dst`` [nT], ``kp``,
+        solar wind), reaching back far enough for the model's inputs (and training when
+        refitting).
+    start, end : TimeLike
+        Issue-time window, UTC, ``end`` exclusive.
+    out_dir : str or pathlib.Path
+        Output folder (see :func:`backtest_flow`).
+    dask, workers, threads
+        Task runner choice, as for :func:`task_runner`.
+    **kwargs : Any
+        Further :func:`backtest_flow` parameters (``every``, ``lead_hours``, ``targets``,
+        ``refit``, ``as_of``, ``block``, ``batch_size``, ``progress``).
+
+    Returns
+    -------
+    dict
+        The result of :func:`backtest_flow`.
+    """
     runner = task_runner(dask, workers=workers, threads=threads)
     return backtest_flow.with_options(task_runner=runner)(
         model, dataset, str(pd.Timestamp(start)), str(pd.Timestamp(end)), str(out_dir), **kwargs

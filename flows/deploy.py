@@ -34,7 +34,19 @@ class Schedules:
 
 
 def deployments(schedules: Schedules | None = None) -> list:
-    """The three ``RunnerDeployment`` objects (not yet registered)."""
+    """Build the three ``RunnerDeployment`` objects (not yet registered).
+
+    Parameters
+    ----------
+    schedules : Schedules, optional
+        Cron schedules (UTC), concurrency and parameters; default :class:`Schedules`
+        (forecast hourly at :05, verify 00:30 daily, retrain Sundays 03:00).
+
+    Returns
+    -------
+    list of prefect.deployments.runner.RunnerDeployment
+        ``forecast/hourly`` (one run at a time), ``verify/daily``, ``retrain/weekly``.
+    """
     from prefect.schedules import Cron
 
     from flows.forecast import forecast_flow
@@ -69,7 +81,16 @@ def deployments(schedules: Schedules | None = None) -> list:
 
 
 def serve_all(schedules: Schedules | None = None, *, limit: int | None = None) -> None:
-    """Register the deployments with their schedules and serve them (blocks until stopped)."""
+    """Register the deployments with their schedules and serve them (blocks until stopped).
+
+    Parameters
+    ----------
+    schedules : Schedules, optional
+        As for :func:`deployments`.
+    limit : int, optional
+        Most flow runs this process executes at once (``prefect.serve``'s ``limit``);
+        ``None``: Prefect's default (no limit).
+    """
     from prefect import serve
 
     serve(*deployments(schedules), limit=limit)

@@ -3,14 +3,14 @@
 ``forecast_flow(issue_time=None, ...)`` (Prefect) and ``run_forecast(...)`` (the same steps
 without Prefect, used by fast replays) call the step functions below in order:
 
-1. :func:`step_inputs` — refresh inputs with fallbacks (:mod:`data_sources.live`), cut at the issue
-   time; returns the inputs file path and each input's freshness.
+1. :func:`step_inputs` — refresh inputs with fallbacks (:mod:`data_sources.live`), cut at the
+   issue time; returns the inputs file path and each input's freshness.
 2. :func:`step_model` per model — the registry's current TFT when one is registered (else the
    primary model falls back to persistence, and the run says so), plus the baselines; every
    forecast is archived (:mod:`forecasting.archive`); an issue time already archived is
    loaded, not recomputed, so a re-run is idempotent.
-3. :func:`step_alerts` — :func:`forecasting.alerting.rules.evaluate_rules` on the primary forecast
-   and the observations known at the issue time; the actions are committed to the alert
+3. :func:`step_alerts` — :func:`forecasting.alerting.rules.evaluate_rules` on the primary
+   forecast and the observations known at the issue time; the actions are committed to the alert
    log in one transaction, once per issue time (a re-run is a no-op).
 4. :func:`step_deliver` — every message not yet delivered (this run's and earlier ones').
 5. :func:`step_dashboards` — ``dashboards.site.build_site`` when that module is installed.
@@ -71,7 +71,18 @@ def _warn_once(msg: str) -> None:
 
 
 def issue_hour(issue_time: TimeLike | None = None) -> pd.Timestamp:
-    """The issue time as a naive UTC whole hour (default: the current hour)."""
+    """Floor the issue time to a naive UTC whole hour.
+
+    Parameters
+    ----------
+    issue_time : TimeLike, optional
+        Issue time (UTC; aware times are converted); default now.
+
+    Returns
+    -------
+    pandas.Timestamp
+        The start of that hour, naive UTC (e.g. 12:37 -> 12:00).
+    """
     return (utc_now() if issue_time is None else to_utc(issue_time)).floor("h")
 
 
@@ -83,6 +94,17 @@ def lead_grid(forecaster: Forecaster | None = None) -> pd.TimedeltaIndex:
 
     A TFT trained with ``superstorm train --horizon 72`` forecasts 1..72 h, so operations get
     the day-1..3 outlook; the baselines run on the same grid.
+
+    Parameters
+    ----------
+    forecaster : Forecaster, optional
+        The primary model; its ``model.config.horizon`` [h] sets the grid. ``None`` (or no
+        horizon, e.g. a baseline): :data:`LEADS`.
+
+    Returns
+    -------
+    pandas.TimedeltaIndex
+        Leads 1, 2, ..., horizon h.
     """
     horizon = getattr(getattr(getattr(forecaster, "model", None), "config", None), "horizon", None)
     if not horizon:
@@ -91,7 +113,14 @@ def lead_grid(forecaster: Forecaster | None = None) -> pd.TimedeltaIndex:
 
 
 def current_tft() -> tuple[Forecaster | None, str]:
-    """``(forecaster, reason)``: the registry's promoted ('current') TFT, or None and why."""
+    """Load the registry's promoted ('current') TFT, or say why there is none.
+
+    Returns
+    -------
+    (Forecaster or None, str)
+        The ``TFTForecaster`` and ``""``; or ``None`` and the reason (none promoted, or the
+        load failed: the exception named). Never raises.
+    """
     from forecasting.models import registry
     from forecasting.models.predict import TFTForecaster
 
@@ -112,10 +141,32 @@ def fitted_baseline(
     train_span: str = "365D",
     leads: pd.TimedeltaIndex = LEADS,
 ) -> ResidualQuantileForecaster:
-    """A baseline fitted before the issue month for the lead grid ``leads``, cached as JSON.
+    """Return a baseline fitted before the issue month for the lead grid ``leads`` (JSON cache).
 
     See :func:`forecasting.models.baseline_cache.fitted_baseline`; a longer grid (72 h) is a
     separate fit.
+
+    Parameters
+    ----------
+    name : str
+        Baseline name (``persistence``, ``climatology``, ``burton`` ...; see
+        :data:`DEFAULT_BASELINES`).
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    recorded : str or pathlib.Path, optional
+        A recorded hourly netCDF dataset used instead of the store (replays).
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+    train_span : str
+        Length of the training window before the issue month (pandas duration, default one
+        year ``"365D"``).
+    leads : pandas.TimedeltaIndex
+        Lead grid (default :data:`LEADS`, 1..24 h).
+
+    Returns
+    -------
+    ResidualQuantileForecaster
+        The fitted baseline (from the JSON cache when already fitted).
     """
     return baseline_cache.fitted_baseline(
         name,
@@ -137,7 +188,26 @@ def step_inputs(
     recorded: str | Path | None = None,
     store_root: str | Path | None = None,
 ) -> dict:
-    """Refresh inputs (fallbacks, freshness); see :func:`data_sources.live.refresh_inputs`."""
+    """Refresh inputs (fallbacks, freshness); see :func:`data_sources.live.refresh_inputs`.
+
+    Parameters
+    ----------
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    live : bool
+        Try the real-time sources first (default); ``False``: store / recorded data only.
+    recorded : str or pathlib.Path, optional
+        A recorded hourly netCDF dataset used instead of the store (replays).
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+
+    Returns
+    -------
+    dict
+        ``path`` (the inputs netCDF, hourly on ``time``, cut at the issue time) and
+        ``freshness`` (input group -> source, ``newest``, ``age_hours``, ``stale``, ``tried``
+        ...).
+    """
     return inputs_mod.refresh_inputs(
         issue_hour(issue_time), live=live, recorded=recorded, store_root=store_root
     )
@@ -158,6 +228,29 @@ def step_model(
     ``horizon`` [h] is the lead grid of a baseline (the primary's; default: the primary's own
     grid, :func:`lead_grid`). Returns ``{"model", "version", "path", "note", "horizon"}``;
     ``path`` is None if the model could not forecast (``note`` says why).
+
+    Parameters
+    ----------
+    model_name : str
+        ``"primary"`` or a baseline name.
+    inputs_path : str
+        The run's inputs netCDF (:func:`step_inputs`; hourly on ``time``, cut at the issue
+        time).
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    recorded : str or pathlib.Path, optional
+        A recorded hourly netCDF dataset used instead of the store (replays).
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+    horizon : int, optional
+        Lead grid 1..``horizon`` [h]; default the model's own (:func:`lead_grid`).
+
+    Returns
+    -------
+    dict
+        ``model`` (name actually used), ``version``, ``path`` (archived forecast or
+        ``None``), ``note`` (fallback / reuse / failure text), ``horizon`` (number of hourly
+        leads).
     """
     t = issue_hour(issue_time)
     note = ""
@@ -239,6 +332,27 @@ def step_alerts(
     rules and the write happen in one serialised log transaction, so concurrent runs never
     issue the same product twice. A missing or unusable forecast gives a FORECAST_UNAVAILABLE
     notice and leaves warnings in force. ``unavailable`` says why ('' when usable).
+
+    Parameters
+    ----------
+    forecast_path : str or None
+        The primary forecast's archived netCDF (forecast schema), or ``None`` when no
+        forecast was made.
+    inputs_path : str
+        The run's inputs netCDF (:func:`step_inputs`; hourly on ``time``, cut at the issue
+        time).
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    alert_config : AlertConfig, optional
+        Rule thresholds; default :class:`~forecasting.alerting.rules.AlertConfig`.
+
+    Returns
+    -------
+    dict
+        ``repeat`` (the issue time was already logged: nothing new written), ``messages``
+        (this run's log messages), ``unavailable`` (why the forecast is unusable, ``""`` when
+        usable) and, on a first run, ``out_of_range`` (values dropped by the range checks:
+        ``{"observed": {var: n}, "forecast": {var: n}}``).
     """
     t = issue_hour(issue_time)
     alert_log = AlertLog()
@@ -270,7 +384,21 @@ def step_alerts(
 
 
 def step_deliver(issue_time: TimeLike) -> dict:
-    """Deliver every pending message (:func:`forecasting.alerting.delivery.deliver_pending`)."""
+    """Deliver every pending message (:func:`forecasting.alerting.delivery.deliver_pending`).
+
+    Delivery is idempotent: each message is claimed before it is sent and a recorded success is
+    never sent again; its serial goes along as the idempotency key.
+
+    Parameters
+    ----------
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+
+    Returns
+    -------
+    dict
+        Counts ``pending``, ``delivered``, ``grouped``, ``failed`` (see ``deliver_pending``).
+    """
     return delivery.deliver_pending(AlertLog(), issue_hour(issue_time))
 
 
@@ -283,7 +411,24 @@ def step_dashboards(
     """Rebuild the dashboard site (``dashboards.site.build_site``).
 
     The site gets the primary forecast, the inputs as known at issue time, the last two days
-    of archived forecasts per model, the active alert feed and the input freshness.
+    of archived forecasts per model, the active alert feed and the input freshness. A failure
+    is logged and returned, never raised (the forecast is already stored).
+
+    Parameters
+    ----------
+    forecast_path : str, optional
+        The primary forecast's archived netCDF; ``None``: no forecast panels.
+    inputs_path : str, optional
+        The run's inputs netCDF.
+    freshness : dict, optional
+        Input group -> freshness dict (``newest`` ISO UTC) from :func:`step_inputs`.
+    out_dir : str, optional
+        Site folder; default ``$SUPERSTORM_HOME/site``.
+
+    Returns
+    -------
+    str
+        ``"built <folder>"`` or ``"failed: <error>"``.
     """
     from dashboards import site
 
@@ -340,6 +485,19 @@ def step_products(
     up to the issue time). A failure is logged and returned, never raised: the forecast and
     the alerts are already stored.
 
+    Parameters
+    ----------
+    forecast_path : str or None
+        The primary forecast's archived netCDF (forecast schema), or ``None`` when no
+        forecast was made.
+    inputs_path : str
+        The run's inputs netCDF (:func:`step_inputs`; hourly on ``time``, cut at the issue
+        time).
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    out_dir : str, optional
+        Products folder; default ``$SUPERSTORM_HOME/products``.
+
     Returns
     -------
     dict
@@ -363,11 +521,17 @@ def step_products(
 
 
 def log_input_problems(freshness: dict) -> None:
-    """One warning per input source passed over (failed, empty or stale) and per input group
-    left stale.
+    """Log one warning per input source passed over and per input group left stale.
 
-    These go to the ``flows.forecast`` logger, so an operator sees in the Prefect run log
-    (:func:`forward_project_logs`) which source failed and what the run used instead.
+    A source passed over failed, was empty or stale. These go to the ``flows.forecast``
+    logger, so an operator sees in the Prefect run log (:func:`forward_project_logs`) which
+    source failed and what the run used instead.
+
+    Parameters
+    ----------
+    freshness : dict
+        Input group -> freshness dict from :func:`step_inputs` (``source``, ``tried``,
+        ``stale``, ``newest``, ``age_hours``).
     """
     for group, f in (freshness or {}).items():
         for tried in f.get("tried", []):
@@ -410,6 +574,11 @@ def forward_project_logs(level: int = logging.INFO) -> list[str]:
     the flow or task run that logged them; outside a run nothing is sent. Loggers Prefect
     already forwards (``PREFECT_LOGGING_EXTRA_LOGGERS``) are left alone.
 
+    Parameters
+    ----------
+    level : int
+        Lowest level forwarded (``logging`` constant, default ``INFO``).
+
     Returns
     -------
     list of str
@@ -443,7 +612,18 @@ def _model_run_name() -> str:
 
 
 def publish_links(products: dict, dashboards: str, issue_time: TimeLike) -> None:
-    """Prefect link artifacts to this run's products and the dashboard's Now page."""
+    """Create Prefect link artifacts to this run's products and the dashboard's Now page.
+
+    Parameters
+    ----------
+    products : dict
+        Result of :func:`step_products` (``dir``, ``files``); no link when
+        ``3-day-forecast.txt`` was not written.
+    dashboards : str
+        Result of :func:`step_dashboards`; a link only when it starts with ``"built "``.
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    """
     t = issue_hour(issue_time)
     files = products.get("files") or {}
     if files.get("3-day-forecast.txt"):
@@ -475,7 +655,34 @@ def summary_markdown(
     delivered: dict,
     dashboards: str,
 ) -> str:
-    """The Prefect artifact: peak quantiles, storm probabilities, model, input freshness."""
+    """Write the Prefect artifact: peak quantiles, storm probabilities, model, input freshness.
+
+    Storm levels are those of :data:`forecasting.alerting.rules.LEVELS`: NOAA G1..G5 as
+    ``P(Kp >= 14/3, 17/3, 20/3, 23/3, 9)`` and ``P(Dst <= -50, -100, -250 nT)``, each the
+    largest over the lead grid.
+
+    Parameters
+    ----------
+    issue_time : TimeLike
+        Issue time (UTC), floored to the whole hour (:func:`issue_hour`).
+    models : list of dict
+        :func:`step_model` results, the primary first.
+    freshness : dict
+        Input group -> freshness dict from :func:`step_inputs`.
+    alerts : dict
+        Result of :func:`step_alerts`.
+    delivered : dict
+        Result of :func:`step_deliver` (or ``{"skipped": True}``).
+    dashboards : str
+        Result of :func:`step_dashboards`.
+
+    Returns
+    -------
+    str
+        Markdown: peak median and 5-95 % range of ``dst`` [nT] and ``kp`` with their lead [h],
+        storm-level probabilities, models, input freshness, alert messages, delivery and
+        dashboard outcome.
+    """
     t = issue_hour(issue_time)
     lines = [f"# superstorm forecast issued {t:%Y-%m-%d %H:%M} UTC", ""]
     primary = models[0] if models else None
@@ -556,6 +763,43 @@ def run_forecast(
     With ``strict`` a run without a usable primary forecast raises
     :class:`ForecastUnavailableError` after its notice was logged and delivered (replays pass
     ``strict=False`` and go on). An issue time ahead of the clock is refused before any step.
+
+    Parameters
+    ----------
+    issue_time : TimeLike, optional
+        Issue time (UTC), floored to the hour; default the current hour.
+    live : bool
+        Try the real-time sources first (default); ``False``: store / recorded data only.
+    recorded : str or pathlib.Path, optional
+        A recorded hourly netCDF dataset used instead of the store (replays).
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+    baselines : sequence of str
+        Baselines run beside the primary model on its lead grid (default all,
+        :data:`DEFAULT_BASELINES`).
+    alert_config : AlertConfig, optional
+        Rule thresholds; default :class:`~forecasting.alerting.rules.AlertConfig`.
+    deliver : bool
+        Deliver pending messages (default); ``False`` leaves them pending.
+    dashboards : bool
+        Rebuild the dashboard site (default).
+    strict : bool
+        Raise :class:`ForecastUnavailableError` when the primary forecast is unusable.
+
+    Returns
+    -------
+    dict
+        ``issue_time``, ``inputs``, ``models`` (primary first), ``alerts``, ``products``,
+        ``delivered``, ``dashboards`` and ``summary`` (the Markdown of
+        :func:`summary_markdown`): each step's result.
+
+    Raises
+    ------
+    FutureIssueTimeError
+        If ``issue_time`` is ahead of the clock beyond the tolerance.
+    ForecastUnavailableError
+        With ``strict``, when no usable primary forecast was made (its ``result`` holds the
+        run's dict).
     """
     t = issue_hour(issue_time)
     check_issue_time(t)
@@ -616,6 +860,15 @@ def notify_run_failed(flow: Any, flow_run: Any, state: Any) -> None:
     A run that failed for want of a forecast already sent its FORECAST_UNAVAILABLE notice; any
     other failure is sent here (idempotency key ``run-failed-<flow run id>``). A failure of
     this hook is logged, never raised.
+
+    Parameters
+    ----------
+    flow : prefect.Flow
+        The flow that failed (unused; Prefect's hook signature).
+    flow_run : prefect.client.schemas.objects.FlowRun
+        Its run: ``name``, ``id`` and ``parameters`` (``issue_time``) go into the message.
+    state : prefect.client.schemas.objects.State
+        The failed state; its ``message`` is the error text.
     """
     try:
         exc_text = str(state.message or "")
@@ -675,6 +928,36 @@ def forecast_flow(
 
     Fails (so ``on_failure`` and the UI tell the operator) on an issue time ahead of the
     clock and, after its notice went out, when no usable primary forecast was made.
+
+    Parameters
+    ----------
+    issue_time : str, optional
+        Issue time (ISO, UTC), floored to the hour; default the current hour.
+    live : bool
+        Try the real-time sources first (default); ``False``: store / recorded data only.
+    recorded : str, optional
+        A recorded hourly netCDF dataset used instead of the store (replays).
+    store_root : str, optional
+        Store folder; default the configured store.
+    baselines : list of str
+        Baselines run beside the primary model (default all, :data:`DEFAULT_BASELINES`).
+    deliver : bool
+        Deliver pending messages (default).
+    dashboards : bool
+        Rebuild the dashboard site (default).
+
+    Returns
+    -------
+    dict
+        ``issue_time`` (ISO), ``models``, ``alert_serials`` (this run's), ``products``,
+        ``delivered`` and ``freshness``.
+
+    Raises
+    ------
+    FutureIssueTimeError
+        If ``issue_time`` is ahead of the clock beyond the tolerance.
+    ForecastUnavailableError
+        When no usable primary forecast was made (after its notice was logged and sent).
     """
     t = issue_hour(issue_time)
     check_issue_time(t)
@@ -739,6 +1022,38 @@ def replay(
     time; forecasts are archived, the alert log and the JSON feed are updated as in
     operations. ``use_prefect`` runs the Prefect flow each hour (slower; same results).
     ``dashboards`` rebuilds the site once, after the last hour.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        Replay window (UTC), floored to whole hours, ``end`` exclusive.
+    recorded : str or pathlib.Path, optional
+        A recorded hourly netCDF dataset used instead of the store (replays).
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+    baselines : sequence of str
+        Baselines run beside the primary model (default none, for speed).
+    use_prefect : bool
+        Run :func:`forecast_flow` each hour instead of :func:`run_forecast`.
+    deliver : bool
+        Deliver pending messages each hour (default).
+    dashboards : bool
+        Rebuild the site after the last hour (default ``False``).
+    alert_config : AlertConfig, optional
+        Rule thresholds (without Prefect only; the flow uses the defaults).
+    on_hour : callable, optional
+        ``on_hour(issue_time, result)`` after each hour (progress, checks).
+
+    Returns
+    -------
+    list of dict
+        Each hour's result (:func:`run_forecast` or :func:`forecast_flow`), oldest first; an
+        hour without a usable forecast is included, not raised.
+
+    Raises
+    ------
+    ValueError
+        If the window holds no whole hour.
     """
     hours = pd.date_range(issue_hour(start), issue_hour(end), freq="1h", inclusive="left")
     if not len(hours):

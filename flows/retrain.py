@@ -30,7 +30,14 @@ LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 
 
 def record_decision(entry: dict) -> None:
-    """Append one decision to ``$SUPERSTORM_HOME/models/promotions.jsonl``."""
+    """Append one decision to ``$SUPERSTORM_HOME/models/promotions.jsonl``.
+
+    Parameters
+    ----------
+    entry : dict
+        The decision record (candidate, current, rule, held-out period, figures, promoted,
+        reason); written as one JSON line, values that are not JSON (timestamps) as strings.
+    """
     path = config.home() / "models" / "promotions.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
@@ -45,8 +52,7 @@ def _baseline_forecasts(
     leads: pd.TimedeltaIndex,
     targets: Sequence[str],
 ) -> dict:
-    """Every baseline fitted on ``fit_ds`` (the data before the validation period), forecasting
-    ``inits``."""
+    """Fit every baseline on ``fit_ds`` (the data before the validation period), forecast ``inits``."""
     from forecasting.models.baselines import all_baselines
 
     out = {}
@@ -153,7 +159,27 @@ def retrain_flow(
     held_out_start: str | None = None,
     held_out_end: str | None = None,
 ) -> dict:
-    """Weekly / on demand: train, gate on the validation years, promote if it passes."""
+    """Weekly / on demand: train, gate on the validation years, promote if it passes.
+
+    Parameters
+    ----------
+    preset : str
+        Training preset of :func:`forecasting.models.train.train` (default ``quick``).
+    metric : {"crps", "rmse", "mae"}
+        All-hours metric compared with the current model (lower is better).
+    max_lead_h : int
+        Leads checked, 1..``max_lead_h`` [h] (default 12).
+    tolerance : float
+        Relative slack: "not worse" is ``candidate <= other * (1 + tolerance)`` (default 0).
+    held_out_start, held_out_end : str, optional
+        UTC bounds (ISO dates, end exclusive) of the comparison period; only used when both
+        are given, else the preset's validation years.
+
+    Returns
+    -------
+    dict
+        The decision record of :func:`run_retrain` (also in ``promotions.jsonl``).
+    """
     held = (held_out_start, held_out_end) if held_out_start and held_out_end else None
     rule = GateRule(metric=metric, max_lead_h=max_lead_h, tolerance=tolerance)
     res = retrain_task(preset, held_out=held, rule=rule)

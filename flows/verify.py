@@ -1,4 +1,4 @@
-"""Daily verification: score yesterday's archived forecasts against the observations since arrived.
+"""Daily verification: score yesterday's archived forecasts against the observations since.
 
 For each archived model, the forecasts issued on the UTC day ``day`` are scored with
 :func:`forecasting.verification.scores.score` against the observations (store, or a recorded
@@ -35,6 +35,13 @@ KEY = scorecard.KEY
 
 
 def reports_dir() -> Path:
+    """Return the reports folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SUPERSTORM_HOME/reports`` (not created here).
+    """
     return config.home() / "reports"
 
 
@@ -62,11 +69,30 @@ def score_day(
     store_root: str | Path | None = None,
     now: TimeLike | None = None,
 ) -> pd.DataFrame:
-    """Scores of every archived model's forecasts issued on UTC day ``day`` (one row per lead).
+    """Score every archived model's forecasts issued on UTC day ``day`` (one row per lead).
 
     Only verification hours that ended by ``now`` (default: the wall clock) are used, so a
     replay does not peek at the future either. Rows hold the metrics and the additive sums
     (:data:`forecasting.verification.scorecard.COLUMNS`).
+
+    Parameters
+    ----------
+    day : TimeLike
+        The UTC day of the issue times (normalised to midnight).
+    recorded : str or pathlib.Path, optional
+        A recorded observations netCDF (replays) instead of the store.
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+    now : TimeLike, optional
+        The clock (UTC); default the wall clock. Observations are read from ``day - 1 d`` to
+        ``min(now, day + 4 d)`` and only those known at ``now`` count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``(model, model_version, target, lead_h)`` for ``dst`` [nT] and ``kp``,
+        with ``skill_vs_persistence`` where persistence was archived; empty (with the columns)
+        when there are no observations or archived forecasts.
     """
     day = pd.Timestamp(day).normalize()
     now = utc_now() if now is None else to_utc(now)
@@ -114,7 +140,23 @@ def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict[str, str]:
-    """Merge a day's scores into the daily CSV and rewrite the rolling scorecard (pooled)."""
+    """Merge a day's scores into the daily CSV and rewrite the rolling scorecard (pooled).
+
+    Every file is replaced atomically; the day's earlier rows are replaced, not duplicated.
+
+    Parameters
+    ----------
+    day_scores : pandas.DataFrame
+        Rows from :func:`score_day`.
+    window_days : int
+        Days pooled in the rolling scorecard (default 30).
+
+    Returns
+    -------
+    dict of str to str
+        ``daily`` -> ``reports/scorecard_daily.csv``, and once it has rows ``rolling`` ->
+        ``reports/scorecard.csv`` and ``netcdf`` -> ``reports/scorecard.nc``.
+    """
     out = reports_dir()
     daily_path = out / "scorecard_daily.csv"
     daily = pd.read_csv(daily_path, dtype={"model_version": str}) if daily_path.exists() else None
@@ -138,7 +180,27 @@ def run_verify(
     now: TimeLike | None = None,
     window_days: int = 30,
 ) -> dict:
-    """Score ``day`` (default yesterday, UTC) and update the scorecards; return a summary."""
+    """Score ``day`` (default yesterday, UTC) and update the scorecards.
+
+    Parameters
+    ----------
+    day : TimeLike, optional
+        UTC day of the issue times to score; default the day before ``now``.
+    recorded : str or pathlib.Path, optional
+        A recorded observations netCDF (replays) instead of the store.
+    store_root : str or pathlib.Path, optional
+        Store folder; default the configured store.
+    now : TimeLike, optional
+        The clock (UTC); default the wall clock.
+    window_days : int
+        Days pooled in the rolling scorecard (default 30).
+
+    Returns
+    -------
+    dict
+        ``day`` (``YYYY-MM-DD``), ``rows`` (score rows written), ``models`` (sorted names)
+        and the written paths (see :func:`update_scorecard`).
+    """
     now_ts = utc_now() if now is None else to_utc(now)
     day = (now_ts - pd.Timedelta("1D")).normalize() if day is None else pd.Timestamp(day)
     scores = score_day(day, recorded=recorded, store_root=store_root, now=now_ts)
@@ -162,7 +224,24 @@ def verify_flow(
     store_root: str | None = None,
     window_days: int = 30,
 ) -> dict:
-    """Daily: score yesterday's archived forecasts; rolling scorecard per model version."""
+    """Daily: score yesterday's archived forecasts; rolling scorecard per model version.
+
+    Parameters
+    ----------
+    day : str, optional
+        UTC day (``YYYY-MM-DD``) to score; default yesterday.
+    recorded : str, optional
+        A recorded observations netCDF (replays) instead of the store.
+    store_root : str, optional
+        Store folder; default the configured store.
+    window_days : int
+        Days pooled in the rolling scorecard (default 30).
+
+    Returns
+    -------
+    dict
+        The summary of :func:`run_verify`.
+    """
     res = verify_task(day, recorded=recorded, store_root=store_root, window_days=window_days)
     print(f"verified {res['day']}: {res['rows']} rows for {res['models']}")
     return res

@@ -24,7 +24,21 @@ class Channel(Protocol):
     label: str
 
     def send(self, subject: str, body: str) -> None:
-        """Deliver one message; raise on failure."""
+        """Deliver one message; raise on failure.
+
+        Parameters
+        ----------
+        subject : str
+            One-line summary (e.g. ``superstorm kp G3 (issue, serial 12)``).
+        body : str
+            The message itself (the alert record as JSON for the shipped channels).
+
+        Raises
+        ------
+        Exception
+            Any failure (HTTP error, timeout, notifier failure), so the delivery loop records it
+            and retries; a return means the channel accepted the message.
+        """
         ...
 
 
@@ -59,7 +73,19 @@ def register_channel(kind: str, factory: Callable[..., Channel]) -> Callable[...
 
 
 def get_channel(kind: str, **config: object) -> Channel:
-    """A configured channel of ``kind``.
+    """Build a configured channel of ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        Channel kind registered with :func:`register_channel`.
+    **config : object
+        Keyword arguments for the kind's factory (e.g. ``url``, ``timeout`` [s]).
+
+    Returns
+    -------
+    Channel
+        The configured channel, ready to ``send``.
 
     Raises
     ------

@@ -54,7 +54,21 @@ _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """``text`` with every URL and every given secret replaced by ``<redacted>``."""
+    """``text`` with every URL and every given secret replaced.
+
+    Parameters
+    ----------
+    text : str
+        An error message or log line that may hold a webhook URL or token.
+    secrets : sequence of str
+        Exact strings to hide (the configured URL, tokens); empty ones are ignored.
+
+    Returns
+    -------
+    str
+        ``text`` with each secret replaced by ``<redacted>`` and then any remaining
+        ``scheme://...`` URL by ``<redacted-url>``.
+    """
     for s in secrets:
         if s:
             text = text.replace(s, "<redacted>")
@@ -75,11 +89,19 @@ class Channel:
 
         Parameters
         ----------
-        subject, body
-            The message.
-        key
-            Idempotency key: sent as the ``Idempotency-Key`` header by blocks with ``headers``
-            (custom webhooks); every block also has it in the JSON ``body``.
+        subject, body : str
+            The message: one-line summary and body (the alert record as JSON, see
+            :func:`payload`).
+        key : str, optional
+            Idempotency key (the message serial): sent as the ``Idempotency-Key`` header by blocks with ``headers``
+            (custom webhooks); every block also has it in the JSON ``body``. ``None``: no
+            header.
+
+        Raises
+        ------
+        Exception
+            Whatever the block raises (HTTP error, timeout, Apprise failure); the request
+            timeout is the smaller of the block's and :attr:`timeout` [s].
         """
         block = self.block
         update: dict[str, Any] = {}
@@ -108,7 +130,20 @@ def _alerts_config() -> dict:
 
 
 def webhook_block(url: str, *, timeout: float = REQUEST_TIMEOUT_S) -> Any:
-    """A ``CustomWebhookNotificationBlock`` POSTing ``{"subject", "body"}`` JSON to ``url``."""
+    """Build a ``CustomWebhookNotificationBlock`` POSTing ``{"subject", "body"}`` JSON to ``url``.
+
+    Parameters
+    ----------
+    url : str
+        Webhook endpoint (a secret: never logged, see :func:`redact`).
+    timeout : float
+        Request timeout [s]; default :data:`REQUEST_TIMEOUT_S`.
+
+    Returns
+    -------
+    prefect.blocks.notifications.CustomWebhookNotificationBlock
+        An unsaved block named ``superstorm-alerts``.
+    """
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
     return CustomWebhookNotificationBlock(  # type: ignore[call-arg]  # pydantic defaults
@@ -135,10 +170,23 @@ def _timeout(cfg: dict) -> float:
 
 
 def configured_channel() -> Channel | None:
-    """The channel from the environment / config file, or ``None`` when none is configured.
+    """Build the channel from the environment / config file (``None`` when none is configured).
 
     The request timeout is ``SUPERSTORM_ALERT_TIMEOUT`` / ``[alerts] timeout_s`` (default
-    10 s).
+    10 s). A block (``SUPERSTORM_ALERT_BLOCK`` / ``[alerts] block``) wins over a webhook URL
+    (``SUPERSTORM_ALERT_WEBHOOK`` / ``[alerts] webhook_url``); the environment wins over
+    ``$SUPERSTORM_HOME/config.toml``.
+
+    Returns
+    -------
+    Channel or None
+        The channel (label ``block`` or ``webhook``; the URL listed as a secret), or ``None``
+        when neither is configured.
+
+    Raises
+    ------
+    ValueError
+        If the timeout is not a number of seconds in (0, 300].
     """
     cfg = _alerts_config()
     timeout = _timeout(cfg)
@@ -161,6 +209,23 @@ def payload(message: dict, run_time: TimeLike | None = None) -> tuple[str, str]:
     The body carries ``idempotency_key`` (the serial), ``late`` (delivered after the run that
     issued it, ``run_time`` being the delivering run, or an ALERT the rules marked LATE) and
     ``grouped`` (the superseded pending messages it stands for, from :meth:`AlertLog.claim`).
+
+    Parameters
+    ----------
+    message : dict
+        A logged message as :meth:`AlertLog.claim` / :meth:`AlertLog.messages` return it
+        (``serial``, ``kind``, ``level``, ``action``, ``text``, ``run_time`` ISO UTC with
+        ``Z``, optional ``grouped``).
+    run_time : TimeLike, optional
+        Issue time of the delivering run (UTC; aware times are converted). ``None``: only
+        the rules' own ``LATE:`` marks the message late.
+
+    Returns
+    -------
+    (str, str)
+        The subject (``[LATE ]superstorm <kind> <level> (<action>, serial <n>)[ [+k
+        superseded]]``) and the body (the :func:`~forecasting.alerting.log.feed_record` plus
+        ``idempotency_key``, ``late`` and ``grouped``, as sorted-key JSON).
     """
     rec = feed_record(message)
     issued_run = message.get("run_time") or ""
@@ -223,24 +288,30 @@ def deliver_pending(
     """Deliver every pending message (this run's and earlier runs'), each claimed first.
 
     Each claimed message gets up to ``attempts`` tries with ``retry_delays`` [s] between them
-    (one only when the channel times out); every try is recorded in the log. The round ends when nothing is pending, at the first
+    (one only when the channel times out); every try is recorded in the log. The round ends
+    when nothing is pending, at the first
     message whose last try found the channel down (timeout, connection failure, HTTP 5xx), or
     after ``deadline`` [s]; what is left stays pending for the next call.
 
     Parameters
     ----------
-    alert_log
-        The log.
-    run_time
-        Issue time of the delivering run (UTC).
-    channel
-        Delivery channel; default :func:`configured_channel`.
-    attempts, retry_delays
-        Tries per message and pauses between them [s].
-    deadline
-        Longest time the round may take [s].
-    lease
-        How long a claim holds (default: the round's deadline plus a minute).
+    alert_log : AlertLog
+        The SQLite alert log holding the pending messages; every try is recorded there.
+    run_time : TimeLike
+        Issue time of the delivering run (UTC); messages issued by earlier runs go out
+        marked ``late``.
+    channel : Channel, optional
+        Delivery channel; default :func:`configured_channel` (none configured: nothing is
+        sent, everything stays pending and counts as ``failed``).
+    attempts : int
+        Tries per message (default 3).
+    retry_delays : sequence of float
+        Pauses between tries [s]; the last one repeats if there are more tries.
+    deadline : float
+        Longest time the round may take [s]; default :data:`ROUND_DEADLINE_S`.
+    lease : datetime.timedelta, optional
+        How long a claim holds against other deliverers (default: the round's deadline plus
+        a minute).
 
     Returns
     -------

@@ -127,7 +127,13 @@ def _ts(s: str) -> pd.Timestamp | None:
 
 
 def wall_clock() -> pd.Timestamp:
-    """The real current time (naive UTC); tests replace it to simulate clock jumps."""
+    """Return the real current time; tests replace it to simulate clock jumps.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Now, naive UTC (not rounded to the hour).
+    """
     return pd.Timestamp(datetime.now(UTC)).tz_convert(None)
 
 
@@ -150,7 +156,14 @@ def _future_tolerance() -> timedelta:
 
 
 def new_owner() -> str:
-    """A delivery-lease owner id: ``host:pid:random``."""
+    """Make a delivery-lease owner id: ``host:pid:random``.
+
+    Returns
+    -------
+    str
+        Host name, process id and 8 random hex digits; a lease whose owner is a dead process
+        of this host is taken over at once (see :meth:`AlertLog.claim`).
+    """
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -172,13 +185,31 @@ def _owner_dead(owner: str | None) -> bool:
 
 
 def default_path() -> Path:
-    """``$SUPERSTORM_ALERT_LOG`` when set (replays, backfills), else ``$SUPERSTORM_HOME/alerts.sqlite``."""
+    """Where the alert log lives.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SUPERSTORM_ALERT_LOG`` when set (replays, backfills; ``~`` expanded), else
+        ``$SUPERSTORM_HOME/alerts.sqlite``.
+    """
     env = os.environ.get("SUPERSTORM_ALERT_LOG")
     return Path(env).expanduser() if env else config.home() / "alerts.sqlite"
 
 
 def feed_path(home: Path | None = None) -> Path:
-    """``$SUPERSTORM_HOME/alerts/active.json``."""
+    """Path of the JSON feed of active alerts.
+
+    Parameters
+    ----------
+    home : pathlib.Path, optional
+        Superstorm home directory; default ``$SUPERSTORM_HOME`` (:func:`data_sources.config.home`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<home>/alerts/active.json`` (not created here).
+    """
     return (home or config.home()) / "alerts" / "active.json"
 
 
@@ -195,7 +226,20 @@ def check_issue_time(
 ) -> None:
     """Refuse an issue time later than ``now`` (wall clock) plus ``tolerance``.
 
+    Parameters
+    ----------
+    run_time : TimeLike
+        Issue time of the run (UTC; aware times are converted).
+    tolerance : datetime.timedelta, optional
+        How far ahead of the clock ``run_time`` may be; default
+        ``SUPERSTORM_FUTURE_TOLERANCE_HOURS`` or :data:`FUTURE_TOLERANCE_HOURS` (2 h).
+    now : TimeLike, optional
+        The clock (UTC); default :func:`wall_clock`.
+
     Raises
+    ------
+    ValueError
+        If ``SUPERSTORM_FUTURE_TOLERANCE_HOURS`` is not a number of hours >= 0.
     ------
     FutureIssueTimeError
         Naming the issue time, the clock and the tolerance, and how to proceed.
@@ -218,9 +262,10 @@ class AlertLog:
 
     Parameters
     ----------
-    path
-        Database file (default ``$SUPERSTORM_HOME/alerts.sqlite``).
-    feed
+    path : str or pathlib.Path, optional
+        Database file (default :func:`default_path`: ``$SUPERSTORM_ALERT_LOG`` or
+        ``$SUPERSTORM_HOME/alerts.sqlite``); its folder is created.
+    feed : str or pathlib.Path, optional
         JSON feed path (default ``active.json`` under ``alerts/`` beside the database).
     """
 
@@ -260,13 +305,31 @@ class AlertLog:
     # ------------------------------------------------------------------ queries
 
     def has_run(self, run_time: TimeLike) -> bool:
-        """Whether the actions of the run issued at ``run_time`` are committed."""
+        """Whether the actions of the run issued at ``run_time`` are committed.
+
+        Parameters
+        ----------
+        run_time : TimeLike
+            Issue time of the run (UTC; compared to the second).
+
+        Returns
+        -------
+        bool
+            ``True`` when the ``runs`` table holds it (re-running it is a no-op).
+        """
         with self._connect() as con:
             row = con.execute("SELECT 1 FROM runs WHERE run_time = ?", (_iso(run_time),)).fetchone()
         return row is not None
 
     def last_run(self) -> pd.Timestamp | None:
-        """Issue time of the newest committed run (rows beyond the clock tolerance ignored)."""
+        """Issue time of the newest committed run (rows beyond the clock tolerance ignored).
+
+        Returns
+        -------
+        pandas.Timestamp or None
+            Naive UTC issue time; ``None`` for an empty log. A row more than the future
+            tolerance ahead of :func:`wall_clock` (a past clock jump) is not counted.
+        """
         with self._connect() as con:
             t = self._newest(con)
         return _ts(t) if t else None
@@ -279,7 +342,20 @@ class AlertLog:
         return row.fetchone()["t"]
 
     def state(self, con: sqlite3.Connection | None = None) -> RuleState:
-        """The alerts in force, for :func:`forecasting.alerting.rules.evaluate_rules`."""
+        """Read the alerts in force, for :func:`forecasting.alerting.rules.evaluate_rules`.
+
+        Parameters
+        ----------
+        con : sqlite3.Connection, optional
+            An open connection to read through (inside :meth:`commit_run`'s transaction);
+            default: a connection of its own.
+
+        Returns
+        -------
+        RuleState
+            Every message with status ``active`` (oldest first) as an :class:`ActiveAlert`
+            (naive UTC times; a missing probability is NaN).
+        """
         if con is None:
             with self._connect() as own:
                 return self.state(own)
@@ -313,6 +389,23 @@ class AlertLog:
 
         ``delivered`` counts the message's own successful deliveries and those of the
         message it is grouped into.
+
+        Parameters
+        ----------
+        status : str, optional
+            Only messages with this status (``active``, ``superseded``, ``cancelled``,
+            ``expired``, ``ended``; ``issued`` for extend / cancel / expire / all_clear rows).
+        run_time : TimeLike, optional
+            Only the messages written by the run issued at this time (UTC).
+        serial : int, optional
+            Only the message with this serial.
+
+        Returns
+        -------
+        list of dict
+            One dict per message: the ``messages`` columns (times as ISO UTC strings ending
+            in ``Z``; ``valid_end`` ``""`` when open-ended) plus ``attempts`` (delivery tries)
+            and ``delivered`` (successful deliveries, > 0 once delivered).
         """
         sql = (
             "SELECT m.*, "
@@ -338,7 +431,20 @@ class AlertLog:
             return [dict(r) for r in con.execute(sql + " ORDER BY m.serial", args)]
 
     def deliveries(self, serial: int | None = None) -> list[dict]:
-        """Delivery attempts (oldest first)."""
+        """Delivery attempts (oldest first).
+
+        Parameters
+        ----------
+        serial : int, optional
+            Only the attempts for this message; default all.
+
+        Returns
+        -------
+        list of dict
+            One dict per attempt: ``id``, ``serial``, ``attempted`` (wall clock, ISO UTC),
+            ``run_time`` (the delivering run), ``channel`` (label, never a URL), ``outcome``
+            (``delivered`` / ``failed``), ``error`` (redacted, at most 2000 characters).
+        """
         sql, args = "SELECT * FROM deliveries", []
         if serial is not None:
             sql, args = sql + " WHERE serial = ?", [serial]
@@ -346,7 +452,15 @@ class AlertLog:
             return [dict(r) for r in con.execute(sql + " ORDER BY id", args)]
 
     def undelivered(self) -> list[dict]:
-        """Messages operators must get that no attempt has delivered yet (oldest first)."""
+        """Messages operators must get that no attempt has delivered yet (oldest first).
+
+        Returns
+        -------
+        list of dict
+            Messages as :meth:`messages` gives them with ``notify`` set (EXPIRE rows are silent)
+            and no successful delivery of their own or of the message they are grouped into.
+            Leases are not considered here (see :meth:`claim`).
+        """
         return [m for m in self.messages() if m["notify"] and not m["delivered"]]
 
     # ------------------------------------------------------------------ writes
@@ -358,6 +472,25 @@ class AlertLog:
 
         Idempotent: if ``run_time`` is already committed nothing is written and that run's
         messages are returned. See :meth:`commit_run` (which evaluates inside the lock).
+
+        Parameters
+        ----------
+        run_time : TimeLike
+            Issue time of the run (UTC).
+        actions : iterable of AlertAction
+            Actions already evaluated (e.g. by :func:`~forecasting.alerting.rules.evaluate_rules`).
+        note : str
+            Stored with the run (e.g. the primary model).
+
+        Returns
+        -------
+        list of dict
+            This run's messages, as :meth:`messages` gives them.
+
+        Raises
+        ------
+        FutureIssueTimeError, RunOrderError
+            As :meth:`commit_run`; nothing is written.
         """
         actions = list(actions)
         return self.commit_run(run_time, lambda state, since: actions, note=note)[0]
@@ -374,15 +507,15 @@ class AlertLog:
 
         Parameters
         ----------
-        run_time
+        run_time : TimeLike
             Issue time of the run (UTC).
-        evaluate
+        evaluate : callable
             ``evaluate(state, since) -> actions``: the rules, given the alerts in force and the
             issue time of the previous logged run (``None`` for the first). Runs inside the
             ``BEGIN IMMEDIATE`` lock, so it must be quick and pure.
-        note
+        note : str
             Stored with the run (e.g. the primary model).
-        future_tolerance
+        future_tolerance : datetime.timedelta, optional
             How far ``run_time`` may be ahead of the wall clock (default 2 h, see module doc).
 
         Returns
@@ -487,7 +620,24 @@ class AlertLog:
         """Record one delivery attempt (``outcome`` 'delivered' or 'failed').
 
         With ``owner``, the lease that owner holds on ``serial`` is released in the same
-        transaction.
+        transaction. A ``delivered`` row is what makes delivery idempotent: a message with
+        one is never claimed or sent again. The feed is rewritten afterwards.
+
+        Parameters
+        ----------
+        serial : int
+            The message delivered (or not).
+        outcome : {"delivered", "failed"}
+            Result of the attempt (the table's CHECK refuses anything else).
+        run_time : TimeLike
+            Issue time of the delivering run (UTC).
+        channel : str
+            Channel label (``webhook``, ``block``; never a URL).
+        error : str
+            Redacted error text of a failed attempt (stored to 2000 characters).
+        owner : str, optional
+            Lease owner (:func:`new_owner`) whose lease on ``serial`` ends with this attempt;
+            ``None`` keeps the lease (more tries follow).
         """
         with self._transaction() as con:
             con.execute(
@@ -517,11 +667,11 @@ class AlertLog:
 
         Parameters
         ----------
-        owner
+        owner : str
             Lease owner id (:func:`new_owner`).
-        lease
-            How long the claim holds if its owner never reports back.
-        exclude
+        lease : datetime.timedelta
+            How long the claim holds if its owner never reports back (default 5 min).
+        exclude : iterable of int
             Serials not to claim (already tried in this delivery round).
 
         Returns
@@ -586,11 +736,24 @@ class AlertLog:
     # ------------------------------------------------------------------ feed
 
     def active_alerts(self) -> list[dict]:
-        """Active alerts in feed form (serial, kind, level, probability, window, status)."""
+        """Active alerts in feed form (serial, kind, level, probability, window, status).
+
+        Returns
+        -------
+        list of dict
+            :func:`feed_record` of every message with status ``active``, oldest first.
+        """
         return [feed_record(m) for m in self.messages(status="active")]
 
     def write_feed(self) -> Path:
-        """Rewrite the JSON feed of active alerts atomically (temp file + rename)."""
+        """Rewrite the JSON feed of active alerts atomically (temp file + rename).
+
+        Returns
+        -------
+        pathlib.Path
+            The feed path (:attr:`feed`), holding ``{"generated", "source", "alerts"}``
+            (``alerts`` from :meth:`active_alerts`); a failed write leaves the old feed.
+        """
         doc = {"generated": _now(), "source": str(self.path), "alerts": self.active_alerts()}
         self.feed.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.feed.parent, prefix=".active-", suffix=".json")
@@ -608,7 +771,23 @@ class AlertLog:
 
 
 def feed_record(m: dict) -> dict:
-    """One message as a JSON-ready record."""
+    """One message as a JSON-ready record.
+
+    Parameters
+    ----------
+    m : dict
+        A message as :meth:`AlertLog.messages` gives it.
+
+    Returns
+    -------
+    dict
+        ``serial``, ``action``, ``kind`` (WATCH / WARNING / ALERT / STALE_INPUT /
+        FORECAST_UNAVAILABLE), ``family`` (``kp`` / ``dst`` ...), ``level`` (``G1`` ..
+        ``G5``, ``DST50`` / ``DST100`` / ``DST250`` ...), ``probability`` (rounded to 4
+        decimals; 1.0 for an observed ALERT, ``None`` when the action has none), ``issued``, ``valid_start``, ``valid_end``
+        (ISO UTC ``Z``; ``None`` when open-ended), ``status``, ``refers_to``, ``episode``,
+        ``delivered`` (bool) and ``message`` (the SWPC-like text).
+    """
     p = m.get("probability")
     return {
         "serial": m["serial"],

@@ -23,7 +23,20 @@ log = logging.getLogger(__name__)
 
 
 def valid_range(name: str) -> tuple[float, float] | None:
-    """``(min, max)`` of a canonical variable (``None`` for a name outside the vocabulary)."""
+    """Physical limits of a canonical variable, from ``Variable.valid_range``.
+
+    Parameters
+    ----------
+    name : str
+        Canonical variable name (``dst``, ``kp``, ``bz_gsm`` ...).
+
+    Returns
+    -------
+    tuple of float or None
+        ``(min, max)`` in the variable's vocabulary unit (nT for Dst, Kp in thirds 0..9,
+        km/s for speed ...), inclusive; ``None`` for a name outside the vocabulary (not
+        checked).
+    """
     var = vocabulary.VARIABLES.get(name)
     return None if var is None else cast(tuple[float, float], tuple(var.valid_range))
 
@@ -39,13 +52,15 @@ def mask_observations(ds: xr.Dataset | None) -> tuple[xr.Dataset | None, dict[st
 
     Parameters
     ----------
-    ds
-        Hourly observations (``time``; canonical names, vocabulary units).
+    ds : xarray.Dataset or None
+        Hourly observations on ``time`` (UTC naive, start of hour; canonical names,
+        vocabulary units). ``None`` (no observations) passes through.
 
     Returns
     -------
-    (xarray.Dataset, dict)
-        The masked copy, and the number of values dropped per variable (only those > 0).
+    (xarray.Dataset or None, dict)
+        The masked copy (``None`` for ``None``), and the number of values dropped per
+        variable (only those > 0). Non-float and non-vocabulary variables are left as they are.
     """
     if ds is None:
         return None, {}
@@ -70,11 +85,18 @@ def mask_observations(ds: xr.Dataset | None) -> tuple[xr.Dataset | None, dict[st
 
 
 def mask_forecast(fc: xr.Dataset | None) -> tuple[xr.Dataset | None, dict[str, int]]:
-    """A forecast with every variable holding an out-of-range or infinite value set to NaN.
+    """Set every forecast variable holding an out-of-range or infinite value to NaN.
+
+    Parameters
+    ----------
+    fc : xarray.Dataset or None
+        Forecast dataset (:mod:`forecasting.schema` layout: ``init_time``, ``lead_time``,
+        ``quantile``; variables named as in the vocabulary, e.g. ``dst`` [nT], ``kp``
+        [thirds]); ``attrs["model"]`` names the model in the warning. ``None`` passes through.
 
     Returns
     -------
-    (xarray.Dataset, dict)
+    (xarray.Dataset or None, dict)
         The masked copy (an untrusted variable is all NaN, so it can neither raise nor cancel
         a warning), and the number of bad values per untrusted variable.
     """

@@ -2,11 +2,17 @@
 
 Products (SWPC semantics, DESIGN.md):
 
-* **WATCH** — a G level is forecast for a UTC day at long lead (leads beyond the warning
+* **WATCH** — a G level (Kp only) is forecast for a UTC day at long lead (leads beyond the warning
   horizon): ``max P(Kp >= level)`` over that day's hours ``>= watch_probability``.
 * **WARNING** — a level is imminent: ``max P(Kp >= k)`` (or ``P(Dst <= d)``) over leads
   ``<= warning_lead`` reaches ``warning_probability``.
-* **ALERT** — the threshold has been observed (Kp >= 5 ..., Dst <= -50 / -100 / -250 nT).
+* **ALERT** — the threshold has been observed (Kp >= 5- = 14/3 for G1 ..., Dst <= -50 /
+  -100 / -250 nT), in an observation that became known since the previous run.
+* **ALL CLEAR** — ends an episode: an ALERT once no observation reached the family's lowest
+  level for ``quiet_after`` and no WARNING of the family is in force (never on missing data);
+  a STALE_INPUT or FORECAST_UNAVAILABLE notice once the condition is gone. A WARNING or WATCH
+  is not cleared: it is cancelled (probability below ``cancel_probability``), superseded by
+  an escalation, or expires at the end of its window.
 * **STALE_INPUT** — the newest solar-wind sample ended more than ``stale_after`` before now.
 * **FORECAST_UNAVAILABLE** — the run has no usable primary forecast (failed, missing or no
   finite value): an explicit notice; WARNINGs in force stay in force (a missing forecast never
@@ -19,7 +25,8 @@ logged run is examined, so a threshold crossed while the service was down is sti
 LATE.
 
 Levels: the NOAA G-scale from Kp (G1 Kp=5, G2 Kp=6, G3 Kp=7, G4 Kp=8, G5 Kp=9; NOAA Space
-Weather Scales) and the Dst storm classes of Gonzalez et al. (1994), *J. Geophys. Res.* 99(A4),
+Weather Scales), in Kp thirds as :data:`forecasting.schema.G_SCALE` applies it: G1 from 5-
+(14/3), G2 from 6- (17/3), G3 from 7- (20/3), G4 from 8- (23/3, 9- still G4), G5 at 9o; and the Dst storm classes of Gonzalez et al. (1994), *J. Geophys. Res.* 99(A4),
 5771-5792: moderate <= -50 nT, intense <= -100 nT, and the superstorm class <= -250 nT.
 
 :func:`evaluate_rules` returns :class:`AlertAction` objects (issue, extend, escalate, cancel,
@@ -77,7 +84,19 @@ class Level:
     rank: int
 
     def reached(self, value: float) -> bool:
-        """Whether an observed ``value`` reaches this level (NaN never does)."""
+        """Whether an observed ``value`` reaches this level (NaN never does).
+
+        Parameters
+        ----------
+        value : float
+            Kp in thirds (reached when ``>= threshold``, float32 thirds tolerated) or Dst [nT]
+            (reached when ``<= threshold``), per :attr:`family`.
+
+        Returns
+        -------
+        bool
+            ``True`` when the value is finite and at or beyond the threshold.
+        """
         if not np.isfinite(value):
             return False
         return bool(exceeds(self.family, value, self.threshold))
@@ -98,7 +117,23 @@ LEVELS: dict[str, tuple[Level, ...]] = {"kp": G_SCALE, "dst": DST_CLASSES}
 
 
 def level_by_name(name: str) -> Level:
-    """The :class:`Level` called ``name`` (``G3``, ``DST100`` ...)."""
+    """Look up the :class:`Level` called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        ``G1`` .. ``G5`` or ``DST50`` / ``DST100`` / ``DST250``.
+
+    Returns
+    -------
+    Level
+        The level, with its family, threshold and rank.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not a storm level; the message lists them.
+    """
     for levels in LEVELS.values():
         for lvl in levels:
             if lvl.name == name:
@@ -107,7 +142,18 @@ def level_by_name(name: str) -> Level:
 
 
 def g_level(kp: float) -> str | None:
-    """NOAA G level of an observed Kp (``None`` below Kp 5); Kp 8- is G4, 9- is G4, 9o G5."""
+    """Name the NOAA G level of an observed Kp; Kp 8- is G4, 9- is G4, 9o G5.
+
+    Parameters
+    ----------
+    kp : float
+        Observed Kp in thirds (0..9).
+
+    Returns
+    -------
+    str or None
+        ``"G1"`` (Kp >= 14/3) .. ``"G5"`` (Kp = 9); ``None`` below 5- or for NaN.
+    """
     for lvl in reversed(G_SCALE):
         if lvl.reached(kp):
             return lvl.name
@@ -115,7 +161,19 @@ def g_level(kp: float) -> str | None:
 
 
 def dst_class(dst: float) -> str | None:
-    """Dst storm class (Gonzalez et al. 1994) of an observed Dst [nT]; ``None`` above -50."""
+    """Name the Dst storm class (Gonzalez et al. 1994) of an observed Dst.
+
+    Parameters
+    ----------
+    dst : float
+        Observed hourly Dst [nT].
+
+    Returns
+    -------
+    str or None
+        ``"DST50"`` (<= -50 nT, moderate), ``"DST100"`` (<= -100 nT, intense) or
+        ``"DST250"`` (<= -250 nT); ``None`` above -50 nT or for NaN.
+    """
     for lvl in reversed(DST_CLASSES):
         if lvl.reached(dst):
             return lvl.name
@@ -173,6 +231,7 @@ class AlertConfig:
     catch_up: timedelta = timedelta(hours=48)
 
     def __post_init__(self) -> None:
+        """Refuse inconsistent thresholds with a ``ValueError`` naming the field and its range."""
         for name in ("warning_probability", "cancel_probability", "watch_probability"):
             p = getattr(self, name)
             if not 0.0 < p <= 1.0:
@@ -230,7 +289,13 @@ class AlertAction:
         return (self.action, self.kind, self.family, self.level, self.valid_start, self.valid_end)
 
     def message(self) -> str:
-        """Human-readable text in the style of an SWPC product."""
+        """Render the human-readable text in the style of an SWPC product.
+
+        Returns
+        -------
+        str
+            The one-line message of :func:`format_message`.
+        """
         return format_message(self)
 
 
@@ -241,6 +306,21 @@ class RuleState:
     active: list[ActiveAlert] = field(default_factory=list)
 
     def find(self, kind: str, family: str) -> list[ActiveAlert]:
+        """Select the alerts in force of one kind and family.
+
+        Parameters
+        ----------
+        kind : str
+            ``WATCH``, ``WARNING``, ``ALERT``, ``STALE_INPUT`` or ``FORECAST_UNAVAILABLE``.
+        family : str
+            ``kp``, ``dst``, ``solar_wind`` (STALE_INPUT) or ``forecast``
+            (FORECAST_UNAVAILABLE).
+
+        Returns
+        -------
+        list of ActiveAlert
+            Matching alerts, in log (serial) order.
+        """
         return [a for a in self.active if a.kind == kind and a.family == family]
 
 
@@ -249,7 +329,23 @@ def _fmt(t: pd.Timestamp | None) -> str:
 
 
 def format_message(a: AlertAction) -> str:
-    """An SWPC-like message line for an action."""
+    """Write an SWPC-like message line for an action.
+
+    Parameters
+    ----------
+    a : AlertAction
+        The action (kind WATCH / WARNING / ALERT / STALE_INPUT / FORECAST_UNAVAILABLE; action
+        issue / extend / escalate / cancel / expire / all_clear).
+
+    Returns
+    -------
+    str
+        E.g. ``"WARNING: Geomagnetic K-index of 5- (G1) expected; valid 2024-05-10 17:00 UTC
+        to 2024-05-10 23:00 UTC; probability 0.62; issued 2024-05-10 17:00 UTC"``: prefix
+        ``EXTENDED`` / ``ESCALATED`` / ``CANCEL`` / ``EXPIRED`` / ``ALL CLEAR`` by action, the
+        referred serial, the window (``open`` when open-ended), the probability when finite,
+        and the rule's detail after ``". "``.
+    """
     what = {
         WATCH: f"WATCH: Geomagnetic storm {a.level} predicted",
         WARNING: f"WARNING: {_describe(a.level)} expected",
@@ -494,7 +590,26 @@ def _watch_rules(
 def latest_observed(
     observed: xr.Dataset | None, name: str, now: pd.Timestamp
 ) -> tuple[float, pd.Timestamp | None]:
-    """Newest value of ``name`` known at ``now`` and the end of its interval (``timeconv``)."""
+    """Find the newest value of ``name`` known at ``now`` and the end of its interval.
+
+    See :func:`data_sources.timeconv.latest_known`.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (interval start, UTC naive; ``kp`` in thirds, ``dst``
+        [nT], solar wind ``v_sw`` [km/s], ``bz_gsm`` [nT] ...). ``None``: nothing known.
+    name : str
+        Variable (``kp``, ``dst``, ``v_sw`` ...; decides the interval: 3 h for Kp, 1 h else).
+    now : pandas.Timestamp
+        Issue time (UTC naive); a value is known once its interval ended.
+
+    Returns
+    -------
+    (float, pandas.Timestamp or None)
+        The value in its unit and its interval end; ``(nan, None)`` when nothing finite is
+        known (or ``name`` is absent).
+    """
     if observed is None or name not in observed:
         return float("nan"), None
     return latest_known(observed[name].to_series(), name, now)
@@ -525,10 +640,30 @@ def newly_known(
     since: pd.Timestamp | None,
     catch_up: timedelta,
 ) -> pd.Series:
-    """Finite values of ``name`` that became known in ``(since, now]``, indexed by interval end.
+    """Select the finite values of ``name`` that became known in ``(since, now]``.
 
     Without ``since`` (no earlier run) only the newest known value. ``since`` is clipped to
     ``now - catch_up``.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (interval start, UTC naive; ``kp`` in thirds, ``dst``
+        [nT], solar wind ``v_sw`` [km/s], ``bz_gsm`` [nT] ...). ``None``: nothing known.
+    name : str
+        Variable (``kp``, ``dst``).
+    now : pandas.Timestamp
+        Issue time of this run (UTC naive).
+    since : pandas.Timestamp or None
+        Issue time of the previous logged run; ``None`` (or ``>= now``): only the newest value.
+    catch_up : datetime.timedelta
+        Longest span examined after downtime (``AlertConfig.catch_up``, default 48 h).
+
+    Returns
+    -------
+    pandas.Series
+        Values in the variable's unit indexed by interval end (UTC naive; one entry per 3-h
+        Kp block), oldest first; empty when nothing is known.
     """
     if observed is None or name not in observed:
         return pd.Series(dtype=float)
@@ -623,7 +758,25 @@ def _alert_rules(
 def input_freshness(
     observed: xr.Dataset | None, now: TimeLike, names: Iterable[str]
 ) -> pd.Timestamp | None:
-    """End of the newest interval with a finite value of any of ``names`` (None if none)."""
+    """Find the end of the newest interval with a finite value of any of ``names``.
+
+    Parameters
+    ----------
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (interval start, UTC naive; ``kp`` in thirds, ``dst``
+        [nT], solar wind ``v_sw`` [km/s], ``bz_gsm`` [nT] ...). ``None``: nothing known.
+    now : TimeLike
+        Issue time (UTC); only values known then count.
+    names : iterable of str
+        Variables that define freshness (``AlertConfig.solar_wind_vars``: ``v_sw``,
+        ``bz_gsm``).
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        Naive UTC interval end; ``None`` when none of ``names`` has a known finite value.
+        STALE_INPUT is issued when ``now`` minus this exceeds ``stale_after``.
+    """
     now = to_utc(now)
     newest = None
     for name in names:
@@ -674,10 +827,23 @@ def _stale_rules(
 
 
 def forecast_usable(forecast: xr.Dataset | None, families: tuple[str, ...]) -> str:
-    """Why ``forecast`` cannot drive WARNINGs ('' when it can).
+    """Say why ``forecast`` cannot drive WARNINGs ('' when it can).
 
     Missing, holding none of ``families``, or a family it holds has no finite value (e.g.
     inputs missing for the hour): that family's warnings can be neither issued nor cancelled.
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        The primary forecast (:mod:`forecasting.schema` layout), or ``None``.
+    families : tuple of str
+        Families that get WARNINGs (``AlertConfig.warning_families``: ``kp``, ``dst``).
+
+    Returns
+    -------
+    str
+        The reason (``"no primary forecast"``, ``"the forecast holds none of ..."``, ``"the
+        forecast has no finite value of ..."``), or ``""`` when usable.
     """
     if forecast is None:
         return "no primary forecast"

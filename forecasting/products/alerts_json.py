@@ -1,7 +1,7 @@
-"""``alerts.json``: the alert log's messages in the layout of SWPC's ``products/alerts.json``.
+r"""``alerts.json``: the alert log's messages in the layout of SWPC's ``products/alerts.json``.
 
 SWPC serves a JSON array of ``{"product_id", "issue_datetime", "message"}`` objects, newest
-first, covering the last few days; ``message`` is the full text product with ``\\r\\n`` line
+first, covering the last few days; ``message`` is the full text product with ``\r\n`` line
 ends::
 
     Space Weather Message Code: WARK05
@@ -63,13 +63,29 @@ def _scale(level: str, *, or_greater: bool = False) -> str:
 
 
 def _detail(text: str) -> str:
-    """The rule's own comment at the end of the log's one-line text (after 'UTC. ')."""
+    """Return the rule's own comment at the end of the log's one-line text (after 'UTC. ')."""
     head, sep, tail = (text or "").partition(" UTC. ")
     return tail.strip() if sep else ""
 
 
 def codes(message: Mapping) -> tuple[str, str]:
-    """``(product_id, message code)`` of a log message (SWPC's where SWPC has the product)."""
+    """Give the ``(product_id, message code)`` of a log message.
+
+    SWPC's codes where SWPC has the product (G-scale K-index WATCH / WARNING / ALERT), this
+    project's for Dst and stale input (see the module docstring).
+
+    Parameters
+    ----------
+    message : mapping
+        A log message with ``kind``, ``family``, ``level`` and ``action``.
+
+    Returns
+    -------
+    (str, str)
+        E.g. ``("K05W", "WARK05")`` for a G1 WARNING, ``("K07A", "ALTK07")`` for a G3 ALERT,
+        ``("A20F", "WATA20")`` for a G1 WATCH, ``("D100W", "WARD100")`` for a Dst <= -100 nT
+        WARNING; an all-clear gives the ``SUM...`` code of its level.
+    """
     kind, family, level, action = (
         message["kind"],
         message["family"],
@@ -124,16 +140,21 @@ def _active_warning(message: Mapping, others: Iterable[Mapping]) -> bool:
 
 
 def swpc_message(message: Mapping, log: Mapping[int | None, Mapping] | None = None) -> str:
-    """One log message (``AlertLog.messages()`` row) as SWPC's text product.
+    r"""Render one log message (``AlertLog.messages()`` row) as SWPC's text product.
 
     Parameters
     ----------
-    message
+    message : mapping
         A row with ``serial, action, kind, family, level, probability, valid_start,
-        valid_end, issue_time, refers_to, text``.
-    log
+        valid_end, issue_time, refers_to, text`` (times ISO UTC, ``Z`` allowed).
+    log : mapping of int to mapping, optional
         Every message by serial, to find what an extension or cancellation refers to and
-        whether a warning was active when an alert was issued.
+        whether a warning was active when an alert was issued (default: none known).
+
+    Returns
+    -------
+    str
+        The product text, ``\r\n`` line ends, ending with :data:`FOOTER`.
     """
     log = log or {}
     _, code = codes(message)
@@ -216,8 +237,24 @@ def swpc_message(message: Mapping, log: Mapping[int | None, Mapping] | None = No
 def alerts_records(
     messages: Iterable[Mapping], issue_time: TimeLike, *, window: pd.Timedelta = WINDOW
 ) -> list[dict]:
-    """``alerts.json`` records, newest first: notified messages issued in ``window`` up to
-    ``issue_time``."""
+    """Build the ``alerts.json`` records, newest first.
+
+    Parameters
+    ----------
+    messages : iterable of mapping
+        The alert log's messages (``AlertLog.messages()`` rows); silent ones (``notify`` 0:
+        expiries) are left out.
+    issue_time : TimeLike
+        The run's issue time (UTC); messages issued after it are left out.
+    window : pandas.Timedelta
+        How far back messages are listed (default 3 days, as SWPC's feed).
+
+    Returns
+    -------
+    list of dict
+        ``{"product_id", "issue_datetime" ("YYYY-MM-DD HH:MM:SS.000" UTC), "message"}``
+        per message issued in ``[issue_time - window, issue_time]``, newest first.
+    """
     t = to_utc(issue_time)
     every = list(messages)
     by_serial = {m["serial"]: m for m in every}
@@ -234,5 +271,18 @@ def alerts_records(
 
 
 def alerts_json(messages: Iterable[Mapping], issue_time: TimeLike) -> str:
-    """The text of ``alerts.json`` (see :func:`alerts_records`)."""
+    """Render the text of ``alerts.json`` (see :func:`alerts_records`).
+
+    Parameters
+    ----------
+    messages : iterable of mapping
+        The alert log's messages (``AlertLog.messages()`` rows).
+    issue_time : TimeLike
+        The run's issue time (UTC); a 3-day window up to it is listed.
+
+    Returns
+    -------
+    str
+        JSON array, indented by one space.
+    """
     return json.dumps(alerts_records(messages, issue_time), indent=1)

@@ -41,7 +41,29 @@ def dst_forecast_rows(
     *,
     history: pd.Timedelta = HISTORY,
 ) -> list[list]:
-    """The rows of ``dst-forecast.json`` (header first); arguments as in ``kp_json``."""
+    """Build the rows of ``dst-forecast.json`` (header first).
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        Forecast (:mod:`forecasting.schema` layout) with ``dst`` quantiles [nT]; the last
+        ``init_time`` is used. ``None`` (or no ``dst``): observed rows only.
+    observed : xarray.Dataset or None
+        Hourly observations on ``time`` (UTC naive, start of hour) with ``dst`` [nT]; the
+        hours known at ``issue_time`` within ``history`` before it are listed.
+    issue_time : TimeLike
+        The run's issue time (UTC).
+    history : pandas.Timedelta
+        How far back observed hours are listed (default 7 days, as SWPC's Kp file).
+
+    Returns
+    -------
+    list of list
+        The header ``["time_tag", "dst", "observed", "q0.05", ...]`` then one row per hour,
+        oldest first: observed rows (``"observed"``, quantiles ``None``), then ``"predicted"``
+        rows for the forecast hours after the newest observed one (``dst`` the median).
+        Numbers are strings [nT]: no decimals when whole, else one; ``None`` for NaN.
+    """
     t = to_utc(issue_time)
     frame = forecast_hourly(forecast, "dst")
     quantiles = [float(q) for q in frame.columns] if not frame.empty else []
@@ -66,5 +88,20 @@ def dst_forecast_rows(
 def dst_forecast_json(
     forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time: TimeLike
 ) -> str:
-    """The text of ``dst-forecast.json`` (see :func:`dst_forecast_rows`)."""
+    """Render the text of ``dst-forecast.json`` (see :func:`dst_forecast_rows`).
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        Forecast with ``dst`` quantiles [nT] (last ``init_time`` used), or ``None``.
+    observed : xarray.Dataset or None
+        Hourly observations with ``dst`` [nT], or ``None``.
+    issue_time : TimeLike
+        The run's issue time (UTC).
+
+    Returns
+    -------
+    str
+        Compact JSON (no spaces) of the rows, 7 days of history.
+    """
     return json.dumps(dst_forecast_rows(forecast, observed, issue_time), separators=(",", ":"))

@@ -46,18 +46,28 @@ def kp_forecast_rows(
     *,
     history: pd.Timedelta = HISTORY,
 ) -> list[list]:
-    """The rows of ``kp-forecast.json`` (header first).
+    """Build the rows of ``kp-forecast.json`` (header first).
 
     Parameters
     ----------
-    forecast
+    forecast : xarray.Dataset or None
         Forecast dataset with ``kp`` quantiles; the last ``init_time`` is used (or ``None``).
-    observed
-        Hourly observations; Kp blocks known at ``issue_time`` within ``history`` before it.
-    issue_time
+    observed : xarray.Dataset or None
+        Hourly observations (``kp`` in thirds on ``time``); Kp blocks known at ``issue_time``
+        within ``history`` before it.
+    issue_time : TimeLike
         The run's issue time (UTC).
-    history
-        How far back observed blocks are listed (SWPC's file starts about a week back).
+    history : pandas.Timedelta
+        How far back observed blocks are listed (default 7 days: SWPC's file starts about a
+        week back).
+
+    Returns
+    -------
+    list of list
+        :data:`HEADER` then one row per 3-h block, oldest first: observed (or estimated)
+        blocks, then ``"predicted"`` blocks after the newest observed one. ``kp`` is a
+        two-decimal string in thirds, ``noaa_scale`` its G level (:func:`~.blocks.g_scale`)
+        or ``None``.
     """
     t = to_utc(issue_time)
     obs = observed_kp_blocks(observed, t)
@@ -75,5 +85,20 @@ def kp_forecast_rows(
 def kp_forecast_json(
     forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time: TimeLike
 ) -> str:
-    """The text of ``kp-forecast.json`` (see :func:`kp_forecast_rows`)."""
+    """Render the text of ``kp-forecast.json`` (see :func:`kp_forecast_rows`).
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        Forecast with ``kp`` quantiles (last ``init_time`` used), or ``None``.
+    observed : xarray.Dataset or None
+        Hourly observations with ``kp`` (thirds), or ``None``.
+    issue_time : TimeLike
+        The run's issue time (UTC).
+
+    Returns
+    -------
+    str
+        Compact JSON (no spaces) of the rows, 7 days of history.
+    """
     return json.dumps(kp_forecast_rows(forecast, observed, issue_time), separators=(",", ":"))

@@ -67,7 +67,22 @@ def _span(days: list[pd.Timestamp]) -> str:
 
 
 def breakdown_table(days: list[pd.Timestamp], kp: pd.Series) -> list[str]:
-    """The "Kp index breakdown" table: a header of days, one row per 3-hour block."""
+    """Lay out the "Kp index breakdown" table: a header of days, one row per 3-hour block.
+
+    Parameters
+    ----------
+    days : list of pandas.Timestamp
+        The UTC days (midnight, naive) of the columns, oldest first.
+    kp : pandas.Series
+        Kp in thirds by block start (observed where ended, else forecast); a block it lacks
+        (or NaN) reads ``n/a``.
+
+    Returns
+    -------
+    list of str
+        The header line then 8 rows (``00-03UT`` .. ``21-00UT``), columns 13 characters wide
+        as SWPC's; a value at G1 or above carries its level, e.g. ``5.67 (G2)``.
+    """
     lines = [(" " * COLUMN + "".join(f"{d:%b %d}".ljust(COLUMN) for d in days)).rstrip()]
     for i, label in enumerate(BLOCK_LABELS):
         cells = []
@@ -81,7 +96,27 @@ def breakdown_table(days: list[pd.Timestamp], kp: pd.Series) -> list[str]:
 def day_probabilities(
     forecast: xr.Dataset | None, observed_blocks: pd.Series, days: list[pd.Timestamp]
 ) -> list[tuple[str, list[float]]]:
-    """``[(row label, [P day 1, P day 2, P day 3])]`` for the probability block (0..1, NaN)."""
+    """Compute the storm probabilities per UTC day for the probability block.
+
+    Rows are :data:`PROBABILITY_ROWS`: Active (Kp >= 4), Minor storm (G1, Kp >= 5- = 14/3),
+    Moderate storm (G2, >= 6- = 17/3), Strong-Extreme storm (G3 or more, >= 7- = 20/3).
+
+    Parameters
+    ----------
+    forecast : xarray.Dataset or None
+        Forecast with ``kp`` quantiles (last ``init_time`` used), or ``None``.
+    observed_blocks : pandas.Series
+        Observed Kp in thirds by block start (:func:`~.blocks.observed_kp_blocks`).
+    days : list of pandas.Timestamp
+        The UTC days (midnight, naive).
+
+    Returns
+    -------
+    list of (str, list of float)
+        ``(row label, [P per day])``: 1.0 when an observed block of the day reached the
+        level, else the largest hourly ``P(Kp >= level)`` of the day's forecast hours (a lower
+        bound of the chance of at least one such block), NaN when the day has neither.
+    """
     rows = []
     for label, low in PROBABILITY_ROWS:
         hourly = kp_exceedance_hourly(forecast, low)
@@ -130,22 +165,22 @@ def _expected(fc_blocks: pd.Series, days: list[pd.Timestamp]) -> str:
 def three_day_forecast(
     forecast: xr.Dataset | None, observed: xr.Dataset | None, issue_time: TimeLike
 ) -> str:
-    """The text of ``3-day-forecast.txt``.
+    r"""Render the text of ``3-day-forecast.txt``.
 
     Parameters
     ----------
-    forecast
+    forecast : xarray.Dataset or None
         Forecast dataset (:mod:`forecasting.schema`) with ``kp`` quantiles [Kp units]; the
         last ``init_time`` is used. ``None``: observations only, every later block ``n/a``.
-    observed
+    observed : xarray.Dataset or None
         Hourly observations (``time``; ``kp``); only values known at ``issue_time`` are used.
-    issue_time
-        The run's issue time (UTC).
+    issue_time : TimeLike
+        The run's issue time (UTC); day 1 is its UTC day.
 
     Returns
     -------
     str
-        The product, lines ending in ``\\n``.
+        The product, lines ending in ``\n``.
     """
     t = to_utc(issue_time)
     days = [t.floor("1D") + pd.Timedelta(days=k) for k in range(3)]

@@ -18,18 +18,25 @@ def render_products(
     messages: Iterable[Mapping],
     issue_time: TimeLike,
 ) -> dict[str, str]:
-    """File name -> text of the four products (pure: nothing is written).
+    """Render the four products to text (pure: nothing is written).
 
     Parameters
     ----------
-    forecast
+    forecast : xarray.Dataset or None
         The primary forecast (:mod:`forecasting.schema`), or ``None`` when none was made.
-    observed
-        Hourly inputs; only values known at ``issue_time`` are used.
-    messages
+    observed : xarray.Dataset or None
+        Hourly inputs on ``time`` (``kp`` in thirds, ``dst`` [nT]); only values known at
+        ``issue_time`` are used.
+    messages : iterable of mapping
         The alert log's messages (``AlertLog.messages()`` rows).
-    issue_time
+    issue_time : TimeLike
         The run's issue time (UTC).
+
+    Returns
+    -------
+    dict of str to str
+        File name (``3-day-forecast.txt``, ``kp-forecast.json``, ``dst-forecast.json``,
+        ``alerts.json``) -> its text.
     """
     return {
         three_day.FILENAME: three_day.three_day_forecast(forecast, observed, issue_time),
@@ -48,9 +55,25 @@ def write_products(
 ) -> dict[str, Path]:
     """Render the products (:func:`render_products`) and write them into ``out_dir``.
 
+    Each file is written atomically (:func:`data_sources.netcdf.write_bytes_atomic`): a reader
+    sees the old file or the new one, never half of one.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Destination folder (usually ``$SUPERSTORM_HOME/products``).
+    forecast : xarray.Dataset or None
+        The primary forecast, or ``None`` when none was made.
+    observed : xarray.Dataset or None
+        Hourly inputs; only values known at ``issue_time`` are used.
+    messages : iterable of mapping
+        The alert log's messages (``AlertLog.messages()`` rows).
+    issue_time : TimeLike
+        The run's issue time (UTC).
+
     Returns
     -------
-    dict
+    dict of str to pathlib.Path
         File name -> written path.
     """
     out = Path(out_dir)
