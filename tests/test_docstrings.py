@@ -40,12 +40,6 @@ UNITS = (
     "dashboards",
     "superstorm_cli",
 )
-#: units still being documented; each must fail until it passes, then leave this set
-PENDING = {
-    "forecasting/alerting",
-    "forecasting/products",
-    "flows",
-}
 EXEMPT_DECORATORS = {"property", "cached_property", "overload", "setter", "deleter"}
 NO_RETURN = {"None", "NoReturn", "Never"}
 _HEADER = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.M)
@@ -150,15 +144,7 @@ def problems(node: FunctionNode) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(
-    "unit",
-    [
-        pytest.param(u, marks=pytest.mark.xfail(strict=True, reason="being documented"))
-        if u in PENDING
-        else u
-        for u in UNITS
-    ],
-)
+@pytest.mark.parametrize("unit", UNITS)
 def test_public_functions_document_parameters_and_returns(unit: str) -> None:
     bad = []
     for path, name, node in public_functions(unit):
