@@ -19,8 +19,8 @@ Codes follow SWPC's for the G-scale products: K-index warnings ``WARK05``/``WARK
 (``K05A``...), storm watches ``WATA20`` (G1), ``WATA30`` (G2), ``WATA50`` (G3 or greater;
 product ids ``A20F``...). Extensions carry ``Extension to Serial Number`` and ``Now Valid
 Until``; cancellations ``Cancel Serial Number`` and ``Original Issue Time``. SWPC issues no
-Dst or input-staleness products: those use this project's codes (``WARD50``/``ALTD50``...,
-``ALTSTL``) and say so; an episode's all-clear is a ``SUMMARY`` (``SUMK05``...). Messages the
+Dst, input-staleness or forecast-unavailable products: those use this project's codes
+(``WARD50``/``ALTD50``..., ``ALTSTL``, ``ALTFUN``) and say so; an episode's all-clear is a ``SUMMARY`` (``SUMK05``...). Messages the
 log does not notify (a warning running out: ``expire``) are left out, as SWPC sends none.
 """
 
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from data_sources.timeconv import TimeLike, to_utc
+from forecasting.alerting.rules import FORECAST_UNAVAILABLE
 from forecasting.products.blocks import G_NAMES, swpc_time
 
 WINDOW = pd.Timedelta("3D")
@@ -72,7 +73,7 @@ def codes(message: Mapping) -> tuple[str, str]:
     """Give the ``(product_id, message code)`` of a log message.
 
     SWPC's codes where SWPC has the product (G-scale K-index WATCH / WARNING / ALERT), this
-    project's for Dst and stale input (see the module docstring).
+    project's for Dst, stale input and an unavailable forecast (see the module docstring).
 
     Parameters
     ----------
@@ -106,6 +107,8 @@ def codes(message: Mapping) -> tuple[str, str]:
         if action == "all_clear":
             return f"D{d}S", f"SUMD{d}"
         return (f"D{d}W", f"WARD{d}") if kind == "WARNING" else (f"D{d}A", f"ALTD{d}")
+    if kind == FORECAST_UNAVAILABLE or family == "forecast":
+        return ("FUNS", "SUMFUN") if action == "all_clear" else ("FUNA", "ALTFUN")
     if action == "all_clear":
         return "STLS", "SUMSTL"
     return "STLA", "ALTSTL"
@@ -124,6 +127,8 @@ def _subject(message: Mapping) -> str:
     if family == "dst" and level in _DST_CODES:
         suffix = " expected" if kind == "WARNING" else ""
         return f"Dst of -{_DST_CODES[level]} nT or below{suffix}"
+    if kind == FORECAST_UNAVAILABLE or family == "forecast":
+        return "Forecast unavailable"
     return "Solar wind input stale"
 
 
@@ -220,6 +225,10 @@ def swpc_message(message: Mapping, log: Mapping[int | None, Mapping] | None = No
         ]
         if ref:
             lines.append(f"Escalation of Serial Number: {ref}")
+    elif kind == FORECAST_UNAVAILABLE or message["family"] == "forecast":
+        lines += [f"ALERT: {subject}"]
+        if start is not None:
+            lines.append(f"Since: {swpc_time(start)}")
     else:  # STALE_INPUT
         lines += [f"ALERT: {subject}"]
         if start is not None:

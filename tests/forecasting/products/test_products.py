@@ -256,3 +256,47 @@ def test_write_products_is_atomic_and_readable(tmp_path, fc, obs, monkeypatch):
         write_products(out, fc, obs, [], "2024-05-10T21:00")
     assert {n: p.read_bytes() for n, p in paths.items()} == before
     assert sorted(f.name for f in out.iterdir()) == sorted(before)  # no temp file left
+
+
+def test_alerts_json_names_an_unavailable_forecast_not_stale_input(tmp_path):
+    from forecasting.alerting.rules import ALL_CLEAR, FORECAST_UNAVAILABLE, STALE_INPUT
+
+    log = AlertLog(tmp_path / "alerts.sqlite")
+    t0 = pd.Timestamp("2024-05-10T17:00")
+    down = AlertAction(
+        ISSUE,
+        FORECAST_UNAVAILABLE,
+        "forecast",
+        "forecast",
+        float("nan"),
+        t0,
+        None,
+        t0,
+        detail="no usable primary forecast",
+    )
+    stale = AlertAction(ISSUE, STALE_INPUT, "solar_wind", "solar_wind", float("nan"), t0, None, t0)
+    log.record_run(t0, [down, stale])
+    by_kind = {m["kind"]: m for m in log.messages()}
+    t1 = t0 + pd.Timedelta("2h")
+    log.record_run(
+        t1,
+        [
+            AlertAction(
+                ALL_CLEAR,
+                FORECAST_UNAVAILABLE,
+                "forecast",
+                "forecast",
+                float("nan"),
+                t0,
+                t1,
+                t1,
+                refers_to=by_kind[FORECAST_UNAVAILABLE]["serial"],
+            )
+        ],
+    )
+    records = json.loads(alerts_json.alerts_json(log.messages(), t1))
+    codes = {r["message"].split("\r\n")[0][-6:]: r["message"] for r in records}
+    assert set(codes) == {"ALTFUN", "ALTSTL", "SUMFUN"}
+    assert "ALERT: Forecast unavailable" in codes["ALTFUN"]
+    assert "Solar wind input stale" in codes["ALTSTL"]
+    assert "stale" not in codes["ALTFUN"].lower() and "stale" not in codes["SUMFUN"].lower()
