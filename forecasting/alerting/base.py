@@ -1,12 +1,16 @@
 """The alert-channel contract and the one registry of channel kinds.
 
 A :class:`Channel` has a ``label`` (what the alert log records as the channel, e.g.
-``webhook``) and ``send(subject, body)``, which delivers one message or raises (HTTP error,
-timeout, notifier failure) so the delivery loop can retry. Secrets (webhook URLs, tokens)
-never appear in ``label``.
+``webhook``), ``secrets`` (strings every log line and error about it must hide) and
+``send(subject, body, key=None)``, which delivers one message or raises (HTTP error, timeout,
+notifier failure) so the delivery loop can retry; ``key`` is the message's idempotency key (its
+serial), so a receiver can drop a resend. Secrets (webhook URLs, tokens) never appear in
+``label``.
 
 :data:`CHANNELS` maps a channel kind to a factory returning a configured :class:`Channel`;
-:mod:`forecasting.alerting.delivery` registers its kinds with :func:`register_channel`.
+:mod:`forecasting.alerting.delivery` registers its kinds (``webhook``, ``block``) with
+:func:`register_channel`; :func:`forecasting.alerting.delivery.configured_channel` builds the
+configured one through :func:`get_channel`.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ class Channel(Protocol):
     """Where alert messages go (see the module docstring)."""
 
     label: str
+    secrets: tuple[str, ...]
 
-    def send(self, subject: str, body: str) -> None:
+    def send(self, subject: str, body: str, key: str | None = None) -> None:
         """Deliver one message; raise on failure.
 
         Parameters
@@ -32,6 +37,9 @@ class Channel(Protocol):
             One-line summary (e.g. ``superstorm kp G3 (issue, serial 12)``).
         body : str
             The message itself (the alert record as JSON for the shipped channels).
+        key : str, optional
+            Idempotency key (the message serial); the same message resent after a crash carries
+            the same key. ``None``: no key (e.g. a run-failure notice).
 
         Raises
         ------

@@ -41,6 +41,7 @@ import pandas as pd
 
 from data_sources import config
 from data_sources.timeconv import TimeLike
+from forecasting.alerting.base import get_channel, register_channel
 from forecasting.alerting.log import AlertLog, feed_record, new_owner
 
 #: default timeout of one delivery request [s]
@@ -192,15 +193,61 @@ def configured_channel() -> Channel | None:
     timeout = _timeout(cfg)
     block_name = os.environ.get("SUPERSTORM_ALERT_BLOCK") or cfg.get("block")
     if block_name:
-        from prefect.blocks.core import Block
-
-        return Channel(Block.load(block_name), label="block", timeout=timeout)
+        return _as_delivery_channel(get_channel("block", name=block_name, timeout=timeout))
     url = os.environ.get("SUPERSTORM_ALERT_WEBHOOK") or cfg.get("webhook_url")
     if url:
-        return Channel(
-            webhook_block(url, timeout=timeout), label="webhook", secrets=(url,), timeout=timeout
-        )
+        return _as_delivery_channel(get_channel("webhook", url=url, timeout=timeout))
     return None
+
+
+def _as_delivery_channel(channel: object) -> Channel:
+    if not isinstance(channel, Channel):
+        raise TypeError(f"channel factory returned {type(channel).__name__}, not a Channel")
+    return channel
+
+
+def webhook_channel(url: str, *, timeout: float = REQUEST_TIMEOUT_S) -> Channel:
+    """A channel POSTing each message as JSON to ``url`` (:func:`webhook_block`).
+
+    Parameters
+    ----------
+    url : str
+        Webhook endpoint; a secret (listed in ``secrets``, never in ``label``).
+    timeout : float
+        Request timeout [s].
+
+    Returns
+    -------
+    Channel
+        Label ``webhook``.
+    """
+    return Channel(
+        webhook_block(url, timeout=timeout), label="webhook", secrets=(url,), timeout=timeout
+    )
+
+
+def block_channel(name: str, *, timeout: float = REQUEST_TIMEOUT_S) -> Channel:
+    """A channel through a saved Prefect notification block (Slack, e-mail, Teams ...).
+
+    Parameters
+    ----------
+    name : str
+        Name of the saved block (``Block.load(name)``; needs the Prefect API).
+    timeout : float
+        Request timeout [s] (applied to blocks that have one).
+
+    Returns
+    -------
+    Channel
+        Label ``block``.
+    """
+    from prefect.blocks.core import Block
+
+    return Channel(Block.load(name), label="block", timeout=timeout)
+
+
+register_channel("webhook", webhook_channel)
+register_channel("block", block_channel)
 
 
 def payload(message: dict, run_time: TimeLike | None = None) -> tuple[str, str]:

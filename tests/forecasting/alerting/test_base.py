@@ -21,9 +21,26 @@ def test_delivery_channel_is_a_channel():
     assert ch.block.sent == [("s", "b")]
 
 
-def test_every_registered_channel_is_a_channel():
+def test_every_registered_channel_is_a_channel(monkeypatch):
+    from prefect.blocks.core import Block
+
+    monkeypatch.setattr(Block, "load", classmethod(lambda cls, name: _Block()))
+    args = {"webhook": {"url": "http://127.0.0.1:9/hook"}, "block": {"name": "ops-slack"}}
+    assert set(CHANNELS) == set(args)
     for kind, factory in CHANNELS.items():
-        assert isinstance(factory(url="http://127.0.0.1:9/hook"), Channel), kind
+        ch = factory(**args[kind])
+        assert isinstance(ch, Channel) and ch.label == kind, kind
+        assert "127.0.0.1" not in ch.label
+
+
+def test_configured_channel_comes_from_the_registry(monkeypatch):
+    monkeypatch.setenv("SUPERSTORM_ALERT_WEBHOOK", "http://127.0.0.1:9/hook/s3cret")
+    made = []
+    real = CHANNELS["webhook"]
+    monkeypatch.setitem(CHANNELS, "webhook", lambda **kw: made.append(kw) or real(**kw))
+    ch = delivery.configured_channel()
+    assert made and made[0]["url"].endswith("s3cret")
+    assert ch is not None and ch.secrets == ("http://127.0.0.1:9/hook/s3cret",)
 
 
 def test_register_and_get(monkeypatch):
