@@ -172,14 +172,24 @@ def retrain_flow(
     tolerance : float
         Relative slack: "not worse" is ``candidate <= other * (1 + tolerance)`` (default 0).
     held_out_start, held_out_end : str, optional
-        UTC bounds (ISO dates, end exclusive) of the comparison period; only used when both
-        are given, else the preset's validation years.
+        UTC bounds (ISO dates, end exclusive) of the comparison period; both or neither
+        (neither: the preset's validation years).
 
     Returns
     -------
     dict
         The decision record of :func:`run_retrain` (also in ``promotions.jsonl``).
+
+    Raises
+    ------
+    ValueError
+        If only one of ``held_out_start`` / ``held_out_end`` is given.
     """
+    if bool(held_out_start) != bool(held_out_end):
+        raise ValueError(
+            f"held_out_start={held_out_start!r}, held_out_end={held_out_end!r}: give both bounds "
+            "of the comparison period, or neither (the preset's validation years)"
+        )
     held = (held_out_start, held_out_end) if held_out_start and held_out_end else None
     rule = GateRule(metric=metric, max_lead_h=max_lead_h, tolerance=tolerance)
     res = retrain_task(preset, held_out=held, rule=rule)

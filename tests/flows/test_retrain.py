@@ -237,3 +237,12 @@ def test_primary_by_target_and_merge():
     assert merged.attrs["model_version"] == "tft=tft-v;persistence=persistence-v"
     with pytest.raises(ValueError, match="burton"):
         merge_primary(fcs, {"kp": "burton"})
+
+
+def test_retrain_flow_refuses_a_half_given_comparison_period():
+    import pytest
+
+    from flows.retrain import retrain_flow
+
+    with pytest.raises(ValueError, match="give both bounds"):
+        retrain_flow.fn(preset="quick", held_out_start="2006-01-01")
