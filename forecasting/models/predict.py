@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from data_sources import timeconv
 from data_sources.timeconv import TimeLike, to_utc_index
 from forecasting import schema
-from forecasting.models import pipeline
+from forecasting.models import calibration, pipeline
 from forecasting.models.tft import TFTModel, interpretation_json
 
 KP_RANGE = (0.0, 9.0)
@@ -76,6 +76,7 @@ def predict_many(
     targets: Sequence[str] = pipeline.TARGETS,
     interpret: bool = True,
     max_missing: float = 0.5,
+    calibrate: bool = True,
 ) -> xr.Dataset:
     """Forecasts for many issue times, ``batch_size`` windows per forward pass.
 
@@ -88,6 +89,8 @@ def predict_many(
         covering at least ``encoder_length`` hours before the first issue time.
     issue_times
         Whole-hour UTC times.
+    batch_size
+        Issue times per forward pass.
     lead_times
         Subset of 1..horizon h (default: all).
     targets
@@ -98,6 +101,10 @@ def predict_many(
     interpret
         Store the TFT variable importances and attention of these windows in the attrs
         ``variable_importance`` and ``attention`` (JSON).
+    calibrate
+        Apply the conformal calibration stored with the model (``metadata["calibration"]``,
+        :func:`forecasting.models.calibration.apply_calibration`; its regime reads only data
+        known at each issue time). Models saved without one are unchanged either way.
 
     Returns
     -------
@@ -105,7 +112,8 @@ def predict_many(
         :func:`forecasting.schema.make_forecast` schema, model ``tft``; quantiles in nT for
         ``dst``, Kp units (clipped to 0..9) for ``kp``. Inputs missing after the causal
         3-h fill are set to the training mean; ``input_missing_max`` gives the largest
-        fraction of such values in one encoder window that was forecast.
+        fraction of such values in one encoder window that was forecast. A calibrated
+        model's forecast carries the attrs ``calibration`` and ``calibration_regime_counts``.
     """
     model = _as_model(model)
     times = _issue_times(issue_times)
@@ -197,6 +205,9 @@ def predict_many(
         data_cutoff=times.max(),
         extra_attrs=extra,
     )
+    table = model.metadata.get("calibration")
+    if calibrate and table:
+        fc = calibration.apply_calibration(fc, ds, table)
     return fc
 
 
