@@ -109,13 +109,16 @@ def test_conformal_quantile_finite_sample_levels():
     assert np.isnan(cal.conformal_quantile(np.array([np.nan]), 0.9))
 
 
-def test_calibration_reaches_target_coverage_per_regime_and_lead():
+@pytest.mark.parametrize("scale,shift_median", [("none", False), ("width", True)])
+def test_calibration_reaches_target_coverage_per_regime_and_lead(scale, shift_median):
     obs = _observed()
     init = pd.date_range("2001-01-03", "2002-02-01", freq="1h")
     fc = _forecast(obs, init)
     half = len(init) // 2
     fit, test = fc.isel(init_time=slice(None, half)), fc.isel(init_time=slice(half, None))
-    table = cal.fit_calibration(fit, obs, fitted_on="synthetic first half")
+    table = cal.fit_calibration(
+        fit, obs, scale=scale, shift_median=shift_median, fitted_on="synthetic first half"
+    )
     json.dumps(table)  # plain JSON
     out = cal.apply_calibration(test, obs, table)
     regime = cal.issue_regime(obs, test["init_time"].values)
@@ -133,7 +136,9 @@ def test_calibration_reaches_target_coverage_per_regime_and_lead():
     # the pinball loss (CRPS) improves too
     crps = [float(scores.crps_quantile(f["dst"], y).mean()) for f in (test, out)]
     assert crps[1] < crps[0]
-    assert "cqr" in out.attrs["calibration"] and "regime" not in test.attrs.get("calibration", "")
+    assert "cqr" in out.attrs["calibration"] and "calibration" not in test.attrs
+    med = [f["dst"].sel(quantile=0.5).values for f in (test, out)]
+    assert np.array_equal(med[0], med[1]) != shift_median
 
 
 def test_calibrated_quantiles_are_monotone_and_kp_in_range():
