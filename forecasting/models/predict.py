@@ -10,6 +10,7 @@ not yet known at ``t`` leaves the forecast unchanged; perturbing a known one cha
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -135,6 +136,7 @@ def predict_many(
     lacking = ~np.isfinite(newest)
     net = model.network
     net.eval()
+    members = _members(model)
     outputs: dict[str, list] = {name: [] for name in pipeline.TARGETS}
     sums: dict | None = None
     missing_max = 0.0
@@ -151,8 +153,14 @@ def predict_many(
                 missing_max = max(missing_max, float(kept.max()))
             x, _ = source.batch(chunk, zero_future_inputs=True)
             out = net(x)
+            # snapshot ensemble: quantiles averaged level by level (Vincentization)
+            preds = [o.numpy() for o in out["prediction"]]
+            for member in members:
+                extra_out = member(x)["prediction"]
+                preds = [p + o.numpy() for p, o in zip(preds, extra_out, strict=True)]
+            preds = [p / (1 + len(members)) for p in preds]
             for k, name in enumerate(pipeline.TARGETS):
-                pred = out["prediction"][k].numpy()
+                pred = preds[k]
                 if name == "dst" and source.physics_residual:
                     pred = (
                         pred + source.physics_offset(chunk, x["target_scale"][0]).numpy()[..., None]
@@ -209,6 +217,17 @@ def predict_many(
     if calibrate and table:
         fc = calibration.apply_calibration(fc, ds, table)
     return fc
+
+
+def _members(model: TFTModel) -> list:
+    """Networks of the further snapshot-ensemble members (``model.snapshots``), in eval mode."""
+    members = []
+    for state in model.snapshots:
+        member = copy.deepcopy(model.network)
+        member.load_state_dict(state)
+        member.eval()
+        members.append(member)
+    return members
 
 
 def _interp_attrs(net: Any, sums: dict, encoder_length: int) -> dict:
