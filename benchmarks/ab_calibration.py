@@ -10,8 +10,7 @@ all hours, storm time (issue 9: issue times within 24 h of an hour with Dst <= -
 storm time split by the regime known at issue (quiet at issue = before the storm shows in
 Dst or Kp). Never pass the test years. Usage::
 
-    .venv/bin/python benchmarks/ab_calibration.py --forecast FC.nc --data DS.nc \\
-        --options '{"scale": "none"}'
+    .venv/bin/python benchmarks/ab_calibration.py --forecast FC.nc --data DS.nc --options '{}'
 """
 
 from __future__ import annotations
