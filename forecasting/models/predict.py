@@ -10,6 +10,7 @@ not yet known at ``t`` leaves the forecast unchanged; perturbing a known one cha
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from numpy.typing import ArrayLike
 from data_sources import timeconv
 from data_sources.timeconv import TimeLike, to_utc_index
 from forecasting import schema
-from forecasting.models import pipeline
+from forecasting.models import calibration, pipeline
 from forecasting.models.tft import TFTModel, interpretation_json
 
 KP_RANGE = (0.0, 9.0)
@@ -76,6 +77,7 @@ def predict_many(
     targets: Sequence[str] = pipeline.TARGETS,
     interpret: bool = True,
     max_missing: float = 0.5,
+    calibrate: bool = True,
 ) -> xr.Dataset:
     """Forecasts for many issue times, ``batch_size`` windows per forward pass.
 
@@ -101,6 +103,10 @@ def predict_many(
     interpret
         Store the TFT variable importances and attention of these windows in the attrs
         ``variable_importance`` and ``attention`` (JSON).
+    calibrate
+        Apply the conformal calibration stored with the model (``metadata["calibration"]``,
+        :func:`forecasting.models.calibration.apply_calibration`; its regime reads only data
+        known at each issue time). Models saved without one are unchanged either way.
 
     Returns
     -------
@@ -108,7 +114,8 @@ def predict_many(
         :func:`forecasting.schema.make_forecast` schema, model ``tft``; quantiles in nT for
         ``dst``, Kp units (clipped to 0..9) for ``kp``. Inputs missing after the causal
         3-h fill are set to the training mean; ``input_missing_max`` gives the largest
-        fraction of such values in one encoder window that was forecast.
+        fraction of such values in one encoder window that was forecast. A calibrated
+        model's forecast carries the attrs ``calibration`` and ``calibration_regime_counts``.
     """
     model = _as_model(model)
     times = _issue_times(issue_times)
@@ -130,6 +137,7 @@ def predict_many(
     lacking = ~np.isfinite(newest)
     net = model.network
     net.eval()
+    members = _members(model)
     outputs: dict[str, list] = {name: [] for name in pipeline.TARGETS}
     sums: dict | None = None
     missing_max = 0.0
@@ -146,8 +154,14 @@ def predict_many(
                 missing_max = max(missing_max, float(kept.max()))
             x, _ = source.batch(chunk, zero_future_inputs=True)
             out = net(x)
+            # snapshot ensemble: quantiles averaged level by level (Vincentization)
+            preds = [o.numpy() for o in out["prediction"]]
+            for member in members:
+                extra_out = member(x)["prediction"]
+                preds = [p + o.numpy() for p, o in zip(preds, extra_out, strict=True)]
+            preds = [p / (1 + len(members)) for p in preds]
             for k, name in enumerate(pipeline.TARGETS):
-                pred = out["prediction"][k].numpy()
+                pred = preds[k]
                 if name == "dst" and source.physics_residual:
                     pred = (
                         pred + source.physics_offset(chunk, x["target_scale"][0]).numpy()[..., None]
@@ -200,7 +214,21 @@ def predict_many(
         data_cutoff=times.max(),
         extra_attrs=extra,
     )
+    table = model.metadata.get("calibration")
+    if calibrate and table:
+        fc = calibration.apply_calibration(fc, ds, table)
     return fc
+
+
+def _members(model: TFTModel) -> list:
+    """Networks of the further snapshot-ensemble members (``model.snapshots``), in eval mode."""
+    members = []
+    for state in model.snapshots:
+        member = copy.deepcopy(model.network)
+        member.load_state_dict(state)
+        member.eval()
+        members.append(member)
+    return members
 
 
 def _interp_attrs(net: Any, sums: dict, encoder_length: int) -> dict:

@@ -9,6 +9,8 @@ Each version folder holds
   :mod:`forecasting.models.safe_state` (JSON; only allowlisted classes are rebuilt);
 * ``dataset_params.json``: those ``dataset_parameters`` on their own;
 * ``config.json``: the :class:`forecasting.models.tft.TFTConfig`;
+* ``snapshot_<k>.pt`` (snapshot ensembles only, ``k`` = 1 ..): the further members'
+  ``state_dict`` (tensors only, ``weights_only=True``);
 * ``metadata.json``: training span, split, features, preset, code version, metrics, created,
   interpretation (variable importances, attention).
 
@@ -223,6 +225,8 @@ def save(
     try:
         net = model.network
         torch.save(net.state_dict(), tmp / "checkpoint.pt")
+        for k, state in enumerate(model.snapshots, start=1):
+            torch.save(state, tmp / f"snapshot_{k}.pt")
         (tmp / "hparams.json").write_text(safe_state.dumps(dict(net.hparams)))
         (tmp / "dataset_params.json").write_text(safe_state.dumps(net.hparams.dataset_parameters))
         (tmp / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2))
@@ -358,7 +362,20 @@ def load(version: str = "latest", *, home: str | Path | None = None) -> TFTModel
     net.load_state_dict(torch.load(folder / "checkpoint.pt", weights_only=True))
     net.eval()
     meta = json.loads((folder / "metadata.json").read_text())
-    return TFTModel(network=net, config=config, version=version, metadata=meta)
+    snapshots = _load_snapshots(folder, version, config)
+    return TFTModel(network=net, config=config, version=version, metadata=meta, snapshots=snapshots)
+
+
+def _load_snapshots(folder: Path, version: str, config: TFTConfig) -> list:
+    """The further snapshot-ensemble members ``snapshot_1.pt`` .. (tensors only)."""
+    paths = [folder / f"snapshot_{k}.pt" for k in range(1, config.snapshots)]
+    absent = [p.name for p in paths if not p.is_file()]
+    if absent:
+        raise UnsafeModelError(
+            f"model version {version!r} is a {config.snapshots}-member snapshot ensemble but "
+            f"lacks {absent}; retrain with `superstorm train --preset {config.preset}`"
+        )
+    return [torch.load(p, weights_only=True) for p in paths]
 
 
 def _load_hparams(folder: Path, version: str, config: TFTConfig) -> dict:

@@ -77,6 +77,11 @@ class TFTConfig:
     physics_residual
         The network forecasts the Dst residual from the ``physics`` trajectory (a network
         output of 0 is the ring-current forecast); False: it forecasts Dst itself.
+    snapshots
+        Snapshot ensemble size (Huang et al. 2017, arXiv:1704.00109): the weights of the
+        ``snapshots`` epochs with the lowest validation loss are kept and the forecast
+        quantiles of these members are averaged level by level (Vincentization, Ratcliff
+        1979, doi:10.1037/0033-2909.86.3.446); 1: the single best-epoch network.
     """
 
     preset: str = "quick"
@@ -106,6 +111,7 @@ class TFTConfig:
     storm_weight: float = 5.0
     plasma_dropout: float = 0.15
     physics_residual: bool = True
+    snapshots: int = 1
 
     def __post_init__(self) -> None:
         """Check the option values.
@@ -130,6 +136,8 @@ class TFTConfig:
             raise ValueError("physics_residual needs a physics model (physics='obrien_mcpherron')")
         if not self.storm_weight >= 1.0:
             raise ValueError(f"storm_weight must be >= 1 (1 = off), not {self.storm_weight}")
+        if not (isinstance(self.snapshots, int) and self.snapshots >= 1):
+            raise ValueError(f"snapshots must be a whole number >= 1, not {self.snapshots!r}")
         if not 0.0 <= self.plasma_dropout < 1.0:
             raise ValueError(f"plasma_dropout must be in [0, 1), not {self.plasma_dropout}")
 
@@ -183,6 +191,7 @@ class TFTConfig:
         d.setdefault("storm_weight", 1.0)
         d.setdefault("plasma_dropout", 0.0)
         d.setdefault("physics_residual", False)
+        d.setdefault("snapshots", 1)
         return cls(**d)
 
 
@@ -330,12 +339,16 @@ class TFTModel:
         Registry version (``""`` until saved).
     metadata
         Training span, split, features, metrics, interpretation ...
+    snapshots
+        ``state_dict`` of each further snapshot-ensemble member (``config.snapshots`` - 1 of
+        them; empty for a single network), best validation loss first.
     """
 
     network: Any
     config: TFTConfig
     version: str = ""
     metadata: dict = field(default_factory=dict)
+    snapshots: list = field(default_factory=list)
 
     @property
     def dataset_parameters(self) -> dict:
@@ -382,9 +395,13 @@ def set_determinism(config: TFTConfig) -> None:
 
 
 class _KeepBest:
-    """Lightning callback keeping the weights of the lowest ``val_loss`` in memory."""
+    """Lightning callback keeping the weights of the lowest ``val_loss`` in memory.
 
-    def __new__(cls) -> Any:
+    With ``keep`` > 1 it also keeps the ``keep`` lowest-loss epochs' weights (``ranked``,
+    best first) for a snapshot ensemble.
+    """
+
+    def __new__(cls, keep: int = 1) -> Any:
         import lightning.pytorch as pl
 
         class KeepBest(pl.Callback):
@@ -392,6 +409,7 @@ class _KeepBest:
                 self.best = float("inf")
                 self.state = None
                 self.history: list[dict] = []
+                self.ranked: list[tuple[float, dict]] = []
 
             def on_validation_epoch_end(self, trainer: Any, module: Any) -> None:
                 if trainer.sanity_checking:
@@ -412,6 +430,9 @@ class _KeepBest:
                 if val < self.best:
                     self.best = val
                     self.state = copy.deepcopy(module.state_dict())
+                if keep > 1:
+                    self.ranked.append((val, copy.deepcopy(module.state_dict())))
+                    self.ranked = sorted(self.ranked, key=lambda item: item[0])[:keep]
 
         return KeepBest()
 
@@ -543,7 +564,7 @@ def fit(
         if config.storm_weight != 1.0
         else None
     )
-    keep = _KeepBest()
+    keep = _KeepBest(config.snapshots)
     callbacks = [EarlyStopping("val_loss", patience=config.patience, mode="min"), keep]
     if progress:
         callbacks.append(_Progress(config.max_epochs, progress))
@@ -604,7 +625,9 @@ def fit(
         "best_val_loss": keep.best if np.isfinite(keep.best) else None,
         "train_seconds": round(time.time() - started, 1),
     }
-    model = TFTModel(network=network, config=config, metadata=meta)
+    snapshots = [state for _, state in keep.ranked[1:]]
+    meta["snapshot_val_loss"] = [round(v, 5) for v, _ in keep.ranked] if keep.ranked else None
+    model = TFTModel(network=network, config=config, metadata=meta, snapshots=snapshots)
     model.metadata["interpretation"] = interpretation(model, source, val_rows_used)
     return model
 

@@ -22,7 +22,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.store import Store
 from forecasting import splits
-from forecasting.models import pipeline, registry
+from forecasting.models import calibration, pipeline, registry
 from forecasting.models.predict import TFTForecaster, predict_many
 from forecasting.models.tft import TFTModel, fit, get_config
 from forecasting.verification import scores
@@ -198,6 +198,58 @@ def validation_metrics(
     return out
 
 
+def calibrate_model(
+    model: TFTModel,
+    ds: xr.Dataset,
+    years: Iterable[int],
+    *,
+    every: str = "6h",
+    forecast: xr.Dataset | None = None,
+    **kwargs: Any,
+) -> xr.Dataset | None:
+    """Fit the model's quantile calibration on ``years`` and store it in ``model.metadata``.
+
+    Conformal, per target, lead time, quantile level and activity regime known at the issue
+    time (:func:`forecasting.models.calibration.fit_calibration`). Use the validation years
+    only, never the test years. Save the model afterwards (:func:`registry.save`, or
+    :func:`registry.update_metadata` with ``{"calibration": model.metadata["calibration"]}``
+    for a saved one); :func:`forecasting.models.predict.predict_many` then applies it.
+
+    Parameters
+    ----------
+    model
+        A trained TFT; a calibration it already holds is replaced.
+    ds
+        Hourly dataset covering ``years`` (and the encoder history before them).
+    years
+        Years to fit on (the validation years).
+    every
+        Issue-time spacing of the calibration forecast.
+    forecast
+        The model's UNCALIBRATED forecast on those years, when already made.
+    **kwargs
+        Passed to :func:`forecasting.models.calibration.fit_calibration` (``min_count``,
+        ``dst_edges``, ``kp_edges``, ``window_h``).
+
+    Returns
+    -------
+    xr.Dataset or None
+        The calibrated forecast on ``years`` (None, and nothing stored, when no issue time
+        there is valid).
+    """
+    years = sorted(int(y) for y in years)
+    if forecast is None:
+        model.metadata.pop("calibration", None)
+        forecast = validation_forecast(model, ds, years, every=every)
+    if forecast is None:
+        return None
+    table = calibration.fit_calibration(
+        forecast, ds, fitted_on="years " + ", ".join(map(str, years)), **kwargs
+    )
+    model.metadata["calibration"] = table
+    return calibration.apply_calibration(forecast, ds, table)
+
+
 def train(
     preset: str = "quick",
     *,
@@ -208,6 +260,7 @@ def train(
     promote: bool = False,
     metrics: bool = True,
     store: Store | None = None,
+    calibrate: bool = True,
 ) -> str:
     """Train, validate and register a TFT; return the registry version.
 
@@ -234,6 +287,17 @@ def train(
         :func:`forecasting.verification.scores.decision_threshold`).
     store
         Store to read (default: ``<out>/store``, else ``$SUPERSTORM_HOME/store``).
+    calibrate
+        With ``metrics``: as the last step, fit the per-lead, per-regime conformal calibration
+        of the quantiles on the validation forecast (:func:`calibrate_model`), store it in
+        ``metadata.json`` (``calibration``), and score the validation metrics (in-sample for the
+        calibration) and choose the decision probabilities on the calibrated forecast; the
+        uncalibrated metrics go to ``metrics.validation_uncalibrated``.
+
+    Returns
+    -------
+    str
+        The registry version saved.
 
     Returns
     -------
@@ -275,11 +339,19 @@ def train(
     )[:500]
     model.metadata["data"] = provenance(keep)
     val_fc = validation_forecast(model, keep, val_years) if metrics else None
+    raw_scores: dict = {}
+    if val_fc is not None and calibrate:
+        raw_scores = validation_metrics(model, keep, val_years, forecast=val_fc)
+        val_fc = calibrate_model(model, keep, val_years, forecast=val_fc)
     val_scores = validation_metrics(model, keep, val_years, forecast=val_fc) if metrics else {}
     if val_fc is not None:
+        # on the calibrated probabilities: the ones every consumer will see
         model.metadata["decision_thresholds"] = scores.choose_decision_thresholds(val_fc, keep)
     model.metadata["wall_seconds"] = round(time.time() - started, 1)
-    version = registry.save(model, home=out, metrics={"validation": val_scores})
+    run_metrics = {"validation": val_scores}
+    if raw_scores:
+        run_metrics["validation_uncalibrated"] = raw_scores
+    version = registry.save(model, home=out, metrics=run_metrics)
     if promote:
         registry.promote(version, home=out)
     log.info("saved TFT %s (%.0f s)", version, time.time() - started)
