@@ -213,3 +213,38 @@ def test_bad_weights_and_members_are_refused(obs):
         Blend([Oracle("a"), Oracle("a")])
     with pytest.raises(TypeError, match="not a Forecaster"):
         Blend({"a": object()})
+
+
+def test_evaluate_scores_a_blend_beside_its_members(data_dir):
+    """``evaluate`` takes a Blend in its list: fitted with the same baseline instances."""
+    from forecasting.evaluation.evaluate import evaluate
+    from forecasting.splits import YearSplit, load_recorded_omni
+
+    ds = load_recorded_omni(data_dir, years=[2013, 2014])
+    split = YearSplit(train=(2013, 2013), validate=(2014, 2014), test=(2015, None))
+    pers, om = baselines.Persistence(), baselines.OBrienMcPherron()
+    blend = Blend([om, pers], lead_times_default=LEADS)
+    inits = pd.date_range("2014-02-10", "2014-03-10", freq="3h")
+    res = evaluate(
+        [pers, om, blend],
+        ds,
+        split,
+        part="validate",
+        init_times=inits,
+        lead_times=LEADS,
+        decisions=False,
+    )
+    assert list(res.model.values) == ["persistence", "obrien_mcpherron", "blend"]
+    rm = res.rmse.sel(target="dst")
+    assert np.isfinite(rm.sel(model="blend")).all()
+    assert (
+        res.n.sel(target="dst", model="blend") == res.n.sel(target="dst", model="persistence")
+    ).all()
+    # equal-weight Vincentization of two medians: the blend's RMSE is at most the worse one's
+    assert (
+        rm.sel(model="blend")
+        <= rm.sel(model=["persistence", "obrien_mcpherron"]).max("model") + 1e-6
+    ).all()
+    assert "blend=obrien_mcpherron=1+persistence=1" in res.attrs["model_versions"]
+    assert int(res["n_storm_issue_times"]) > 0
+    assert np.isfinite(res.storm_time_rmse.sel(target="dst", model="blend")).all()
