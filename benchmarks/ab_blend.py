@@ -127,7 +127,21 @@ def main(argv: list[str] | None = None) -> int:
         "n_storm_issue": int(storm.sum()),
         "storm_weight": args.storm_weight,
     }
-    lines = []
+    for k in ("blend", "blend3"):  # the NaN rule: a blend value wherever any member forecasts
+        for t in ("dst", "kp"):
+            anyf = sum(
+                models[m][t].notnull().all("quantile").astype(int) for m in ALL3 if t in models[m]
+            )
+            res[f"{k}_{t}_nan_where_a_member_forecasts"] = int(
+                ((anyf > 0) & models[k][t].isnull().any("quantile")).sum()
+            )
+    res["om_missing_dst_pairs"] = int(
+        (
+            fcs["tft"]["dst"].notnull().all("quantile")
+            & fcs["obrien_mcpherron"]["dst"].isnull().any("quantile")
+        ).sum()
+    )
+    lines = [f"NaN checks: { {k: v for k, v in res.items() if 'nan' in k or 'missing' in k} }"]
     for label, mask in (("storm time", storm), ("all hours", None)):
         s = table_scores(models, ds, "dst", mask)
         res[f"dst_{label}"] = {
