@@ -248,3 +248,29 @@ def test_evaluate_scores_a_blend_beside_its_members(data_dir):
     assert "blend=obrien_mcpherron=1+persistence=1" in res.attrs["model_versions"]
     assert int(res["n_storm_issue_times"]) > 0
     assert np.isfinite(res.storm_time_rmse.sel(target="dst", model="blend")).all()
+
+
+def test_seed_ensemble_nests_in_a_blend(obs):
+    """Equal-weight seed ensemble (a Blend) as one member of a TFT + baseline blend."""
+    init = _init(obs)[:40]
+    seeds = Blend(
+        {"s0": Oracle("tft", offset=2.0), "s1": Oracle("tft", offset=-2.0)}, name="tft_ens"
+    )
+    ens = seeds.forecast(obs, init, LEADS)
+    truth = Oracle("x", offset=0.0).forecast(obs, init, LEADS)
+    assert np.allclose(ens["dst"], truth["dst"], atol=1e-3)  # +2 and -2 average out
+    om = Oracle("om", offset=5.0, supported=("dst",))
+    outer = Blend([seeds, om], BlendWeights.equal(["tft_ens", "om"], ("dst", "kp"), LEADS))
+    fc = outer.forecast(obs, init, LEADS)
+    assert np.allclose(fc["dst"], truth["dst"] + 2.5, atol=1e-3)
+    assert np.allclose(fc["kp"], ens["kp"], atol=1e-4)  # om has no Kp: renormalised to the ensemble
+
+
+def test_fit_weights_refuses_misaligned_members(obs):
+    init = _init(obs)
+    a = Oracle("a").forecast(obs, init, LEADS)
+    b = Oracle("b").forecast(obs, init[1:], LEADS)
+    with pytest.raises(ValueError, match="other init_time values"):
+        fit_weights({"a": a, "b": b}, obs)
+    with pytest.raises(ValueError, match="storm_weight"):
+        fit_weights({"a": a}, obs, storm_weight=-1)
