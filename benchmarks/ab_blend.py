@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         "n_storm_issue": int(storm.sum()),
         "storm_weight": args.storm_weight,
     }
-    for k in ("blend", "blend3"):  # the NaN rule: a blend value wherever any member forecasts
+    for k in ("blend", "blend3", "ens_blend")[
+        : 3 if seeds else 2
+    ]:  # the NaN rule: a blend value wherever any member forecasts
         for t in ("dst", "kp"):
             anyf = sum(
                 models[m][t].notnull().all("quantile").astype(int) for m in ALL3 if t in models[m]
@@ -189,9 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append("|---" * (1 + len(LEADS_DST)) + "|")
         for k, v in res[f"dst_{label}_incl_om_missing"].items():
             lines.append(f"| {k} | " + " | ".join(f"{x:.2f}" for x in v["rmse"]) + " |")
-    s = table_scores(
-        {k: models[k] for k in ("tft", "persistence", "blend", "blend3")}, ds, "kp", None
-    )
+    s = table_scores({k: v for k, v in models.items() if k != "obrien_mcpherron"}, ds, "kp", None)
     res["kp_hss5"] = {
         k: [float(v["hss"].sel(threshold=5.0, lead_time=pd.Timedelta(hours=h))) for h in LEADS_KP]
         for k, v in s.items()
