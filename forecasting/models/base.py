@@ -14,6 +14,11 @@ Optional parts (checked by type, never probed by name): a
 
 :data:`FORECASTERS` maps each name to a factory; ask :func:`get_forecaster` for an instance
 and :data:`MODEL_NAMES` / :data:`BASELINE_NAMES` for the names.
+
+A :class:`forecasting.models.ensemble.Blend` (quantile average of member forecasters, weights
+per target and lead) is a Forecaster too, but not in :data:`FORECASTERS`: it is built from
+trained members and a fitted weight file, not from its name, and a name here would join the
+skill report's fixed model grid. Pass the instance to ``evaluate`` or a backtest.
 """
 
 from __future__ import annotations
