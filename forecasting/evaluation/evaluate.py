@@ -12,7 +12,7 @@ the numbers are comparable across models. On top of the all-hours scores it meas
 * per intense storm (:func:`forecasting.storms.storm_catalog`), peak-Dst and peak-timing
   errors per lead;
 * the Brier skill score against the training-years climatology and a reliability table for
-  P(G1: Kp >= 5) and P(Dst <= -100 nT);
+  P(G1: Kp >= 5-) and P(Dst <= -100 nT);
 * HSS/TSS of the event decisions ``P(event) >= p*`` for P(Kp >= 5..9) and
   P(Dst <= -50/-100/-250 nT), with ``p*`` chosen per model and event on the VALIDATION years
   (the TFT's stored thresholds when it has them).

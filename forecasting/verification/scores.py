@@ -860,8 +860,9 @@ class Event:
 DECISION_EVENTS: tuple[Event, ...] = tuple(Event("kp", t) for t in schema.KP_THRESHOLDS) + tuple(
     Event("dst", t) for t in schema.DST_THRESHOLDS
 )
-#: the events whose Brier skill and reliability the skill report shows
-PROBABILITY_EVENTS: tuple[Event, ...] = (Event("kp", 5.0), Event("dst", -100.0))
+#: the events whose Brier skill and reliability the skill report shows: P(G1) (Kp >= 5-, the
+#: G scale in thirds of :data:`forecasting.schema.G_SCALE`) and P(Dst <= -100 nT)
+PROBABILITY_EVENTS: tuple[Event, ...] = (Event("kp", schema.G_SCALE["G1"]), Event("dst", -100.0))
 
 
 def event_probability(forecast: xr.Dataset, event: Event) -> xr.DataArray:

@@ -105,11 +105,11 @@ def test_storm_time_probability_and_decision_scores(results):
     assert (st.sel(model="persistence") > results.rmse.sel(target="dst", model="persistence")).all()
     assert np.isnan(results["storm_time_rmse"].sel(target="kp", model="burton")).all()
     # Brier skill against the training climatology; reliability counts add up to the pairs
-    assert set(results.prob_event.values) == {"kp>=5", "dst<=-100"}
+    assert set(results.prob_event.values) == {"kp>=4.67", "dst<=-100"}
     bss = results["brier_skill"].sel(prob_event="dst<=-100", model="obrien_mcpherron")
     assert float(bss.isel(lead_time=0)) > 0.5
     counts = (
-        results["reliability_count"].sum("prob_bin").sel(prob_event="kp>=5", model="persistence")
+        results["reliability_count"].sum("prob_bin").sel(prob_event="kp>=4.67", model="persistence")
     )
     np.testing.assert_allclose(counts, results["n"].sel(target="kp", model="persistence"))
     # decisions: a threshold chosen on the validation year per model and event
