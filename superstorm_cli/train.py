@@ -42,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="forecast lead times 1..HORIZON hours (24; 72 for the 3-day variant)",
     )
     p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads for training (default: the preset's; 1 on a shared machine)",
+    )
+    p.add_argument(
         "--evaluate",
         action="store_true",
         help="afterwards score it on the test years (writes $SUPERSTORM_HOME/reports/skill.md, .nc)",
@@ -98,8 +104,16 @@ def run_train(args: argparse.Namespace) -> int:
         args.preset, train=args.train_years, validate=args.val_years, test=args.test_years
     )
     ingest_folder(args.data)
-    overrides = {"horizon": args.horizon} if args.horizon != 24 else None
-    version = train(args.preset, split=split, promote=args.promote, overrides=overrides)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(
+            f"--threads {args.threads}: give a positive number of CPU threads (e.g. 1)"
+        )
+    overrides: dict[str, int] = {}
+    if args.horizon != 24:
+        overrides["horizon"] = args.horizon
+    if args.threads is not None:
+        overrides["threads"] = args.threads
+    version = train(args.preset, split=split, promote=args.promote, overrides=overrides or None)
     print(f"trained TFT version {version}")
     if args.evaluate:
         reports = _reports(args)
