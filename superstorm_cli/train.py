@@ -22,7 +22,13 @@ def _add_data(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``train`` and ``evaluate`` sub-commands."""
+    """Add the ``train`` and ``evaluate`` sub-commands.
+
+    Parameters
+    ----------
+    sub
+        The ``superstorm`` parser's sub-command group.
+    """
     p = sub.add_parser("train", help="train the Temporal Fusion Transformer (Dst, Kp quantiles)")
     p.add_argument(
         "--preset",
@@ -68,9 +74,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score on these years (default: the model's own test years)",
     )
     e.add_argument(
+        "--part",
+        choices=("test", "validate"),
+        default="test",
+        help="score the test years (default) or the model's validation years; a validation "
+        "report (in $SUPERSTORM_HOME/reports/validation) is what the forecast flow's primary "
+        "model per target is chosen on",
+    )
+    e.add_argument(
         "--reports",
         default=None,
-        help="folder for skill.md and skill.nc (default $SUPERSTORM_HOME/reports)",
+        help="folder for skill.md and skill.nc (default $SUPERSTORM_HOME/reports, "
+        "reports/validation with --part validate)",
     )
     e.set_defaults(func=run_evaluate)
 
@@ -95,6 +110,19 @@ def ingest_folder(data: str | None) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Train (and maybe promote and score) a TFT from the store.
+
+    Parameters
+    ----------
+    args
+        Parsed ``superstorm train`` options (``--preset``, the year options, ``--horizon``
+        [h], ``--threads`` (torch CPU threads), ``--promote``, ``--evaluate``, ...).
+
+    Returns
+    -------
+    int
+        Exit code 0 (errors raise ``ValueError`` with the fix).
+    """
     from forecasting.models.train import evaluate_version, train
     from forecasting.splits import configured_split
 
@@ -123,9 +151,23 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Score a registered TFT and every baseline; write ``skill.md`` and ``skill.nc``.
+
+    Parameters
+    ----------
+    args
+        Parsed ``superstorm evaluate`` options (``--version``, ``--data``,
+        ``--test-years``, ``--part``, ``--reports``).
+
+    Returns
+    -------
+    int
+        Exit code 0 (errors raise ``ValueError`` with the fix).
+    """
     import dataclasses
 
     from forecasting.models import registry
+    from forecasting.models.promotion import VALIDATION_REPORT
     from forecasting.models.train import evaluate_version, split_of
     from forecasting.splits import YearSplit, parse_years
 
@@ -133,8 +175,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.test_years:
         base = split_of(registry.load(args.version))
         split = dataclasses.replace(base, test=parse_years(args.test_years, "--test-years"))
+    if args.part == "validate" and args.test_years:
+        raise ValueError("--test-years with --part validate: the validation years are the model's")
     ingest_folder(args.data)
     reports = _reports(args)
-    evaluate_version(args.version, split=split, out_dir=reports)
-    print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'}")
+    if args.part == "validate" and not args.reports:
+        reports = reports / Path(VALIDATION_REPORT).parent
+    evaluate_version(args.version, split=split, out_dir=reports, part=args.part)
+    print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'} ({args.part} years)")
     return 0
