@@ -40,7 +40,9 @@ NOISY_LOGGERS = (
     "prefect",
     "distributed",
     "matplotlib",
-    "sunpy",
+    # not "sunpy": sunpy's logger must be created by sunpy itself (its own Logger class);
+    # a plain logger made here first breaks `import sunpy` (`_set_defaults`), and with it the
+    # solar_indices ingest
 )
 
 
