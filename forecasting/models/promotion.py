@@ -730,8 +730,13 @@ def choose_primary(
             )
         else:
             ranking = [default]
+            detail = (
+                f"{evidence.source} has no storm-time figures for {t}"
+                if evidence is not None
+                else why_none
+            )
             why = f"{default} unchecked: no validation-year evidence" + (
-                f" ({why_none})" if why_none else ""
+                f" ({detail})" if detail else ""
             )
         chosen = next((m for m in ranking if _usable(forecasts.get(m), t)), None)
         if chosen is None:

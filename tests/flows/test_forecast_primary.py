@@ -123,6 +123,7 @@ def test_choose_primary_best_verified_then_next_usable_then_unchecked():
     assert c.models == {"dst": "obrien_mcpherron", "kp": "tft"}
     assert "verified best" in c.basis["dst"] and "obrien_mcpherron 0.80" in c.basis["dst"]
     assert "unchecked" in c.basis["kp"]
+    assert "report has no storm-time figures for kp" in c.basis["kp"]
     # the best verified model gives NaN this hour: the next ranked one, said so
     fcs["obrien_mcpherron"]["dst"][:] = np.nan
     c = promotion.choose_primary(fcs, ev, default="tft")
