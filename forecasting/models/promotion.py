@@ -746,7 +746,7 @@ def choose_primary(
             why = f"no model has a finite {t} forecast this hour; " + why
         elif chosen != ranking[0]:
             skipped = ranking[: ranking.index(chosen)]
-            why = f"{', '.join(skipped)} gave no finite {t} forecast this hour; " + why
+            why = f"{', '.join(skipped)}: no finite {t} forecast this hour (not run or NaN); " + why
         models[t] = chosen
         basis[t] = f"{chosen}: {why}"
     return PrimaryChoice(models, basis)
