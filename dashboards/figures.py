@@ -624,6 +624,54 @@ def daily_probability_table(fc: xr.Dataset, init_time: TimeLike | None = None) -
     return pd.DataFrame.from_dict(rows, orient="index", columns=[c[0] for c in cols])
 
 
+def decision_probabilities_note(fc: xr.Dataset) -> str:
+    """Say at which probability each level is alerted, as the alert rules apply it.
+
+    The forecast flow writes the primary model's validation-year decision probabilities on
+    the primary forecast (:data:`forecasting.alerting.rules.DECISION_ATTR`); levels without one
+    use the fixed :class:`forecasting.alerting.rules.AlertConfig` probabilities.
+
+    Parameters
+    ----------
+    fc
+        A forecast dataset.
+
+    Returns
+    -------
+    str
+        ``"WARNING/WATCH at P >= ...: G1 30 %, Dst <= -50 nT 20 %; other levels 50 %"``, or
+        the fixed rule when the forecast carries no decision probabilities.
+    """
+    from forecasting.alerting.rules import (
+        DECISION_ATTR,
+        LEVELS,
+        AlertConfig,
+        config_for_forecast,
+        level_event,
+    )
+
+    base = AlertConfig()
+    try:
+        cfg = config_for_forecast(base, fc)
+    except ValueError:
+        cfg = base
+    table = dict(cfg.event_probabilities)
+    if not table:
+        return f"WARNING/WATCH at P >= {base.warning_probability:.0%} (fixed rule)"
+    parts = []
+    for family, levels in LEVELS.items():
+        for lvl in levels:
+            if level_event(lvl) in table:
+                label = lvl.name if family == "kp" else f"Dst <= {lvl.threshold:g} nT"
+                parts.append(f"{label} {cfg.issue_probability(lvl, 'WARNING'):.0%}")
+    rest = f"; other levels {base.warning_probability:.0%}"
+    return (
+        f"WARNING/WATCH at P >= (model's validation-year decision probability, {DECISION_ATTR}): "
+        + ", ".join(parts)
+        + rest
+    )
+
+
 def probability_figure(fc: xr.Dataset, init_time: TimeLike | None = None) -> go.Figure:
     """Plot event probabilities by lead time (one line per G level and Dst class).
 
@@ -641,7 +689,9 @@ def probability_figure(fc: xr.Dataset, init_time: TimeLike | None = None) -> go.
     Returns
     -------
     plotly.graph_objects.Figure
-        Probability [%] against the middle of each target hour (UTC).
+        Probability [%] against the middle of each target hour (UTC); the note below the
+        plot says at which probability each level is alerted
+        (:func:`decision_probabilities_note`).
     """
     t = _pick_init(fc, init_time)
     x = t + pd.TimedeltaIndex(fc["lead_time"].values) - HOUR / 2
@@ -685,6 +735,16 @@ def probability_figure(fc: xr.Dataset, init_time: TimeLike | None = None) -> go.
         height=330,
     )
     fig.update_yaxes(range=[0, 100])
+    fig.add_annotation(
+        text=decision_probabilities_note(fc),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=-0.28,
+        showarrow=False,
+        align="left",
+        font={"size": 11},
+    )
     return fig
 
 

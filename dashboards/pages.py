@@ -297,9 +297,7 @@ def table(
             td_cls = ' class="l"' if (not index and i == 0) or isinstance(v, str) else ""
             cells += f"<td{td_cls}{f' style={chr(34)}{style}{chr(34)}' if style else ''}>{esc(fmt(v))}</td>"
         rows.append(f"<tr>{cells}</tr>")
-    return (
-        f'<table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-    )
+    return f'<table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def kv_table(items: Mapping[str, object]) -> str:

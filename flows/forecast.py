@@ -39,8 +39,15 @@ from data_sources.timeconv import TimeLike, to_utc, utc_now
 from forecasting import archive
 from forecasting.alerting import delivery, qc
 from forecasting.alerting.log import AlertLog, check_issue_time
-from forecasting.alerting.rules import LEVELS, AlertConfig, evaluate_rules, forecast_usable
-from forecasting.models import baseline_cache
+from forecasting.alerting.rules import (
+    DECISION_ATTR,
+    LEVELS,
+    AlertConfig,
+    evaluate_rules,
+    forecast_usable,
+    model_event_probabilities,
+)
+from forecasting.models import baseline_cache, promotion
 from forecasting.models.base import BASELINE_NAMES, Forecaster
 from forecasting.models.baselines import ResidualQuantileForecaster
 from forecasting.products.write import write_products
@@ -61,6 +68,9 @@ PROJECT_LOGGERS: tuple[str, ...] = (
 DEFAULT_BASELINES: tuple[str, ...] = BASELINE_NAMES
 #: the primary model when the registry has no current TFT
 FALLBACK_PRIMARY = "persistence"
+#: archive name of the primary forecast (each target from its primary model, see
+#: :func:`step_primary`)
+PRIMARY_ARCHIVE = archive.PRIMARY
 _SAID: set[str] = set()
 
 
@@ -311,6 +321,118 @@ def step_model(
     }
 
 
+def _model_metadata(version: str) -> dict:
+    """Read a registry version's ``metadata.json`` ({} when it cannot be read)."""
+    from forecasting.models import registry
+
+    try:
+        return json.loads((registry.version_folder(version) / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def step_primary(
+    models: list[dict],
+    issue_time: TimeLike,
+    *,
+    reports_dir: str | Path | None = None,
+    record: str | Path | None = None,
+) -> dict:
+    """Choose the primary model per target and archive the primary forecast.
+
+    The choice is :func:`forecasting.models.promotion.choose_primary`: per target the model
+    that verified best on the validation years (:func:`forecasting.models.promotion.
+    load_primary_evidence`: a validation skill report, else the promotion record, about the
+    TFT version that ran); without evidence the first model of ``models`` (the TFT, or the
+    fallback) runs unchecked and the log says so. The merged forecast
+    (:func:`forecasting.models.promotion.merge_primary`) records the choice (``primary``,
+    ``primary_basis``) and, for the targets whose primary model stores validation-year
+    decision thresholds, the probabilities the alert rules use (:data:`DECISION_ATTR`,
+    :func:`forecasting.alerting.rules.model_event_probabilities`). It is archived as
+    :data:`PRIMARY_ARCHIVE`; an archived issue time is reused (idempotent re-runs).
+
+    Parameters
+    ----------
+    models
+        The :func:`step_model` results of this run, the primary step first.
+    issue_time
+        Issue time (UTC).
+    reports_dir
+        Folder of the skill reports (default ``$SUPERSTORM_HOME/reports``).
+    record
+        Promotion record (default ``$SUPERSTORM_HOME/models/promotions.jsonl``).
+
+    Returns
+    -------
+    dict
+        ``{"model", "version", "path", "note", "horizon", "primary", "basis"}``: ``primary``
+        is target -> model, ``basis`` target -> reason; ``path`` None when no model forecast.
+    """
+    t = issue_hour(issue_time)
+    first = models[0] if models else {"model": FALLBACK_PRIMARY, "note": "", "horizon": 24}
+    existing = archive.path_for(PRIMARY_ARCHIVE, t)
+    if existing.exists():
+        fc = archive.load(t, PRIMARY_ARCHIVE)
+        return _primary_entry(fc, str(existing), "reused archive")
+    forecasts: dict[str, xr.Dataset] = {}
+    for m in models:
+        if m.get("path"):
+            with NETCDF_LOCK, xr.open_dataset(m["path"]) as f:
+                forecasts[m["model"]] = f.load()
+    if not forecasts:
+        return {
+            **first,
+            "path": None,
+            "primary": {},
+            "basis": {},
+        }
+    default = str(first["model"])
+    version = str(first.get("version") or "") if default == "tft" else ""
+    evidence, why = promotion.load_primary_evidence(
+        version or None,
+        reports_dir if reports_dir is not None else config.reports_dir(),
+        record if record is not None else config.home() / "models" / "promotions.jsonl",
+    )
+    choice = promotion.choose_primary(forecasts, evidence, default=default, why_none=why)
+    if not choice.models:
+        return {**first, "path": None, "primary": {}, "basis": {}}
+    merged = promotion.merge_primary(forecasts, choice.models)
+    merged.attrs.update(choice.attrs())
+    probs: dict[str, float] = {}
+    for target, name in choice.models.items():
+        if name != "tft" or not version:
+            continue
+        found, notes = model_event_probabilities(_model_metadata(version), (target,))
+        probs.update(found)
+        for n in notes:
+            _warn_once(f"primary {target}: decision probability {n}")
+    if probs:
+        merged.attrs[DECISION_ATTR] = json.dumps(probs, sort_keys=True)
+    for target, reason in choice.basis.items():
+        text = f"primary {target} forecast: {reason}"
+        if "unchecked" in reason or "this hour" in reason:
+            _warn_once(text)
+        else:
+            log.info(text)
+    path = archive.save(merged, name=PRIMARY_ARCHIVE)
+    return _primary_entry(merged, str(path), "")
+
+
+def _primary_entry(fc: xr.Dataset, path: str, note: str) -> dict:
+    """Build the :func:`step_primary` result for the primary forecast ``fc`` at ``path``."""
+    pairs = [p.split("=", 1) for p in str(fc.attrs.get("primary", "")).split(";") if "=" in p]
+    basis = [b.split(": ", 1) for b in str(fc.attrs.get("primary_basis", "")).split(" | ")]
+    return {
+        "model": str(fc.attrs.get("model", "")),
+        "version": str(fc.attrs.get("model_version", "")),
+        "path": path,
+        "note": note,
+        "horizon": int(fc.sizes.get("lead_time", len(LEADS))),
+        "primary": {k: v for k, v in pairs},
+        "basis": {b[0]: b[1] for b in basis if len(b) == 2},
+    }
+
+
 class ForecastUnavailableError(ValueError):
     """The run had no usable primary forecast (its notice was logged; warnings stay in force)."""
 
@@ -444,7 +566,7 @@ def step_dashboards(
         archives = {}
         if fc is not None:
             t = pd.Timestamp(fc["init_time"].values[-1])
-            for model in archive.models():
+            for model in archive.models():  # the primary copy is left out
                 try:
                     archives[model] = archive.load_range(
                         t - pd.Timedelta("2D"), t + pd.Timedelta("1h"), model
@@ -654,6 +776,7 @@ def summary_markdown(
     alerts: dict,
     delivered: dict,
     dashboards: str,
+    primary: dict | None = None,
 ) -> str:
     """Write the Prefect artifact: peak quantiles, storm probabilities, model, input freshness.
 
@@ -675,6 +798,8 @@ def summary_markdown(
         Result of :func:`step_deliver` (or ``{"skipped": True}``).
     dashboards : str
         Result of :func:`step_dashboards`.
+    primary : dict, optional
+        The :func:`step_primary` result (default: the first of ``models`` is primary).
 
     Returns
     -------
@@ -685,7 +810,8 @@ def summary_markdown(
     """
     t = issue_hour(issue_time)
     lines = [f"# superstorm forecast issued {t:%Y-%m-%d %H:%M} UTC", ""]
-    primary = models[0] if models else None
+    if primary is None:
+        primary = models[0] if models else None
     if primary and primary.get("path"):
         with NETCDF_LOCK, xr.open_dataset(primary["path"]) as f:
             fc = f.load()
@@ -694,6 +820,9 @@ def summary_markdown(
             + (f" — {primary['note']}" if primary.get("note") else ""),
             "",
         ]
+        lines += [f"- primary {k}: {v}" for k, v in (primary.get("basis") or {}).items()]
+        if primary.get("basis"):
+            lines.append("")
         lines += ["| target | peak median | 5 % | 95 % | at lead |", "|---|---|---|---|---|"]
         for name in ("dst", "kp"):
             if name not in fc:
@@ -811,23 +940,25 @@ def run_forecast(
         for b in baselines
         if b != models[0]["model"]
     ]
-    alerts = step_alerts(models[0]["path"], inp["path"], t, alert_config)
-    products = step_products(models[0]["path"], inp["path"], t)
+    primary = step_primary(models, t)
+    alerts = step_alerts(primary["path"], inp["path"], t, alert_config)
+    products = step_products(primary["path"], inp["path"], t)
     delivered = step_deliver(t) if deliver else {"skipped": True}
     dash = (
-        step_dashboards(models[0]["path"], inp["path"], inp["freshness"])
-        if dashboards
-        else "skipped"
+        step_dashboards(primary["path"], inp["path"], inp["freshness"]) if dashboards else "skipped"
     )
     res = {
         "issue_time": t,
         "inputs": inp,
         "models": models,
+        "primary": primary,
         "alerts": alerts,
         "products": products,
         "delivered": delivered,
         "dashboards": dash,
-        "summary": summary_markdown(t, models, inp["freshness"], alerts, delivered, dash),
+        "summary": summary_markdown(
+            t, models, inp["freshness"], alerts, delivered, dash, primary=primary
+        ),
     }
     if strict and alerts.get("unavailable"):
         raise ForecastUnavailableError(_unavailable_text(t, models, alerts), res)
@@ -847,6 +978,7 @@ def _unavailable_text(t: pd.Timestamp, models: list[dict], alerts: dict) -> str:
 TASK_TIMEOUTS = {
     "inputs": 300.0,
     "model": 600.0,
+    "primary": 120.0,
     "products": 120.0,
     "alerts": 120.0,
     "deliver": delivery.ROUND_DEADLINE_S + 60.0,
@@ -903,6 +1035,7 @@ model_task = task(
     task_run_name=_model_run_name,
     timeout_seconds=TASK_TIMEOUTS["model"],
 )(step_model)
+primary_task = task(name="choose-primary", timeout_seconds=TASK_TIMEOUTS["primary"])(step_primary)
 products_task = task(name="write-products", timeout_seconds=TASK_TIMEOUTS["products"])(
     step_products
 )
@@ -974,12 +1107,13 @@ def forecast_flow(
         if b != models[0]["model"]
     ]
     models += [f.result() for f in futures]
-    alerts = alerts_task(models[0]["path"], inp["path"], t)
-    products = products_task(models[0]["path"], inp["path"], t)
+    primary = primary_task(models, t)
+    alerts = alerts_task(primary["path"], inp["path"], t)
+    products = products_task(primary["path"], inp["path"], t)
     delivered = deliver_task(t) if deliver else {"skipped": True}
-    dash = dash_task(models[0]["path"], inp["path"], inp["freshness"]) if dashboards else "skipped"
+    dash = dash_task(primary["path"], inp["path"], inp["freshness"]) if dashboards else "skipped"
     publish_links(products, dash, t)
-    md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash)
+    md = summary_markdown(t, models, inp["freshness"], alerts, delivered, dash, primary=primary)
     md += (
         "\n\n## Products\n\n"
         + "\n".join(f"- {name}: {path}" for name, path in (products.get("files") or {}).items())
@@ -993,6 +1127,7 @@ def forecast_flow(
     res = {
         "issue_time": t.isoformat(),
         "models": models,
+        "primary": primary.get("primary", {}),
         "alert_serials": [m["serial"] for m in alerts["messages"]],
         "products": products,
         "delivered": delivered,

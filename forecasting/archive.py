@@ -26,6 +26,8 @@ from data_sources.netcdf import NETCDF_LOCK
 from data_sources.timeconv import TimeLike, to_utc
 from forecasting.schema import validate_forecast
 
+#: archive name of the forecast flow's primary forecast (``flows.forecast.step_primary``)
+PRIMARY = "primary"
 _NAME = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+)_(?P<stamp>\d{8}T\d{4})\.nc$")
 #: attributes that may differ between two computations of the same forecast
 VOLATILE_ATTRS = ("created",)
@@ -98,7 +100,7 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> bool:
     return a2.identical(b2) or a2.equals(b2)
 
 
-def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
+def save(forecast: xr.Dataset, *, home: Path | None = None, name: str | None = None) -> Path:
     """Archive a single-issue forecast; return its path.
 
     Parameters
@@ -110,6 +112,9 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
     home : Path or None
         Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
         (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+    name : str, optional
+        Archive it under this name instead of its ``model`` attribute (the forecast flow's
+        merged primary forecast, ``primary``).
 
     Returns
     -------
@@ -129,7 +134,7 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
         raise ValueError(
             f"archive one issue time per file; got {len(inits)} init_times (split with .isel)"
         )
-    model = _check_model(str(forecast.attrs["model"]))
+    model = _check_model(name if name is not None else str(forecast.attrs["model"]))
     path = path_for(model, inits[0], home=home)
     if path.exists():
         with NETCDF_LOCK, xr.open_dataset(path) as old:
@@ -162,7 +167,7 @@ def save(forecast: xr.Dataset, *, home: Path | None = None) -> Path:
     return path
 
 
-def models(*, home: Path | None = None) -> list[str]:
+def models(*, home: Path | None = None, primary: bool = False) -> list[str]:
     """Models with archived forecasts.
 
     Parameters
@@ -170,6 +175,10 @@ def models(*, home: Path | None = None) -> list[str]:
     home : Path or None
         Superstorm home folder; ``None`` uses :func:`data_sources.config.home`
         (``$SUPERSTORM_HOME``, else ``~/.superstorm``).
+    primary : bool, default False
+        Also list :data:`PRIMARY`, the forecast flow's merged primary forecast (each target
+        from its primary model: a copy of other models' forecasts, so scorecards and model
+        lists leave it out by default).
 
     Returns
     -------
@@ -177,7 +186,10 @@ def models(*, home: Path | None = None) -> list[str]:
         Sorted model names (sub-folders of the archive); empty if there is no archive.
     """
     r = root(home)
-    return sorted(p.name for p in r.iterdir() if p.is_dir()) if r.is_dir() else []
+    if not r.is_dir():
+        return []
+    names = sorted(p.name for p in r.iterdir() if p.is_dir())
+    return names if primary else [n for n in names if n != PRIMARY]
 
 
 def list_issues(

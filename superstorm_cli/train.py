@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="forecast lead times 1..HORIZON hours (24; 72 for the 3-day variant)",
     )
     p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads for training (default: the preset's; 1 on a shared machine)",
+    )
+    p.add_argument(
         "--evaluate",
         action="store_true",
         help="afterwards score it on the test years (writes $SUPERSTORM_HOME/reports/skill.md, .nc)",
@@ -68,9 +74,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score on these years (default: the model's own test years)",
     )
     e.add_argument(
+        "--part",
+        choices=("test", "validate"),
+        default="test",
+        help="score the test years (default) or the model's validation years; a validation "
+        "report (in $SUPERSTORM_HOME/reports/validation) is what the forecast flow's primary "
+        "model per target is chosen on",
+    )
+    e.add_argument(
         "--reports",
         default=None,
-        help="folder for skill.md and skill.nc (default $SUPERSTORM_HOME/reports)",
+        help="folder for skill.md and skill.nc (default $SUPERSTORM_HOME/reports, "
+        "reports/validation with --part validate)",
     )
     e.set_defaults(func=run_evaluate)
 
@@ -121,6 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
         - ``promote`` (bool): make the new version the registry's ``current``;
         - ``horizon`` (int): forecast leads 1..HORIZON h (default 24; 72 for the 3-day
           outlook);
+        - ``threads`` (int or None): torch CPU threads for training (default the preset's);
         - ``evaluate`` (bool): score the new version afterwards;
         - ``reports`` (str or None): folder of the skill report (default
           ``$SUPERSTORM_HOME/reports``).
@@ -140,8 +156,16 @@ def run_train(args: argparse.Namespace) -> int:
         args.preset, train=args.train_years, validate=args.val_years, test=args.test_years
     )
     ingest_folder(args.data)
-    overrides = {"horizon": args.horizon} if args.horizon != 24 else None
-    version = train(args.preset, split=split, promote=args.promote, overrides=overrides)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(
+            f"--threads {args.threads}: give a positive number of CPU threads (e.g. 1)"
+        )
+    overrides: dict[str, int] = {}
+    if args.horizon != 24:
+        overrides["horizon"] = args.horizon
+    if args.threads is not None:
+        overrides["threads"] = args.threads
+    version = train(args.preset, split=split, promote=args.promote, overrides=overrides or None)
     print(f"trained TFT version {version}")
     if args.evaluate:
         reports = _reports(args)
@@ -165,6 +189,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         - ``data`` (str or None): a recorded folder ingested into the store first;
         - ``test_years`` (str or None): score on these whole years (e.g. ``2015-``) instead
           of the model's own test years;
+        - ``part`` (str): ``test`` (default) or ``validate`` (the validation years, written
+          under ``reports/validation/``: the evidence the forecast flow picks its primary
+          model by);
         - ``reports`` (str or None): output folder (default ``$SUPERSTORM_HOME/reports``).
 
     Returns
@@ -175,6 +202,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import dataclasses
 
     from forecasting.models import registry
+    from forecasting.models.promotion import VALIDATION_REPORT
     from forecasting.models.train import evaluate_version, split_of
     from forecasting.splits import YearSplit, parse_years
 
@@ -182,8 +210,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.test_years:
         base = split_of(registry.load(args.version))
         split = dataclasses.replace(base, test=parse_years(args.test_years, "--test-years"))
+    if args.part == "validate" and args.test_years:
+        raise ValueError("--test-years with --part validate: the validation years are the model's")
     ingest_folder(args.data)
     reports = _reports(args)
-    evaluate_version(args.version, split=split, out_dir=reports)
-    print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'}")
+    if args.part == "validate" and not args.reports:
+        reports = reports / Path(VALIDATION_REPORT).parent
+    evaluate_version(args.version, split=split, out_dir=reports, part=args.part)
+    print(f"wrote {reports / 'skill.md'} and {reports / 'skill.nc'} ({args.part} years)")
     return 0

@@ -35,6 +35,7 @@ expire, all_clear); it has no side effects: the alert log (``forecasting.alertin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -47,6 +48,7 @@ from data_sources import live
 from data_sources.timeconv import TimeLike, interval_end, known_at, latest_known, to_utc
 from forecasting.schema import G_SCALE as SCHEMA_G
 from forecasting.schema import exceedance_probability, exceeds, kp_label
+from forecasting.verification.scores import Event, decision_threshold
 
 #: Kinds of product.
 WATCH, WARNING, ALERT, STALE_INPUT = "WATCH", "WARNING", "ALERT", "STALE_INPUT"
@@ -141,6 +143,115 @@ def level_by_name(name: str) -> Level:
     raise KeyError(f"unknown storm level {name!r}; known: G1..G5, DST50, DST100, DST250")
 
 
+#: forecast attribute holding the primary model's decision probabilities (JSON ``{event: p}``)
+DECISION_ATTR = "decision_probabilities"
+
+
+def level_event(level: Level) -> str:
+    """Name the event of ``level`` (:attr:`forecasting.verification.scores.Event.name`).
+
+    Parameters
+    ----------
+    level
+        A storm level (G1 is Kp >= 5- = 14/3, DST100 is Dst <= -100 nT).
+
+    Returns
+    -------
+    str
+        ``kp>=4.67`` (G1), ``dst<=-100`` ...
+    """
+    return Event(level.family, float(level.threshold)).name
+
+
+def model_event_probabilities(
+    model_meta: dict, families: Iterable[str] = ("kp", "dst")
+) -> tuple[dict[str, float], list[str]]:
+    """Read the decision probability of every alert level stored with a model.
+
+    The probabilities were chosen on the validation years at training (max HSS,
+    :func:`forecasting.verification.scores.choose_decision_thresholds`) and are read with
+    :func:`forecasting.verification.scores.decision_threshold` (a level unseen in validation
+    inherits its less severe neighbour's). A level whose choice had no skill (no probability
+    scored above 0), or that inherits from such a level, keeps the fixed probability.
+
+    Parameters
+    ----------
+    model_meta
+        The model's metadata (``metadata.json``; ``decision_thresholds`` inside).
+    families
+        Families (``kp``, ``dst``) whose levels are looked up.
+
+    Returns
+    -------
+    (dict, list of str)
+        Event name -> probability [1], and one note per level left at the fixed probability.
+    """
+    table = model_meta.get("decision_thresholds") or {}
+    out: dict[str, float] = {}
+    notes: list[str] = []
+    for family in families:
+        for lvl in LEVELS.get(family, ()):
+            name = level_event(lvl)
+            chain, seen = name, set()
+            while chain in table and chain not in seen and not table[chain].get("no_skill"):
+                seen.add(chain)
+                chain = table[chain].get("inherited_from") or ""
+            if chain in table and table[chain].get("no_skill"):
+                notes.append(
+                    f"{name}: no skill on the validation years"
+                    + (f" (inherits {chain})" if chain != name else "")
+                    + "; fixed probability"
+                )
+                continue
+            try:
+                out[name] = decision_threshold(model_meta, name)
+            except ValueError as exc:
+                notes.append(f"{name}: {exc}; fixed probability")
+    return out, notes
+
+
+def config_for_forecast(cfg: AlertConfig, forecast: xr.Dataset | None) -> AlertConfig:
+    """``cfg`` with the forecast's decision probabilities (:data:`DECISION_ATTR`) applied.
+
+    Only when ``cfg.use_model_thresholds`` and ``cfg`` sets no ``event_probabilities`` of its
+    own; the forecast flow writes the attribute for the targets whose primary model stores
+    validation-year thresholds.
+
+    Parameters
+    ----------
+    cfg
+        The configured rules.
+    forecast
+        The primary forecast (None: ``cfg`` unchanged).
+
+    Returns
+    -------
+    AlertConfig
+        ``cfg``, or a copy with ``event_probabilities`` from the forecast.
+
+    Raises
+    ------
+    ValueError
+        When the attribute is not a JSON object of event name -> probability in (0, 1].
+    """
+    if forecast is None or not cfg.use_model_thresholds or cfg.event_probabilities:
+        return cfg
+    text = forecast.attrs.get(DECISION_ATTR)
+    if not text:
+        return cfg
+    try:
+        table = json.loads(str(text))
+    except ValueError as exc:
+        raise ValueError(
+            f"forecast attribute {DECISION_ATTR}={text!r} is not JSON ({exc}); expected "
+            'e.g. {"kp>=5": 0.3}'
+        ) from None
+    if not isinstance(table, dict):
+        raise ValueError(f'forecast attribute {DECISION_ATTR}={text!r}: expected {{"kp>=5": 0.3}}')
+    pairs = tuple(sorted((str(k), float(v)) for k, v in table.items()))
+    return replace(cfg, event_probabilities=pairs)
+
+
 def g_level(kp: float) -> str | None:
     """Name the NOAA G level of an observed Kp; Kp 8- is G4, 9- is G4, 9o G5.
 
@@ -214,6 +325,17 @@ class AlertConfig:
         WATCHes cover UTC days 1 (the issue day) .. ``watch_days`` of the lead grid.
     catch_up
         Longest span of newly known observations an ALERT run examines after downtime.
+    event_probabilities
+        ``(event, probability)`` pairs (event names as
+        :attr:`forecasting.verification.scores.Event.name`: ``kp>=5``, ``dst<=-100``): the
+        probability [1] at which that level's WARNING and WATCH are issued, in place of
+        ``warning_probability`` / ``watch_probability``; its WARNING is cancelled below the
+        same fraction of it as ``cancel_probability`` is of ``warning_probability``. Empty:
+        the fixed probabilities for every level.
+    use_model_thresholds
+        Take ``event_probabilities`` from the forecast's ``decision_probabilities``
+        attribute (the primary model's validation-year decision thresholds, written by the
+        forecast flow) when this config sets none (:func:`config_for_forecast`).
     """
 
     warning_lead: timedelta = timedelta(hours=6)
@@ -229,9 +351,16 @@ class AlertConfig:
     solar_wind_vars: tuple[str, ...] = ("v_sw", "bz_gsm")
     watch_days: int = 3
     catch_up: timedelta = timedelta(hours=48)
+    event_probabilities: tuple[tuple[str, float], ...] = ()
+    use_model_thresholds: bool = True
 
     def __post_init__(self) -> None:
         """Refuse inconsistent thresholds with a ``ValueError`` naming the field and its range."""
+        for name, p in self.event_probabilities:
+            if not (isinstance(p, int | float) and 0.0 < p <= 1.0):
+                raise ValueError(
+                    f"AlertConfig.event_probabilities: {name} = {p!r} must be in (0, 1]"
+                )
         for name in ("warning_probability", "cancel_probability", "watch_probability"):
             p = getattr(self, name)
             if not 0.0 < p <= 1.0:
@@ -248,6 +377,46 @@ class AlertConfig:
                 raise ValueError(f"AlertConfig.{name} must be a positive timedelta")
         if self.watch_days < 1:
             raise ValueError(f"AlertConfig.watch_days={self.watch_days!r} must be >= 1")
+
+    def issue_probability(self, level: Level, kind: str) -> float:
+        """Give the probability at which ``level``'s WARNING or WATCH is issued.
+
+        Parameters
+        ----------
+        level
+            The storm level.
+        kind
+            :data:`WARNING` or :data:`WATCH`.
+
+        Returns
+        -------
+        float
+            Probability [1]: the level's entry of ``event_probabilities``, else
+            ``warning_probability`` (WARNING) or ``watch_probability`` (WATCH).
+        """
+        table = dict(self.event_probabilities)
+        name = level_event(level)
+        if name in table:
+            return float(table[name])
+        return self.watch_probability if kind == WATCH else self.warning_probability
+
+    def cancel_probability_for(self, level: Level) -> float:
+        """Give the probability below which an active WARNING of ``level`` is cancelled.
+
+        Parameters
+        ----------
+        level
+            The storm level.
+
+        Returns
+        -------
+        float
+            Probability [1]: ``cancel_probability`` scaled by the level's issue
+            probability over ``warning_probability`` (the same hysteresis at every level;
+            ``cancel_probability`` itself when the level uses the fixed probability).
+        """
+        p = self.issue_probability(level, WARNING)
+        return self.cancel_probability * p / self.warning_probability
 
 
 @dataclass(frozen=True)
@@ -399,13 +568,13 @@ def _probabilities(forecast: xr.Dataset, family: str, init: pd.Timestamp) -> pd.
 
 
 def _highest(
-    probs: pd.Series, levels: tuple[Level, ...], p_min: float
+    probs: pd.Series, levels: tuple[Level, ...], cfg: AlertConfig, kind: str
 ) -> tuple[Level | None, float]:
-    """Highest level whose probability reaches ``p_min`` (and that probability)."""
+    """Highest level whose probability reaches its issue probability (and that probability)."""
     best, best_p = None, float("nan")
     for lvl in levels:
         p = float(probs.get(lvl.name, np.nan))
-        if np.isfinite(p) and p >= p_min:
+        if np.isfinite(p) and p >= cfg.issue_probability(lvl, kind):
             best, best_p = lvl, p
     return best, best_p
 
@@ -429,7 +598,7 @@ def _warning_rules(
     near = probs[probs["lead"] <= pd.Timedelta(cfg.warning_lead)]
     maxp = near.drop(columns="lead").max() if len(near) else pd.Series(dtype=float)
     above = tuple(lv for lv in LEVELS[family] if lv.rank > alerted_rank)
-    lvl, p = _highest(maxp, above, cfg.warning_probability)
+    lvl, p = _highest(maxp, above, cfg, WARNING)
     end = now + pd.Timedelta(cfg.warning_lead)
     actions: list[AlertAction] = []
     for act in state.find(WARNING, family):
@@ -468,7 +637,7 @@ def _warning_rules(
                     refers_to=act.serial,
                 )
             )
-        elif lvl is None and np.isfinite(act_p) and act_p < cfg.cancel_probability:
+        elif lvl is None and np.isfinite(act_p) and act_p < cfg.cancel_probability_for(act_lvl):
             actions.append(
                 AlertAction(
                     CANCEL,
@@ -558,7 +727,7 @@ def _watch_rules(
         if day_number > cfg.watch_days or (storm_began and day == today):
             continue
         maxp = far[days == day].drop(columns="lead").max()
-        lvl, p = _highest(maxp, LEVELS[family], cfg.watch_probability)
+        lvl, p = _highest(maxp, LEVELS[family], cfg, WATCH)
         if lvl is None:
             continue
         same_day = [a for a in active if a.valid_start == day]
@@ -943,7 +1112,7 @@ def evaluate_rules(
     list of AlertAction
         Ordered: STALE_INPUT, FORECAST_UNAVAILABLE, ALERT, WARNING, WATCH actions.
     """
-    cfg = config or AlertConfig()
+    cfg = config_for_forecast(config or AlertConfig(), forecast)
     now = to_utc(now)
     if state is None:
         state = RuleState()

@@ -1125,6 +1125,131 @@ def _storms_md(res: xr.Dataset, ref: str) -> list[str]:
     return lines
 
 
+def _criteria_md(res: xr.Dataset, leads_h: Sequence[int], ref: str) -> list[str]:
+    """Give issue 9's done-when figures in one place.
+
+    Storm-time Dst RMSE against EVERY baseline (each pair on the hours where both forecast),
+    all-hours 6-h RMSE against persistence, 80 % coverage (all hours and storm time), Kp HSS
+    (>= 5) against persistence and Brier skill.
+    """
+    if ref not in res.model.values:
+        return []
+    cols = _lead_index(res["rmse"], leads_h)
+    others = [str(m) for m in res.model.values if str(m) != ref]
+    lines = ["", "## Storm-time criteria (issue 9)", ""]
+
+    def v(da: xr.DataArray, j: int) -> float:
+        return float(da.values[j])
+
+    st = res.get("storm_time_rmse")
+    if st is not None and "dst" in st.target.values:
+        own = st.sel(target="dst")
+        of_ref = res["storm_time_rmse_of_reference"].sel(target="dst")
+        n = res["storm_time_n"].sel(target="dst")
+        lines += [
+            f"Storm-time Dst RMSE [nT] ({int(res['n_storm_issue_times'])} hourly issue times "
+            f"within 24 h of an hour with Dst <= -100 nT); cells: {ref} / baseline (ratio; "
+            "pairs), each pair on the hours where both forecast.",
+            "",
+            *_header(cols, "baseline"),
+        ]
+        for m in others:
+            if np.all(np.isnan(own.sel(model=m))):
+                continue
+            cells = []
+            for _, j in cols:
+                a, b = v(of_ref.sel(model=m), j), v(own.sel(model=m), j)
+                r = a / b if np.isfinite(b) and b > 0 else np.nan
+                cells.append(
+                    f"{_cell(a, '.2f')} / {_cell(b, '.2f')} ({_cell(r, '.2f')}; "
+                    f"{_cell(v(n.sel(model=m), j), '.0f')})"
+                )
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {ref}, all its storm pairs | "
+            + " | ".join(
+                f"{_cell(v(own.sel(model=ref), j), '.2f')} ({_cell(v(n.sel(model=ref), j), '.0f')})"
+                for _, j in cols
+            )
+            + " |"
+        )
+        lines.append("")
+    h6 = [j for h, j in cols if h == 6]
+    if h6 and "persistence" in res.model.values:
+        lines += [
+            f"All-hours 6-h RMSE: {ref} / persistence (common pairs):",
+            "",
+            "| target | " + ref + " | persistence | ratio |",
+            "|---|---:|---:|---:|",
+        ]
+        for t in res.target.values:
+            a = v(res["rmse"].sel(target=t, model=ref), h6[0])
+            b = v(res["rmse"].sel(target=t, model="persistence"), h6[0])
+            r = a / b if np.isfinite(b) and b > 0 else np.nan
+            lines.append(f"| {t} | {_cell(a, '.2f')} | {_cell(b, '.2f')} | {_cell(r, '.2f')} |")
+        lines.append("")
+    lines += [f"80 % interval coverage of {ref} (0.78-0.82 wanted):", "", *_header(cols, "hours")]
+    for t in res.target.values:
+        lines.append(
+            f"| {t}, all hours | "
+            + " | ".join(
+                _cell(v(res["coverage_80"].sel(target=t, model=ref), j), ".2f") for _, j in cols
+            )
+            + " |"
+        )
+        if "storm_time_coverage_80" in res:
+            cov = res["storm_time_coverage_80"].sel(target=t, model=ref)
+            lines.append(
+                f"| {t}, storm time | "
+                + " | ".join(_cell(v(cov, j), ".2f") for _, j in cols)
+                + " |"
+            )
+    lines.append("")
+    if "kp" in res.target.values and "persistence" in res.model.values:
+        lines += [f"Kp HSS (Kp >= 5): {ref} against persistence:", "", *_header(cols, "rule")]
+        for m in (ref, "persistence"):
+            hss = res["hss"].sel(target="kp", model=m)
+            lines.append(
+                f"| {m}, median | " + " | ".join(_cell(v(hss, j), ".3f") for _, j in cols) + " |"
+            )
+        ev = verification.Event("kp", schema.G_SCALE["G1"]).name
+        if "decision_hss" in res and ev in res.event.values:
+            for m in (ref, "persistence"):
+                d = res["decision_hss"].sel(event=ev, model=m)
+                p = _cell(float(res["decision_threshold"].sel(event=ev, model=m)), ".2f")
+                lines.append(
+                    f"| {m}, P({ev}) >= {p} | "
+                    + " | ".join(_cell(v(d, j), ".3f") for _, j in cols)
+                    + " |"
+                )
+        lines.append("")
+    if "brier_skill" in res:
+        lines += [
+            "Brier skill vs climatology (> 0 wanted at every lead):",
+            "",
+            *_header(cols, "event, model"),
+        ]
+        for e in res.prob_event.values:
+            bss = res["brier_skill"].sel(prob_event=e)
+            names, _ = _best_baseline(bss, ref, lower=False)
+            lines.append(
+                f"| P({e}), {ref} | "
+                + " | ".join(_cell(v(bss.sel(model=ref), j), ".3f") for _, j in cols)
+                + " |"
+            )
+            lines.append(
+                f"| P({e}), best baseline | "
+                + " | ".join(
+                    f"{_cell(v(bss.sel(model=names[j]), j), '.3f')} ({names[j]})"
+                    if names[j]
+                    else "n/a"
+                    for _, j in cols
+                )
+                + " |"
+            )
+    return lines
+
+
 def _markdown(res: xr.Dataset, leads_h: Sequence[int]) -> str:
     a = res.attrs
     ref = a.get("reference_model", REFERENCE)
@@ -1153,6 +1278,7 @@ def _markdown(res: xr.Dataset, leads_h: Sequence[int]) -> str:
         "OMNI2 files is provisional or quick-look for recent years, and years without data are "
         "gaps, not zeros.",
     ]
+    lines += _criteria_md(res, leads_h, ref)
     lower = {
         "rmse": True,
         "mae": True,

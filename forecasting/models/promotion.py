@@ -17,12 +17,16 @@ promotes an unchecked model. :func:`gate_scores` computes the figures, :func:`de
 the rule; both go into the decision record.
 
 :func:`primary_model` picks, per target, the model that verified best in a scorecard or a
-skill report.
+skill report. In operations :func:`choose_primary` picks the forecast flow's primary model per
+target from the validation-year evidence that :func:`load_primary_evidence` finds (a
+validation skill report, else the promotion record): the model with the lowest storm-time RMSE
+relative to the TFT on their shared pairs; without evidence the TFT runs unchecked and says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -451,3 +455,323 @@ def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> x
         ),
     )
     return out
+
+
+# ------------------------------------------------------------ primary model in operations
+
+#: where :func:`load_primary_evidence` looks for a validation-year skill report, relative to
+#: the reports folder (``superstorm evaluate --part validate`` writes it)
+VALIDATION_REPORT = "validation/skill.nc"
+
+
+@dataclass(frozen=True)
+class PrimaryEvidence:
+    """How each model verified against the TFT on the validation years, per target.
+
+    Attributes
+    ----------
+    source
+        Where the figures come from (a skill report or a promotion record, with its path).
+    ratios
+        Target -> model -> storm-time RMSE ratio [1]: the model's mean storm-time RMSE over
+        leads 1..``max_lead_h`` divided by the reference's (the TFT's) on the same pairs
+        (below 1: the model verified better than the TFT). The reference itself is 1.
+    max_lead_h
+        Leads averaged, 1..max_lead_h [h].
+    """
+
+    source: str
+    ratios: dict[str, dict[str, float]]
+    max_lead_h: int = 12
+
+
+@dataclass(frozen=True)
+class PrimaryChoice:
+    """The model whose forecast is primary for each target, and why.
+
+    Attributes
+    ----------
+    models
+        Target -> model name (e.g. ``{"dst": "tft", "kp": "persistence"}``).
+    basis
+        Target -> the reason for the choice, with its figures and evidence source.
+    """
+
+    models: dict[str, str]
+    basis: dict[str, str]
+
+    def attrs(self) -> dict[str, str]:
+        """Give the choice as forecast attributes (``primary``, ``primary_basis``).
+
+        Returns
+        -------
+        dict
+            ``primary`` (``dst=tft;kp=persistence``) and ``primary_basis`` (one reason per
+            target, ``" | "``-separated).
+        """
+        return {
+            "primary": ";".join(f"{t}={m}" for t, m in self.models.items()),
+            "primary_basis": " | ".join(f"{t}: {b}" for t, b in self.basis.items()),
+        }
+
+
+def _mean_ratio(model_rmse: list, ref_rmse: list) -> float:
+    """Mean of ``model_rmse`` over mean of ``ref_rmse``, on the leads where both are finite."""
+    a = np.array([np.nan if v is None else v for v in model_rmse], dtype=float)
+    b = np.array([np.nan if v is None else v for v in ref_rmse], dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if not ok.any() or b[ok].mean() <= 0:
+        return float("nan")
+    return float(a[ok].mean() / b[ok].mean())
+
+
+def report_storm_ratios(
+    report: xr.Dataset, target: str, *, reference: str = "tft", max_lead_h: int = 12
+) -> dict[str, float]:
+    """Storm-time RMSE ratios of every model to ``reference`` from a skill report.
+
+    Parameters
+    ----------
+    report
+        A skill report (:func:`forecasting.evaluation.evaluate.read_skill`) holding
+        ``storm_time_rmse`` and ``storm_time_rmse_of_reference`` on ``(target, model,
+        lead_time)``: each model and the reference on their shared storm-time pairs.
+    target
+        ``dst`` or ``kp``.
+    reference
+        The report's reference model (its ``reference_model`` attribute; the TFT).
+    max_lead_h
+        Leads averaged, 1..max_lead_h [h].
+
+    Returns
+    -------
+    dict
+        Model -> ratio [1] (see :class:`PrimaryEvidence`); empty when the report has no
+        storm-time figures for ``target`` or does not score ``reference``.
+    """
+    need = ("storm_time_rmse", "storm_time_rmse_of_reference")
+    if any(k not in report for k in need) or "target" not in report["storm_time_rmse"].dims:
+        return {}
+    if target not in report["target"].values or reference not in report["model"].values:
+        return {}
+    lead_h = pd.TimedeltaIndex(report["lead_time"].values) / pd.Timedelta("1h")
+    keep = np.flatnonzero(lead_h <= max_lead_h)
+    own = report["storm_time_rmse"].sel(target=target).isel(lead_time=keep)
+    ref = report["storm_time_rmse_of_reference"].sel(target=target).isel(lead_time=keep)
+    out: dict[str, float] = {}
+    for m in report["model"].values:
+        r = _mean_ratio(list(own.sel(model=m).values), list(ref.sel(model=m).values))
+        if np.isfinite(r):
+            out[str(m)] = r
+    if out:
+        out[reference] = 1.0
+    return out
+
+
+def record_storm_ratios(
+    entry: dict, target: str, *, reference: str = "tft", max_lead_h: int = 12
+) -> dict[str, float]:
+    """Storm-time RMSE ratios of every baseline to the candidate from a promotion record.
+
+    Parameters
+    ----------
+    entry
+        One decision of ``promotions.jsonl`` (:func:`flows.retrain.run_retrain`), whose
+        ``figures`` come from :func:`gate_scores` on the validation years.
+    target
+        ``dst`` or ``kp``.
+    reference
+        The name the candidate (the TFT) runs under in the forecast flow.
+    max_lead_h
+        Leads averaged, 1..max_lead_h [h].
+
+    Returns
+    -------
+    dict
+        Model -> ratio [1] (see :class:`PrimaryEvidence`); empty when the record holds no
+        storm-time pairs for ``target``.
+    """
+    fig = (entry.get("figures") or {}).get(target) or {}
+    lead_h = fig.get("lead_h") or []
+    keep = [i for i, h in enumerate(lead_h) if h <= max_lead_h]
+    out: dict[str, float] = {}
+    for name, v in (fig.get("vs_baselines") or {}).items():
+        base = [v["baseline_rmse"][i] for i in keep]
+        cand = [v["candidate_rmse"][i] for i in keep]
+        r = _mean_ratio(base, cand)
+        if np.isfinite(r):
+            out[str(name)] = r
+    if out:
+        out[reference] = 1.0
+    return out
+
+
+def load_primary_evidence(
+    version: str | None,
+    reports_dir: str | Path,
+    record: str | Path,
+    *,
+    reference: str = "tft",
+    targets: tuple[str, ...] = ("dst", "kp"),
+    max_lead_h: int = 12,
+) -> tuple[PrimaryEvidence | None, str]:
+    """Find the validation-year evidence about TFT ``version``, best source first.
+
+    Sources, in order: a skill report scored on the validation years
+    (``<reports_dir>/validation/skill.nc``, then ``<reports_dir>/skill.nc``) whose
+    ``model_versions`` name ``version``; then the newest ``promotions.jsonl`` decision whose
+    candidate is ``version``. A test-year report is never used: the primary model is chosen
+    on the validation years only.
+
+    Parameters
+    ----------
+    version
+        The registry version of the TFT that runs (None: no TFT, nothing to check).
+    reports_dir
+        Folder of the skill reports (``$SUPERSTORM_HOME/reports``).
+    record
+        The promotion record (``$SUPERSTORM_HOME/models/promotions.jsonl``).
+    reference
+        The TFT's model name.
+    targets
+        Targets to gather ratios for.
+    max_lead_h
+        Leads averaged, 1..max_lead_h [h].
+
+    Returns
+    -------
+    (PrimaryEvidence or None, str)
+        The evidence, or None and why there is none (a sentence for the log).
+    """
+    if not version:
+        return None, "no TFT version runs"
+    reports_dir, record = Path(reports_dir), Path(record)
+    seen: list[str] = []
+    for path in (reports_dir / VALIDATION_REPORT, reports_dir / "skill.nc"):
+        if not path.exists():
+            continue
+        from forecasting.evaluation.evaluate import read_skill
+
+        try:
+            report = read_skill(path)
+        except (OSError, ValueError) as exc:
+            seen.append(f"{path} unreadable ({exc})")
+            continue
+        part = str(report.attrs.get("scored_part", ""))
+        versions = str(report.attrs.get("model_versions", "")).split(";")
+        if part != "validate":
+            seen.append(f"{path} scores the {part or 'unknown'} years, not the validation years")
+        elif f"{reference}={version}" not in versions:
+            seen.append(f"{path} scores another TFT ({report.attrs.get('model_versions')})")
+        else:
+            ratios = {
+                t: report_storm_ratios(report, t, reference=reference, max_lead_h=max_lead_h)
+                for t in targets
+            }
+            years = report.attrs.get("scored_years", "")
+            return PrimaryEvidence(
+                f"validation skill report {path} (years {years})", ratios, max_lead_h
+            ), ""
+    if record.exists():
+        import json
+
+        entry = None
+        for line in record.read_text().splitlines():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("candidate") == version:
+                entry = e
+        if entry is not None:
+            ratios = {
+                t: record_storm_ratios(entry, t, reference=reference, max_lead_h=max_lead_h)
+                for t in targets
+            }
+            return PrimaryEvidence(
+                f"promotion record {record} ({entry.get('decided', '?')}, validation "
+                f"{entry.get('held_out', '?')})",
+                ratios,
+                max_lead_h,
+            ), ""
+        seen.append(f"{record} holds no decision on {version}")
+    else:
+        seen.append(f"no promotion record {record}")
+    return None, "; ".join(seen) or f"no skill report in {reports_dir}"
+
+
+def _usable(fc: xr.Dataset | None, target: str) -> bool:
+    return fc is not None and target in fc and bool(np.isfinite(fc[target].values).any())
+
+
+def choose_primary(
+    forecasts: dict[str, xr.Dataset],
+    evidence: PrimaryEvidence | None,
+    *,
+    default: str,
+    targets: tuple[str, ...] = ("dst", "kp"),
+    why_none: str = "",
+) -> PrimaryChoice:
+    """Choose the primary model per target: the one that verified best on the validation years.
+
+    With ``evidence``, the models are ranked per target by their storm-time RMSE ratio to the
+    TFT (:class:`PrimaryEvidence`; lowest first, the TFT winning ties) and the first with a
+    finite forecast this hour is chosen. Without evidence (or none for a target) the
+    ``default`` model (the TFT when one runs, else the fallback) is chosen, unchecked, and
+    the basis says so. A target no model forecasts finitely keeps the first ranked model
+    that has the variable (its forecast is NaN, so the alerts issue a FORECAST_UNAVAILABLE
+    notice) and is left out when none of them ran: a model outside the ranking never
+    stands in silently.
+
+    Parameters
+    ----------
+    forecasts
+        Model name -> this hour's forecast (the models that ran).
+    evidence
+        :func:`load_primary_evidence` output (None: nothing verified).
+    default
+        The model used where nothing is verified.
+    targets
+        Targets to choose for.
+    why_none
+        Why there is no evidence (put in the basis).
+
+    Returns
+    -------
+    PrimaryChoice
+        The model and the reason per target.
+    """
+    models: dict[str, str] = {}
+    basis: dict[str, str] = {}
+    for t in targets:
+        ratios = (evidence.ratios.get(t) if evidence is not None else None) or {}
+        if ratios:
+            ranking = sorted(ratios, key=lambda m: (ratios[m], m != default))
+            lead = evidence.max_lead_h if evidence is not None else 12
+            figures = ", ".join(f"{m} {ratios[m]:.2f}" for m in ranking)
+            why = (
+                f"verified best on the validation years (storm-time RMSE 1-{lead} h relative "
+                f"to {default}: {figures}; {evidence.source if evidence else ''})"
+            )
+        else:
+            ranking = [default]
+            detail = (
+                f"{evidence.source} has no storm-time figures for {t}"
+                if evidence is not None
+                else why_none
+            )
+            why = f"{default} unchecked: no validation-year evidence" + (
+                f" ({detail})" if detail else ""
+            )
+        chosen = next((m for m in ranking if _usable(forecasts.get(m), t)), None)
+        if chosen is None:
+            chosen = next((m for m in ranking if t in forecasts.get(m, {})), None)
+            if chosen is None:
+                continue  # no verified model ran for t: no primary forecast of it
+            why = f"no model has a finite {t} forecast this hour; " + why
+        elif chosen != ranking[0]:
+            skipped = ranking[: ranking.index(chosen)]
+            why = f"{', '.join(skipped)}: no finite {t} forecast this hour (not run or NaN); " + why
+        models[t] = chosen
+        basis[t] = f"{chosen}: {why}"
+    return PrimaryChoice(models, basis)

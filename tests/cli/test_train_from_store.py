@@ -7,6 +7,7 @@ import json
 import time
 import warnings
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,25 @@ def test_no_default_recorded_folder(monkeypatch):
     monkeypatch.delenv("SUPERSTORM_DATA", raising=False)
     with pytest.raises(ValueError, match="set SUPERSTORM_DATA"):
         default_data_dir()
+
+
+def test_threads_and_part_options(home, monkeypatch, capsys):
+    """``train --threads N`` reaches the TFT config; ``evaluate --part validate`` writes the
+    validation report where the forecast flow looks for its primary-model evidence."""
+    import forecasting.models.train as mt
+    from forecasting.models.promotion import VALIDATION_REPORT
+
+    seen: dict = {}
+    monkeypatch.setattr(mt, "train", lambda preset, **kw: seen.update(kw) or "v-test")
+    monkeypatch.setattr(mt, "evaluate_version", lambda v, **kw: seen.update(evaluated=kw))
+    monkeypatch.setattr(mt, "split_of", lambda model: mt.default_split("quick"))
+    monkeypatch.setattr(registry, "load", lambda v: None)
+    assert main(["train", "--preset", "quick", "--threads", "1"]) == 0
+    assert seen["overrides"] == {"threads": 1}
+    assert main(["train", "--threads", "0"]) == 2
+    assert "--threads 0" in capsys.readouterr().err
+    assert main(["evaluate", "--part", "validate"]) == 0
+    assert seen["evaluated"]["part"] == "validate"
+    out = seen["evaluated"]["out_dir"]
+    assert out.parts[-2:] == ("reports", Path(VALIDATION_REPORT).parent.name)
+    assert main(["evaluate", "--part", "validate", "--test-years", "2007"]) == 2

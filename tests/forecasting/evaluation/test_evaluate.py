@@ -178,3 +178,22 @@ def test_skill_nc_is_cf_and_round_trips(results, tmp_path):
         cwd=tmp_path,
     ).stdout
     assert "ERRORS detected: 0" in out, out[-2000:]
+
+
+def test_skill_md_has_the_storm_time_criteria_for_every_baseline(results, tmp_path):
+    """Issue 9's done-when figures: storm-time Dst RMSE against every baseline (paired), 6-h RMSE
+    against persistence, coverage all hours and storm time, Kp HSS, Brier skill."""
+    _, md = write_skill_report(results, tmp_path / "reports")
+    text = md.read_text()
+    section = text.split("## Storm-time criteria (issue 9)", 1)[1].split("\n## ", 1)[0]
+    ref = results.attrs["reference_model"]
+    st = results["storm_time_rmse"].sel(target="dst", lead_time=pd.Timedelta("1h"))
+    of_ref = results["storm_time_rmse_of_reference"].sel(target="dst", lead_time=pd.Timedelta("1h"))
+    for m in ("burton", "obrien_mcpherron", "climatology", "recurrence27"):
+        row = next(line for line in section.splitlines() if line.startswith(f"| {m} |"))
+        first = row.split("|")[2].strip()
+        assert first.startswith(f"{float(of_ref.sel(model=m)):.2f} / {float(st.sel(model=m)):.2f}")
+    assert f"| {ref}, all its storm pairs |" in section
+    assert "All-hours 6-h RMSE" in section and "| dst, storm time |" in section
+    assert "Kp HSS (Kp >= 5)" in section and "| persistence, median |" in section
+    assert "| P(dst<=-100), " in section and "| P(kp>=5), " in section
