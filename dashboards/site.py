@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from dashboards import pages as P
 from data_sources import live, rtqc
 from data_sources.dataset import build_dataset
 from data_sources.ingest import stored_span
-from data_sources.netcdf import NETCDF_LOCK
+from data_sources.netcdf import NETCDF_LOCK, write_bytes_atomic
 from data_sources.store import Store
 from data_sources.timeconv import TimeLike, to_utc
 
@@ -58,19 +56,7 @@ def write_atomic(path: Path, text: str | bytes) -> Path:
     pathlib.Path
         ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomic(text, path)
 
 
 def write_plotlyjs(out_dir: Path) -> Path:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
+from data_sources.netcdf import NETCDF_LOCK, write_bytes_atomic, write_netcdf_atomic
 from data_sources.timeconv import TimeLike
 from forecasting.evaluation import backtest as bt
 from forecasting.models.base import Forecaster
@@ -178,10 +177,7 @@ def _manifest(out_dir: Path, settings: dict) -> None:
                 "use another --out folder or delete it"
             )
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".manifest.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_bytes_atomic(text, path)
 
 
 def _model_version(model: object) -> str:

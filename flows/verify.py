@@ -14,8 +14,6 @@ daily sums by :mod:`forecasting.verification.scorecard`) goes to ``reports/score
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +21,7 @@ import xarray as xr
 from prefect import flow, task
 
 from data_sources import config
-from data_sources.netcdf import write_netcdf_atomic
+from data_sources.netcdf import write_bytes_atomic, write_netcdf_atomic
 from data_sources.timeconv import TimeLike, known_at, to_utc, utc_now
 from forecasting import archive
 from forecasting.verification import scorecard
@@ -128,15 +126,7 @@ def score_day(
 
 
 def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
-    os.close(fd)
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(df.to_csv(index=False), path)
 
 
 def update_scorecard(day_scores: pd.DataFrame, *, window_days: int = 30) -> dict[str, str]:

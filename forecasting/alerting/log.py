@@ -39,7 +39,6 @@ import json
 import os
 import socket
 import sqlite3
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -48,6 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_sources import config
+from data_sources.netcdf import write_bytes_atomic
 from data_sources.timeconv import TimeLike, to_utc
 from forecasting.alerting.rules import (
     ALL_CLEAR,
@@ -755,19 +755,7 @@ class AlertLog:
             (``alerts`` from :meth:`active_alerts`); a failed write leaves the old feed.
         """
         doc = {"generated": _now(), "source": str(self.path), "alerts": self.active_alerts()}
-        self.feed.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.feed.parent, prefix=".active-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(doc, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.feed)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return self.feed
+        return write_bytes_atomic(json.dumps(doc, indent=1), self.feed)
 
 
 def feed_record(m: dict) -> dict:

@@ -27,8 +27,7 @@ the TFT with the best baseline.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from data_sources import config, timeconv
-from data_sources.netcdf import NETCDF_LOCK, write_netcdf_atomic
+from data_sources.netcdf import NETCDF_LOCK, write_bytes_atomic, write_netcdf_atomic
 from forecasting import schema
 from forecasting.models import baselines
 from forecasting.models.base import MODEL_NAMES, Forecaster
@@ -780,18 +779,6 @@ def _chmod_readable(path: Path) -> None:
     os.chmod(path, 0o644)
 
 
-def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_skill_report(
     results: xr.Dataset,
     out_dir: str | Path | None = None,
@@ -826,7 +813,7 @@ def write_skill_report(
     _chmod_readable(nc)
     md = out_dir / "skill.md"
     text = _markdown(results, leads_h)
-    _atomic_write(md, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_bytes_atomic(text, md)
     _chmod_readable(md)
     return nc, md
 

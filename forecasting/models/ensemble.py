@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +54,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from data_sources import timeconv
+from data_sources.netcdf import write_bytes_atomic
 from forecasting import schema
 from forecasting.models.base import Forecaster
 from forecasting.verification import scores
@@ -240,18 +239,7 @@ class BlendWeights:
         Path
             The written file.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self.to_json(), fh, indent=1)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_bytes_atomic(json.dumps(self.to_json(), indent=1), path)
 
     @classmethod
     def load(cls, path: str | Path) -> BlendWeights:

@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 from data_sources import config as ds_config
+from data_sources.netcdf import write_bytes_atomic
 from forecasting.models import safe_state
 from forecasting.models.tft import TFTConfig, TFTModel, network_from_hparams
 
@@ -145,10 +146,7 @@ def code_version() -> str:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_bytes_atomic(text, path)
 
 
 def list_versions(home: str | Path | None = None) -> list[str]:

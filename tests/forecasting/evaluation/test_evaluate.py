@@ -196,4 +196,4 @@ def test_skill_md_has_the_storm_time_criteria_for_every_baseline(results, tmp_pa
     assert f"| {ref}, all its storm pairs |" in section
     assert "All-hours 6-h RMSE" in section and "| dst, storm time |" in section
     assert "Kp HSS (Kp >= 5)" in section and "| persistence, median |" in section
-    assert "| P(dst<=-100), " in section and "| P(kp>=5), " in section
+    assert "| P(dst<=-100), " in section and "| P(kp>=4.67), " in section
