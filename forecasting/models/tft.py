@@ -11,11 +11,9 @@ with early stopping on the validation years; batches come from :mod:`forecasting
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -283,82 +281,6 @@ def set_determinism(config: TFTConfig) -> None:
     pl.seed_everything(config.seed, workers=True, verbose=False)
 
 
-class _KeepBest:
-    """Lightning callback keeping the weights of the lowest ``val_loss`` in memory."""
-
-    def __new__(cls) -> Any:
-        import lightning.pytorch as pl
-
-        class KeepBest(pl.Callback):
-            def __init__(self) -> None:
-                self.best = float("inf")
-                self.state = None
-                self.history: list[dict] = []
-
-            def on_validation_epoch_end(self, trainer: Any, module: Any) -> None:
-                if trainer.sanity_checking:
-                    return
-                val = trainer.callback_metrics.get("val_loss")
-                if val is None:
-                    return
-                val = float(val)
-                train = trainer.callback_metrics.get("train_loss_epoch")
-                self.history.append(
-                    {
-                        "epoch": int(trainer.current_epoch),
-                        "val_loss": val,
-                        "train_loss": float(train) if train is not None else None,
-                    }
-                )
-                log.info("epoch %d val_loss %.4f", trainer.current_epoch, val)
-                if val < self.best:
-                    self.best = val
-                    self.state = copy.deepcopy(module.state_dict())
-
-        return KeepBest()
-
-
-class _Progress:
-    """Lightning callback printing one progress line per epoch (see :func:`fit`)."""
-
-    def __new__(cls, max_epochs: int, sink: bool | Callable[[str], None]) -> Any:
-        import lightning.pytorch as pl
-
-        emit = sink if callable(sink) else (lambda line: print(line, file=sys.stderr, flush=True))
-
-        class Progress(pl.Callback):
-            def __init__(self) -> None:
-                self.t0: float | None = None
-                self.samples = 0
-
-            def on_train_start(self, trainer: Any, module: Any) -> None:
-                self.t0 = time.perf_counter()
-
-            def on_train_batch_end(
-                self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int
-            ) -> None:
-                self.samples += int(batch[0]["encoder_cont"].shape[0])
-
-            def on_validation_epoch_end(self, trainer: Any, module: Any) -> None:
-                if trainer.sanity_checking or self.t0 is None:
-                    return
-                m = trainer.callback_metrics
-                done = int(trainer.current_epoch) + 1
-                elapsed = time.perf_counter() - self.t0
-                left = elapsed / done * max(max_epochs - done, 0)
-                train = m.get("train_loss_epoch", m.get("train_loss_step"))
-                val = m.get("val_loss")
-                emit(
-                    f"epoch {done}/{max_epochs}  train_loss "
-                    f"{float(train) if train is not None else float('nan'):.4f}  val_loss "
-                    f"{float(val) if val is not None else float('nan'):.4f}  "
-                    f"{self.samples / max(elapsed, 1e-9):.0f} samples/s  elapsed {elapsed:.0f} s  "
-                    f"left <= {left:.0f} s"
-                )
-
-        return Progress()
-
-
 def fit(
     frame: pd.DataFrame,
     *,
@@ -366,18 +288,44 @@ def fit(
     val_years: Iterable[int],
     config: TFTConfig,
     progress: bool | Callable[[str], None] = True,
+    devices: int = 1,
 ) -> TFTModel:
     """Train a TFT on ``frame`` (:func:`pipeline.feature_frame`) with the given years.
 
     Windows whose target hours all fall in ``train_years`` train the model; those in
     ``val_years`` drive early stopping (lowest mean quantile loss kept).
 
-    ``progress``: after every epoch print one line (epoch, train and validation loss,
-    samples/s, elapsed and estimated time left) to stderr (``True``), hand it to a callable
-    (e.g. ``log.info``), or stay silent (``False``).
+    Parameters
+    ----------
+    frame
+        Hourly feature frame (:func:`pipeline.feature_frame`).
+    train_years, val_years
+        Years (UTC) whose windows train the model / drive early stopping.
+    config
+        Preset and schedule (:func:`get_config`).
+    progress
+        After every epoch print one line (epoch, train and validation loss, samples/s,
+        elapsed and estimated time left) to stderr (``True``), hand it to a callable (e.g.
+        ``log.info``), or stay silent (``False``).
+    devices
+        CPU processes. ``> 1``: Lightning DDP (forked workers, ``gloo`` backend); each
+        process trains on its share of every epoch's batches
+        (:class:`pipeline.ShardedBatchSampler`), gradients are averaged, every process
+        validates all validation windows. The effective batch is ``devices *
+        config.batch_size`` windows. On a GPU machine the same strategy scales out.
+
+    Returns
+    -------
+    TFTModel
+        The network with the weights of the lowest validation loss, its config and metadata.
     """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping
+
+    from forecasting.models.callbacks import KeepBest, Progress
+
+    if int(devices) < 1:
+        raise ValueError(f"devices={devices}: give 1 (one process) or more (DDP on CPU)")
 
     set_determinism(config)
     started = time.time()
@@ -420,14 +368,19 @@ def fit(
         if config.storm_weight != 1.0
         else None
     )
-    keep = _KeepBest()
-    callbacks = [EarlyStopping("val_loss", patience=config.patience, mode="min"), keep]
+    keep = KeepBest()
+    callbacks: list[pl.Callback] = [
+        EarlyStopping("val_loss", patience=config.patience, mode="min"),
+        keep,
+    ]
     if progress:
-        callbacks.append(_Progress(config.max_epochs, progress))
+        callbacks.append(Progress(config.max_epochs, progress))
     trainer = pl.Trainer(
         max_epochs=config.max_epochs,
         accelerator="cpu",
-        devices=1,
+        devices=int(devices),
+        strategy=_strategy(int(devices)),
+        use_distributed_sampler=False,
         deterministic=True,
         logger=False,
         enable_checkpointing=False,
@@ -443,6 +396,8 @@ def fit(
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
+        # under DDP every rank validates all windows: the epoch metrics agree without syncing
+        warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
         trainer.fit(
             network,
             train_dataloaders=source.loader(
@@ -452,13 +407,13 @@ def fit(
                 seed=config.seed,
                 weights=weights,
                 plasma_dropout=config.plasma_dropout,
+                shard=True,
             ),
             val_dataloaders=source.loader(
                 val_rows_used, batch_size=config.batch_size, shuffle=False
             ),
         )
-    if keep.state is not None:
-        network.load_state_dict(keep.state)
+    keep.recover(trainer)  # the record of a DDP worker; the weights are already the best
     network.eval()
     labels = pd.DatetimeIndex(frame.index)
     meta = {
@@ -476,7 +431,8 @@ def fit(
         "n_train_windows_near_storms": int((weights > 1).sum()) if weights is not None else None,
         "targets": list(pipeline.TARGETS),
         "quantiles": list(config.quantiles),
-        "epochs_run": int(trainer.current_epoch),
+        "epochs_run": len(keep.history),
+        "devices": int(devices),
         "history": keep.history,
         "best_val_loss": keep.best if np.isfinite(keep.best) else None,
         "train_seconds": round(time.time() - started, 1),
@@ -484,6 +440,19 @@ def fit(
     model = TFTModel(network=network, config=config, metadata=meta)
     model.metadata["interpretation"] = interpretation(model, source, val_rows_used)
     return model
+
+
+def _strategy(devices: int) -> Any:
+    """Lightning strategy: ``"auto"`` for one process, DDP on ``gloo`` for several.
+
+    The workers are forked (Lightning's ``ddp_fork``): nothing is pickled, they start in
+    about a second, and it works from scripts, notebooks and tests alike (CPU only).
+    """
+    if devices == 1:
+        return "auto"
+    from lightning.pytorch.strategies import DDPStrategy
+
+    return DDPStrategy(process_group_backend="gloo", start_method="fork")
 
 
 def interpretation(
