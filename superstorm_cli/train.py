@@ -8,6 +8,7 @@ folder through the loopback mirror into the store; ``--train-years`` / ``--val-y
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -40,6 +41,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=24,
         help="forecast lead times 1..HORIZON hours (24; 72 for the 3-day variant)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one line per epoch on stderr: epoch, loss, samples/s, time left "
+        "(default: on when stderr is a terminal)",
+    )
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train in N CPU processes together (Lightning DDP on gloo; default 1)",
     )
     p.add_argument(
         "--evaluate",
@@ -88,18 +103,57 @@ def ingest_folder(data: str | None) -> None:
     print(f"ingested {data} into the store ({len(summary) - len(failed)} sources)")
 
 
+def show_progress(asked: bool | None) -> bool:
+    """Whether ``superstorm train`` prints its per-epoch progress lines.
+
+    Parameters
+    ----------
+    asked
+        ``--progress`` (True), ``--no-progress`` (False) or neither (None).
+
+    Returns
+    -------
+    bool
+        ``asked`` when given, else whether stderr is a terminal (an interactive run).
+    """
+    if asked is not None:
+        return bool(asked)
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
 def run_train(args: argparse.Namespace) -> int:
+    """Run ``superstorm train``: ingest ``--data`` if given, train, register, evaluate.
+
+    Parameters
+    ----------
+    args
+        The parsed ``train`` options.
+
+    Returns
+    -------
+    int
+        0 on success (errors raise and the CLI turns them into exit status 2).
+    """
     from forecasting.models.train import evaluate_version, train
     from forecasting.splits import configured_split
 
     if args.horizon < 1:
         raise ValueError(f"--horizon {args.horizon}: give a positive number of hours (24 or 72)")
+    if args.devices < 1:
+        raise ValueError(f"--devices {args.devices}: give 1 or more CPU processes")
     split = configured_split(
         args.preset, train=args.train_years, validate=args.val_years, test=args.test_years
     )
     ingest_folder(args.data)
     overrides = {"horizon": args.horizon} if args.horizon != 24 else None
-    version = train(args.preset, split=split, promote=args.promote, overrides=overrides)
+    version = train(
+        args.preset,
+        split=split,
+        promote=args.promote,
+        overrides=overrides,
+        progress=show_progress(args.progress),
+        devices=args.devices,
+    )
     print(f"trained TFT version {version}")
     if args.evaluate:
         reports = _reports(args)

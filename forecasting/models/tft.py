@@ -203,12 +203,49 @@ def make_loss(quantiles: Sequence[float] = QUANTILES) -> Any:
 
 
 def build_network(template: Any, config: TFTConfig) -> Any:
-    """``TemporalFusionTransformer.from_dataset`` on the template dataset."""
+    """``TemporalFusionTransformer.from_dataset`` on the template dataset, set up to train fast.
+
+    Parameters
+    ----------
+    template
+        ``TimeSeriesDataSet`` whose parameters define the network's inputs.
+    config
+        Architecture and learning rate.
+
+    Returns
+    -------
+    TemporalFusionTransformer
+        With the training-speed settings of :func:`train_fast`.
+    """
     from pytorch_forecasting import TemporalFusionTransformer
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
-        return _from_dataset(TemporalFusionTransformer, template, config)
+        return train_fast(_from_dataset(TemporalFusionTransformer, template, config))
+
+
+def train_fast(network: Any) -> Any:
+    """Make each training step cheaper without changing what is learnt.
+
+    * Adam runs as one fused kernel over all ~400 parameter tensors (``fused=True``, the
+      same update as the per-tensor loop; ~10 % of a CPU step went to the loop);
+    * pytorch-forecasting's per-batch validation metrics (SMAPE, MAE, RMSE, MAPE per target,
+      ``logging_metrics``) are not computed: nothing reads them, early stopping and the kept
+      weights use ``val_loss`` (the quantile loss), which is unchanged.
+
+    Parameters
+    ----------
+    network
+        A ``TemporalFusionTransformer``.
+
+    Returns
+    -------
+    TemporalFusionTransformer
+        The same network, changed in place.
+    """
+    network.hparams.optimizer_params = {**(network.hparams.optimizer_params or {}), "fused": True}
+    network.logging_metrics = torch.nn.ModuleList()
+    return network
 
 
 def _from_dataset(cls: Any, template: Any, config: TFTConfig) -> Any:
