@@ -352,9 +352,12 @@ def fit(
     devices
         CPU processes. ``> 1``: Lightning DDP (forked workers, ``gloo`` backend); each
         process trains on its share of every epoch's batches
-        (:class:`pipeline.ShardedBatchSampler`), gradients are averaged, every process
-        validates all validation windows. The effective batch is ``devices *
-        config.batch_size`` windows. On a GPU machine the same strategy scales out.
+        (:class:`pipeline.ShardedBatchSampler`; ``limit_train_batches`` is split between
+        them, so an epoch holds the same windows), gradients are averaged, every process
+        validates all validation windows. An optimiser step then sees ``devices *
+        config.batch_size`` windows and an epoch has ``1 / devices`` as many steps. Forked
+        workers: call it from the main thread (not inside a threaded server). A callable
+        ``progress`` is called in the rank-0 worker.
 
     Returns
     -------
@@ -435,7 +438,10 @@ def fit(
         enable_model_summary=False,
         num_sanity_val_steps=0,
         gradient_clip_val=config.gradient_clip_val,
-        limit_train_batches=config.limit_train_batches or 1.0,
+        # per rank: an epoch holds the same windows with any number of processes
+        limit_train_batches=-(-config.limit_train_batches // int(devices))
+        if config.limit_train_batches
+        else 1.0,
         limit_val_batches=1.0,
         callbacks=callbacks,
     )
