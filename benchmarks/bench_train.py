@@ -7,14 +7,18 @@ loopback mirror into a temporary store and read back with ``build_dataset``):
 2. a training-step loop: forward, quantile loss, backward, Adam step on each batch.
 
 Paths: the stock ``TimeSeriesDataSet`` dataloader and the pre-windowed tensors at
-``--batch-size``, and the pre-windowed tensors at ``--fast-batch-size`` (the tuned setting).
+``--batch-size`` with the per-tensor Adam loop, the pre-windowed tensors with the fused Adam
+that :func:`forecasting.models.tft.train_fast` sets, and that at ``--fast-batch-size``.
 Samples/s are given per wall second and per CPU second of this process (``time.process_time``):
-on a shared machine the CPU figure is the stable one.
+on a shared machine the CPU figure is the stable one; the training paths take turns for
+``--repeats`` rounds and the median is shown. The last line projects one training run of the
+preset from the tuned rate.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_train.py [--windows 4000] [--batch-size 128]
-        [--fast-batch-size 512] [--samples 3072] [--preset quick] [--threads 1] [--year 2005]
+        [--fast-batch-size 512] [--samples 3072] [--repeats 3] [--preset quick] [--threads 1]
+        [--year 2005]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,14 +83,21 @@ def _setup(args):
 
 
 STOCK, FAST = "stock TimeSeriesDataSet", "pre-windowed tensors"
+TUNED = "pre-windowed + fused Adam"
 
 
 def _loaders(stock, fast, rows, batch_size, fast_batch_size):
+    """Path name -> (make a loader, fused Adam)."""
     return {
-        STOCK: lambda: stock.to_dataloader(train=True, batch_size=batch_size, num_workers=0),
-        FAST: lambda: fast.loader(rows, batch_size=batch_size, shuffle=True),
-        f"pre-windowed, batch {fast_batch_size}": lambda: fast.loader(
-            rows, batch_size=fast_batch_size, shuffle=True
+        STOCK: (
+            lambda: stock.to_dataloader(train=True, batch_size=batch_size, num_workers=0),
+            False,
+        ),
+        FAST: (lambda: fast.loader(rows, batch_size=batch_size, shuffle=True), False),
+        TUNED: (lambda: fast.loader(rows, batch_size=batch_size, shuffle=True), True),
+        f"{TUNED}, batch {fast_batch_size}": (
+            lambda: fast.loader(rows, batch_size=fast_batch_size, shuffle=True),
+            True,
         ),
     }
 
@@ -93,7 +105,9 @@ def _loaders(stock, fast, rows, batch_size, fast_batch_size):
 def bench_loading(loaders) -> dict[str, tuple[float, float]]:
     """(wall, CPU) samples per second for one pass of batches (no model)."""
     out = {}
-    for name, make in loaders.items():
+    for name, (make, fused) in loaders.items():
+        if fused:
+            continue  # same batches as its plain twin
         loader = make()
         n, t0, c0 = 0, time.perf_counter(), time.process_time()
         for x, _ in loader:
@@ -102,30 +116,37 @@ def bench_loading(loaders) -> dict[str, tuple[float, float]]:
     return out
 
 
-def bench_training(loaders, network, samples: int) -> dict[str, tuple[float, float]]:
-    """(wall, CPU) samples per second over ``samples`` windows of optimisation steps.
+def bench_training(loaders, network, samples: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) samples per second over ``samples`` windows of optimisation steps.
 
-    Each step: forward, quantile loss, backward, Adam step. One warm-up step per path.
+    Each step: forward, quantile loss, backward, gradient-norm clip (as Lightning does with
+    ``gradient_clip_val``), Adam step. The paths take turns, ``repeats`` rounds, so that the
+    load of a shared machine falls on all of them alike; the median round is reported.
     """
-    out = {}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in loaders}
     state = {k: v.clone() for k, v in network.state_dict().items()}
-    for name, make in loaders.items():
-        network.load_state_dict(state)
-        network.train()
-        opt = torch.optim.Adam(network.parameters(), lr=1e-3)
-        batches = _endless(make)
-        _step(network, opt, *next(batches))  # warm-up
-        n, t0, c0 = 0, time.perf_counter(), time.process_time()
-        while n < samples:
-            n += _step(network, opt, *next(batches))
-        out[name] = (n / (time.perf_counter() - t0), n / (time.process_time() - c0))
-    return out
+    for _ in range(repeats):
+        for name, (make, fused) in loaders.items():
+            network.load_state_dict(state)
+            network.train()
+            opt = torch.optim.Adam(network.parameters(), lr=1e-3, fused=fused)
+            batches = _endless(make)
+            _step(network, opt, *next(batches))  # warm-up
+            n, t0, c0 = 0, time.perf_counter(), time.process_time()
+            while n < samples:
+                n += _step(network, opt, *next(batches))
+            runs[name].append((n / (time.perf_counter() - t0), n / (time.process_time() - c0)))
+    return {
+        name: (float(np.median([w for w, _ in r])), float(np.median([c for _, c in r])))
+        for name, r in runs.items()
+    }
 
 
 def _step(network, opt, x, y) -> int:
     loss = network.loss(network(x)["prediction"], y)
     opt.zero_grad()
     loss.backward()
+    torch.nn.utils.clip_grad_norm_(network.parameters(), 0.1)
     opt.step()
     return int(x["encoder_cont"].shape[0])
 
@@ -135,12 +156,34 @@ def _endless(make):
         yield from make()
 
 
+def projection(config, cpu_rate: float, cores: int = 2) -> str:
+    """Minutes one training run of ``config`` takes at ``cpu_rate`` samples per CPU second.
+
+    Training windows = ``max_epochs * limit_train_batches * batch_size`` (early stopping can
+    only shorten it); validation forward passes cost about a third of a training step per
+    window. ``cores`` processes (``fit(devices=cores)``, DDP) are assumed to scale linearly.
+    """
+    from forecasting.models.tft import PRESET_YEARS
+
+    train = config.max_epochs * config.limit_train_batches * config.batch_size
+    val = len(PRESET_YEARS[config.preset]["validate"]) * 8760 // config.val_stride
+    if config.limit_val_batches:
+        val = min(val, config.limit_val_batches * config.batch_size)
+    cpu_s = (train + config.max_epochs * val / 3) / cpu_rate
+    return (
+        f"{config.preset} preset: {train} training windows + {config.max_epochs} x {val} "
+        f"validation windows at {cpu_rate:.0f} samples/CPU-s = {cpu_s / 60:.1f} CPU-min, "
+        f"{cpu_s / 60 / cores:.1f} min on {cores} quiet cores (fit(devices={cores}))"
+    )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--windows", type=int, default=4000)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--fast-batch-size", type=int, default=512)
     p.add_argument("--samples", type=int, default=3072, help="windows per training benchmark")
+    p.add_argument("--repeats", type=int, default=3, help="rounds of the training benchmark")
     p.add_argument("--preset", default="quick")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--year", type=int, default=2005)
@@ -151,17 +194,17 @@ def main(argv=None) -> int:
         f"{len(rows)} windows (encoder {config.encoder_length} h, horizon {config.horizon} h), "
         f"batch {args.batch_size}, preset {args.preset}, {args.threads} thread(s)"
     )
+    training = bench_training(loaders, network, args.samples, args.repeats)
     for title, res in (
         ("data loading", bench_loading(loaders)),
-        (
-            f"training steps ({args.samples} windows)",
-            bench_training(loaders, network, args.samples),
-        ),
+        (f"training steps ({args.samples} windows, median of {args.repeats} rounds)", training),
     ):
         print(f"{title}: samples/s (wall | CPU) and CPU ratio to the stock path")
         base = res[STOCK][1]
         for name, (wall, cpu) in res.items():
-            print(f"  {name:>30}: {wall:10.0f} | {cpu:10.0f}   {cpu / base:6.2f}x")
+            print(f"  {name:>36}: {wall:10.0f} | {cpu:10.0f}   {cpu / base:6.2f}x")
+    full = replace(config, batch_size=args.batch_size)
+    print("projection, " + projection(full, training[TUNED][1]))
     return 0
 
 

@@ -17,8 +17,13 @@ The same file configures the merged dataset and the year split::
     validate = "2013-2014"
     test = "2015-"
 
-(:func:`dataset_priority`, :func:`split_years`; read by :func:`data_sources.dataset.build_dataset`
-and :func:`forecasting.splits.configured_split`).
+    [tft.quick]                 # TFT settings of a preset ([tft] the full one), e.g. a
+    max_epochs = 1              # tiny, seconds-long training for smoke tests and CI
+    limit_train_batches = 2
+
+(:func:`dataset_priority`, :func:`split_years`, :func:`tft_overrides`; read by
+:func:`data_sources.dataset.build_dataset`, :func:`forecasting.splits.configured_split` and
+:func:`forecasting.models.train.train`).
 
 The store lives in ``$SUPERSTORM_HOME`` (default ``~/.superstorm``).
 """
@@ -218,3 +223,36 @@ def mirror_url(mirror: str, upstream: str) -> str:
     """
     parts = urlsplit(upstream)
     return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}".rstrip("/")
+
+
+def tft_overrides(preset: str = "full") -> dict[str, object]:
+    """Read the TFT settings of ``preset`` from ``config.toml``: field -> value.
+
+    ``[tft]`` holds the full preset's settings and ``[tft.quick]`` the quick preset's; keys
+    are :class:`forecasting.models.tft.TFTConfig` fields (``max_epochs``, ``hidden_size``,
+    ``limit_train_batches`` ...), checked by :func:`forecasting.models.train.train`.
+
+    Parameters
+    ----------
+    preset
+        ``full`` or ``quick``.
+
+    Returns
+    -------
+    dict
+        Field -> value; empty when the file or the table is absent.
+
+    Raises
+    ------
+    ValueError
+        If ``[tft]`` or the preset's table is not a table.
+    """
+    table = _config_file().get("tft", {})
+    path = home() / "config.toml"
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [tft] must be a table, e.g. max_epochs = 20")
+    if preset != "full":
+        table = table.get(preset, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: [tft.{preset}] must be a table, e.g. max_epochs = 1")
+    return {k: v for k, v in table.items() if not isinstance(v, dict)}

@@ -8,6 +8,7 @@ folder through the loopback mirror into the store; ``--train-years`` / ``--val-y
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -52,6 +53,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help="torch CPU threads for training (default: the preset's; 1 on a shared machine)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one line per epoch on stderr: epoch, loss, samples/s, time left "
+        "(default: on when stderr is a terminal)",
+    )
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train in N CPU processes together (Lightning DDP on gloo; default 1)",
     )
     p.add_argument(
         "--evaluate",
@@ -116,6 +131,24 @@ def ingest_folder(data: str | None) -> None:
     print(f"ingested {data} into the store ({len(summary) - len(failed)} sources)")
 
 
+def show_progress(asked: bool | None) -> bool:
+    """Whether ``superstorm train`` prints its per-epoch progress lines.
+
+    Parameters
+    ----------
+    asked
+        ``--progress`` (True), ``--no-progress`` (False) or neither (None).
+
+    Returns
+    -------
+    bool
+        ``asked`` when given, else whether stderr is a terminal (an interactive run).
+    """
+    if asked is not None:
+        return bool(asked)
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train a TFT (``superstorm train``), register it, optionally score it.
 
@@ -137,6 +170,9 @@ def run_train(args: argparse.Namespace) -> int:
         - ``horizon`` (int): forecast leads 1..HORIZON h (default 24; 72 for the 3-day
           outlook);
         - ``threads`` (int or None): torch CPU threads for training (default the preset's);
+        - ``progress`` (bool or None): per-epoch progress lines on stderr (None: when stderr
+          is a terminal);
+        - ``devices`` (int): CPU processes training together (Lightning DDP on gloo);
         - ``evaluate`` (bool): score the new version afterwards;
         - ``reports`` (str or None): folder of the skill report (default
           ``$SUPERSTORM_HOME/reports``).
@@ -152,6 +188,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.horizon < 1:
         raise ValueError(f"--horizon {args.horizon}: give a positive number of hours (24 or 72)")
+    if args.devices < 1:
+        raise ValueError(f"--devices {args.devices}: give 1 or more CPU processes")
     split = configured_split(
         args.preset, train=args.train_years, validate=args.val_years, test=args.test_years
     )
@@ -165,7 +203,14 @@ def run_train(args: argparse.Namespace) -> int:
         overrides["horizon"] = args.horizon
     if args.threads is not None:
         overrides["threads"] = args.threads
-    version = train(args.preset, split=split, promote=args.promote, overrides=overrides or None)
+    version = train(
+        args.preset,
+        split=split,
+        promote=args.promote,
+        overrides=overrides or None,
+        progress=show_progress(args.progress),
+        devices=args.devices,
+    )
     print(f"trained TFT version {version}")
     if args.evaluate:
         reports = _reports(args)

@@ -1080,6 +1080,7 @@ class WindowSource:
         seed: int = 0,
         weights: np.ndarray | None = None,
         plasma_dropout: float = 0.0,
+        shard: bool = False,
     ) -> torch.utils.data.DataLoader:
         """Make a ``DataLoader`` whose items are whole batches (no per-sample Python work).
 
@@ -1099,6 +1100,10 @@ class WindowSource:
         plasma_dropout
             Fraction of windows whose plasma inputs are masked over the last 1..E hours
             (uniform), see :meth:`mask_plasma`.
+        shard
+            Under ``torch.distributed`` (e.g. Lightning DDP), each rank iterates over its own
+            share of every epoch's batches (:class:`ShardedBatchSampler`), like
+            ``torch.utils.data.DistributedSampler``. Outside a process group it is a no-op.
 
         Returns
         -------
@@ -1120,9 +1125,95 @@ class WindowSource:
         return torch.utils.data.DataLoader(
             _Batches(self, np.asarray(rows), plasma_dropout=plasma_dropout, seed=seed),
             batch_size=None,
-            sampler=torch.utils.data.BatchSampler(base, batch_size=batch_size, drop_last=False),
+            sampler=ShardedBatchSampler(base, batch_size, enabled=shard),
             num_workers=0,
         )
+
+
+class ShardedBatchSampler(torch.utils.data.Sampler):
+    """Batches of a sampler, split between the ranks of a ``torch.distributed`` group.
+
+    Every rank draws the same batches (the base sampler is seeded alike on every rank), pads
+    the epoch's list of batches by repeating its first ones to a multiple of the world size,
+    and keeps batches ``rank, rank + world, ...``: the ranks see disjoint windows (but for the
+    padding), the same number of batches (so DDP's gradient all-reduce never waits on a rank
+    that has finished), and together one epoch of the base sampler. This is
+    ``torch.utils.data.DistributedSampler``'s contract at the level of whole batches, so it
+    also holds for the storm-weighted draw (:func:`storm_weights`). With one process, no
+    process group or ``enabled=False`` it yields every batch.
+
+    Parameters
+    ----------
+    sampler
+        Base sampler of positions (random, weighted or sequential).
+    batch_size
+        Positions per batch.
+    enabled
+        Shard when a process group of more than one rank is initialised.
+    num_replicas, rank
+        World size and this process's rank, as for ``DistributedSampler`` (default: those of
+        the initialised process group, read when iterating).
+    """
+
+    def __init__(
+        self,
+        sampler: torch.utils.data.Sampler,
+        batch_size: int,
+        *,
+        enabled: bool = True,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+    ) -> None:
+        self.batches = torch.utils.data.BatchSampler(
+            sampler, batch_size=batch_size, drop_last=False
+        )
+        self.enabled = bool(enabled)
+        if (num_replicas is None) != (rank is None) or (
+            num_replicas is not None and not 0 <= int(rank) < int(num_replicas)  # type: ignore[arg-type]
+        ):
+            raise ValueError(
+                f"num_replicas={num_replicas}, rank={rank}: give both (0 <= rank < num_replicas) "
+                "or neither (read them from torch.distributed)"
+            )
+        self.fixed = None if num_replicas is None else (int(rank), int(num_replicas))  # type: ignore[arg-type]
+
+    def _rank_world(self) -> tuple[int, int]:
+        if not self.enabled:
+            return 0, 1
+        if self.fixed is not None:
+            return self.fixed
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            return int(dist.get_rank()), int(dist.get_world_size())
+        return 0, 1
+
+    def __iter__(self) -> Any:
+        """Yield this rank's batches (lists of positions) of one epoch.
+
+        Returns
+        -------
+        Iterator[list[int]]
+            The batches.
+        """
+        rank, world = self._rank_world()
+        if world == 1:
+            yield from self.batches
+            return
+        batches = list(self.batches)
+        pad = (-len(batches)) % world
+        batches += (batches * (pad // max(len(batches), 1) + 1))[:pad]
+        yield from batches[rank::world]
+
+    def __len__(self) -> int:
+        """Batches per epoch on this rank.
+
+        Returns
+        -------
+        int
+            ``ceil(batches / world size)``.
+        """
+        _, world = self._rank_world()
+        return -(-len(self.batches) // world)
 
 
 class _Batches(torch.utils.data.Dataset):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +261,8 @@ def train(
     metrics: bool = True,
     store: Store | None = None,
     calibrate: bool = True,
+    progress: bool | Callable[[str], None] = False,
+    devices: int = 1,
 ) -> str:
     """Train, validate and register a TFT; return the registry version.
 
@@ -276,7 +278,9 @@ def train(
     out
         ``SUPERSTORM_HOME`` for the registry and the store (default: the environment's).
     overrides
-        :class:`forecasting.models.tft.TFTConfig` fields to change (e.g. ``{"max_epochs": 1}``).
+        :class:`forecasting.models.tft.TFTConfig` fields to change (e.g. ``{"max_epochs": 1}``);
+        they win over the ``[tft]`` / ``[tft.quick]`` table of ``config.toml``
+        (:func:`data_sources.config.tft_overrides`), which wins over the preset.
     promote
         Point the registry's ``current`` at the new version.
     metrics
@@ -293,11 +297,13 @@ def train(
         ``metadata.json`` (``calibration``), and score the validation metrics (in-sample for the
         calibration) and choose the decision probabilities on the calibrated forecast; the
         uncalibrated metrics go to ``metrics.validation_uncalibrated``.
-
-    Returns
-    -------
-    str
-        The registry version saved.
+    progress
+        One line per epoch (epoch, train and validation loss, samples/s, time left): ``True``
+        prints it to stderr, a callable receives it, ``False`` (default) stays silent
+        (:func:`forecasting.models.tft.fit`; the CLI turns it on when interactive).
+    devices
+        CPU processes training together (Lightning DDP on gloo, see
+        :func:`forecasting.models.tft.fit`); 1: one process.
 
     Returns
     -------
@@ -308,10 +314,11 @@ def train(
     ------
     ValueError
         If the store lacks the split's years ("no solar wind in the store for 1998-2012: run
-        `superstorm ingest ...`"), or ``data`` is neither a dataset nor None.
+        `superstorm ingest ...`"), ``data`` is neither a dataset nor None, or ``config.toml``
+        names a TFT setting that does not exist.
     """
     _check_data(data)
-    config = get_config(preset, **(overrides or {}))
+    config = get_config(preset, **{**configured_overrides(preset), **(overrides or {})})
     split = split if split is not None else default_split(preset)
     started = time.time()
     ds = data if data is not None else splits.load_training_data(split, store=_store(store, out))
@@ -329,7 +336,14 @@ def train(
     )
     frame = pipeline.feature_frame(keep)
     log.info("training TFT preset=%s on %s, validating on %s", preset, train_years, val_years)
-    model = fit(frame, train_years=train_years, val_years=val_years, config=config)
+    model = fit(
+        frame,
+        train_years=train_years,
+        val_years=val_years,
+        config=config,
+        progress=progress,
+        devices=devices,
+    )
     model.metadata["split"]["test"] = list(split.test)
     model.metadata["split"]["ranges"] = {
         p: splits.format_years(getattr(split, p)) for p in ("train", "validate", "test")
@@ -356,6 +370,43 @@ def train(
         registry.promote(version, home=out)
     log.info("saved TFT %s (%.0f s)", version, time.time() - started)
     return version
+
+
+def configured_overrides(preset: str) -> dict:
+    """Return the ``config.toml`` TFT settings of ``preset``, checked against the fields.
+
+    Parameters
+    ----------
+    preset
+        ``quick`` or ``full``.
+
+    Returns
+    -------
+    dict
+        :class:`forecasting.models.tft.TFTConfig` field -> value (empty without a table).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the unknown key and the known fields.
+    """
+    import dataclasses
+
+    from data_sources import config as ss_config
+    from forecasting.models.tft import TFTConfig
+
+    table = ss_config.tft_overrides(preset)
+    known = {f.name for f in dataclasses.fields(TFTConfig)} - {"preset"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        section = "[tft]" if preset == "full" else f"[tft.{preset}]"
+        raise ValueError(
+            f"{ss_config.home() / 'config.toml'}: {section} {unknown[0]} is not a TFT setting; "
+            f"use one of {sorted(known)}"
+        )
+    if table:
+        log.info("config.toml TFT settings for preset %s: %s", preset, table)
+    return dict(table)
 
 
 def evaluate_version(

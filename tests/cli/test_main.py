@@ -120,4 +120,3 @@ def test_lightning_run_lines_are_quiet_by_default():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "GPU available" not in proc.stdout + proc.stderr
-

@@ -2,7 +2,9 @@
 
 Every ``superstorm ...`` line of the README's ``bash`` blocks and its Python snippet run as a
 user would type them, one after the other in one home, against the loopback mirror of the
-recorded data (``../shared/data`` in a command is that folder). The only lines not run are
+recorded data (``../shared/data`` in a command is that folder). The home's ``config.toml``
+shrinks the quick preset to the tiny test settings (``[tft.quick]``), so ``superstorm train``
+trains a real (small) model in seconds. The only lines not run are
 listed in :data:`NOT_RUN` with the reason; a README line that is neither run nor listed fails
 the test, so the README cannot drift from what works.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shlex
 import signal
 import subprocess
@@ -112,8 +115,22 @@ def _run_server(argv: list[str], url: str, env: dict, cwd: Path) -> None:
                 proc.kill()
 
 
+def tiny_training(home: Path, settings: dict) -> None:
+    """Write ``home/config.toml`` with a ``[tft.quick]`` table of ``settings``.
+
+    The README's ``superstorm train --preset quick`` honours it (the documented
+    ``config.toml`` TFT settings, :func:`data_sources.config.tft_overrides`): the model is
+    trained, registered, evaluated and forecasts like the quick one, in seconds instead of
+    minutes.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    lines = ["[tft.quick]", *(f"{k} = {v!r}" for k, v in settings.items())]
+    (home / "config.toml").write_text("\n".join(lines) + "\n")
+
+
 @pytest.mark.slow
-def test_readme_commands_run_in_order(tmp_path, mirror, data_dir):
+def test_readme_commands_run_in_order(tmp_path, mirror, data_dir, tiny_tft):
+    tiny_training(tmp_path / "home", tiny_tft)
     env = dict(os.environ)
     env.update(
         SUPERSTORM_HOME=str(tmp_path / "home"),
@@ -126,8 +143,18 @@ def test_readme_commands_run_in_order(tmp_path, mirror, data_dir):
     )
     work = tmp_path / "work"
     work.mkdir()
-    ran = []
+    ran: list[str] = []
+
+    def done(name: str) -> None:  # record the step; print its wall and CPU s (pytest -s)
+        ran.append(name)
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = cpu.ru_utime + cpu.ru_stime - cpu_started
+        print(f"{time.perf_counter() - started:6.1f} s wall {cpu_s:6.1f} s CPU  {name[:70]}")
+
     for kind, step in readme_steps():
+        started = time.perf_counter()
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_started = cpu.ru_utime + cpu.ru_stime
         if kind == "python":
             code = step.replace("../shared/data", str(data_dir))
             proc = subprocess.run(
@@ -139,7 +166,7 @@ def test_readme_commands_run_in_order(tmp_path, mirror, data_dir):
                 timeout=900,
             )
             assert proc.returncode == 0, f"README python block failed:\n{proc.stderr[-3000:]}"
-            ran.append("python block")
+            done("python block")
             continue
         if _skipped(step):
             continue
@@ -148,18 +175,18 @@ def test_readme_commands_run_in_order(tmp_path, mirror, data_dir):
         if server is not None:
             port = re.search(r"--port (\d+)", step)
             _run_server(argv, server.format(port=port[1] if port else 8050), env, work)
-            ran.append(step)
+            done(step)
             continue
         proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, timeout=900)
         if step in NEEDS_LIVE_DATA:
             assert proc.returncode == 2 and NEEDS_LIVE_DATA[step] in proc.stderr, proc.stderr
             assert "Traceback" not in proc.stderr
-            ran.append(step)
+            done(step)
             continue
         assert proc.returncode == 0, (
             f"README command {step!r} exited {proc.returncode}:\n"
             f"{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}"
         )
-        ran.append(step)
+        done(step)
     assert any(s.startswith("superstorm forecast") for s in ran)
     assert any(s.startswith("superstorm train") for s in ran)

@@ -6,23 +6,23 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from data_sources.mirror.server import default_data_dir
 from data_sources.store import Store
-from forecasting.models import registry, tft
+from forecasting.models import registry
 from superstorm_cli.main import main
 
 warnings.filterwarnings("ignore")
 
 
-@pytest.fixture
-def tiny_quick(monkeypatch, tiny_tft):
-    """The quick preset shrunk to the shared tiny TFT settings (trains in seconds)."""
-    monkeypatch.setitem(tft.PRESETS, "quick", replace(tft.PRESETS["quick"], **tiny_tft))
+def tiny_config_toml(home, tiny_tft) -> None:
+    """``config.toml`` with a ``[tft.quick]`` table of the tiny settings."""
+    home.mkdir(parents=True, exist_ok=True)
+    lines = ["[tft.quick]"] + [f"{k} = {v!r}" for k, v in tiny_tft.items()]
+    (home / "config.toml").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture
@@ -33,19 +33,21 @@ def empty_data(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.mark.timeout(120)
-def test_train_quick_from_the_ingested_store(
-    mirrored_home, empty_data, tiny_quick, capsys, tmp_path
-):
+@pytest.mark.timeout(400)
+def test_train_quick_from_the_ingested_store(mirrored_home, empty_data, tiny_tft, capsys, tmp_path):
+    tiny_config_toml(mirrored_home, tiny_tft)  # the documented [tft.quick] table shrinks it
     assert (
         main(["ingest", "--source", "omni2", "--start", "2004-01-01", "--end", "2008-01-01"]) == 0
     )
     assert Store().years("omni2") == [2004, 2005, 2006, 2007]
     capsys.readouterr()
     t0 = time.perf_counter()
-    assert main(["train", "--preset", "quick"]) == 0
+    assert main(["train", "--preset", "quick", "--progress"]) == 0
     seconds = time.perf_counter() - t0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    epochs = tiny_tft["max_epochs"]
+    progress = [line for line in err.splitlines() if line.startswith(f"epoch {epochs}/{epochs}")]
+    assert progress and "samples/s" in progress[0] and "left <=" in progress[0], err[-2000:]
     version = registry.resolve("latest")
     assert f"trained TFT version {version}" in out
     meta = json.loads((mirrored_home / "models" / "tft" / version / "metadata.json").read_text())
@@ -56,6 +58,7 @@ def test_train_quick_from_the_ingested_store(
     assert meta["data"]["variables"]["dst"].startswith("omni2=")
     assert meta["training_span"][0].startswith("2004-01")
     assert meta["metrics"]["validation"]["dst_rmse_1h"] > 0
+    assert meta["config"]["hidden_size"] == tiny_tft["hidden_size"]  # config.toml honoured
     print(f"store-based quick train (tiny settings): {seconds:.1f} s")
     # evaluate reads the model's own split from its metadata and the store: test year 2007
     reports = tmp_path / "reports"
@@ -106,3 +109,21 @@ def test_threads_and_part_options(home, monkeypatch, capsys):
     out = seen["evaluated"]["out_dir"]
     assert out.parts[-2:] == ("reports", Path(VALIDATION_REPORT).parent.name)
     assert main(["evaluate", "--part", "validate", "--test-years", "2007"]) == 2
+
+
+def test_unknown_config_toml_tft_setting_is_named(home, capsys):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[tft.quick]\nmax_epoch = 1\n")
+    assert main(["train", "--preset", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert "config.toml" in err and "max_epoch" in err and "max_epochs" in err
+
+
+def test_progress_is_shown_when_asked_or_interactive(monkeypatch):
+    from superstorm_cli.train import show_progress
+
+    assert show_progress(True) is True and show_progress(False) is False
+    monkeypatch.setattr("sys.stderr", type("Tty", (), {"isatty": lambda self: True})())
+    assert show_progress(None) is True
+    monkeypatch.setattr("sys.stderr", type("Pipe", (), {"isatty": lambda self: False})())
+    assert show_progress(None) is False
