@@ -20,7 +20,7 @@ WINDOW = dict(start="2000-03-01", end="2000-03-07")
 
 @pytest.fixture(scope="module", autouse=True)
 def harness():
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 

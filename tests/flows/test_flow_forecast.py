@@ -23,7 +23,7 @@ PLASMA = "services.swpc.noaa.gov/products/solar-wind/plasma-7-day.json"
 def harness():
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 

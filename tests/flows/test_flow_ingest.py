@@ -13,7 +13,7 @@ from flows.ingest import check_store, ingest_flow, ingest_source
 
 @pytest.fixture(scope="module")
 def harness():
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 
