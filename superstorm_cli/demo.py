@@ -145,12 +145,17 @@ def _run_steps(args: argparse.Namespace, data_dir: Path, server: MirrorServer | 
 
     t0 = _step("3/6 train the TFT (quick preset) from the store, score it beside the baselines")
     from forecasting.models import registry, train
+    from forecasting.models.promotion import VALIDATION_REPORT
 
     version = train.train(preset="quick", promote=True)
     print(f"  registered and promoted tft/{version} in {registry.root()}")
     reports = config.reports_dir()
     train.evaluate_version(version, out_dir=reports)
     print(f"  skill report: {reports.resolve() / 'skill.md'}")
+    # the validation-year report: the evidence the forecast picks its primary model per target by
+    validation = reports / Path(VALIDATION_REPORT).parent
+    train.evaluate_version(version, out_dir=validation, part="validate")
+    print(f"  validation report: {validation.resolve() / 'skill.md'}")
     _done(t0)
 
     t0 = _step(f"4/6 forecast run at {issue} UTC (archive, alerts, dashboards)")
