@@ -197,3 +197,14 @@ def test_two_products_in_one_source_rewrite_nothing_the_second_time(home):
     with xr.open_dataset(path) as ds:
         assert ds.attrs["cadence"] == "1min; 3h"
         assert ds.attrs["source"] == "SWPC Kp; SWPC plasma"
+
+
+def test_a_year_without_variables_is_read_not_dropped(home, omni_2023_24):
+    s = Store()
+    s.write("omni2", omni_2023_24)
+    empty = omni_2023_24.sel(time="2023").drop_vars(list(omni_2023_24.data_vars))
+    monkey = s._load_or_skip
+    s._load_or_skip = lambda source, year: empty if year == 2023 else monkey(source, year)
+    back = s.read("omni2", "2023-06-01", "2024-02-01")
+    assert back.sizes["time"] > 0 and "dst" in back  # 2024's values arrive, 2023 kept its hours
+    assert np.datetime64("2023-06-01T00:00") in back["time"].values

@@ -110,3 +110,8 @@ def test_backtest_load_data_reads_the_store_without_fallback(home, store_2005_20
         bt.load_data("2006-03-01", "2006-04-01")
     ds = splits.load_period("2006-03-01", "2006-04-01", store=store_2005_2007)
     assert ds.sizes["time"] == 31 * 24 and float(ds["dst"].min()) < 0
+
+
+def test_years_names_a_misspelt_part():
+    with pytest.raises(ValueError, match="unknown split part 'valid'"):
+        YearSplit().years("valid", [2013, 2014])
