@@ -34,8 +34,9 @@ import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from data_sources import timeconv  # noqa: E402
 from data_sources.store import Store  # noqa: E402
-from forecasting import splits  # noqa: E402
+from forecasting import schema, splits  # noqa: E402
 from forecasting.models import calibration, registry  # noqa: E402
 from forecasting.models.baselines import all_baselines  # noqa: E402
 from forecasting.models.ensemble import BlendWeights, blend_forecasts, fit_weights  # noqa: E402
@@ -46,7 +47,10 @@ from forecasting.verification import scores  # noqa: E402
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 SHOW = (1, 3, 6, 12, 24)
 BLEND_MEMBERS = {"dst": ("tft_cal", "obrien_mcpherron"), "kp": ("tft_cal", "persistence")}
-EVENTS = {"P(G1) Kp>=5-": scores.Event("kp", 14 / 3), "P(Dst<=-100)": scores.Event("dst", -100.0)}
+EVENTS = {
+    "P(G1) Kp>=5-": scores.Event("kp", schema.G_SCALE["G1"]),
+    "P(Dst<=-100)": scores.Event("dst", -100.0),
+}
 
 
 def _log(msg: str) -> None:
@@ -190,11 +194,8 @@ def tables(fcs: dict, ds: xr.Dataset, base_rates: dict) -> str:
     for k in models:
         for label, ev in EVENTS.items():
             p = scores.event_probability(fcs[k], ev)
-            from data_sources import timeconv
-
             obs = timeconv.observed_for(fcs[k], ds, ev.target)
-            occurred = (obs <= ev.threshold) if ev.below else (obs >= ev.threshold - 1e-6)
-            occurred = occurred.astype(float).where(np.isfinite(obs))
+            occurred = ev.occurred(obs).astype(float).where(np.isfinite(obs))
             bss = scores.brier_skill_score(p, occurred, base_rates[label])
             lines.append(_row(f"{k}, {label}", [_at(bss, h) for h in SHOW], "{:.3f}"))
     return "\n".join(lines)
@@ -221,10 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"model {model.version}; validate {val_years}; test {test_years}")
     train_ds = split.select(ds, "train")
     t = pd.DatetimeIndex(train_ds["time"].values)
-    kp, dst = train_ds["kp"].values, train_ds["dst"].values
     base_rates = {
-        "P(G1) Kp>=5-": float(np.nanmean(np.where(np.isfinite(kp), kp >= 14 / 3 - 1e-6, np.nan))),
-        "P(Dst<=-100)": float(np.nanmean(np.where(np.isfinite(dst), dst <= -100, np.nan))),
+        label: float(
+            ev.occurred(train_ds[ev.target]).where(np.isfinite(train_ds[ev.target])).mean()
+        )
+        for label, ev in EVENTS.items()
     }
     _log(f"base rates (training years {t.year.min()}-{t.year.max()}): {base_rates}")
     fcs = make_forecasts(model, ds, split, val_years, test_years, args.out)

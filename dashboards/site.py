@@ -22,7 +22,7 @@ import xarray as xr
 
 from dashboards import colors, figures
 from dashboards import pages as P
-from data_sources import live, rtqc
+from data_sources import rtqc, staleness
 from data_sources.dataset import build_dataset
 from data_sources.ingest import stored_span
 from data_sources.netcdf import NETCDF_LOCK, write_bytes_atomic
@@ -160,7 +160,7 @@ def freshness_table(
         rows[name] = {
             "newest sample ends": f"{end:%Y-%m-%d %H:%M}",
             "age at issue [h]": float(age / HOUR),
-            "status": live.age_status(live.group_of(name), age),
+            "status": staleness.age_status(staleness.group_of(name), age),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 

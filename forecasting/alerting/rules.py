@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_sources import live
+from data_sources import staleness
 from data_sources.timeconv import TimeLike, interval_end, known_at, latest_known, to_utc
 from forecasting.schema import G_SCALE as SCHEMA_G
 from forecasting.schema import exceedance_probability, exceeds, kp_label
@@ -318,7 +318,7 @@ class AlertConfig:
         lowest level for this long, and no WARNING of the family is active.
     stale_after
         STALE_INPUT when the newest solar-wind sample ended longer ago than this (default
-        :data:`data_sources.live.STALE_AFTER` ``["solar_wind"]``, the project's one policy).
+        :data:`data_sources.staleness.STALE_AFTER` ``["solar_wind"]``, the project's one policy).
     solar_wind_vars
         Variables whose newest finite sample defines input freshness.
     watch_days
@@ -347,7 +347,7 @@ class AlertConfig:
     warning_families: tuple[str, ...] = ("kp", "dst")
     alert_families: tuple[str, ...] = ("kp", "dst")
     quiet_after: timedelta = timedelta(hours=6)
-    stale_after: timedelta = live.STALE_AFTER["solar_wind"].to_pytimedelta()
+    stale_after: timedelta = staleness.STALE_AFTER["solar_wind"].to_pytimedelta()
     solar_wind_vars: tuple[str, ...] = ("v_sw", "bz_gsm")
     watch_days: int = 3
     catch_up: timedelta = timedelta(hours=48)

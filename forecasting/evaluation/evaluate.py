@@ -26,7 +26,6 @@ the TFT with the best baseline.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -775,10 +774,6 @@ def read_skill(path: str | Path) -> xr.Dataset:
     return out
 
 
-def _chmod_readable(path: Path) -> None:
-    os.chmod(path, 0o644)
-
-
 def write_skill_report(
     results: xr.Dataset,
     out_dir: str | Path | None = None,
@@ -809,12 +804,9 @@ def write_skill_report(
     out_dir = Path(out_dir) if out_dir is not None else config.reports_dir()
     cf = cf_skill(results)
     nc = out_dir / "skill.nc"
-    write_netcdf_atomic(cf, nc, encoding=_nc_encoding(cf))
-    _chmod_readable(nc)
+    write_netcdf_atomic(cf, nc, encoding=_nc_encoding(cf))  # 0644, as every writer
     md = out_dir / "skill.md"
-    text = _markdown(results, leads_h)
-    write_bytes_atomic(text, md)
-    _chmod_readable(md)
+    write_bytes_atomic(_markdown(results, leads_h), md)
     return nc, md
 
 

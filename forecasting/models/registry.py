@@ -145,10 +145,6 @@ def code_version() -> str:
             return "unknown"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    write_bytes_atomic(text, path)
-
-
 def list_versions(home: str | Path | None = None) -> list[str]:
     """List the saved versions, oldest first (names sort by creation time).
 
@@ -276,7 +272,7 @@ def update_metadata(version: str, updates: dict, *, home: str | Path | None = No
         raise ValueError(f"no model version {version!r} under {root(home)}")
     meta = json.loads(path.read_text())
     meta.update(updates)
-    _atomic_write_text(path, json.dumps(meta, indent=2, default=str))
+    write_bytes_atomic(json.dumps(meta, indent=2, default=str), path)
     return meta
 
 
@@ -394,7 +390,7 @@ def _load_hparams(folder: Path, version: str, config: TFTConfig) -> dict:
                 f"(hparams.pt) that holds more than plain model state, so it is not loaded "
                 f"({exc}); retrain with {retrain} (or delete {folder})"
             ) from None
-        _atomic_write_text(path, safe_state.dumps(dict(hparams)))
+        write_bytes_atomic(safe_state.dumps(dict(hparams)), path)
         log.warning("model %s: converted legacy hparams.pt to hparams.json (safe loader)", version)
     try:
         hparams = safe_state.loads(path.read_text())
@@ -426,7 +422,7 @@ def promote(version: str, *, home: str | Path | None = None) -> str:
     """
     version = resolve(version, home=home)
     version_folder(version, home)
-    _atomic_write_text(root(home) / "current", version + "\n")
+    write_bytes_atomic(version + "\n", root(home) / "current")
     return version
 
 

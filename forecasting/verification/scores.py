@@ -821,9 +821,10 @@ class Event:
         Returns
         -------
         xr.DataArray
-            Boolean, same shape: ``values <= threshold`` for Dst, ``>=`` for Kp.
+            Boolean, same shape (:func:`forecasting.schema.exceeds`: ``<=`` for Dst, ``>=`` with
+            the Kp-thirds tolerance for Kp).
         """
-        return values <= self.threshold if self.below else values >= self.threshold
+        return schema.exceeds(self.target, values, self.threshold)
 
     @classmethod
     def parse(cls, name: str) -> Event:
