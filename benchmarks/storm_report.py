@@ -4,12 +4,17 @@ Everything that is chosen (the quantile calibration, the blend weights) is fitte
 VALIDATION years only and then applied, unchanged, to the test years, which are scored once.
 Forecasts are made at hourly issue times, leads 1..24 h, for:
 
-* ``tft`` (raw quantiles), ``tft_cal`` (conformal calibration fitted on the validation years,
-  :func:`forecasting.models.train.calibrate_model`);
+* ``tft`` (raw quantiles), ``tft_cal`` (conformal calibration of the quantiles, then the
+  Platt recalibration of the event probabilities, both fitted on the validation years as
+  :func:`forecasting.models.train.calibrate_model` does);
 * every baseline of :func:`forecasting.models.baselines.all_baselines`, fitted on the training
   years;
 * ``blend``: ``tft_cal`` with O'Brien-McPherron for Dst and with persistence for Kp,
-  weights per lead fitted on the validation years (:func:`forecasting.models.ensemble.fit_weights`).
+  weights per lead fitted on the validation years (:func:`forecasting.models.ensemble.fit_weights`),
+  with its own event recalibration.
+
+The event decisions P(event) >= p* take p* chosen on the validation years by maximum HSS
+(:func:`forecasting.verification.scores.choose_decision_thresholds`), as training does.
 
 Scores come from :mod:`forecasting.verification.scores`; storm time is
 :func:`~forecasting.verification.scores.storm_time` (issue times within 24 h of an hour with
@@ -37,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_sources import timeconv  # noqa: E402
 from data_sources.store import Store  # noqa: E402
 from forecasting import schema, splits  # noqa: E402
-from forecasting.models import calibration, registry  # noqa: E402
+from forecasting.models import calibration, event_calibration, registry  # noqa: E402
 from forecasting.models.baselines import all_baselines  # noqa: E402
 from forecasting.models.ensemble import BlendWeights, blend_forecasts, fit_weights  # noqa: E402
 from forecasting.models.predict import TFTForecaster  # noqa: E402
@@ -47,6 +52,10 @@ from forecasting.verification import scores  # noqa: E402
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 SHOW = (1, 3, 6, 12, 24)
 BLEND_MEMBERS = {"dst": ("tft_cal", "obrien_mcpherron"), "kp": ("tft_cal", "persistence")}
+DECISION = {
+    "G1": scores.Event("kp", schema.G_SCALE["G1"]),
+    "D100": scores.Event("dst", -100.0),
+}
 EVENTS = {
     "P(G1) Kp>=5-": scores.Event("kp", schema.G_SCALE["G1"]),
     "P(Dst<=-100)": scores.Event("dst", -100.0),
@@ -94,6 +103,15 @@ def add_postprocessed(fcs: dict, ds: xr.Dataset, val_years: list[int], out: Path
     (out / "calibration.json").write_text(json.dumps(table, indent=1, default=str))
     for part in fcs:
         fcs[part]["tft_cal"] = calibration.apply_calibration(fcs[part]["tft"], ds, table)
+    fitted_on = "years " + ", ".join(map(str, val_years))
+    events = event_calibration.fit_event_calibration(
+        fcs["validate"]["tft_cal"], ds, fitted_on=fitted_on
+    )
+    (out / "event_calibration.json").write_text(json.dumps(events, indent=1))
+    for part in fcs:
+        fcs[part]["tft_cal"] = event_calibration.attach_event_calibration(
+            fcs[part]["tft_cal"], events
+        )
     names = list(dict.fromkeys(m for ms in BLEND_MEMBERS.values() for m in ms))
     weights: dict = {}
     for target, ms in BLEND_MEMBERS.items():
@@ -106,7 +124,44 @@ def add_postprocessed(fcs: dict, ds: xr.Dataset, val_years: list[int], out: Path
     bw.save(out / "blend_weights.json")
     for part in fcs:
         fcs[part]["blend"] = blend_forecasts({m: fcs[part][m] for m in names}, bw)
+    blend_events = event_calibration.fit_event_calibration(
+        fcs["validate"]["blend"], ds, fitted_on=fitted_on
+    )
+    for part in fcs:
+        fcs[part]["blend"] = event_calibration.attach_event_calibration(
+            fcs[part]["blend"], blend_events
+        )
     return fcs
+
+
+def decision_table(fcs: dict, ds: xr.Dataset, chosen: dict) -> list[str]:
+    """HSS of the event decisions P >= p* (p* chosen on the validation years) vs persistence.
+
+    Persistence is deterministic (its quantiles are all the last value), so its decision is
+    "the last known value reaches the level"; each model is scored on the pairs where it and
+    persistence forecast.
+    """
+    lines = [
+        "",
+        "HSS of the event decisions P(event) >= p* (p* chosen on the validation "
+        "years; persistence: last value reaches the level), pairs where both forecast:",
+        "",
+    ]
+    leads = (1, 3, 6, 9, 12, 18, 24)
+    lines += _head("model, event (p*)", [f"{h} h" for h in leads])
+    for label, ev in {"G1 Kp>=5-": DECISION["G1"], "Dst<=-100": DECISION["D100"]}.items():
+        for k in ("tft_cal", "blend", "persistence"):
+            cut = scores.common_pairs({k: fcs[k], "p": fcs["persistence"]}, ds, ev.target)
+            fc = cut[k]
+            p_star = 0.5 if k == "persistence" else chosen[k][ev.name]["threshold"]
+            prob = scores.event_probability(fc, ev)
+            obs = timeconv.observed_for(fc, ds, ev.target)
+            occ = ev.occurred(obs).astype(float).where(np.isfinite(obs))
+            d = scores.decision_scores(prob, occ, p_star)
+            lines.append(
+                _row(f"{k}, {label} ({p_star:.2f})", [_at(d["hss"], h) for h in leads], "{:.3f}")
+            )
+    return lines
 
 
 def _at(da: xr.DataArray, h: int) -> float:
@@ -121,7 +176,7 @@ def _head(first: str, cols: list[str]) -> list[str]:
     return [f"| {first} | " + " | ".join(cols) + " |", "|---" * (1 + len(cols)) + "|"]
 
 
-def tables(fcs: dict, ds: xr.Dataset, base_rates: dict) -> str:
+def tables(fcs: dict, ds: xr.Dataset, base_rates: dict, chosen: dict) -> str:
     """The markdown tables of one part."""
     init = pd.DatetimeIndex(fcs["tft"]["init_time"].values)
     storm = scores.storm_time(init, ds)
@@ -198,6 +253,7 @@ def tables(fcs: dict, ds: xr.Dataset, base_rates: dict) -> str:
             occurred = ev.occurred(obs).astype(float).where(np.isfinite(obs))
             bss = scores.brier_skill_score(p, occurred, base_rates[label])
             lines.append(_row(f"{k}, {label}", [_at(bss, h) for h in SHOW], "{:.3f}"))
+    lines += decision_table(fcs, ds, chosen)
     return "\n".join(lines)
 
 
@@ -231,9 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"base rates (training years {t.year.min()}-{t.year.max()}): {base_rates}")
     fcs = make_forecasts(model, ds, split, val_years, test_years, args.out)
     fcs = add_postprocessed(fcs, ds, val_years, args.out)
+    chosen = {
+        k: scores.choose_decision_thresholds(fcs["validate"][k], ds) for k in ("tft_cal", "blend")
+    }
     text = [f"# Storm-time report: {model.version}", ""]
     for part, years in (("validate", val_years), ("test", test_years)):
-        text += [f"## {part} years {years}", "", tables(fcs[part], ds, base_rates), ""]
+        text += [f"## {part} years {years}", "", tables(fcs[part], ds, base_rates, chosen), ""]
     md = "\n".join(text)
     (args.out / "storm_report.md").write_text(md)
     print(md)

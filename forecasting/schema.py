@@ -10,6 +10,7 @@ labelled h with ``h + 1 h <= t``. ``data_cutoff`` is the end of the newest inter
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -311,13 +312,104 @@ def cdf_at(values: np.ndarray, levels: np.ndarray, threshold: float) -> np.ndarr
     return np.clip(out, 0.0, 1.0).reshape(v.shape[:-1])
 
 
+#: variable attribute holding a model's per-lead recalibration of its event probabilities
+#: (JSON ``{event name: {"lead_hours": [...], "a": [...], "b": [...]}}``), written at
+#: prediction time from the model's validation-year fit
+#: (:func:`forecasting.models.calibration.fit_event_calibration`) and applied by
+#: :func:`exceedance_probability`
+EVENT_CALIBRATION_ATTR = "event_calibration"
+#: probabilities are clipped to [EPS, 1 - EPS] before the logit of :func:`platt`
+PLATT_EPS = 1e-4
+
+
+def event_name(name: str, threshold: float, below: bool) -> str:
+    """Name an event: ``dst<=-100``, ``kp>=5``, ``kp>=4.67`` (G1, Kp >= 5-).
+
+    Parameters
+    ----------
+    name
+        Target (``dst``, ``kp``).
+    threshold
+        Level in the target's units (nT for Dst).
+    below
+        True for ``value <= threshold``, False for ``value >= threshold``.
+
+    Returns
+    -------
+    str
+        ``{name}{<= or >=}{threshold to 3 significant digits}``.
+    """
+    return f"{name}{'<=' if below else '>='}{threshold:.3g}"
+
+
+def platt(p: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """Recalibrate probabilities: ``sigmoid(a logit(p) + b)`` (Platt 1999).
+
+    Platt, J. (1999), Probabilistic outputs for support vector machines and comparisons to
+    regularized likelihood methods, in *Advances in Large Margin Classifiers*, MIT Press.
+    ``a = 1, b = 0`` is the identity (up to the clip to [:data:`PLATT_EPS`, 1 - EPS]).
+
+    Parameters
+    ----------
+    p
+        Probabilities [1]; NaN stays NaN.
+    a, b
+        Slope and intercept of the map in logit space (broadcast against ``p``).
+
+    Returns
+    -------
+    np.ndarray
+        Recalibrated probabilities [1] in (0, 1).
+    """
+    q = np.clip(np.asarray(p, dtype=float), PLATT_EPS, 1.0 - PLATT_EPS)
+    z = np.asarray(a) * np.log(q / (1.0 - q)) + np.asarray(b)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _recalibrated(da: xr.DataArray, p: np.ndarray, event: str, dims: tuple) -> np.ndarray:
+    """Apply the map of :data:`EVENT_CALIBRATION_ATTR` for ``event`` to ``p`` (per lead)."""
+    text = da.attrs.get(EVENT_CALIBRATION_ATTR)
+    if not text or "lead_time" not in dims:
+        return p
+    try:
+        entry = json.loads(str(text)).get(event)
+    except (ValueError, AttributeError):
+        raise ValueError(
+            f"{da.name} attribute {EVENT_CALIBRATION_ATTR}={str(text)[:80]!r} is not a JSON "
+            "object of event -> map; refit it with forecasting.models.calibration."
+            "fit_event_calibration, or drop the attribute"
+        ) from None
+    if not entry:
+        return p
+    known = {int(h): i for i, h in enumerate(entry["lead_hours"])}
+    hours = np.round(pd.TimedeltaIndex(da["lead_time"].values) / pd.Timedelta("1h")).astype(int)
+    cols = [known.get(int(h)) for h in hours]
+    a = np.array([entry["a"][c] if c is not None else 1.0 for c in cols])
+    b = np.array([entry["b"][c] if c is not None else 0.0 for c in cols])
+    shape = [1] * len(dims)
+    shape[dims.index("lead_time")] = len(cols)
+    out = platt(p, a.reshape(shape), b.reshape(shape))
+    # leads the fit did not cover keep the raw probability
+    raw = np.array([c is None for c in cols]).reshape(shape)
+    return np.where(raw, p, np.where(np.isnan(p), np.nan, out))
+
+
 def exceedance_probability(
-    ds: xr.Dataset, name: str, threshold: float, *, below: bool | None = None
+    ds: xr.Dataset,
+    name: str,
+    threshold: float,
+    *,
+    below: bool | None = None,
+    recalibrate: bool = True,
 ) -> xr.DataArray:
     """P(``name`` beyond ``threshold``) per ``(init_time, lead_time)`` from the quantiles.
 
     ``below`` defaults to True for ``dst`` (P(Dst <= threshold)) and False otherwise
-    (P(Kp >= threshold)). See :func:`cdf_at` for the interpolation.
+    (P(Kp >= threshold)). See :func:`cdf_at` for the interpolation. When the variable carries
+    the model's event recalibration (:data:`EVENT_CALIBRATION_ATTR`, fitted on the validation
+    years) and it covers this event, the probability is recalibrated per lead time
+    (:func:`platt`); every consumer (alerts, products, dashboards, scores) gets the same
+    probability.
 
     Parameters
     ----------
@@ -330,20 +422,33 @@ def exceedance_probability(
     below : bool or None
         True: P(value <= threshold); False: P(value >= threshold); None: from
         :func:`storm_direction`.
+    recalibrate : bool
+        Apply the variable's event recalibration when it has one (default True); False gives
+        the raw probability of the quantiles.
 
     Returns
     -------
     xr.DataArray
         Probability [1] on the forecast's dims other than ``quantile``, with attrs
-        ``long_name`` (``P(dst <= -100)``) and ``units``.
+        ``long_name`` (``P(dst <= -100)``), ``units`` and ``recalibrated`` ("yes"/"no").
+
+    Raises
+    ------
+    ValueError
+        If the variable's :data:`EVENT_CALIBRATION_ATTR` is not valid JSON.
     """
     below = (storm_direction(name) == "low") if below is None else below
     da = ds[name].transpose(..., "quantile")
     p_below = cdf_at(da.values, ds["quantile"].values, threshold)
     dims = da.dims[:-1]
-    out = xr.DataArray(
-        p_below if below else 1.0 - p_below, dims=dims, coords={d: ds[d] for d in dims}
-    )
+    p = p_below if below else 1.0 - p_below
+    event = event_name(name, float(threshold), below)
+    cal = _recalibrated(da, p, event, dims) if recalibrate else p
+    out = xr.DataArray(cal, dims=dims, coords={d: ds[d] for d in dims})
     op = "<=" if below else ">="
-    out.attrs.update(long_name=f"P({name} {op} {threshold:g})", units="1")
+    out.attrs.update(
+        long_name=f"P({name} {op} {threshold:g})",
+        units="1",
+        recalibrated="yes" if cal is not p else "no",
+    )
     return out

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from data_sources import timeconv
 from data_sources.timeconv import TimeLike, to_utc_index
 from forecasting import schema
-from forecasting.models import calibration, pipeline
+from forecasting.models import calibration, event_calibration, pipeline
 from forecasting.models.tft import TFTModel, interpretation_json
 
 KP_RANGE = (0.0, 9.0)
@@ -106,7 +106,11 @@ def predict_many(
     calibrate
         Apply the conformal calibration stored with the model (``metadata["calibration"]``,
         :func:`forecasting.models.calibration.apply_calibration`; its regime reads only data
-        known at each issue time). Models saved without one are unchanged either way.
+        known at each issue time), and copy its event recalibration
+        (``metadata["event_calibration"]``,
+        :func:`forecasting.models.event_calibration.attach_event_calibration`) into the
+        variables, so :func:`forecasting.schema.exceedance_probability` recalibrates the
+        event probabilities. Models saved without them are unchanged either way.
 
     Returns
     -------
@@ -217,6 +221,9 @@ def predict_many(
     table = model.metadata.get("calibration")
     if calibrate and table:
         fc = calibration.apply_calibration(fc, ds, table)
+    events = model.metadata.get("event_calibration")
+    if calibrate and events:
+        fc = event_calibration.attach_event_calibration(fc, events)
     return fc
 
 

@@ -427,7 +427,8 @@ def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> x
     -------
     xr.Dataset
         The targets of the chosen models; ``attrs["primary"]`` records the choice
-        (``dst=tft;kp=persistence``) and ``model``/``model_version`` name each source.
+        (``dst=tft;kp=persistence``) and ``model``/``model_version`` name each source; each
+        target keeps its model's variable attributes (units, event recalibration).
 
     Raises
     ------
@@ -444,6 +445,9 @@ def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> x
             )
         parts.append(fc[[target]])
     out = xr.merge(parts, join="exact", combine_attrs="drop")
+    for part in parts:  # merge drops variable attrs: keep units and event recalibration
+        for var in part.data_vars:
+            out[var].attrs = dict(part[var].attrs)
     first = forecasts[next(iter(choice.values()))]
     out.attrs = dict(first.attrs)
     out.attrs.update(

@@ -22,7 +22,7 @@ import xarray as xr
 from data_sources import config
 from data_sources.store import Store
 from forecasting import splits
-from forecasting.models import calibration, pipeline, registry
+from forecasting.models import calibration, event_calibration, pipeline, registry
 from forecasting.models.predict import TFTForecaster, predict_many
 from forecasting.models.tft import TFTModel, fit, get_config
 from forecasting.verification import scores
@@ -108,6 +108,12 @@ def provenance(ds: xr.Dataset) -> dict:
             if not str(name).endswith("_qc")
         },
     }
+
+
+#: issue-time spacing of the validation-year forecast the calibrations and the decision
+#: probabilities are fitted on: hourly, so that rare events (Dst <= -100 nT: 18 hours in
+#: 2013-2014) have enough occurrences
+CALIBRATION_EVERY = "1h"
 
 
 def _available_years(ds: xr.Dataset) -> list[int]:
@@ -203,17 +209,21 @@ def calibrate_model(
     ds: xr.Dataset,
     years: Iterable[int],
     *,
-    every: str = "6h",
+    every: str = CALIBRATION_EVERY,
     forecast: xr.Dataset | None = None,
+    events: bool = True,
     **kwargs: Any,
 ) -> xr.Dataset | None:
-    """Fit the model's quantile calibration on ``years`` and store it in ``model.metadata``.
+    """Fit the model's quantile and event calibrations on ``years``; store them in its metadata.
 
-    Conformal, per target, lead time, quantile level and activity regime known at the issue
-    time (:func:`forecasting.models.calibration.fit_calibration`). Use the validation years
-    only, never the test years. Save the model afterwards (:func:`registry.save`, or
-    :func:`registry.update_metadata` with ``{"calibration": model.metadata["calibration"]}``
-    for a saved one); :func:`forecasting.models.predict.predict_many` then applies it.
+    The quantiles: conformal, per target, lead time, quantile level and activity regime known
+    at the issue time (:func:`forecasting.models.calibration.fit_calibration`, stored as
+    ``calibration``). Then the event probabilities of the calibrated quantiles: a Platt map
+    per event and lead (:func:`forecasting.models.event_calibration.fit_event_calibration`,
+    stored as ``event_calibration``). Use the validation years only, never the test years,
+    at hourly issue times where the rare events matter. Save the model afterwards
+    (:func:`registry.save`, or :func:`registry.update_metadata` with both keys for a saved
+    one); :func:`forecasting.models.predict.predict_many` then applies them.
 
     Parameters
     ----------
@@ -227,6 +237,8 @@ def calibrate_model(
         Issue-time spacing of the calibration forecast.
     forecast
         The model's UNCALIBRATED forecast on those years, when already made.
+    events
+        Also fit the event recalibration (default True).
     **kwargs
         Passed to :func:`forecasting.models.calibration.fit_calibration` (``min_count``,
         ``dst_edges``, ``kp_edges``, ``window_h``).
@@ -234,20 +246,26 @@ def calibrate_model(
     Returns
     -------
     xr.Dataset or None
-        The calibrated forecast on ``years`` (None, and nothing stored, when no issue time
-        there is valid).
+        The calibrated forecast on ``years``, carrying the event recalibration (None, and
+        nothing stored, when no issue time there is valid).
     """
     years = sorted(int(y) for y in years)
     if forecast is None:
         model.metadata.pop("calibration", None)
+        model.metadata.pop("event_calibration", None)
         forecast = validation_forecast(model, ds, years, every=every)
     if forecast is None:
         return None
-    table = calibration.fit_calibration(
-        forecast, ds, fitted_on="years " + ", ".join(map(str, years)), **kwargs
-    )
+    fitted_on = "years " + ", ".join(map(str, years))
+    table = calibration.fit_calibration(forecast, ds, fitted_on=fitted_on, **kwargs)
     model.metadata["calibration"] = table
-    return calibration.apply_calibration(forecast, ds, table)
+    calibrated = calibration.apply_calibration(forecast, ds, table)
+    model.metadata.pop("event_calibration", None)
+    if not events:
+        return calibrated
+    events_table = event_calibration.fit_event_calibration(calibrated, ds, fitted_on=fitted_on)
+    model.metadata["event_calibration"] = events_table
+    return event_calibration.attach_event_calibration(calibrated, events_table)
 
 
 def train(
@@ -352,7 +370,9 @@ def train(
         ds.attrs.get("loaded_from", ds.attrs.get("source_url", ds.attrs.get("source", "")))
     )[:500]
     model.metadata["data"] = provenance(keep)
-    val_fc = validation_forecast(model, keep, val_years) if metrics else None
+    val_fc = (
+        validation_forecast(model, keep, val_years, every=CALIBRATION_EVERY) if metrics else None
+    )
     raw_scores: dict = {}
     if val_fc is not None and calibrate:
         raw_scores = validation_metrics(model, keep, val_years, forecast=val_fc)

@@ -808,7 +808,7 @@ class Event:
     @property
     def name(self) -> str:
         """``dst<=-100``, ``kp>=5``, ``kp>=7.67`` (G4)."""
-        return f"{self.target}{'<=' if self.below else '>='}{self.threshold:.3g}"
+        return schema.event_name(self.target, self.threshold, self.below)
 
     def occurred(self, values: xr.DataArray) -> xr.DataArray:
         """``values`` beyond the threshold (False where NaN).

@@ -231,8 +231,13 @@ def test_primary_by_target_and_merge():
     choice = primary_by_target(card, default="tft", candidates=tuple(fcs))
     assert choice == {"dst": "tft", "kp": "persistence"}
     assert primary_by_target(None, default="tft") == {"dst": "tft", "kp": "tft"}
+    fcs["tft"]["dst"].attrs[schema.EVENT_CALIBRATION_ATTR] = '{"dst<=-100":{}}'
     merged = merge_primary(fcs, choice)
     assert float(merged["dst"].max()) == 1.0 and float(merged["kp"].max()) == 2.0
+    # each target keeps its own model's variable attributes (the event recalibration)
+    assert merged["dst"].attrs[schema.EVENT_CALIBRATION_ATTR] == '{"dst<=-100":{}}'
+    assert schema.EVENT_CALIBRATION_ATTR not in merged["kp"].attrs
+    assert merged["kp"].attrs == fcs["persistence"]["kp"].attrs
     assert merged.attrs["primary"] == "dst=tft;kp=persistence"
     assert merged.attrs["model_version"] == "tft=tft-v;persistence=persistence-v"
     with pytest.raises(ValueError, match="burton"):

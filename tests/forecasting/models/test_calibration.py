@@ -14,7 +14,7 @@ import xarray as xr
 from data_sources import timeconv
 from forecasting import schema
 from forecasting.models import calibration as cal
-from forecasting.models import registry
+from forecasting.models import event_calibration, registry
 from forecasting.models.predict import predict_many
 from forecasting.models.train import train
 from forecasting.splits import YearSplit
@@ -204,6 +204,25 @@ def test_train_stores_calibration_and_prediction_applies_it(saved, ds):
     np.testing.assert_allclose(out["dst"].values, expect["dst"].values, rtol=1e-6)
     assert not np.allclose(out["dst"].values, raw["dst"].values)
     assert out.attrs["calibration"].startswith(cal.FORMAT)
+    # the event recalibration is fitted after the quantiles' and travels with the forecast
+    # (January 2006 has 6 Kp >= 5- hours, under MIN_EVENTS: the stored table maps no lead;
+    # refitted here with a lower bar so that prediction has a map to carry)
+    events = meta["event_calibration"]
+    assert events["format"] == event_calibration.FORMAT and "2006" in events["fitted_on"]
+    assert events["n_init"] > 24 * 20  # fitted on hourly issue times
+    assert out.attrs["event_calibration"].startswith(event_calibration.FORMAT)
+    hourly = pd.date_range("2006-01-04", "2006-01-30", freq="1h")
+    val = predict_many(model, ds, hourly, interpret=False)
+    model.metadata["event_calibration"] = event_calibration.fit_event_calibration(
+        val, ds, events=(scores.Event("kp", 3.0),), min_events=3
+    )
+    mapped = predict_many(model, ds, init, interpret=False)
+    assert "kp>=3" in json.loads(mapped["kp"].attrs[schema.EVENT_CALIBRATION_ATTR])
+    assert schema.EVENT_CALIBRATION_ATTR not in raw["kp"].attrs
+    p = schema.exceedance_probability(mapped, "kp", 3.0)
+    assert p.attrs["recalibrated"] == "yes"
+    p_raw = schema.exceedance_probability(mapped, "kp", 3.0, recalibrate=False)
+    assert not np.allclose(p.values, p_raw.values)
     # causal in prediction: data after the last issue time changes nothing
     later = ds.copy(deep=True)
     after = pd.DatetimeIndex(later.indexes["time"]) >= init.max()
