@@ -91,6 +91,36 @@ def test_regime_is_causal_dst_and_kp_block():
     assert cal.issue_regime(empty, [t])[0] == -1
 
 
+def test_regime_counts_the_solar_wind_driver_known_at_issue():
+    obs = _observed(24 * 20)
+    obs["dst"].values[:] = -5.0
+    obs["kp"].values[:] = 1.0
+    time = pd.DatetimeIndex(obs.indexes["time"])
+    obs["v_sw"] = ("time", np.full(len(time), 400.0))
+    obs["bz_gsm"] = ("time", np.full(len(time), 2.0))
+    t = pd.Timestamp("2001-01-10T05:00")
+    rule = {"vbs_edges": cal.VBS_EDGES, "vbs_window_h": 3}
+    assert cal.issue_regime(obs, [t], **rule)[0] == 0
+    # southward Bz -15 nT at 400 km/s = 6 mV/m in the hour labelled t - 1 h: both edges
+    onset = obs.copy(deep=True)
+    onset["bz_gsm"].loc[t - pd.Timedelta("1h")] = -15.0
+    assert cal.issue_regime(onset, [t], **rule)[0] == 2
+    assert cal.issue_regime(onset, [t])[0] == 0  # without the driver edges: quiet
+    # -7 nT = 2.8 mV/m: one edge; 4 h before t: outside the 3-h window
+    weak = obs.copy(deep=True)
+    weak["bz_gsm"].loc[t - pd.Timedelta("1h")] = -7.0
+    assert cal.issue_regime(weak, [t], **rule)[0] == 1
+    old = obs.copy(deep=True)
+    old["bz_gsm"].loc[t - pd.Timedelta("4h")] = -15.0
+    assert cal.issue_regime(old, [t], **rule)[0] == 0
+    # the hour labelled t is not known at t
+    future = obs.copy(deep=True)
+    future["bz_gsm"].loc[t:] = -30.0
+    assert cal.issue_regime(future, [t], **rule)[0] == 0
+    # a table fitted before the driver existed keeps its rule
+    assert cal._rule_args({"window_h": 24})["vbs_edges"] == ()
+
+
 def test_regime_vectorised_equals_known_at_per_issue_time():
     obs = _observed(24 * 30, seed=3)
     init = pd.date_range("2001-01-03", periods=200, freq="7h")
