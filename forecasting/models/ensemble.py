@@ -404,6 +404,9 @@ class Blend:
         Model name (archive folder, report row).
     lead_times_default : ArrayLike, default 1..24 h
         Leads of the equal weights when ``weights`` is None.
+    version : str, default ""
+        The blend's own version (a stored blend: its TFT version and fit time, see
+        :mod:`forecasting.models.stored_blend`); ``""``: the members' versions.
     """
 
     def __init__(
@@ -413,6 +416,7 @@ class Blend:
         *,
         name: str = "blend",
         lead_times_default: ArrayLike = DEFAULT_LEADS,
+        version: str = "",
     ) -> None:
         if isinstance(members, Mapping):
             self.members = dict(members)
@@ -437,9 +441,15 @@ class Blend:
             )
         self.weights = weights
         self.name = name
+        self._version = str(version)
 
     @property
     def version(self) -> str:
+        """The version given, else the member versions, ``name=version`` joined by ``+``."""
+        return self._version or self.member_versions
+
+    @property
+    def member_versions(self) -> str:
         """Member versions, ``name=version`` joined by ``+``."""
         return "+".join(f"{k}={getattr(m, 'version', '')}" for k, m in self.members.items())
 
