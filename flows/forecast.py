@@ -461,7 +461,11 @@ def step_primary(
         version or None,
         reports_dir if reports_dir is not None else config.reports_dir(),
         record if record is not None else config.home() / "models" / "promotions.jsonl",
-        versions={m["model"]: str(m.get("version") or "") for m in models if m["model"] == BLEND},
+        versions={
+            m["model"]: str(m.get("version") or "")
+            for m in models
+            if m["model"] == BLEND and m.get("path")
+        },
     )
     choice = promotion.choose_primary(forecasts, evidence, default=default, why_none=why)
     if not choice.models:
