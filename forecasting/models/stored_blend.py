@@ -69,6 +69,10 @@ MEMBERS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: how a split part is named in sentences
+_PART = {"validate": "validation", "train": "training", "test": "test"}
+
+
 class BlendFileError(ValueError):
     """A stored blend file is not valid or does not belong to its TFT (message: file + fix)."""
 
@@ -231,7 +235,7 @@ class BlendRecord:
         f = self.fitted_on
         lines = [
             f"blend of tft {self.tft_version} (version {self.version}), {self.path}",
-            f"fitted {self.created} on the {f.get('part', '?')} years "
+            f"fitted {self.created} on the {_PART.get(f.get('part', ''), '?')} years "
             f"{', '.join(map(str, f.get('years', [])))}: {f.get('issue_times', '?')} issue "
             f"times every {f.get('init_every', '?')}, {f.get('storm_issue_times', '?')} in "
             "storm time; baselines fitted on the training years "
