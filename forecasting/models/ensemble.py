@@ -37,6 +37,11 @@ weight file; and every name there joins the skill report's fixed model grid and 
 CLI's model list. :func:`forecasting.evaluation.evaluate.evaluate` and the backtests take any
 Forecaster instance, so a :class:`Blend` is scored beside the others by passing it in the list
 (give its baseline members fitted, or the same instances that ``evaluate`` fits).
+
+The deployed blend of a registered TFT (the TFT with O'Brien-McPherron for Dst and with
+persistence for Kp, weights fitted on the TFT's validation years) is stored beside that TFT and
+loaded ready to forecast by :mod:`forecasting.models.stored_blend`; the forecast flow runs it as
+the model ``blend``.
 """
 
 from __future__ import annotations
