@@ -6,7 +6,9 @@ without Prefect, used by fast replays) call the step functions below in order:
 1. :func:`step_inputs` — refresh inputs with fallbacks (:mod:`data_sources.live`), cut at the
    issue time; returns the inputs file path and each input's freshness.
 2. :func:`step_model` per model — the registry's current TFT when one is registered (else the
-   primary model falls back to persistence, and the run says so), plus the baselines; every
+   primary model falls back to persistence, and the run says so), plus the baselines, plus
+   the stored blend of that TFT when one is stored (:mod:`forecasting.models.stored_blend`;
+   archived as ``blend``; a blend that cannot be built is logged and left out); every
    forecast is archived (:mod:`forecasting.archive`); an issue time already archived is
    loaded, not recomputed, so a re-run is idempotent.
 3. :func:`step_alerts` — :func:`forecasting.alerting.rules.evaluate_rules` on the primary
@@ -71,6 +73,8 @@ FALLBACK_PRIMARY = "persistence"
 #: archive name of the primary forecast (each target from its primary model, see
 #: :func:`step_primary`)
 PRIMARY_ARCHIVE = archive.PRIMARY
+#: model name of the stored blend of the current TFT (:mod:`forecasting.models.stored_blend`)
+BLEND = "blend"
 _SAID: set[str] = set()
 
 
@@ -140,6 +144,58 @@ def current_tft() -> tuple[Forecaster | None, str]:
         return TFTForecaster(registry.load("current")), ""
     except Exception as exc:  # noqa: BLE001 - any failure means "no usable model", said so
         return None, f"registry 'current' TFT unusable ({type(exc).__name__}: {exc})"
+
+
+def current_blend(tft_version: str | None) -> tuple[Forecaster | None, str]:
+    """Load the stored blend of the TFT that ran, or say why there is none.
+
+    Parameters
+    ----------
+    tft_version : str or None
+        The registry version of this run's TFT (None: no TFT ran, so no blend).
+
+    Returns
+    -------
+    (Forecaster or None, str)
+        The :class:`forecasting.models.ensemble.Blend` and ``""``; or ``None`` and the
+        reason (no TFT, none stored, or the file unusable: the error names the file and the
+        fix). Never raises.
+    """
+    if not tft_version:
+        return None, "no TFT ran this hour"
+    from forecasting.models import stored_blend
+
+    try:
+        blend = stored_blend.load_blend(tft_version)
+    except Exception as exc:  # noqa: BLE001 - any failure means "no blend", said so
+        return None, f"the stored blend of tft {tft_version} is unusable ({exc})"
+    if blend is None:
+        return None, f"no stored blend for tft {tft_version}"
+    return blend, ""
+
+
+def has_blend(tft_version: str | None) -> bool:
+    """Tell whether the TFT ``tft_version`` has a stored blend file (valid or not).
+
+    Parameters
+    ----------
+    tft_version : str or None
+        A registry version (None or ``""``: no TFT ran).
+
+    Returns
+    -------
+    bool
+        True when ``<registry>/<version>/blend.json`` exists: the run then forecasts with it
+        (or logs why it cannot).
+    """
+    if not tft_version:
+        return False
+    from forecasting.models import stored_blend
+
+    try:
+        return stored_blend.blend_path(tft_version).exists()
+    except ValueError:
+        return False
 
 
 def fitted_baseline(
@@ -231,10 +287,13 @@ def step_model(
     recorded: str | Path | None = None,
     store_root: str | Path | None = None,
     horizon: int | None = None,
+    tft_version: str | None = None,
 ) -> dict:
     """Forecast with one model and archive it; an archived issue time is reused.
 
-    ``model_name`` ``"primary"`` means the registry's current TFT, else the fallback.
+    ``model_name`` ``"primary"`` means the registry's current TFT, else the fallback;
+    :data:`BLEND` the stored blend of TFT ``tft_version`` (:func:`current_blend`; when it
+    cannot be built the result has no path and a logged ``note``).
     ``horizon`` [h] is the lead grid of a baseline (the primary's; default: the primary's own
     grid, :func:`lead_grid`). Returns ``{"model", "version", "path", "note", "horizon"}``;
     ``path`` is None if the model could not forecast (``note`` says why).
@@ -242,7 +301,7 @@ def step_model(
     Parameters
     ----------
     model_name : str
-        ``"primary"`` or a baseline name.
+        ``"primary"``, a baseline name or :data:`BLEND`.
     inputs_path : str
         The run's inputs netCDF (:func:`step_inputs`; hourly on ``time``, cut at the issue
         time).
@@ -254,6 +313,9 @@ def step_model(
         Store folder; default the configured store.
     horizon : int, optional
         Lead grid 1..``horizon`` [h]; default the model's own (:func:`lead_grid`).
+    tft_version : str, optional
+        The TFT version of this run (the primary step's), whose stored blend
+        :data:`BLEND` is; unused by the other models.
 
     Returns
     -------
@@ -272,6 +334,13 @@ def step_model(
             model_name = FALLBACK_PRIMARY
         else:
             model_name = forecaster.name
+    elif model_name == BLEND:
+        forecaster, why = current_blend(tft_version)
+        if forecaster is None:
+            note = f"{BLEND} not run: {why}"
+            _warn_once(note)
+            n = int(horizon or len(LEADS))
+            return {"model": BLEND, "version": "", "path": None, "note": note, "horizon": n}
     else:
         forecaster = None
     leads = lead_grid(forecaster)
@@ -392,6 +461,11 @@ def step_primary(
         version or None,
         reports_dir if reports_dir is not None else config.reports_dir(),
         record if record is not None else config.home() / "models" / "promotions.jsonl",
+        versions={
+            m["model"]: str(m.get("version") or "")
+            for m in models
+            if m["model"] == BLEND and m.get("path")
+        },
     )
     choice = promotion.choose_primary(forecasts, evidence, default=default, why_none=why)
     if not choice.models:
@@ -940,6 +1014,9 @@ def run_forecast(
         for b in baselines
         if b != models[0]["model"]
     ]
+    tft_version = _tft_version(models[0])
+    if has_blend(tft_version):
+        models.append(step_model(BLEND, inp["path"], t, horizon=horizon, tft_version=tft_version))
     primary = step_primary(models, t)
     alerts = step_alerts(primary["path"], inp["path"], t, alert_config)
     products = step_products(primary["path"], inp["path"], t)
@@ -963,6 +1040,13 @@ def run_forecast(
     if strict and alerts.get("unavailable"):
         raise ForecastUnavailableError(_unavailable_text(t, models, alerts), res)
     return res
+
+
+def _tft_version(first: dict) -> str | None:
+    """Give the TFT version of the primary step's result (None when the run fell back)."""
+    if first.get("model") != "tft":
+        return None
+    return str(first.get("version") or "") or None
 
 
 def _unavailable_text(t: pd.Timestamp, models: list[dict], alerts: dict) -> str:
@@ -1106,6 +1190,11 @@ def forecast_flow(
         for b in baselines
         if b != models[0]["model"]
     ]
+    tft_version = _tft_version(models[0])
+    if has_blend(tft_version):
+        futures.append(
+            model_task.submit(BLEND, inp["path"], t, horizon=horizon, tft_version=tft_version)
+        )
     models += [f.result() for f in futures]
     primary = primary_task(models, t)
     alerts = alerts_task(primary["path"], inp["path"], t)

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from superstorm_cli import (
     alerts,
     backtest,
+    blend,
     dashboard,
     demo,
     forecast,
@@ -26,7 +27,7 @@ from superstorm_cli import (
 )
 from superstorm_cli.common import InstallationError, check_installation, configure_logging
 
-COMMANDS = (ingest, mirror, train, forecast, alerts, dashboard, backtest, demo, prune)
+COMMANDS = (ingest, mirror, train, blend, forecast, alerts, dashboard, backtest, demo, prune)
 
 
 def package_version() -> str:

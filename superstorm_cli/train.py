@@ -78,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="folder for the skill report (default $SUPERSTORM_HOME/reports)",
     )
+    p.add_argument(
+        "--blend",
+        action="store_true",
+        help="afterwards fit and store its TFT + baseline blend on the validation years "
+        "(as `superstorm blend`), before --evaluate scores it",
+    )
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="score a trained TFT and the baselines on the test years")
@@ -173,7 +179,9 @@ def run_train(args: argparse.Namespace) -> int:
         - ``progress`` (bool or None): per-epoch progress lines on stderr (None: when stderr
           is a terminal);
         - ``devices`` (int): CPU processes training together (Lightning DDP on gloo);
-        - ``evaluate`` (bool): score the new version afterwards;
+        - ``blend`` (bool): fit and store the new version's blend
+          (:func:`forecasting.models.stored_blend.fit_blend`) and print its weights;
+        - ``evaluate`` (bool): score the new version afterwards (and its blend);
         - ``reports`` (str or None): folder of the skill report (default
           ``$SUPERSTORM_HOME/reports``).
 
@@ -212,6 +220,11 @@ def run_train(args: argparse.Namespace) -> int:
         devices=args.devices,
     )
     print(f"trained TFT version {version}")
+    if args.blend:
+        from forecasting.models.stored_blend import fit_blend
+        from superstorm_cli.blend import SHOW_LEADS
+
+        print(fit_blend(version).summary(SHOW_LEADS))
     if args.evaluate:
         reports = _reports(args)
         evaluate_version(version, split=split, out_dir=reports)

@@ -38,7 +38,7 @@ from data_sources import config, timeconv
 from data_sources.netcdf import NETCDF_LOCK, write_bytes_atomic, write_netcdf_atomic
 from forecasting import schema
 from forecasting.models import baselines
-from forecasting.models.base import MODEL_NAMES, Forecaster
+from forecasting.models.base import BASELINE_NAMES, MODEL_NAMES, Forecaster
 from forecasting.splits import YearSplit
 from forecasting.storms import storm_catalog
 from forecasting.verification import scores as verification
@@ -825,8 +825,15 @@ def _cell(v: float, fmt: str) -> str:
 def _best_baseline(
     da: xr.DataArray, ref: str, *, lower: bool = True
 ) -> tuple[list[str], np.ndarray]:
-    """Per lead: the best model other than ``ref`` on ``da`` (model, lead_time)."""
-    others = [m for m in da.model.values if m != ref]
+    """Per lead: the best baseline on ``da`` (model, lead_time).
+
+    Baselines are the models of :data:`forecasting.models.base.BASELINE_NAMES`; a combination
+    such as the stored blend (which holds ``ref``) is never a baseline. Where no such model was
+    scored, every model other than ``ref`` counts.
+    """
+    others = [m for m in da.model.values if m != ref and m in BASELINE_NAMES]
+    if not others:
+        others = [m for m in da.model.values if m != ref]
     sub = da.sel(model=others).transpose("model", "lead_time").values
     names, vals = [], []
     for j in range(sub.shape[1]):

@@ -37,6 +37,11 @@ weight file; and every name there joins the skill report's fixed model grid and 
 CLI's model list. :func:`forecasting.evaluation.evaluate.evaluate` and the backtests take any
 Forecaster instance, so a :class:`Blend` is scored beside the others by passing it in the list
 (give its baseline members fitted, or the same instances that ``evaluate`` fits).
+
+The deployed blend of a registered TFT (the TFT with O'Brien-McPherron for Dst and with
+persistence for Kp, weights fitted on the TFT's validation years) is stored beside that TFT and
+loaded ready to forecast by :mod:`forecasting.models.stored_blend`; the forecast flow runs it as
+the model ``blend``.
 """
 
 from __future__ import annotations
@@ -404,6 +409,9 @@ class Blend:
         Model name (archive folder, report row).
     lead_times_default : ArrayLike, default 1..24 h
         Leads of the equal weights when ``weights`` is None.
+    version : str, default ""
+        The blend's own version (a stored blend: its TFT version and fit time, see
+        :mod:`forecasting.models.stored_blend`); ``""``: the members' versions.
     """
 
     def __init__(
@@ -413,6 +421,7 @@ class Blend:
         *,
         name: str = "blend",
         lead_times_default: ArrayLike = DEFAULT_LEADS,
+        version: str = "",
     ) -> None:
         if isinstance(members, Mapping):
             self.members = dict(members)
@@ -437,9 +446,15 @@ class Blend:
             )
         self.weights = weights
         self.name = name
+        self._version = str(version)
 
     @property
     def version(self) -> str:
+        """The version given, else the member versions, ``name=version`` joined by ``+``."""
+        return self._version or self.member_versions
+
+    @property
+    def member_versions(self) -> str:
         """Member versions, ``name=version`` joined by ``+``."""
         return "+".join(f"{k}={getattr(m, 'version', '')}" for k, m in self.members.items())
 

@@ -618,6 +618,7 @@ def load_primary_evidence(
     reference: str = "tft",
     targets: tuple[str, ...] = ("dst", "kp"),
     max_lead_h: int = 12,
+    versions: dict[str, str] | None = None,
 ) -> tuple[PrimaryEvidence | None, str]:
     """Find the validation-year evidence about TFT ``version``, best source first.
 
@@ -625,7 +626,9 @@ def load_primary_evidence(
     (``<reports_dir>/validation/skill.nc``, then ``<reports_dir>/skill.nc``) whose
     ``model_versions`` name ``version``; then the newest ``promotions.jsonl`` decision whose
     candidate is ``version``. A test-year report is never used: the primary model is chosen
-    on the validation years only.
+    on the validation years only. A model of ``versions`` (the stored blend, whose weights
+    are refitted now and then) keeps its figures only where the report scored that same
+    version; figures about another fit of it are left out, and the source says so.
 
     Parameters
     ----------
@@ -641,6 +644,10 @@ def load_primary_evidence(
         Targets to gather ratios for.
     max_lead_h
         Leads averaged, 1..max_lead_h [h].
+    versions
+        Model name -> the version that runs (e.g. ``{"blend": "<tft version>@<fit time>"}``);
+        such a model's figures count only when the report names that version. ``None``: no
+        check beyond the TFT's.
 
     Returns
     -------
@@ -662,10 +669,9 @@ def load_primary_evidence(
             seen.append(f"{path} unreadable ({exc})")
             continue
         part = str(report.attrs.get("scored_part", ""))
-        versions = str(report.attrs.get("model_versions", "")).split(";")
         if part != "validate":
             seen.append(f"{path} scores the {part or 'unknown'} years, not the validation years")
-        elif f"{reference}={version}" not in versions:
+        elif f"{reference}={version}" not in versions_of(report, reference):
             seen.append(f"{path} scores another TFT ({report.attrs.get('model_versions')})")
         else:
             ratios = {
@@ -673,9 +679,14 @@ def load_primary_evidence(
                 for t in targets
             }
             years = report.attrs.get("scored_years", "")
-            return PrimaryEvidence(
-                f"validation skill report {path} (years {years})", ratios, max_lead_h
-            ), ""
+            source = f"validation skill report {path} (years {years})"
+            for name, want in (versions or {}).items():
+                scored = next((v.split("=", 1)[1] for v in versions_of(report, name)), None)
+                if scored is not None and scored != want:
+                    for r in ratios.values():
+                        r.pop(name, None)
+                    source += f"; {name} left out: it scored {name} {scored}, {want} runs"
+            return PrimaryEvidence(source, ratios, max_lead_h), ""
     if record.exists():
         import json
 
@@ -702,6 +713,26 @@ def load_primary_evidence(
     else:
         seen.append(f"no promotion record {record}")
     return None, "; ".join(seen) or f"no skill report in {reports_dir}"
+
+
+def versions_of(report: xr.Dataset, name: str) -> list[str]:
+    """List the ``name=version`` entries of a skill report's ``model_versions`` for ``name``.
+
+    Parameters
+    ----------
+    report
+        A skill report (:func:`forecasting.evaluation.evaluate.read_skill`).
+    name
+        A model name (``tft``, ``blend`` ...).
+
+    Returns
+    -------
+    list of str
+        The entries (``["blend=20261201T120000-full@20261201T160000Z"]``); empty when the
+        report did not score ``name``.
+    """
+    entries = str(report.attrs.get("model_versions", "")).split(";")
+    return [e for e in entries if e.split("=", 1)[0] == name and "=" in e]
 
 
 def _usable(fc: xr.Dataset | None, target: str) -> bool:

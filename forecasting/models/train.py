@@ -442,7 +442,9 @@ def evaluate_version(
     """Score a saved TFT beside every baseline with :func:`forecasting.evaluation.evaluate.evaluate`.
 
     The baselines (persistence, 27-day recurrence, climatology, Burton, O'Brien-McPherron)
-    are fitted on the split's training years; scores are on the same samples for all.
+    are fitted on the split's training years; scores are on the same samples for all. The
+    TFT's stored blend (:func:`forecasting.models.stored_blend.load_blend`), when it has one,
+    is scored too, as ``blend``.
     ``version`` is explicit (``latest``, ``current`` or a name) and both report files record
     it and the version it resolved to; ``part="validate"`` (a keyword) scores the
     validation years instead of the test years.
@@ -482,7 +484,11 @@ def evaluate_version(
     from forecasting.models.baselines import all_baselines
 
     kwargs.setdefault("version_selector", version)
-    results = ev.evaluate([TFTForecaster(model), *all_baselines()], data, split, **kwargs)
+    from forecasting.models.stored_blend import load_blend
+
+    blend = load_blend(str(model.version), home=home, model=model)  # None: no stored blend
+    forecasters = [TFTForecaster(model), *all_baselines(), *([blend] if blend else [])]
+    results = ev.evaluate(forecasters, data, split, **kwargs)
     if out_dir is None:
         out_dir = Path(home) / "reports" if home is not None else config.reports_dir()
     ev.write_skill_report(results, Path(out_dir))
