@@ -415,8 +415,8 @@ def step_primary(
     TFT version that ran); without evidence the first model of ``models`` (the TFT, or the
     fallback) runs unchecked and the log says so. The merged forecast
     (:func:`forecasting.models.promotion.merge_primary`) records the choice (``primary``,
-    ``primary_basis``) and, for the targets whose primary model stores validation-year
-    decision thresholds, the probabilities the alert rules use (:data:`DECISION_ATTR`,
+    ``primary_basis``) and, for the targets whose primary model (the TFT, or its stored
+    blend) stores validation-year decision thresholds, the probabilities the alert rules use (:data:`DECISION_ATTR`,
     :func:`forecasting.alerting.rules.model_event_probabilities`). It is archived as
     :data:`PRIMARY_ARCHIVE`; an archived issue time is reused (idempotent re-runs).
 
@@ -474,9 +474,10 @@ def step_primary(
     merged.attrs.update(choice.attrs())
     probs: dict[str, float] = {}
     for target, name in choice.models.items():
-        if name != "tft" or not version:
+        if name not in ("tft", BLEND) or not version:
             continue
-        found, notes = model_event_probabilities(_model_metadata(version), (target,))
+        meta = _model_metadata(version) if name == "tft" else _blend_metadata(version)
+        found, notes = model_event_probabilities(meta, (target,))
         probs.update(found)
         for n in notes:
             _warn_once(f"primary {target}: decision probability {n}")
@@ -490,6 +491,19 @@ def step_primary(
             log.info(text)
     path = archive.save(merged, name=PRIMARY_ARCHIVE)
     return _primary_entry(merged, str(path), "")
+
+
+def _blend_metadata(tft_version: str) -> dict:
+    """The stored blend's decision thresholds, as model metadata (empty when none)."""
+    from forecasting.models import stored_blend
+
+    try:
+        record = stored_blend.read_record(tft_version)
+    except ValueError:
+        return {}
+    if record is None:
+        return {}
+    return {"version": record.version, "decision_thresholds": record.decision_thresholds}
 
 
 def _primary_entry(fc: xr.Dataset, path: str, note: str) -> dict:

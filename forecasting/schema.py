@@ -297,18 +297,25 @@ def cdf_at(values: np.ndarray, levels: np.ndarray, threshold: float) -> np.ndarr
     v = np.sort(np.asarray(values, dtype=float), axis=-1)
     q = np.asarray(levels, dtype=float)
     flat = v.reshape(-1, len(q))
+    n = len(q)
     out = np.full(len(flat), np.nan)
-    for i, row in enumerate(flat):
-        if np.isnan(row).any():
-            continue
-        if threshold < row[0]:
-            slope = (q[1] - q[0]) / max(row[1] - row[0], 1e-6)
-            out[i] = q[0] - (row[0] - threshold) * slope
-        elif threshold > row[-1]:
-            slope = (q[-1] - q[-2]) / max(row[-1] - row[-2], 1e-6)
-            out[i] = q[-1] + (threshold - row[-1]) * slope
-        else:
-            out[i] = np.interp(threshold, row, q)
+    ok = ~np.isnan(flat).any(axis=1)
+    rows = flat[ok]
+    # the last quantile at or below the threshold (-1: below them all), as np.interp finds it
+    j = (rows <= threshold).sum(axis=1) - 1
+    lo = j < 0
+    hi = (j == n - 1) & (threshold > rows[:, -1])
+    res = np.full(len(rows), q[-1])  # threshold equal to the top quantile
+    mid = (j >= 0) & (j < n - 1)
+    jm = j[mid]
+    r = np.arange(len(rows))[mid]
+    x0, x1 = rows[r, jm], rows[r, jm + 1]
+    res[mid] = q[jm] + (threshold - x0) * (q[jm + 1] - q[jm]) / (x1 - x0)
+    low_slope = (q[1] - q[0]) / np.maximum(rows[lo, 1] - rows[lo, 0], 1e-6)
+    res[lo] = q[0] - (rows[lo, 0] - threshold) * low_slope
+    high_slope = (q[-1] - q[-2]) / np.maximum(rows[hi, -1] - rows[hi, -2], 1e-6)
+    res[hi] = q[-1] + (threshold - rows[hi, -1]) * high_slope
+    out[ok] = res
     return np.clip(out, 0.0, 1.0).reshape(v.shape[:-1])
 
 

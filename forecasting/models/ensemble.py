@@ -62,6 +62,7 @@ from data_sources import timeconv
 from data_sources.netcdf import write_bytes_atomic
 from forecasting import schema
 from forecasting.models.base import Forecaster
+from forecasting.models.event_calibration import attach_event_calibration
 from forecasting.verification import scores
 
 HOUR = pd.Timedelta("1h")
@@ -412,6 +413,10 @@ class Blend:
     version : str, default ""
         The blend's own version (a stored blend: its TFT version and fit time, see
         :mod:`forecasting.models.stored_blend`); ``""``: the members' versions.
+    event_calibration : dict or None
+        The blend's own event-probability recalibration
+        (:func:`forecasting.models.event_calibration.fit_event_calibration` on its
+        validation-year forecasts), attached to every forecast; ``None``: raw probabilities.
     """
 
     def __init__(
@@ -422,6 +427,7 @@ class Blend:
         name: str = "blend",
         lead_times_default: ArrayLike = DEFAULT_LEADS,
         version: str = "",
+        event_calibration: dict | None = None,
     ) -> None:
         if isinstance(members, Mapping):
             self.members = dict(members)
@@ -447,6 +453,7 @@ class Blend:
         self.weights = weights
         self.name = name
         self._version = str(version)
+        self.event_calibration = event_calibration
 
     @property
     def version(self) -> str:
@@ -519,7 +526,8 @@ class Blend:
         Returns
         -------
         xr.Dataset
-            In the :func:`forecasting.schema.make_forecast` schema, model :attr:`name`.
+            In the :func:`forecasting.schema.make_forecast` schema, model :attr:`name`;
+            carrying :attr:`event_calibration` when the blend has one.
         """
         init = pd.DatetimeIndex(np.atleast_1d(init_times))
         lead = pd.TimedeltaIndex(np.atleast_1d(lead_times))
@@ -531,9 +539,12 @@ class Blend:
         missing = [k for k in self.weights.members if k not in fcs]
         for k in missing:  # a member with none of the targets: absent everywhere
             ordered[k] = xr.Dataset(attrs={"model_version": self.members[k].version})
-        return blend_forecasts(
+        out = blend_forecasts(
             ordered, self.weights, targets=targets, name=self.name, version=self.version
         )
+        if self.event_calibration:
+            out = attach_event_calibration(out, self.event_calibration)
+        return out
 
 
 # --------------------------------------------------------------------------- fitting

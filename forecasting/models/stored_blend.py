@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,11 +48,19 @@ import xarray as xr
 
 from data_sources.netcdf import write_bytes_atomic
 from data_sources.store import Store
-from forecasting.models import baseline_cache, registry
+from forecasting.models import baseline_cache, event_calibration, registry
 from forecasting.models.base import BASELINES
 from forecasting.models.baselines import ResidualQuantileForecaster
-from forecasting.models.ensemble import GRID_STEP, STORM_WEIGHT, Blend, BlendWeights, fit_weights
+from forecasting.models.ensemble import (
+    GRID_STEP,
+    STORM_WEIGHT,
+    Blend,
+    BlendWeights,
+    blend_forecasts,
+    fit_weights,
+)
 from forecasting.models.tft import TFTModel
+from forecasting.verification import scores
 
 #: the blend's model name (archive folder, skill-report row, primary choice)
 NAME = "blend"
@@ -201,6 +209,14 @@ class BlendRecord:
         ``part``, ``years``, ``issue_times``, ``init_every``, ``first``, ``last`` (UTC).
     created
         When it was fitted (``YYYY-mm-ddTHH:MM:SSZ``, UTC).
+    event_calibration
+        The blend's event recalibration fitted on its validation-year forecasts
+        (:func:`forecasting.models.event_calibration.fit_event_calibration`), or None (files
+        written before it).
+    decision_thresholds
+        The decision probability per event chosen on the recalibrated validation-year
+        probabilities (:func:`forecasting.verification.scores.choose_decision_thresholds`),
+        read by the alerts when the blend is primary; empty for files written before it.
     """
 
     path: Path
@@ -211,6 +227,8 @@ class BlendRecord:
     tft_calibration: str | None
     fitted_on: dict[str, Any]
     created: str
+    event_calibration: dict | None = None
+    decision_thresholds: dict[str, dict] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -363,6 +381,12 @@ def fit_blend(
         fcs[name] = _member(b, chosen).forecast(data, init, leads, targets=targets)
     weights = _fit_per_target(fcs, data, chosen, storm_weight=storm_weight, step=step)
     storms = weights.info["per_target"].get("dst", {}).get("n_storm_issue_times", 0)
+    blended = blend_forecasts({m: fcs[m] for m in weights.members}, weights, targets=targets)
+    events = event_calibration.fit_event_calibration(
+        blended, data, fitted_on="years " + ", ".join(map(str, val_years))
+    )
+    blended = event_calibration.attach_event_calibration(blended, events)
+    thresholds = scores.choose_decision_thresholds(blended, data)
     record = BlendRecord(
         path=blend_path(version, home=home),
         tft_version=version,
@@ -381,6 +405,8 @@ def fit_blend(
             "last": str(init.max()),
         },
         created=_now(),
+        event_calibration=events,
+        decision_thresholds=thresholds,
     )
     if save:
         write_bytes_atomic(json.dumps(to_json(record), indent=1), record.path)
@@ -485,6 +511,8 @@ def to_json(record: BlendRecord) -> dict:
         },
         "fitted_on": record.fitted_on,
         "created": record.created,
+        "event_calibration": record.event_calibration,
+        "decision_thresholds": record.decision_thresholds,
         "code_version": registry.code_version(),
     }
 
@@ -580,6 +608,8 @@ def _from_json(obj: Any, path: Path, version: str) -> BlendRecord:
         tft_calibration=obj.get("tft_calibration"),
         fitted_on=dict(obj.get("fitted_on") or {}),
         created=str(obj["created"]),
+        event_calibration=obj.get("event_calibration") or None,
+        decision_thresholds=dict(obj.get("decision_thresholds") or {}),
     )
 
 
@@ -643,4 +673,10 @@ def load_blend(
     for name, b in record.baselines.items():
         members[name] = _member(b, record.members)
     ordered = {n: members[n] for n in record.weights.members}
-    return Blend(ordered, record.weights, name=NAME, version=record.version)
+    return Blend(
+        ordered,
+        record.weights,
+        name=NAME,
+        version=record.version,
+        event_calibration=record.event_calibration,
+    )

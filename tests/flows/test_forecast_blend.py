@@ -6,6 +6,7 @@ and synthetic validation reports as the evidence; no Prefect server (``run_forec
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -15,6 +16,7 @@ import xarray as xr
 
 from flows import forecast as ff
 from forecasting import archive
+from forecasting.alerting.rules import DECISION_ATTR, model_event_probabilities
 from forecasting.models import promotion, stored_blend
 from forecasting.models.train import train
 from forecasting.splits import YearSplit
@@ -114,6 +116,12 @@ def test_a_stored_blend_is_archived_and_chosen_where_it_verified_best(stored, ru
     primary = archive.load(t, archive.PRIMARY)
     np.testing.assert_allclose(primary["dst"].values, fc["dst"].values)
     assert "blend=" in primary.attrs["model_version"]
+    # the alerts use the blend's own decision probabilities for Dst (chosen at its fit)
+    want, _ = model_event_probabilities(
+        {"decision_thresholds": record.decision_thresholds}, ("dst",)
+    )
+    used = json.loads(primary.attrs.get(DECISION_ATTR, "{}"))
+    assert {k: v for k, v in used.items() if k.startswith("dst")} == want
     # a re-run reuses the archived blend
     again = run("2006-01-20 12:00")
     assert {m["model"]: m for m in again["models"]}["blend"]["note"] == "reused archive"

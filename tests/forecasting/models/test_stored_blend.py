@@ -53,6 +53,10 @@ def test_fit_save_load_round_trip(saved, ds):
     assert pd.Timestamp(obj["fitted_on"]["last"]) < pd.Timestamp("2007-01-01")
     assert obj["created"].endswith("Z") and obj["tft_calibration"]
     assert set(obj["baselines"]) == {"obrien_mcpherron", "persistence"}
+    # the blend's own event recalibration and decision probabilities, fitted on validation
+    assert obj["event_calibration"]["format"] == "platt-per-lead-v1"
+    assert "2006" in obj["event_calibration"]["fitted_on"]
+    assert {"kp>=4.67", "dst<=-50"} <= set(obj["decision_thresholds"])
     w = record.weights
     assert list(w.members) == ["tft", "obrien_mcpherron", "persistence"]
     for h in range(1, 25):  # each target blends only its own members
@@ -75,6 +79,9 @@ def test_fit_save_load_round_trip(saved, ds):
     # the reread fit is the one written: same weights and baseline quantiles
     again = stored_blend.read_record(version, home=home)
     assert again is not None and again.weights.to_json() == w.to_json()
+    assert again.decision_thresholds == record.decision_thresholds
+    assert again.event_calibration == record.event_calibration
+    assert fc.attrs["event_calibration"].startswith("platt-per-lead-v1")
     for name, b in record.baselines.items():
         for t, table in b.residual_quantiles_.items():
             pd.testing.assert_frame_equal(again.baselines[name].residual_quantiles_[t], table)
