@@ -17,6 +17,7 @@ from superstorm_cli import (
     alerts,
     backtest,
     blend,
+    calibrate,
     dashboard,
     demo,
     forecast,
@@ -27,7 +28,19 @@ from superstorm_cli import (
 )
 from superstorm_cli.common import InstallationError, check_installation, configure_logging
 
-COMMANDS = (ingest, mirror, train, blend, forecast, alerts, dashboard, backtest, demo, prune)
+COMMANDS = (
+    ingest,
+    mirror,
+    train,
+    calibrate,
+    blend,
+    forecast,
+    alerts,
+    dashboard,
+    backtest,
+    demo,
+    prune,
+)
 
 
 def package_version() -> str:

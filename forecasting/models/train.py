@@ -268,6 +268,79 @@ def calibrate_model(
     return event_calibration.attach_event_calibration(calibrated, events_table)
 
 
+def recalibrate(
+    version: str = "latest",
+    *,
+    home: str | Path | None = None,
+    store: Store | None = None,
+    data: xr.Dataset | None = None,
+) -> dict:
+    """Refit a saved model's calibrations and decision probabilities on its validation years.
+
+    For models saved before the event recalibration or the driver regime existed, or after
+    new validation-year data were ingested: the quantile calibration, the event
+    recalibration (:func:`calibrate_model`, hourly issue times) and the decision
+    probabilities (:func:`forecasting.verification.scores.choose_decision_thresholds`) are
+    refitted exactly as training fits them and written into the version's metadata. The
+    network is unchanged; the test years are never read. A stored blend of the version was
+    fitted with the old calibration and is refused until it is refitted
+    (``superstorm blend``).
+
+    Parameters
+    ----------
+    version
+        Registry version (``latest``, ``current`` or a name).
+    home
+        The superstorm home folder (None: ``$SUPERSTORM_HOME``).
+    store
+        Store to read (default ``<home>/store``); not read when ``data`` is given.
+    data
+        Hourly dataset covering the validation years and the encoder history before them
+        (default: the split's training and validation years from the store).
+
+    Returns
+    -------
+    dict
+        ``version``, ``validation_years``, ``n_init`` (hourly issue times fitted on),
+        ``events`` (event name -> occurrences per lead, of the recalibrated events) and
+        ``decision_probabilities`` (event name -> p* [1], None where none was chosen).
+
+    Raises
+    ------
+    ValueError
+        If the data hold none of the model's validation years, or no issue time there has
+        valid inputs.
+    """
+    model = registry.load(version, home=home)
+    split = split_of(model)
+    if data is None:
+        if store is None:
+            store = Store(Path(home) / "store") if home is not None else Store()
+        data = splits.load_training_data(split, store=store)
+    years = split.years("validate", _available_years(data))
+    if not years:
+        raise ValueError(
+            f"the data hold no validation year {split.validate} of model {model.version}; "
+            "ingest them first (`superstorm ingest ...`)"
+        )
+    fc = calibrate_model(model, data, years)
+    if fc is None:
+        raise ValueError(f"no issue time in {years} has valid inputs for model {model.version}")
+    thresholds = scores.choose_decision_thresholds(fc, data)
+    keys = {"calibration", "event_calibration"}
+    updates = {k: model.metadata[k] for k in keys if k in model.metadata}
+    updates["decision_thresholds"] = thresholds
+    registry.update_metadata(str(model.version), updates, home=home)
+    events = model.metadata.get("event_calibration", {}).get("events", {})
+    return {
+        "version": str(model.version),
+        "validation_years": years,
+        "n_init": int(fc.sizes["init_time"]),
+        "events": {name: e["n_events"] for name, e in events.items()},
+        "decision_probabilities": {k: v.get("threshold") for k, v in thresholds.items()},
+    }
+
+
 def train(
     preset: str = "quick",
     *,

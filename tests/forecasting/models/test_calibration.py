@@ -271,3 +271,51 @@ def test_model_without_calibration_is_unchanged(saved, ds):
     np.testing.assert_array_equal(plain["dst"].values, raw["dst"].values)
     np.testing.assert_array_equal(plain["kp"].values, raw["kp"].values)
     assert "calibration" not in plain.attrs
+
+
+def test_recalibrate_refits_a_saved_model_and_the_cli_names_the_blend(
+    saved, ds, capsys, monkeypatch
+):
+    import argparse
+    import shutil
+
+    from forecasting.models.train import recalibrate
+    from superstorm_cli.calibrate import run_calibrate
+
+    home, version = saved
+    name = version + "-recal"
+    shutil.copytree(home / "models" / "tft" / version, home / "models" / "tft" / name)
+    path = home / "models" / "tft" / name / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["calibration"]["regime"].pop("vbs_edges")  # as saved before the driver regime
+    meta.pop("event_calibration")
+    meta["decision_thresholds"] = {}
+    meta["version"] = name
+    path.write_text(json.dumps(meta))
+    out = recalibrate(name, home=home, data=ds)
+    assert out["version"] == name and out["validation_years"] == [2006]
+    assert out["n_init"] > 24 * 20  # hourly issue times
+    after = json.loads(path.read_text())
+    assert after["calibration"]["regime"]["vbs_edges"] == list(cal.VBS_EDGES)
+    assert after["event_calibration"]["format"] == event_calibration.FORMAT
+    assert "kp>=4.67" in after["decision_thresholds"]
+    assert (
+        out["decision_probabilities"]["kp>=4.67"]
+        == after["decision_thresholds"]["kp>=4.67"]["threshold"]
+    )
+    # the network is untouched: raw forecasts are identical
+    init = pd.date_range("2006-01-10", periods=6, freq="5h")
+    a = predict_many(registry.load(version, home=home), ds, init, calibrate=False)
+    b = predict_many(registry.load(name, home=home), ds, init, calibrate=False)
+    np.testing.assert_array_equal(a["dst"].values, b["dst"].values)
+    with pytest.raises(ValueError, match="no validation year"):
+        recalibrate(name, home=home, data=ds.sel(time=slice("2005-11-01", "2005-12-31")))
+    # the command prints what it fitted (its store: none here, so it is given the data)
+    import forecasting.models.train as train_mod
+
+    real = train_mod.recalibrate
+    monkeypatch.setattr(train_mod, "recalibrate", lambda v: real(v, home=home, data=ds))
+    monkeypatch.setenv("SUPERSTORM_HOME", str(home))
+    assert run_calibrate(argparse.Namespace(version=name)) == 0
+    text = capsys.readouterr().out
+    assert f"recalibrated tft {name}" in text and "decide kp>=4.67 at P >=" in text
