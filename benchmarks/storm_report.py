@@ -154,7 +154,7 @@ def decision_table(fcs: dict, ds: xr.Dataset, chosen: dict) -> list[str]:
             cut = scores.common_pairs({k: fcs[k], "p": fcs["persistence"]}, ds, ev.target)
             fc = cut[k]
             p_star = 0.5 if k == "persistence" else chosen[k][ev.name]["threshold"]
-            prob = scores.event_probability(fc, ev)
+            prob = scores.event_probability(fc, ev, recalibrate=False)  # the decision score
             obs = timeconv.observed_for(fc, ds, ev.target)
             occ = ev.occurred(obs).astype(float).where(np.isfinite(obs))
             d = scores.decision_scores(prob, occ, p_star)

@@ -666,9 +666,9 @@ def decision_probabilities_note(fc: xr.Dataset) -> str:
                 parts.append(f"{label} {cfg.issue_probability(lvl, 'WARNING'):.0%}")
     rest = f"; other levels {base.warning_probability:.0%}"
     return (
-        f"WARNING/WATCH at P >= (model's validation-year decision probability, {DECISION_ATTR}): "
-        + ", ".join(parts)
-        + rest
+        f"WARNING/WATCH at P >= (model's validation-year decision probability, {DECISION_ATTR}; "
+        "compared with the quantiles' own probability, before the per-lead recalibration "
+        "plotted here): " + ", ".join(parts) + rest
     )
 
 

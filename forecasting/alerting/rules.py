@@ -552,19 +552,43 @@ def _describe(level: str) -> str:
 # --------------------------------------------------------------------------- probabilities
 
 
+#: prefix of the :func:`_probabilities` columns holding the probabilities alerts report
+SHOWN = "shown:"
+
+
 def _probabilities(forecast: xr.Dataset, family: str, init: pd.Timestamp) -> pd.DataFrame:
-    """P(level reached) per lead (rows: valid-hour start) and level (columns) for one init."""
+    """P(level reached) per lead (rows: valid-hour start) and level (columns) for one init.
+
+    Columns named by level hold the decision score (the quantiles' own probability, which
+    the decision probabilities were chosen on, :data:`~forecasting.verification.scores.
+    DECISION_SCORE`); :data:`SHOWN` + level holds the recalibrated probability that alerts
+    report (the same where the model has no event recalibration).
+    """
     fc = forecast.sel(init_time=init) if "init_time" in forecast.dims else forecast
     fc = fc.expand_dims("init_time") if "init_time" not in fc.dims else fc
     leads = pd.TimedeltaIndex(fc["lead_time"].values)
     cols = {}
     for lvl in LEVELS[family]:
-        p = exceedance_probability(fc, family, lvl.threshold).isel(init_time=0).values
-        cols[lvl.name] = p
+        p = exceedance_probability(fc, family, lvl.threshold, recalibrate=False)
+        cols[lvl.name] = p.isel(init_time=0).values
+    for lvl in LEVELS[family]:
+        p = exceedance_probability(fc, family, lvl.threshold)
+        cols[SHOWN + lvl.name] = p.isel(init_time=0).values
     # the hour each lead verifies: [init + L - 1h, init + L)
     return pd.DataFrame(cols, index=pd.DatetimeIndex(init + leads - pd.Timedelta("1h"))).assign(
         lead=leads
     )
+
+
+def _window_max(rows: pd.DataFrame, family: str) -> tuple[pd.Series, pd.Series]:
+    """Per level, the largest decision score and the largest reported probability of ``rows``."""
+    names = [lv.name for lv in LEVELS[family]]
+    if not len(rows):
+        return pd.Series(dtype=float), pd.Series(dtype=float)
+    decision = rows[names].max()
+    shown = rows[[SHOWN + n for n in names]].max()
+    shown.index = pd.Index(names)
+    return decision, shown
 
 
 def _highest(
@@ -596,14 +620,16 @@ def _warning_rules(
     cancelled: it stays in force until it expires or a finite forecast says otherwise.
     """
     near = probs[probs["lead"] <= pd.Timedelta(cfg.warning_lead)]
-    maxp = near.drop(columns="lead").max() if len(near) else pd.Series(dtype=float)
+    maxp, shown = _window_max(near, family)
     above = tuple(lv for lv in LEVELS[family] if lv.rank > alerted_rank)
-    lvl, p = _highest(maxp, above, cfg, WARNING)
+    lvl, _ = _highest(maxp, above, cfg, WARNING)
+    p = float(shown.get(lvl.name, np.nan)) if lvl is not None else float("nan")
     end = now + pd.Timedelta(cfg.warning_lead)
     actions: list[AlertAction] = []
     for act in state.find(WARNING, family):
         act_lvl = level_by_name(act.level)
-        act_p = float(maxp.get(act.level, np.nan))
+        act_p = float(maxp.get(act.level, np.nan))  # the decision score, for cancelling
+        act_shown = float(shown.get(act.level, np.nan))
         expired = act.valid_end is not None and act.valid_end <= now
         if lvl is not None and lvl.rank > act_lvl.rank:
             continue  # escalation below replaces it
@@ -630,7 +656,7 @@ def _warning_rules(
                     WARNING,
                     family,
                     act.level,
-                    act_p,
+                    act_shown,
                     act.valid_start,
                     act.valid_end,
                     now,
@@ -644,7 +670,7 @@ def _warning_rules(
                     WARNING,
                     family,
                     act.level,
-                    act_p,
+                    act_shown,
                     act.valid_start,
                     act.valid_end,
                     now,
@@ -726,10 +752,11 @@ def _watch_rules(
         day_number = (day - today).days + 1
         if day_number > cfg.watch_days or (storm_began and day == today):
             continue
-        maxp = far[days == day].drop(columns="lead").max()
-        lvl, p = _highest(maxp, LEVELS[family], cfg, WATCH)
+        maxp, shown = _window_max(far[days == day], family)
+        lvl, _ = _highest(maxp, LEVELS[family], cfg, WATCH)
         if lvl is None:
             continue
+        p = float(shown.get(lvl.name, np.nan))
         same_day = [a for a in active if a.valid_start == day]
         top = max(same_day, key=lambda a: level_by_name(a.level).rank, default=None)
         window_end = day + pd.Timedelta("1D")

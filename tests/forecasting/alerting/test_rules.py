@@ -263,3 +263,30 @@ def test_a_warning_ending_now_is_extended_not_issued_again():
     st = [active(A.WARNING, "kp", "G2", end=NOW)]
     acts = [a for a in A.evaluate_rules(forecast(6.0), observed(), NOW, st) if a.kind == A.WARNING]
     assert [(a.action, a.refers_to) for a in acts] == [(A.EXTEND, 1)]
+
+
+def test_decisions_use_the_decision_score_and_report_the_recalibrated_probability():
+    """A per-lead recalibration changes what alerts report, never which alert is issued."""
+    import json
+
+    from forecasting.schema import EVENT_CALIBRATION_ATTR, exceedance_probability
+
+    cfg = A.AlertConfig()
+    plain = forecast(6.0)
+    mapped = plain.copy()
+    g2 = A.level_event(A.level_by_name("G2"))
+    # a map that shrinks P(G2) hard at every lead (a = 1, b = -3)
+    table = {g2: {"lead_hours": list(range(1, 25)), "a": [1.0] * 24, "b": [-3.0] * 24}}
+    mapped["kp"].attrs[EVENT_CALIBRATION_ATTR] = json.dumps(table)
+    before = [
+        a for a in A.evaluate_rules(plain, observed(), NOW, config=cfg) if a.kind == A.WARNING
+    ]
+    after = [
+        a for a in A.evaluate_rules(mapped, observed(), NOW, config=cfg) if a.kind == A.WARNING
+    ]
+    assert [(a.action, a.level) for a in after] == [(a.action, a.level) for a in before]
+    assert [(a.action, a.level) for a in after] == [(A.ISSUE, "G2")]
+    shown = exceedance_probability(mapped, "kp", A.level_by_name("G2").threshold)
+    near = shown.sel(lead_time=shown.lead_time <= np.timedelta64(6, "h"))
+    assert after[0].probability == pytest.approx(float(near.max()))
+    assert after[0].probability < 0.5 <= before[0].probability
