@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo (``superstorm demo``): ingest, dataset summary, train, forecast, alerts.
 
     Six steps, each printed with its wall time: ingest the record into the store, summarise
-    the hourly dataset (1998 to two days after the issue day), train and promote a quick TFT
-    and write its skill report, one forecast run at ``--issue-time`` (archive, alerts,
+    the hourly dataset (1998 to two days after the issue day), train and promote a quick TFT,
+    fit its blend and write the skill reports, one forecast run at ``--issue-time`` (archive, alerts,
     dashboards), the alert log, and where every output lies (:func:`where_to_look`). A
     loopback mirror of the recorded folder, when used, stands in for the upstream servers
     (``SUPERSTORM_MIRROR`` is set for this process) and is stopped at the end.
@@ -143,12 +143,19 @@ def _run_steps(args: argparse.Namespace, data_dir: Path, server: MirrorServer | 
     print(dataset.format_summary(dataset.summarize(ds, storms=find_storms(ds["dst"]))))
     _done(t0)
 
-    t0 = _step("3/6 train the TFT (quick preset) from the store, score it beside the baselines")
+    t0 = _step(
+        "3/6 train the TFT (quick preset) from the store, fit its blend, score both beside "
+        "the baselines"
+    )
     from forecasting.models import registry, train
     from forecasting.models.promotion import VALIDATION_REPORT
 
     version = train.train(preset="quick", promote=True)
     print(f"  registered and promoted tft/{version} in {registry.root()}")
+    from forecasting.models import stored_blend
+
+    blend = stored_blend.fit_blend(version)
+    print(f"  blend (TFT + O'Brien-McPherron / persistence) stored: {blend.path}")
     reports = config.reports_dir()
     train.evaluate_version(version, out_dir=reports)
     print(f"  skill report: {reports.resolve() / 'skill.md'}")
