@@ -150,6 +150,41 @@ def run_retrain(
 retrain_task = task(name="train-evaluate-promote")(run_retrain)
 
 
+def fit_promoted_blend(version: str) -> str:
+    """Fit and store the blend of a newly promoted TFT, so the hourly forecast runs it.
+
+    A failure is logged (with the command that retries it) and the promotion stands: the
+    forecast then runs without a blend.
+
+    Parameters
+    ----------
+    version
+        The promoted registry version.
+
+    Returns
+    -------
+    str
+        The stored ``blend.json`` path, or ``""`` when the fit failed.
+    """
+    from forecasting.models import stored_blend
+
+    try:
+        record = stored_blend.fit_blend(version)
+    except (ValueError, OSError) as exc:
+        log.warning(
+            "retrain: blend of %s not fitted (%s); retry with `superstorm blend --version %s`",
+            version,
+            exc,
+            version,
+        )
+        return ""
+    log.info("retrain: stored the blend of %s at %s", version, record.path)
+    return str(record.path)
+
+
+blend_task = task(name="fit-blend")(fit_promoted_blend)
+
+
 @flow(name="retrain", log_prints=True)
 def retrain_flow(
     preset: str = "quick",
@@ -158,8 +193,11 @@ def retrain_flow(
     tolerance: float = 0.0,
     held_out_start: str | None = None,
     held_out_end: str | None = None,
+    blend: bool = True,
 ) -> dict:
     """Weekly / on demand: train, gate on the validation years, promote if it passes.
+
+    A promoted model then gets its blend (:func:`fit_promoted_blend`).
 
     Parameters
     ----------
@@ -174,11 +212,14 @@ def retrain_flow(
     held_out_start, held_out_end : str, optional
         UTC bounds (ISO dates, end exclusive) of the comparison period; both or neither
         (neither: the preset's validation years).
+    blend : bool
+        Fit and store the blend of a promoted model (default True).
 
     Returns
     -------
     dict
-        The decision record of :func:`run_retrain` (also in ``promotions.jsonl``).
+        The decision record of :func:`run_retrain` (also in ``promotions.jsonl``), with
+        ``blend`` (the stored file, ``""`` when its fit failed) after a promotion.
 
     Raises
     ------
@@ -194,4 +235,6 @@ def retrain_flow(
     rule = GateRule(metric=metric, max_lead_h=max_lead_h, tolerance=tolerance)
     res = retrain_task(preset, held_out=held, rule=rule)
     print(f"retrain: {res['candidate']} promoted={res['promoted']} ({res['reason']})")
+    if res["promoted"] and blend:
+        res["blend"] = blend_task(res["candidate"])
     return res

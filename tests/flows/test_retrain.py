@@ -251,3 +251,32 @@ def test_retrain_flow_refuses_a_half_given_comparison_period():
 
     with pytest.raises(ValueError, match="give both bounds"):
         retrain_flow.fn(preset="quick", held_out_start="2006-01-01")
+
+
+def test_a_promoted_model_gets_its_blend_and_a_failed_fit_is_logged(home, monkeypatch, caplog):
+    import logging
+    from types import SimpleNamespace
+
+    from flows import retrain
+    from forecasting.models import stored_blend
+
+    # no model and no store in this home: the fit fails, is logged with the retry, returns ""
+    with caplog.at_level(logging.WARNING, logger="flows.retrain"):
+        assert retrain.fit_promoted_blend("20990101T000000-quick") == ""
+    assert "superstorm blend --version 20990101T000000-quick" in caplog.text
+    seen = []
+
+    def fake_fit(version):
+        seen.append(version)
+        return SimpleNamespace(path=home / "models" / "tft" / version / "blend.json")
+
+    monkeypatch.setattr(stored_blend, "fit_blend", fake_fit)
+    assert retrain.fit_promoted_blend("v1").endswith("v1/blend.json") and seen == ["v1"]
+    # the flow fits it only after a promotion
+    decisions = iter([{"candidate": "v2", "promoted": False, "reason": "worse"}])
+    monkeypatch.setattr(retrain, "retrain_task", lambda *a, **k: next(decisions))
+    monkeypatch.setattr(retrain, "blend_task", retrain.fit_promoted_blend)
+    assert "blend" not in retrain.retrain_flow.fn(preset="quick")
+    decisions = iter([{"candidate": "v3", "promoted": True, "reason": "better"}])
+    out = retrain.retrain_flow.fn(preset="quick")
+    assert out["blend"].endswith("v3/blend.json") and seen == ["v1", "v3"]
