@@ -320,9 +320,9 @@ def cdf_at(values: np.ndarray, levels: np.ndarray, threshold: float) -> np.ndarr
 
 
 #: variable attribute holding a model's per-lead recalibration of its event probabilities
-#: (JSON ``{event name: {"lead_hours": [...], "a": [...], "b": [...]}}``), written at
-#: prediction time from the model's validation-year fit
-#: (:func:`forecasting.models.calibration.fit_event_calibration`) and applied by
+#: (JSON ``{event name: {"threshold": t, "lead_hours": [...], "a": [...], "b": [...]}}``),
+#: written at prediction time from the model's validation-year fit
+#: (:func:`forecasting.models.event_calibration.fit_event_calibration`) and applied by
 #: :func:`exceedance_probability`
 EVENT_CALIBRATION_ATTR = "event_calibration"
 #: probabilities are clipped to [EPS, 1 - EPS] before the logit of :func:`platt`
@@ -373,32 +373,82 @@ def platt(p: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.nda
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _recalibrated(da: xr.DataArray, p: np.ndarray, event: str, dims: tuple) -> np.ndarray:
-    """Apply the map of :data:`EVENT_CALIBRATION_ATTR` for ``event`` to ``p`` (per lead)."""
+def _event_maps(da: xr.DataArray, name: str, below: bool) -> list[tuple[float, dict]]:
+    """The recalibrated events of ``da`` in one direction, least severe first."""
     text = da.attrs.get(EVENT_CALIBRATION_ATTR)
-    if not text or "lead_time" not in dims:
-        return p
+    if not text:
+        return []
     try:
-        entry = json.loads(str(text)).get(event)
-    except (ValueError, AttributeError):
+        table = json.loads(str(text))
+        op = "<=" if below else ">="
+        found = [
+            (float(entry.get("threshold", key[len(name) + 2 :])), entry)
+            for key, entry in table.items()
+            if key.startswith(name + op)
+        ]
+    except (ValueError, AttributeError, TypeError):
         raise ValueError(
             f"{da.name} attribute {EVENT_CALIBRATION_ATTR}={str(text)[:80]!r} is not a JSON "
-            "object of event -> map; refit it with forecasting.models.calibration."
+            "object of event -> map; refit it with forecasting.models.event_calibration."
             "fit_event_calibration, or drop the attribute"
         ) from None
-    if not entry:
-        return p
+    return sorted(found, key=lambda te: -te[0] if below else te[0])
+
+
+def _apply_map(p: np.ndarray, entry: dict, hours: np.ndarray, axis: int) -> np.ndarray:
+    """``entry``'s Platt map per lead (``hours`` along ``axis``); uncovered leads stay raw."""
     known = {int(h): i for i, h in enumerate(entry["lead_hours"])}
-    hours = np.round(pd.TimedeltaIndex(da["lead_time"].values) / pd.Timedelta("1h")).astype(int)
     cols = [known.get(int(h)) for h in hours]
     a = np.array([entry["a"][c] if c is not None else 1.0 for c in cols])
     b = np.array([entry["b"][c] if c is not None else 0.0 for c in cols])
-    shape = [1] * len(dims)
-    shape[dims.index("lead_time")] = len(cols)
+    shape = [1] * p.ndim
+    shape[axis] = len(cols)
     out = platt(p, a.reshape(shape), b.reshape(shape))
-    # leads the fit did not cover keep the raw probability
     raw = np.array([c is None for c in cols]).reshape(shape)
-    return np.where(raw, p, np.where(np.isnan(p), np.nan, out))
+    return np.where(raw | np.isnan(p), p, out)
+
+
+def _recalibrated(
+    da: xr.DataArray, levels: np.ndarray, threshold: float, below: bool
+) -> np.ndarray | None:
+    """P(event) recalibrated by the variable's maps, coherent across levels (None: no maps).
+
+    Each recalibrated event ``e_k`` (least severe first) gets ``min(f_k(p_k), P(e_{k-1}))``,
+    so the probabilities never rise with severity. Any other threshold takes the map of the
+    nearest less severe recalibrated event (its raw probability where there is none) and is
+    kept between the recalibrated probabilities of its two neighbours.
+    """
+    maps = _event_maps(da, str(da.name), below)
+    if not maps or "lead_time" not in da.dims:
+        return None
+    axis = da.dims.index("lead_time")
+    hours = np.round(pd.TimedeltaIndex(da["lead_time"].values) / pd.Timedelta("1h")).astype(int)
+    values = da.values
+
+    def raw(thr: float) -> np.ndarray:
+        p_below = cdf_at(values, levels, thr)
+        return p_below if below else 1.0 - p_below
+
+    def severity(thr: float) -> float:
+        return -thr if below else thr
+
+    chain: list[tuple[float, np.ndarray]] = []
+    for thr, entry in maps:
+        cal = _apply_map(raw(thr), entry, hours, axis)
+        chain.append((thr, cal if not chain else np.fmin(cal, chain[-1][1])))
+    x = severity(float(threshold))
+    for thr, cal in chain:
+        if abs(severity(thr) - x) <= 5e-3:  # names keep 3 significant digits (4.67 = 14/3)
+            return cal
+    less = [(thr, c) for thr, c in chain if severity(thr) < x]
+    more = [c for thr, c in chain if severity(thr) > x]
+    p = raw(float(threshold))
+    if less:
+        entry = dict(maps)[less[-1][0]]
+        p = np.fmin(_apply_map(p, entry, hours, axis), less[-1][1])
+    if more:
+        p = np.fmax(p, more[0])
+    return p
 
 
 def exceedance_probability(
@@ -414,9 +464,10 @@ def exceedance_probability(
     ``below`` defaults to True for ``dst`` (P(Dst <= threshold)) and False otherwise
     (P(Kp >= threshold)). See :func:`cdf_at` for the interpolation. When the variable carries
     the model's event recalibration (:data:`EVENT_CALIBRATION_ATTR`, fitted on the validation
-    years) and it covers this event, the probability is recalibrated per lead time
-    (:func:`platt`); every consumer (alerts, products, dashboards, scores) gets the same
-    probability.
+    years), the probability is recalibrated per lead time (:func:`platt`), coherently across
+    levels: it never rises with severity (an event without its own map takes the nearest less
+    severe event's and stays between its neighbours' probabilities). Every consumer (alerts,
+    products, dashboards, scores) gets the same probability.
 
     Parameters
     ----------
@@ -449,8 +500,10 @@ def exceedance_probability(
     p_below = cdf_at(da.values, ds["quantile"].values, threshold)
     dims = da.dims[:-1]
     p = p_below if below else 1.0 - p_below
-    event = event_name(name, float(threshold), below)
-    cal = _recalibrated(da, p, event, dims) if recalibrate else p
+    fitted = (
+        _recalibrated(da, ds["quantile"].values, float(threshold), below) if recalibrate else None
+    )
+    cal = p if fitted is None else fitted
     out = xr.DataArray(cal, dims=dims, coords={d: ds[d] for d in dims})
     op = "<=" if below else ">="
     out.attrs.update(

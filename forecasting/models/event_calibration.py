@@ -141,7 +141,8 @@ def fit_event_calibration(
     -------
     dict
         JSON-ready: ``format``, ``method``, ``fitted_on``, ``n_init``, ``min_events``, ``l2``,
-        and ``events``: event name -> ``target``, ``lead_hours``, ``a``, ``b``, ``n``
+        and ``events``: event name -> ``target``, ``threshold`` (target units), ``below``,
+        ``lead_hours``, ``a``, ``b``, ``n``
         (pairs) and ``n_events`` (occurrences) per lead. Events with no fitted lead are left
         out.
     """
@@ -180,6 +181,8 @@ def fit_event_calibration(
             continue
         out["events"][event.name] = {
             "target": event.target,
+            "threshold": float(event.threshold),
+            "below": bool(event.below),
             "lead_hours": lead_hours,
             "a": a,
             "b": b,
@@ -227,7 +230,7 @@ def attach_event_calibration(forecast: xr.Dataset, table: dict) -> xr.Dataset:
     out = forecast.copy()
     for name in out.data_vars:
         part = {
-            ev: {key: entry[key] for key in ("lead_hours", "a", "b")}
+            ev: {key: entry[key] for key in ("threshold", "lead_hours", "a", "b") if key in entry}
             for ev, entry in table["events"].items()
             if entry["target"] == name
         }

@@ -84,9 +84,35 @@ def test_recalibration_lowers_the_brier_score_out_of_sample():
     p = schema.exceedance_probability(cal, "kp", KP_G1.threshold)
     assert p.attrs["recalibrated"] == "yes"
     assert float(p.min()) > 0 and float(p.max()) < 1
-    # an event the table does not hold is left raw
-    other = schema.exceedance_probability(cal, "kp", 7.0)
-    assert other.attrs["recalibrated"] == "no"
+    # no table: raw
+    assert schema.exceedance_probability(test, "kp", 7.0).attrs["recalibrated"] == "no"
+
+
+def test_recalibrated_probabilities_never_rise_with_severity():
+    """Maps per event differ; the probabilities stay coherent across every threshold."""
+    fc, obs = _case(0)
+    rng = np.random.default_rng(3)
+    table = ec.fit_event_calibration(
+        fc, obs, events=(scores.Event("kp", 3.0), KP_G1, scores.Event("kp", 17 / 3)), min_events=5
+    )
+    assert len(table["events"]) == 3
+    # make the G2 map generous and the G1 map harsh: unconstrained, P(G2) would exceed P(G1)
+    table["events"]["kp>=4.67"]["b"] = [-4.0] * 4
+    table["events"]["kp>=5.67"]["b"] = [3.0] * 4
+    cal = ec.attach_event_calibration(fc, table)
+    thresholds = np.sort(rng.uniform(0.5, 8.5, 25).tolist() + [3.0, 14 / 3, 17 / 3, 7.0])
+    probs = np.stack([schema.exceedance_probability(cal, "kp", t).values for t in thresholds])
+    assert (np.diff(probs, axis=0) <= 1e-12).all()
+    # a recalibrated event keeps its own map where the chain does not cap it
+    own = schema.exceedance_probability(cal, "kp", 3.0).values
+    raw = schema.exceedance_probability(fc, "kp", 3.0).values
+    e = table["events"]["kp>=3"]
+    want = schema.platt(raw, np.array(e["a"])[None, :], np.array(e["b"])[None, :])
+    np.testing.assert_allclose(own, want)
+    # and the capped G2 equals the harsh G1 wherever its own map would have exceeded it
+    g1 = schema.exceedance_probability(cal, "kp", KP_G1.threshold).values
+    g2 = schema.exceedance_probability(cal, "kp", 17 / 3).values
+    assert (g2 <= g1 + 1e-12).all() and np.isclose(g2, g1).mean() > 0.5
 
 
 def test_rare_event_leads_keep_the_raw_probability_and_absent_events_are_left_out():
