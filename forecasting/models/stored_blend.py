@@ -284,10 +284,9 @@ def _now() -> str:
 
 
 def _data_years(ds: xr.Dataset) -> list[int]:
-    if "dst" not in ds:
-        raise ValueError("the dataset holds no 'dst'; the blend is fitted on observed Dst")
-    years = pd.DatetimeIndex(ds.indexes["time"]).year
-    return sorted(int(y) for y in np.unique(years[np.isfinite(ds["dst"].values)]))
+    from forecasting.models.train import available_years
+
+    return available_years(ds)
 
 
 def fit_blend(
@@ -350,7 +349,7 @@ def fit_blend(
     from forecasting import splits
     from forecasting.evaluation.evaluate import issue_times_in
     from forecasting.models.predict import TFTForecaster
-    from forecasting.models.train import split_of
+    from forecasting.models.train import split_of, store_of
 
     chosen = {str(t): tuple(str(m) for m in ms) for t, ms in members.items()}
     _check_members(chosen, "members")
@@ -358,9 +357,7 @@ def fit_blend(
     version = str(model.version)
     split = split_of(model)
     if data is None:
-        if store is None:
-            store = Store(Path(home) / "store") if home is not None else Store()
-        data = splits.load_training_data(split, store=store)
+        data = splits.load_training_data(split, store=store_of(store, home))
     available = _data_years(data)
     val_years = split.years("validate", available)
     train_years = split.years("train", available)

@@ -49,8 +49,21 @@ def default_split(preset: str) -> splits.YearSplit:
     return splits.configured_split(preset)
 
 
-def _store(store: Store | None, home: str | Path | None) -> Store:
-    """``store``, else the store of ``home`` (``<home>/store``), else ``Store()``."""
+def store_of(store: Store | None, home: str | Path | None) -> Store:
+    """Give ``store``, else the store of ``home`` (``<home>/store``), else ``Store()``.
+
+    Parameters
+    ----------
+    store
+        A store, used as it is when given.
+    home
+        A superstorm home folder whose ``store`` is opened (None: ``$SUPERSTORM_HOME``).
+
+    Returns
+    -------
+    Store
+        The store to read.
+    """
     if store is not None:
         return store
     return Store(Path(home) / "store") if home is not None else Store()
@@ -116,7 +129,24 @@ def provenance(ds: xr.Dataset) -> dict:
 CALIBRATION_EVERY = "1h"
 
 
-def _available_years(ds: xr.Dataset) -> list[int]:
+def available_years(ds: xr.Dataset) -> list[int]:
+    """Give the years in which ``ds`` holds observed Dst.
+
+    Parameters
+    ----------
+    ds
+        Hourly dataset on ``time`` with ``dst`` [nT].
+
+    Returns
+    -------
+    list of int
+        Sorted years with at least one finite Dst.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` has no ``dst``.
+    """
     if "dst" not in ds:
         raise ValueError("dataset lacks 'dst'; the TFT needs dst and kp")
     years = pd.DatetimeIndex(ds.indexes["time"]).year
@@ -314,10 +344,8 @@ def recalibrate(
     model = registry.load(version, home=home)
     split = split_of(model)
     if data is None:
-        if store is None:
-            store = Store(Path(home) / "store") if home is not None else Store()
-        data = splits.load_training_data(split, store=store)
-    years = split.years("validate", _available_years(data))
+        data = splits.load_training_data(split, store=store_of(store, home))
+    years = split.years("validate", available_years(data))
     if not years:
         raise ValueError(
             f"the data hold no validation year {split.validate} of model {model.version}; "
@@ -412,9 +440,9 @@ def train(
     config = get_config(preset, **{**configured_overrides(preset), **(overrides or {})})
     split = split if split is not None else default_split(preset)
     started = time.time()
-    ds = data if data is not None else splits.load_training_data(split, store=_store(store, out))
+    ds = data if data is not None else splits.load_training_data(split, store=store_of(store, out))
     log.info("loaded %s (%.1f s)", ds.attrs.get("loaded_from", "data"), time.time() - started)
-    available = _available_years(ds)
+    available = available_years(ds)
     train_years = split.years("train", available)
     val_years = split.years("validate", available)
     if not train_years or not val_years:
@@ -553,7 +581,7 @@ def evaluate_version(
     model = registry.load(version, home=home)
     split = split if split is not None else split_of(model)
     if data is None:
-        data = splits.load_evaluation_data(split, store=_store(store, home))
+        data = splits.load_evaluation_data(split, store=store_of(store, home))
     from forecasting.models.baselines import all_baselines
 
     kwargs.setdefault("version_selector", version)
