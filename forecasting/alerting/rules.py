@@ -591,6 +591,17 @@ def _window_max(rows: pd.DataFrame, family: str) -> tuple[pd.Series, pd.Series]:
     return decision, shown
 
 
+def _basis(decision: pd.Series, shown: pd.Series, lvl: Level, cfg: AlertConfig, kind: str) -> str:
+    """Say what decided, when the reported (recalibrated) probability differs from it."""
+    d, p = float(decision.get(lvl.name, np.nan)), float(shown.get(lvl.name, np.nan))
+    if not (np.isfinite(d) and np.isfinite(p)) or abs(d - p) < 5e-3:
+        return ""
+    return (
+        f"decided on the quantile probability {d:.2f} >= {cfg.issue_probability(lvl, kind):.2f}; "
+        f"{p:.2f} is the recalibrated probability"
+    )
+
+
 def _highest(
     probs: pd.Series, levels: tuple[Level, ...], cfg: AlertConfig, kind: str
 ) -> tuple[Level | None, float]:
@@ -624,6 +635,7 @@ def _warning_rules(
     above = tuple(lv for lv in LEVELS[family] if lv.rank > alerted_rank)
     lvl, _ = _highest(maxp, above, cfg, WARNING)
     p = float(shown.get(lvl.name, np.nan)) if lvl is not None else float("nan")
+    basis = _basis(maxp, shown, lvl, cfg, WARNING) if lvl is not None else ""
     end = now + pd.Timedelta(cfg.warning_lead)
     actions: list[AlertAction] = []
     for act in state.find(WARNING, family):
@@ -646,6 +658,7 @@ def _warning_rules(
                         end,
                         now,
                         refers_to=act.serial,
+                        detail=basis,
                     )
                 )
             continue
@@ -688,10 +701,23 @@ def _warning_rules(
     ]
     top = max(current, key=lambda a: level_by_name(a.level).rank, default=None)
     if top is None:
-        actions.append(AlertAction(ISSUE, WARNING, family, lvl.name, p, now, end, now))
+        actions.append(
+            AlertAction(ISSUE, WARNING, family, lvl.name, p, now, end, now, detail=basis)
+        )
     elif lvl.rank > level_by_name(top.level).rank:
         actions.append(
-            AlertAction(ESCALATE, WARNING, family, lvl.name, p, now, end, now, refers_to=top.serial)
+            AlertAction(
+                ESCALATE,
+                WARNING,
+                family,
+                lvl.name,
+                p,
+                now,
+                end,
+                now,
+                refers_to=top.serial,
+                detail=basis,
+            )
         )
         for other in current:
             if other is not top:
@@ -760,7 +786,8 @@ def _watch_rules(
         same_day = [a for a in active if a.valid_start == day]
         top = max(same_day, key=lambda a: level_by_name(a.level).rank, default=None)
         window_end = day + pd.Timedelta("1D")
-        detail = f"day {day_number} ({day:%Y-%m-%d} UTC)"
+        basis = _basis(maxp, shown, lvl, cfg, WATCH)
+        detail = f"day {day_number} ({day:%Y-%m-%d} UTC)" + (f"; {basis}" if basis else "")
         if top is None:
             actions.append(
                 AlertAction(ISSUE, WATCH, family, lvl.name, p, day, window_end, now, detail=detail)

@@ -290,3 +290,6 @@ def test_decisions_use_the_decision_score_and_report_the_recalibrated_probabilit
     near = shown.sel(lead_time=shown.lead_time <= np.timedelta64(6, "h"))
     assert after[0].probability == pytest.approx(float(near.max()))
     assert after[0].probability < 0.5 <= before[0].probability
+    # the message says what decided, since the reported probability is below the threshold
+    assert "decided on the quantile probability" in A.format_message(after[0])
+    assert before[0].detail == ""
