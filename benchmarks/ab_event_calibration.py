@@ -44,10 +44,6 @@ def _outcome(fc: xr.Dataset, ds: xr.Dataset, ev: scores.Event) -> xr.DataArray:
     return ev.occurred(obs).astype(float).where(np.isfinite(obs))
 
 
-def _hss(p: xr.DataArray, o: xr.DataArray, threshold: float) -> xr.DataArray:
-    return scores.decision_scores(p, o, threshold)["hss"]
-
-
 def rows(fc: xr.Dataset, ds: xr.Dataset, label: str, ev: scores.Event) -> list[str]:
     """The table rows of one event: BSS raw/recalibrated, decision HSS raw/recalibrated."""
     init = pd.DatetimeIndex(fc.indexes["init_time"])

@@ -437,8 +437,10 @@ def _decisions(
             fc = common[ev.target].get(f.name)
             if fc is None:
                 continue
-            d = verification.decision_scores(
-                verification.event_probability(fc, ev), _occurred(ev, fc, ds), p_star
+            d = verification.decision_scores(  # on the decision score p* was chosen on
+                verification.event_probability(fc, ev, recalibrate=False),
+                _occurred(ev, fc, ds),
+                p_star,
             )
             for k in DECISION_METRICS:
                 out[k][i, j] = d[k].values
