@@ -80,6 +80,10 @@ class TFTConfig:
         ``snapshots`` epochs with the lowest validation loss are kept and the forecast
         quantiles of these members are averaged level by level (Vincentization, Ratcliff
         1979, doi:10.1037/0033-2909.86.3.446); 1: the single best-epoch network.
+    lr_patience
+        Epochs without a lower validation loss after which the learning rate is halved
+        (pytorch-forecasting's ``ReduceLROnPlateau``, floor 1e-5); the default 1000 keeps it
+        constant, as models saved before the option were trained.
     """
 
     preset: str = "quick"
@@ -110,6 +114,7 @@ class TFTConfig:
     plasma_dropout: float = 0.15
     physics_residual: bool = True
     snapshots: int = 1
+    lr_patience: int = 1000
 
     def __post_init__(self) -> None:
         """Check the option values.
@@ -326,7 +331,7 @@ def _from_dataset(cls: Any, template: Any, config: TFTConfig) -> Any:
         loss=make_loss(config.quantiles),
         output_size=[len(config.quantiles)] * len(pipeline.TARGETS),
         log_interval=-1,
-        reduce_on_plateau_patience=1000,
+        reduce_on_plateau_patience=config.lr_patience,
     )
 
 

@@ -244,3 +244,16 @@ def test_72_hour_variant_forecasts_three_days(tiny, small_ds):
     kp = fc.kp.values
     assert np.isfinite(kp).all() and kp.min() >= 0 and kp.max() <= 9
     assert (np.diff(kp, axis=-1) >= 0).all()
+
+
+def test_lr_patience_reaches_the_scheduler(tiny_model):
+    """Default: constant learning rate (as models saved before the option); else halved."""
+    from forecasting.models.tft import TFTConfig
+
+    assert tiny_model.network.hparams.reduce_on_plateau_patience == 1000
+    old = get_config("quick").to_dict()
+    del old["lr_patience"]
+    assert TFTConfig.from_dict(old).lr_patience == 1000
+    net = tiny_model.network
+    sched = type(net).configure_optimizers(net)
+    assert sched["lr_scheduler"]["monitor"] == "val_loss"
