@@ -72,15 +72,15 @@ def issue_times(ds: xr.Dataset, years: list[int]) -> pd.DatetimeIndex:
     return t[t.year.isin(years) & np.isfinite(ds["dst"].values)]
 
 
-def make_forecasts(model, ds: xr.Dataset, split, val_years, test_years, out: Path) -> dict:
-    """Forecasts per part and model (netCDF cached in ``out``)."""
+def make_forecasts(model, ds: xr.Dataset, split, parts: dict, out: Path) -> dict:
+    """Forecasts per part (name -> years) and model (netCDF cached in ``out``)."""
     base = all_baselines()
     train_ds = split.select(ds, "train")
     for b in base:
         b.fit(train_ds, lead_times=LEADS)
     tft = TFTForecaster(model)
     fcs: dict[str, dict[str, xr.Dataset]] = {}
-    for part, years in (("validate", val_years), ("test", test_years)):
+    for part, years in parts.items():
         inits = issue_times(ds, years)
         fcs[part] = {}
         for f in [tft, *base]:
@@ -263,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", default="latest")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--test-years", default=None, help="e.g. 2015-2024 (default: the split's)")
+    p.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="score the validation years only (to choose between models; the test years stay unseen)",
+    )
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     model = registry.load(args.version)
@@ -285,13 +290,18 @@ def main(argv: list[str] | None = None) -> int:
         for label, ev in EVENTS.items()
     }
     _log(f"base rates (training years {t.year.min()}-{t.year.max()}): {base_rates}")
-    fcs = make_forecasts(model, ds, split, val_years, test_years, args.out)
+    parts = (
+        {"validate": val_years}
+        if args.validate_only
+        else {"validate": val_years, "test": test_years}
+    )
+    fcs = make_forecasts(model, ds, split, parts, args.out)
     fcs = add_postprocessed(fcs, ds, val_years, args.out)
     chosen = {
         k: scores.choose_decision_thresholds(fcs["validate"][k], ds) for k in ("tft_cal", "blend")
     }
     text = [f"# Storm-time report: {model.version}", ""]
-    for part, years in (("validate", val_years), ("test", test_years)):
+    for part, years in parts.items():
         text += [f"## {part} years {years}", "", tables(fcs[part], ds, base_rates, chosen), ""]
     md = "\n".join(text)
     (args.out / "storm_report.md").write_text(md)
