@@ -81,9 +81,9 @@ class TFTConfig:
         quantiles of these members are averaged level by level (Vincentization, Ratcliff
         1979, doi:10.1037/0033-2909.86.3.446); 1: the single best-epoch network.
     lr_patience
-        Epochs without a lower validation loss after which the learning rate is halved
-        (pytorch-forecasting's ``ReduceLROnPlateau``, floor 1e-5); the default 1000 keeps it
-        constant, as models saved before the option were trained.
+        The learning rate is halved once more than this many epochs in a row bring no lower
+        validation loss (pytorch-forecasting's ``ReduceLROnPlateau``, floor 1e-5); the
+        default 1000 keeps it constant, as models saved before the option were trained.
     """
 
     preset: str = "quick"
