@@ -37,9 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--every",
-        default="1h",
+        default=None,
         metavar="OFFSET",
-        help="spacing of the fitting issue times through the validation years (default 1h)",
+        help="spacing of the fitting issue times through the validation years (default: the "
+        "model's calibration spacing, 1h for the full preset)",
     )
     p.add_argument(
         "--show",
@@ -59,7 +60,8 @@ def run_blend(args: argparse.Namespace) -> int:
 
         - ``version`` (str): TFT registry version, ``current``, ``latest`` or a name;
         - ``data`` (str or None): a recorded folder ingested into the store first;
-        - ``every`` (str): spacing of the fitting issue times (pandas offset, ``1h``);
+        - ``every`` (str or None): spacing of the fitting issue times (pandas offset; None:
+          the model's ``calibration_every``);
         - ``show`` (bool): print the stored blend only.
 
     Returns

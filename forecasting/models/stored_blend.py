@@ -296,7 +296,7 @@ def fit_blend(
     store: Store | None = None,
     data: xr.Dataset | None = None,
     members: Mapping[str, Sequence[str]] = MEMBERS,
-    init_every: str = "1h",
+    init_every: str | None = None,
     storm_weight: float = STORM_WEIGHT,
     step: float = GRID_STEP,
     save: bool = True,
@@ -326,8 +326,9 @@ def fit_blend(
     members : Mapping[str, Sequence[str]], default :data:`MEMBERS`
         Target -> member names: ``tft`` and baselines of
         :data:`forecasting.models.base.BASELINES`.
-    init_every : str, default "1h"
-        Spacing of the fitting issue times (pandas offset).
+    init_every : str, optional
+        Spacing of the fitting issue times (pandas offset); default the TFT's
+        ``config.calibration_every`` (full preset 1 h, quick 6 h).
     storm_weight : float, default :data:`forecasting.models.ensemble.STORM_WEIGHT`
         Factor on storm-time issue times in the fitting loss.
     step : float, default :data:`forecasting.models.ensemble.GRID_STEP`
@@ -368,6 +369,7 @@ def fit_blend(
         )
     leads = pd.to_timedelta(np.arange(1, int(model.config.horizon) + 1), unit="h")
     fitted = _fit_baselines(chosen, split.select(data, "train"), leads)
+    init_every = init_every or str(model.config.calibration_every)
     init = issue_times_in(data, split, "validate", init_every)
     init = init[init < split.select(data, "validate").indexes["time"].max() + pd.Timedelta("1h")]
     if len(init) == 0:

@@ -84,6 +84,10 @@ class TFTConfig:
         The learning rate is halved once more than this many epochs in a row bring no lower
         validation loss (pytorch-forecasting's ``ReduceLROnPlateau``, floor 1e-5); the
         default 1000 keeps it constant, as models saved before the option were trained.
+    calibration_every
+        Spacing of the validation-year issue times the calibrations, the decision
+        probabilities and the stored blend are fitted on (pandas offset): ``"1h"`` for the
+        full preset (rare events need every hour), ``"6h"`` for the quick one.
     """
 
     preset: str = "quick"
@@ -115,6 +119,7 @@ class TFTConfig:
     physics_residual: bool = True
     snapshots: int = 1
     lr_patience: int = 1000
+    calibration_every: str = "6h"
 
     def __post_init__(self) -> None:
         """Check the option values.
@@ -195,6 +200,7 @@ class TFTConfig:
         d.setdefault("plasma_dropout", 0.0)
         d.setdefault("physics_residual", False)
         d.setdefault("snapshots", 1)
+        d.setdefault("calibration_every", "1h" if d.get("preset") == "full" else "6h")
         return cls(**d)
 
 
@@ -218,6 +224,7 @@ PRESETS: dict[str, TFTConfig] = {
         train_stride=1,
         val_stride=6,
         threads=2,
+        calibration_every="1h",
     ),
 }
 

@@ -123,9 +123,10 @@ def provenance(ds: xr.Dataset) -> dict:
     }
 
 
-#: issue-time spacing of the validation-year forecast the calibrations and the decision
-#: probabilities are fitted on: hourly, so that rare events (Dst <= -100 nT: 18 hours in
-#: 2013-2014) have enough occurrences
+#: default issue-time spacing of the validation-year forecast the calibrations and the
+#: decision probabilities are fitted on: hourly, so that rare events (Dst <= -100 nT: 18 hours
+#: in 2013-2014) have enough occurrences; a model's own ``config.calibration_every`` (the
+#: quick preset: 6 h) is used in training
 CALIBRATION_EVERY = "1h"
 
 
@@ -309,7 +310,8 @@ def recalibrate(
 
     For models saved before the event recalibration or the driver regime existed, or after
     new validation-year data were ingested: the quantile calibration, the event
-    recalibration (:func:`calibrate_model`, hourly issue times) and the decision
+    recalibration (:func:`calibrate_model`, issue times every ``config.calibration_every``)
+    and the decision
     probabilities (:func:`forecasting.verification.scores.choose_decision_thresholds`) are
     refitted exactly as training fits them and written into the version's metadata. The
     network is unchanged; the test years are never read. A stored blend of the version was
@@ -331,7 +333,7 @@ def recalibrate(
     Returns
     -------
     dict
-        ``version``, ``validation_years``, ``n_init`` (hourly issue times fitted on),
+        ``version``, ``validation_years``, ``n_init`` (issue times fitted on),
         ``events`` (event name -> occurrences per lead, of the recalibrated events) and
         ``decision_probabilities`` (event name -> p* [1], None where none was chosen).
 
@@ -351,7 +353,7 @@ def recalibrate(
             f"the data hold no validation year {split.validate} of model {model.version}; "
             "ingest them first (`superstorm ingest ...`)"
         )
-    fc = calibrate_model(model, data, years)
+    fc = calibrate_model(model, data, years, every=model.config.calibration_every)
     if fc is None:
         raise ValueError(f"no issue time in {years} has valid inputs for model {model.version}")
     thresholds = scores.choose_decision_thresholds(fc, data)
@@ -472,7 +474,9 @@ def train(
     )[:500]
     model.metadata["data"] = provenance(keep)
     val_fc = (
-        validation_forecast(model, keep, val_years, every=CALIBRATION_EVERY) if metrics else None
+        validation_forecast(model, keep, val_years, every=config.calibration_every)
+        if metrics
+        else None
     )
     raw_scores: dict = {}
     if val_fc is not None and calibrate:

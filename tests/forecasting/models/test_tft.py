@@ -254,6 +254,13 @@ def test_lr_patience_reaches_the_scheduler(tiny_model):
     old = get_config("quick").to_dict()
     del old["lr_patience"]
     assert TFTConfig.from_dict(old).lr_patience == 1000
+    # the calibration spacing: hourly for the full preset (also for full configs saved before
+    # the option), 6 h for the quick one
+    assert get_config("full").calibration_every == "1h"
+    assert get_config("quick").calibration_every == "6h"
+    full = get_config("full").to_dict()
+    del full["calibration_every"]
+    assert TFTConfig.from_dict(full).calibration_every == "1h"
     net = tiny_model.network
     sched = type(net).configure_optimizers(net)
     assert sched["lr_scheduler"]["monitor"] == "val_loss"
