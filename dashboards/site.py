@@ -444,7 +444,21 @@ def now_page(
             sid="outlook",
         )
     )
-    if model != "tft":
+    primary = str(forecast.attrs.get("primary", ""))
+    if primary:
+        parts.append(
+            P.note(
+                "Primary model per target: "
+                + primary.replace(";", ", ").replace("=", ": ")
+                + (
+                    f" ({forecast.attrs['primary_basis']})"
+                    if forecast.attrs.get("primary_basis")
+                    else ""
+                ),
+                "info",
+            )
+        )
+    elif model != "tft":
         parts.append(
             P.note(
                 f"This forecast comes from the '{model}' model, not the TFT "

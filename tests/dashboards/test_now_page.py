@@ -110,3 +110,19 @@ def test_alerts_are_swpc_message_cards(html):
 def test_probability_windows_are_utc_days(html):
     table = html[html.index('id="probabilities"') :]
     assert "May 10 (20-24 UT)" in table and "next 3 h" not in html
+
+
+def test_a_primary_forecast_names_its_model_per_target(fc, obs):
+    merged = fc.copy()
+    merged.attrs.update(
+        model="blend+tft",
+        primary="dst=blend;kp=tft",
+        primary_basis="dst: blend verified best <on the validation years>",
+    )
+    html = site.now_page(merged, obs, FEED, None, None)
+    assert "Primary model per target: dst: blend, kp: tft" in html
+    assert "&lt;on the validation years&gt;" in html  # escaped
+    assert "not the TFT" not in html
+    other = fc.copy()
+    other.attrs["model"] = "persistence"
+    assert "not the TFT" in site.now_page(other, obs, FEED, None, None)
