@@ -84,6 +84,12 @@ class TFTConfig:
         The learning rate is halved once more than this many epochs in a row bring no lower
         validation loss (pytorch-forecasting's ``ReduceLROnPlateau``, floor 1e-5); the
         default 1000 keeps it constant, as models saved before the option were trained.
+    ema_decay
+        Exponential moving average of the weights (Polyak & Juditsky 1992,
+        doi:10.1137/0330046), updated after every optimiser step with this decay
+        (``w_avg <- d w_avg + (1 - d) w``; Lightning's ``EMAWeightAveraging``): validation,
+        early stopping, the kept best epoch and the saved network all use the averaged
+        weights. 0 (default, and configs saved before the option): off, the raw weights.
     calibration_every
         Spacing of the validation-year issue times the calibrations, the decision
         probabilities and the stored blend are fitted on (pandas offset): ``"1h"`` for the
@@ -119,6 +125,7 @@ class TFTConfig:
     physics_residual: bool = True
     snapshots: int = 1
     lr_patience: int = 1000
+    ema_decay: float = 0.0
     calibration_every: str = "6h"
 
     def __post_init__(self) -> None:
@@ -148,6 +155,10 @@ class TFTConfig:
             raise ValueError(f"snapshots must be a whole number >= 1, not {self.snapshots!r}")
         if not 0.0 <= self.plasma_dropout < 1.0:
             raise ValueError(f"plasma_dropout must be in [0, 1), not {self.plasma_dropout}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(
+                f"ema_decay must be in [0, 1) (0 = off; e.g. 0.998), not {self.ema_decay}"
+            )
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -224,6 +235,9 @@ PRESETS: dict[str, TFTConfig] = {
         train_stride=1,
         val_stride=6,
         threads=2,
+        # lower validation loss and better-calibrated raw event probabilities in the
+        # validation-year A/B (stop 17); the quick preset's 120 steps are too few to average
+        ema_decay=0.995,
         calibration_every="1h",
     ),
 }
@@ -550,6 +564,10 @@ def fit(
         EarlyStopping("val_loss", patience=config.patience, mode="min"),
         keep,
     ]
+    if config.ema_decay > 0:
+        # after ``keep``: its epoch-end hook copies the averaged weights before this one
+        # swaps the raw weights back
+        callbacks.append(weight_average(config.ema_decay))
     if progress:
         callbacks.append(Progress(config.max_epochs, progress))
     trainer = pl.Trainer(
@@ -622,6 +640,26 @@ def fit(
     model = TFTModel(network=network, config=config, metadata=meta, snapshots=snapshots)
     model.metadata["interpretation"] = interpretation(model, source, val_rows_used)
     return model
+
+
+def weight_average(decay: float) -> Any:
+    """Lightning callback keeping an exponential moving average of the weights.
+
+    Parameters
+    ----------
+    decay : float
+        Per-step decay in (0, 1) (:attr:`TFTConfig.ema_decay`).
+
+    Returns
+    -------
+    lightning.pytorch.callbacks.EMAWeightAveraging
+        Updated after every optimiser step; its weights replace the raw ones during
+        validation and when training ends. Buffers are not averaged (the TFT has no batch
+        norm statistics).
+    """
+    from lightning.pytorch.callbacks.weight_averaging import EMAWeightAveraging
+
+    return EMAWeightAveraging(decay=float(decay), use_buffers=False)
 
 
 def _strategy(devices: int) -> Any:

@@ -264,3 +264,32 @@ def test_lr_patience_reaches_the_scheduler(tiny_model):
     net = tiny_model.network
     sched = type(net).configure_optimizers(net)
     assert sched["lr_scheduler"]["monitor"] == "val_loss"
+
+
+def test_ema_weights_are_validated_and_kept(tiny, small_ds, tiny_model, monkeypatch):
+    """``ema_decay``: the averaged weights are validated, kept and returned; training unchanged."""
+    from forecasting.models import tft
+    from forecasting.models.tft import TFTConfig
+
+    made = []
+    real = tft.weight_average
+    monkeypatch.setattr(tft, "weight_average", lambda decay: made.append(real(decay)) or made[-1])
+    frame = pipeline.feature_frame(small_ds)
+    config = get_config("quick", **{**tiny, "ema_decay": 0.5})
+    model = fit(frame, train_years=(2005,), val_years=(2006,), config=config, progress=False)
+    (callback,) = made
+    averaged = callback._average_model.module.state_dict()
+    kept = model.network.state_dict()
+    raw = tiny_model.network.state_dict()  # same seed and windows, no averaging
+    assert kept.keys() == raw.keys()
+    assert all(torch.equal(kept[k], averaged[k]) for k in kept)
+    assert not all(torch.equal(kept[k], raw[k]) for k in kept)
+    ema_loss = model.metadata["history"][0]["val_loss"]
+    assert ema_loss != tiny_model.metadata["history"][0]["val_loss"]
+    assert model.metadata["config"]["ema_decay"] == 0.5
+    old = get_config("quick").to_dict()
+    del old["ema_decay"]
+    assert TFTConfig.from_dict(old).ema_decay == 0.0  # saved before the option: off
+    assert get_config("full").ema_decay == 0.995 and get_config("quick").ema_decay == 0.0
+    with pytest.raises(ValueError, match="ema_decay"):
+        get_config("quick", ema_decay=1.0)
