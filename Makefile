@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_LOCAL := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 DATA ?= $(abspath ../shared/data)
+# pytest worker processes (pytest-xdist; each test file stays in one worker): the 2 cores of CI
+TEST_WORKERS ?= 2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
@@ -31,7 +33,8 @@ format: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=15 \
+		--timeout=900 $(PYTEST_ARGS)
 
 demo: setup
 	$(VENV)/bin/superstorm demo --data $(DATA)
