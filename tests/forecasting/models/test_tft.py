@@ -291,5 +291,6 @@ def test_ema_weights_are_validated_and_kept(tiny, small_ds, tiny_model, monkeypa
     del old["ema_decay"]
     assert TFTConfig.from_dict(old).ema_decay == 0.0  # saved before the option: off
     assert get_config("full").ema_decay == 0.0 and get_config("quick").ema_decay == 0.0
+    assert get_config("full").snapshots == 3 and get_config("quick").snapshots == 1
     with pytest.raises(ValueError, match="ema_decay"):
         get_config("quick", ema_decay=1.0)
