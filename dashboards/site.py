@@ -28,6 +28,7 @@ from data_sources.ingest import stored_span
 from data_sources.netcdf import NETCDF_LOCK, write_bytes_atomic
 from data_sources.store import Store
 from data_sources.timeconv import TimeLike, to_utc
+from forecasting.models.promotion import parse_primary_attr
 
 log = logging.getLogger(__name__)
 HOUR = pd.Timedelta("1h")
@@ -444,12 +445,12 @@ def now_page(
             sid="outlook",
         )
     )
-    primary = str(forecast.attrs.get("primary", ""))
+    primary = parse_primary_attr(forecast.attrs.get("primary"))
     if primary:
         parts.append(
             P.note(
                 "Primary model per target: "
-                + primary.replace(";", ", ").replace("=", ": ")
+                + ", ".join(f"{target}: {name}" for target, name in primary.items())
                 + (
                     f" ({forecast.attrs['primary_basis']})"
                     if forecast.attrs.get("primary_basis")

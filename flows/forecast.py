@@ -508,7 +508,6 @@ def _blend_metadata(tft_version: str) -> dict:
 
 def _primary_entry(fc: xr.Dataset, path: str, note: str) -> dict:
     """Build the :func:`step_primary` result for the primary forecast ``fc`` at ``path``."""
-    pairs = [p.split("=", 1) for p in str(fc.attrs.get("primary", "")).split(";") if "=" in p]
     basis = [b.split(": ", 1) for b in str(fc.attrs.get("primary_basis", "")).split(" | ")]
     return {
         "model": str(fc.attrs.get("model", "")),
@@ -516,7 +515,7 @@ def _primary_entry(fc: xr.Dataset, path: str, note: str) -> dict:
         "path": path,
         "note": note,
         "horizon": int(fc.sizes.get("lead_time", len(LEADS))),
-        "primary": {k: v for k, v in pairs},
+        "primary": promotion.parse_primary_attr(fc.attrs.get("primary")),
         "basis": {b[0]: b[1] for b in basis if len(b) == 2},
     }
 

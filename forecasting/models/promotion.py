@@ -413,6 +413,39 @@ def primary_by_target(
     return out
 
 
+def primary_attr(choice: dict[str, str]) -> str:
+    """Write the forecast attribute ``primary`` (target -> model, ``dst=tft;kp=persistence``).
+
+    Parameters
+    ----------
+    choice : dict of str to str
+        Target -> primary model name.
+
+    Returns
+    -------
+    str
+        ``target=model`` pairs joined by ``;`` (read back by :func:`parse_primary_attr`).
+    """
+    return ";".join(f"{t}={m}" for t, m in choice.items())
+
+
+def parse_primary_attr(value: object) -> dict[str, str]:
+    """Read the forecast attribute ``primary`` written by :func:`primary_attr`.
+
+    Parameters
+    ----------
+    value : object
+        The attribute (``dst=tft;kp=persistence``), or ``""``/None when absent.
+
+    Returns
+    -------
+    dict of str to str
+        Target -> model; pieces without ``=`` are skipped (empty for an absent attribute).
+    """
+    pairs = [p.split("=", 1) for p in str(value or "").split(";") if "=" in p]
+    return {k: v for k, v in pairs}
+
+
 def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> xr.Dataset:
     """One forecast holding each target from its primary model (``choice``: target -> model).
 
@@ -451,7 +484,7 @@ def merge_primary(forecasts: dict[str, xr.Dataset], choice: dict[str, str]) -> x
     first = forecasts[next(iter(choice.values()))]
     out.attrs = dict(first.attrs)
     out.attrs.update(
-        primary=";".join(f"{t}={m}" for t, m in choice.items()),
+        primary=primary_attr(choice),
         model="+".join(dict.fromkeys(choice.values())),
         model_version=";".join(
             f"{m}={forecasts[m].attrs.get('model_version', '')}"
@@ -514,7 +547,7 @@ class PrimaryChoice:
             target, ``" | "``-separated).
         """
         return {
-            "primary": ";".join(f"{t}={m}" for t, m in self.models.items()),
+            "primary": primary_attr(self.models),
             "primary_basis": " | ".join(f"{t}: {b}" for t, b in self.basis.items()),
         }
 

@@ -198,6 +198,7 @@ def test_run_retrain_gates_a_tiny_tft_on_validation_data(home, omni_2005_2006, t
 
 def test_primary_by_target_and_merge():
     from forecasting import schema
+    from forecasting.models import promotion
     from forecasting.models.promotion import merge_primary, primary_by_target
 
     init = pd.date_range("2020-01-01", periods=2, freq="1h")
@@ -239,6 +240,8 @@ def test_primary_by_target_and_merge():
     assert schema.EVENT_CALIBRATION_ATTR not in merged["kp"].attrs
     assert merged["kp"].attrs == fcs["persistence"]["kp"].attrs
     assert merged.attrs["primary"] == "dst=tft;kp=persistence"
+    assert promotion.parse_primary_attr(merged.attrs["primary"]) == choice  # round trip
+    assert promotion.parse_primary_attr(None) == {} == promotion.parse_primary_attr("")
     assert merged.attrs["model_version"] == "tft=tft-v;persistence=persistence-v"
     with pytest.raises(ValueError, match="burton"):
         merge_primary(fcs, {"kp": "burton"})
