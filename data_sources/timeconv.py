@@ -73,6 +73,41 @@ def to_utc(t: TimeLike) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
+def hour_spacing(offset: object, name: str = "spacing") -> pd.Timedelta:
+    """Check a spacing of issue times: a positive whole number of hours.
+
+    Issue times are whole UTC hours, so a spacing such as ``"90min"`` or ``"0h"`` cannot
+    be used; this names the value and the fix instead of failing later inside pandas.
+
+    Parameters
+    ----------
+    offset : object
+        A pandas offset string (``"1h"``, ``"6h"``) or ``Timedelta``.
+    name : str, default "spacing"
+        What the value is called in the error (a config field or a CLI option).
+
+    Returns
+    -------
+    pandas.Timedelta
+        The spacing.
+
+    Raises
+    ------
+    ValueError
+        If ``offset`` is not a positive whole number of hours.
+    """
+    try:
+        spacing = pd.Timedelta(offset)
+    except (TypeError, ValueError):
+        spacing = pd.NaT
+    if pd.isna(spacing) or spacing <= pd.Timedelta(0) or spacing % HOUR:
+        raise ValueError(
+            f"{name} must be a positive whole number of hours (pandas offset, e.g. '1h' or "
+            f"'6h'), not {offset!r}"
+        )
+    return spacing
+
+
 def utc_now() -> pd.Timestamp:
     """The current wall-clock time as a naive UTC :class:`pandas.Timestamp`.
 

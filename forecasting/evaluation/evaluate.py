@@ -78,13 +78,20 @@ def issue_times_in(
     part
         ``test`` or ``validate``.
     init_every
-        Spacing (pandas offset).
+        Spacing (pandas offset, a whole number of hours).
 
     Returns
     -------
     pandas.DatetimeIndex
         The issue times.
+
+    Raises
+    ------
+    ValueError
+        If ``init_every`` is not a positive whole number of hours
+        (:func:`data_sources.timeconv.hour_spacing`) or the ``part`` years hold no hour.
     """
+    timeconv.hour_spacing(init_every, "the issue-time spacing")
     held = split.select(ds, part)
     times = pd.DatetimeIndex(held.indexes["time"])
     if len(times) == 0:

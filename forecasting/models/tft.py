@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from data_sources import timeconv
 from forecasting.models import pipeline
 from forecasting.schema import QUANTILES
 
@@ -138,8 +139,9 @@ class TFTConfig:
         ------
         ValueError
             If ``dst_center``, ``kp_center`` or ``physics`` is unknown, ``physics_residual``
-            is set without a physics model, ``storm_weight < 1`` or ``plasma_dropout`` is
-            outside [0, 1).
+            is set without a physics model, ``storm_weight < 1``, ``plasma_dropout`` or
+            ``ema_decay`` is outside [0, 1), or ``calibration_every`` is not a positive whole
+            number of hours.
         """
         if self.dst_center not in pipeline.DST_CENTERS:
             raise ValueError(
@@ -162,6 +164,7 @@ class TFTConfig:
             raise ValueError(
                 f"ema_decay must be in [0, 1) (0 = off; e.g. 0.998), not {self.ema_decay}"
             )
+        timeconv.hour_spacing(self.calibration_every, "calibration_every")
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -214,7 +217,13 @@ class TFTConfig:
         d.setdefault("plasma_dropout", 0.0)
         d.setdefault("physics_residual", False)
         d.setdefault("snapshots", 1)
-        d.setdefault("calibration_every", "1h" if d.get("preset") == "full" else "6h")
+        # saved before the option: the preset's spacing (full: hourly), else the default
+        d.setdefault(
+            "calibration_every",
+            PRESETS["full"].calibration_every
+            if d.get("preset") == "full"
+            else cls.calibration_every,
+        )
         return cls(**d)
 
 

@@ -294,3 +294,12 @@ def test_ema_weights_are_validated_and_kept(tiny, small_ds, tiny_model, monkeypa
     assert get_config("full").snapshots == 3 and get_config("quick").snapshots == 1
     with pytest.raises(ValueError, match="ema_decay"):
         get_config("quick", ema_decay=1.0)
+
+
+@pytest.mark.parametrize("bad", ["banana", "0h", "-1h", "90min", None])
+def test_calibration_every_must_be_whole_hours(bad):
+    with pytest.raises(ValueError, match="calibration_every must be a positive whole number"):
+        get_config("quick", calibration_every=bad)
+    from data_sources import timeconv
+
+    assert timeconv.hour_spacing("6h") == pd.Timedelta("6h")
