@@ -9,15 +9,19 @@ only when it trains.
 from __future__ import annotations
 
 import copy
+import io
 import logging
 import sys
 import time
 from collections.abc import Callable
 from math import isnan, nan
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
+
+from data_sources.netcdf import write_bytes_atomic
 
 log = logging.getLogger("forecasting.models.tft")
 
@@ -38,11 +42,17 @@ class KeepBest(pl.Callback):
     ----------
     keep : int, default 1
         With ``keep`` > 1 also keep the ``keep`` lowest-loss epochs' weights (``ranked``, best
-        first) for a snapshot ensemble (one process only: DDP workers do not return them).
+        first) for a snapshot ensemble.
+    handoff : path, optional
+        Under DDP: the file through which the rank-0 worker hands ``ranked`` to the main
+        process (:meth:`recover` reads it). A file, not the workers' result queue: Lightning
+        reads that queue only after every worker has exited, and a worker blocks on a pipe
+        holding more than its buffer (64 KiB), so snapshot weights there would deadlock.
     """
 
-    def __init__(self, keep: int = 1) -> None:
+    def __init__(self, keep: int = 1, handoff: str | Path | None = None) -> None:
         self.keep = int(keep)
+        self.handoff = Path(handoff) if handoff is not None else None
         self.best = float("inf")
         self.state: dict | None = None
         self.history: list[dict] = []
@@ -100,15 +110,24 @@ class KeepBest(pl.Callback):
             -1, 3
         )
         trainer.callback_metrics[BEST_KEY] = torch.tensor(self.best, dtype=torch.float64)
+        if self.handoff is not None and self.keep > 1 and trainer.is_global_zero:
+            buffer = io.BytesIO()
+            torch.save([[val, state] for val, state in self.ranked], buffer)
+            write_bytes_atomic(buffer.getvalue(), self.handoff)
 
     def recover(self, trainer: pl.Trainer) -> None:
         """Read ``history`` and ``best`` back from ``trainer.callback_metrics`` (after DDP).
+
+        The snapshot members (``ranked``) come back from the ``handoff`` file.
 
         Parameters
         ----------
         trainer
             The main process's trainer after ``fit`` returned from the workers.
         """
+        if not self.ranked and self.handoff is not None and self.handoff.exists():
+            members = torch.load(self.handoff, weights_only=True)
+            self.ranked = [(float(val), state) for val, state in members]
         rows = trainer.callback_metrics.get(HISTORY_KEY)
         if self.history or rows is None:
             return

@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -498,7 +501,8 @@ def fit(
         validates all validation windows. An optimiser step then sees ``devices *
         config.batch_size`` windows and an epoch has ``1 / devices`` as many steps. Forked
         workers: call it from the main thread (not inside a threaded server). A callable
-        ``progress`` is called in the rank-0 worker.
+        ``progress`` is called in the rank-0 worker. A snapshot ensemble's members come back
+        from the rank-0 worker through a temporary file.
 
     Returns
     -------
@@ -566,13 +570,13 @@ def fit(
         if config.storm_weight != 1.0
         else None
     )
-    if config.snapshots > 1 and devices > 1:
-        raise ValueError(
-            f"snapshots={config.snapshots} with devices={devices}: a snapshot ensemble keeps its "
-            "members in the training process, which DDP workers do not return; train with "
-            "devices=1, or set snapshots = 1 (e.g. `snapshots = 1` under [tft] in config.toml)"
-        )
-    keep = KeepBest(keep=config.snapshots)
+    # DDP workers hand the snapshot members back through a file (KeepBest's ``handoff``)
+    handoff = (
+        Path(tempfile.mkdtemp(prefix="superstorm_fit_"))
+        if config.snapshots > 1 and devices > 1
+        else None
+    )
+    keep = KeepBest(keep=config.snapshots, handoff=handoff / "snapshots.pt" if handoff else None)
     callbacks: list[pl.Callback] = [
         EarlyStopping("val_loss", patience=config.patience, mode="min"),
         keep,
@@ -609,22 +613,26 @@ def fit(
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
         # under DDP every rank validates all windows: the epoch metrics agree without syncing
         warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
-        trainer.fit(
-            network,
-            train_dataloaders=source.loader(
-                train_rows_used,
-                batch_size=config.batch_size,
-                shuffle=True,
-                seed=config.seed,
-                weights=weights,
-                plasma_dropout=config.plasma_dropout,
-                shard=True,
-            ),
-            val_dataloaders=source.loader(
-                val_loss_rows, batch_size=max(config.batch_size, VAL_BATCH_SIZE), shuffle=False
-            ),
-        )
-    keep.recover(trainer)  # the record of a DDP worker; the weights are already the best
+        try:
+            trainer.fit(
+                network,
+                train_dataloaders=source.loader(
+                    train_rows_used,
+                    batch_size=config.batch_size,
+                    shuffle=True,
+                    seed=config.seed,
+                    weights=weights,
+                    plasma_dropout=config.plasma_dropout,
+                    shard=True,
+                ),
+                val_dataloaders=source.loader(
+                    val_loss_rows, batch_size=max(config.batch_size, VAL_BATCH_SIZE), shuffle=False
+                ),
+            )
+            keep.recover(trainer)  # the record of a DDP worker; the weights are already the best
+        finally:
+            if handoff is not None:
+                shutil.rmtree(handoff, ignore_errors=True)
     network.eval()
     labels = pd.DatetimeIndex(frame.index)
     meta = {

@@ -105,3 +105,34 @@ def test_ddp_two_cpu_processes_on_gloo_train_a_model(tiny_tft, omni_2005_2006, t
         assert torch.equal(a, b), name
     fc = predict(loaded, ds, ds.indexes["time"][-200])
     assert np.isfinite(fc["dst"].values).all()
+
+
+@pytest.mark.ddp
+@pytest.mark.timeout(120)
+def test_ddp_returns_the_snapshot_members(tiny_tft, omni_2005_2006):
+    ds = omni_2005_2006.sel(time=slice("2005-11-01", "2006-01-31T23:00"))
+    frame = pipeline.feature_frame(ds)
+    config = get_config(
+        "quick",
+        **{**tiny_tft, "limit_train_batches": 4, "max_epochs": 3, "patience": 5, "snapshots": 2},
+    )
+    model = fit(
+        frame, train_years=(2005,), val_years=(2006,), config=config, devices=2, progress=False
+    )
+    meta = model.metadata
+    losses = sorted(h["val_loss"] for h in meta["history"])
+    assert meta["snapshot_val_loss"] == [round(v, 5) for v in losses[:2]]
+    assert len(model.snapshots) == 1
+    # the member is the second-best epoch's network: its loss on the validation windows (one
+    # batch here) is that epoch's, not the best one's
+    source = model.source(frame)
+    rows = pipeline.rows_in_years(frame, source.valid_rows(), (2006,), config.horizon)
+    x, y = source.batch(rows[:: config.val_stride][: config.batch_size])
+    net = model.network
+    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(model.snapshots[0])
+    with torch.no_grad():
+        loss = float(net.loss(net(x)["prediction"], y))
+    net.load_state_dict(best_state)
+    assert loss == pytest.approx(losses[1], rel=1e-4)
+    assert not all(torch.equal(best_state[k], v) for k, v in model.snapshots[0].items())
