@@ -18,7 +18,10 @@ Usage::
 
     .venv/bin/python benchmarks/bench_train.py [--windows 4000] [--batch-size 128]
         [--fast-batch-size 512] [--samples 3072] [--repeats 3] [--preset quick] [--threads 1]
-        [--year 2005]
+        [--year 2005] [--processes 2] [--cores 2] [--fit-samples 24576]
+
+With ``--processes N`` (default 2) it then times whole training steps through
+:func:`forecasting.models.tft.fit` on ``--cores`` cores: one process against N DDP processes.
 """
 
 from __future__ import annotations
@@ -39,15 +42,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
 
-def recorded_year(year: int):
-    """OMNI2 ``year`` through the loopback mirror into a temporary store, via ``build_dataset``."""
+def recorded_year(year: int, last: int | None = None):
+    """OMNI2 ``year`` (to ``last``) through the loopback mirror into a temporary store, via
+    ``build_dataset``."""
     from data_sources.dataset import build_dataset
     from data_sources.ingest import ingest_recorded
     from data_sources.store import Store
 
     with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
         store = Store(Path(tmp) / "store")
-        start, end = f"{year}-01-01", f"{year + 1}-01-01"
+        start, end = f"{year}-01-01", f"{(last or year) + 1}-01-01"
         ingest_recorded(store=store, sources=["omni2"], spans={"omni2": (start, end)})
         return build_dataset(start, end, store=store).load()
 
@@ -156,6 +160,52 @@ def _endless(make):
         yield from make()
 
 
+def bench_processes(args, processes: int) -> dict[int, float]:
+    """Wall samples/s of whole training steps in ``fit``: 1 process, then ``processes`` (DDP).
+
+    The same cores either way: one process with ``args.cores`` torch threads, or ``processes``
+    processes (Lightning DDP on gloo) with ``args.cores // processes`` threads each. Each run
+    trains one epoch of ``args.fit_samples`` windows of ``args.year`` (split between the ranks)
+    and validates one batch of the next year; the rate is the rank-0 progress line's (windows
+    of all ranks per second from the first step).
+    """
+    import re
+
+    from forecasting.models import pipeline
+    from forecasting.models.tft import fit, get_config
+
+    frame = pipeline.feature_frame(recorded_year(args.year, args.year + 1))
+    rates = {}
+    for devices in (1, processes):
+        config = get_config(
+            args.preset,
+            threads=max(1, args.cores // devices),
+            batch_size=args.batch_size,
+            max_epochs=1,
+            limit_train_batches=max(devices, args.fit_samples // args.batch_size),
+            limit_val_batches=1,
+            snapshots=1,
+        )
+        with tempfile.TemporaryDirectory(prefix="bench_train_fit_") as tmp:
+            log = Path(tmp) / "progress.txt"
+
+            def sink(line: str, log: Path = log) -> None:  # called in the rank-0 worker
+                with open(log, "a") as f:
+                    f.write(line + "\n")
+
+            fit(
+                frame,
+                train_years=(args.year,),
+                val_years=(args.year + 1,),
+                config=config,
+                devices=devices,
+                progress=sink,
+            )
+            line = log.read_text().splitlines()[-1]
+        rates[devices] = float(re.search(r"(\d+) samples/s", line).group(1))
+    return rates
+
+
 def projection(config, cpu_rate: float, cores: int = 2) -> str:
     """Minutes one training run of ``config`` takes at ``cpu_rate`` samples per CPU second.
 
@@ -163,10 +213,11 @@ def projection(config, cpu_rate: float, cores: int = 2) -> str:
     only shorten it); validation forward passes cost about a third of a training step per
     window. ``cores`` processes (``fit(devices=cores)``, DDP) are assumed to scale linearly.
     """
-    from forecasting.models.tft import PRESET_YEARS
+    from forecasting.splits import PRESET_SPLITS
 
     train = config.max_epochs * config.limit_train_batches * config.batch_size
-    val = len(PRESET_YEARS[config.preset]["validate"]) * 8760 // config.val_stride
+    first, last = PRESET_SPLITS[config.preset]["validate"]
+    val = (last - first + 1) * 8760 // config.val_stride
     if config.limit_val_batches:
         val = min(val, config.limit_val_batches * config.batch_size)
     cpu_s = (train + config.max_epochs * val / 3) / cpu_rate
@@ -187,6 +238,19 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default="quick")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--year", type=int, default=2005)
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="also time fit() in this many DDP processes against one (0: skip)",
+    )
+    p.add_argument("--cores", type=int, default=2, help="cores the fit() comparison shares out")
+    p.add_argument(
+        "--fit-samples",
+        type=int,
+        default=24576,
+        help="windows per fit() run (enough that DDP start-up costs are amortised)",
+    )
     args = p.parse_args(argv)
     config, stock, fast, rows, network = _setup(args)
     loaders = _loaders(stock, fast, rows, args.batch_size, args.fast_batch_size)
@@ -205,6 +269,16 @@ def main(argv=None) -> int:
             print(f"  {name:>36}: {wall:10.0f} | {cpu:10.0f}   {cpu / base:6.2f}x")
     full = replace(config, batch_size=args.batch_size)
     print("projection, " + projection(full, training[TUNED][1]))
+    if args.processes > 1:
+        rates = bench_processes(args, args.processes)
+        one, many = rates[1], rates[args.processes]
+        print(
+            f"whole steps in fit() on {args.cores} cores (wall samples/s): 1 process x "
+            f"{args.cores} threads {one:.0f}; {args.processes} DDP processes x "
+            f"{max(1, args.cores // args.processes)} thread(s) {many:.0f} ({many / one:.2f}x); "
+            f"against the stock path at {args.threads} thread(s) "
+            f"{many / training[STOCK][0]:.2f}x (wall)"
+        )
     return 0
 
 
