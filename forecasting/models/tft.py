@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 import warnings
@@ -570,13 +569,16 @@ def fit(
         if config.storm_weight != 1.0
         else None
     )
-    # DDP workers hand the snapshot members back through a file (KeepBest's ``handoff``)
+    # DDP workers hand the snapshot members back through a file (KeepBest's ``handoff``); the
+    # folder goes with ``handoff`` (cleanup() below, or when fit() is left by an exception)
     handoff = (
-        Path(tempfile.mkdtemp(prefix="superstorm_fit_"))
+        tempfile.TemporaryDirectory(prefix="superstorm_fit_")
         if config.snapshots > 1 and devices > 1
         else None
     )
-    keep = KeepBest(keep=config.snapshots, handoff=handoff / "snapshots.pt" if handoff else None)
+    keep = KeepBest(
+        keep=config.snapshots, handoff=Path(handoff.name) / "snapshots.pt" if handoff else None
+    )
     callbacks: list[pl.Callback] = [
         EarlyStopping("val_loss", patience=config.patience, mode="min"),
         keep,
@@ -613,26 +615,24 @@ def fit(
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
         # under DDP every rank validates all windows: the epoch metrics agree without syncing
         warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
-        try:
-            trainer.fit(
-                network,
-                train_dataloaders=source.loader(
-                    train_rows_used,
-                    batch_size=config.batch_size,
-                    shuffle=True,
-                    seed=config.seed,
-                    weights=weights,
-                    plasma_dropout=config.plasma_dropout,
-                    shard=True,
-                ),
-                val_dataloaders=source.loader(
-                    val_loss_rows, batch_size=max(config.batch_size, VAL_BATCH_SIZE), shuffle=False
-                ),
-            )
-            keep.recover(trainer)  # the record of a DDP worker; the weights are already the best
-        finally:
-            if handoff is not None:
-                shutil.rmtree(handoff, ignore_errors=True)
+        trainer.fit(
+            network,
+            train_dataloaders=source.loader(
+                train_rows_used,
+                batch_size=config.batch_size,
+                shuffle=True,
+                seed=config.seed,
+                weights=weights,
+                plasma_dropout=config.plasma_dropout,
+                shard=True,
+            ),
+            val_dataloaders=source.loader(
+                val_loss_rows, batch_size=max(config.batch_size, VAL_BATCH_SIZE), shuffle=False
+            ),
+        )
+    keep.recover(trainer)  # the record of a DDP worker; the weights are already the best
+    if handoff is not None:
+        handoff.cleanup()
     network.eval()
     labels = pd.DatetimeIndex(frame.index)
     meta = {
