@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -122,11 +123,11 @@ def dataset_priority() -> dict[str, list[str]]:
     return out
 
 
-def split_years(preset: str = "full") -> dict[str, str]:
+def split_years(preset: str = "full", presets: Collection[str] = ()) -> dict[str, str]:
     """The year split of ``preset`` in ``config.toml``: part -> year range text.
 
-    ``[split]`` holds the full preset's years and ``[split.quick]`` the quick preset's
-    (keys ``train``, ``validate``, ``test``). Values are ``"1998-2012"``, ``"2015-"``
+    ``[split]`` (or ``[split.full]``, which wins) holds the full preset's years and
+    ``[split.quick]`` the quick preset's (keys ``train``, ``validate``, ``test``). Values are ``"1998-2012"``, ``"2015-"``
     (open-ended) or ``"2007"``, parsed by :func:`forecasting.splits.parse_years`.
 
     Parameters
@@ -134,6 +135,9 @@ def split_years(preset: str = "full") -> dict[str, str]:
     preset : str, optional
         ``"full"`` (default: the ``[split]`` table) or the name of a sub-table such as
         ``"quick"`` (``[split.quick]``).
+    presets : Collection[str], optional
+        The preset names: a sub-table named otherwise is refused (a typo such as
+        ``[split.ful]`` would else be ignored). Empty: not checked.
 
     Returns
     -------
@@ -143,20 +147,13 @@ def split_years(preset: str = "full") -> dict[str, str]:
     Raises
     ------
     ValueError
-        If a key is not train / validate / test (or a preset table), or a value is not text.
+        If a key is not train / validate / test, a sub-table is not one of ``presets``, or a
+        value is not text.
     """
-    table = _config_file().get("split", {})
     path = home() / "config.toml"
-    if not isinstance(table, dict):
-        raise ValueError(f'{path}: [split] must be a table, e.g. train = "1998-2012"')
-    if preset != "full":
-        table = table.get(preset, {})
-        if not isinstance(table, dict):
-            raise ValueError(f'{path}: [split.{preset}] must be a table, e.g. train = "2004-2005"')
+    table = _preset_table("split", preset, presets, 'train = "1998-2012"')
     out: dict[str, str] = {}
     for part, years in table.items():
-        if isinstance(years, dict):
-            continue  # a preset's own table, e.g. [split.quick]
         if part not in ("train", "validate", "test"):
             raise ValueError(f"{path}: [split] {part} is unknown; use train, validate or test")
         if isinstance(years, int) and not isinstance(years, bool):
@@ -225,10 +222,11 @@ def mirror_url(mirror: str, upstream: str) -> str:
     return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}".rstrip("/")
 
 
-def tft_overrides(preset: str = "full") -> dict[str, object]:
+def tft_overrides(preset: str = "full", presets: Collection[str] = ()) -> dict[str, object]:
     """Read the TFT settings of ``preset`` from ``config.toml``: field -> value.
 
-    ``[tft]`` holds the full preset's settings and ``[tft.quick]`` the quick preset's; keys
+    ``[tft]`` (or ``[tft.full]``, which wins) holds the full preset's settings and
+    ``[tft.quick]`` the quick preset's; keys
     are :class:`forecasting.models.tft.TFTConfig` fields (``max_epochs``, ``hidden_size``,
     ``limit_train_batches`` ...), checked by :func:`forecasting.models.train.train`.
 
@@ -236,6 +234,8 @@ def tft_overrides(preset: str = "full") -> dict[str, object]:
     ----------
     preset
         ``full`` or ``quick``.
+    presets : Collection[str], optional
+        The preset names: a sub-table named otherwise is refused. Empty: not checked.
 
     Returns
     -------
@@ -245,14 +245,35 @@ def tft_overrides(preset: str = "full") -> dict[str, object]:
     Raises
     ------
     ValueError
-        If ``[tft]`` or the preset's table is not a table.
+        If ``[tft]`` or the preset's table is not a table, or a sub-table is not one of
+        ``presets``.
     """
-    table = _config_file().get("tft", {})
+    return _preset_table("tft", preset, presets, "max_epochs = 20")
+
+
+def _preset_table(
+    section: str, preset: str, presets: Collection[str], example: str
+) -> dict[str, object]:
+    """The scalar settings of ``preset`` in ``[section]`` of ``config.toml``.
+
+    The full preset reads the top-level keys of ``[section]`` and then ``[section.full]``
+    (which wins); any other preset reads ``[section.<preset>]``. Sub-tables not in
+    ``presets`` (when given) raise, naming the presets.
+    """
     path = home() / "config.toml"
+    table = _config_file().get(section, {})
     if not isinstance(table, dict):
-        raise ValueError(f"{path}: [tft] must be a table, e.g. max_epochs = 20")
-    if preset != "full":
-        table = table.get(preset, {})
-        if not isinstance(table, dict):
-            raise ValueError(f"{path}: [tft.{preset}] must be a table, e.g. max_epochs = 1")
-    return {k: v for k, v in table.items() if not isinstance(v, dict)}
+        raise ValueError(f"{path}: [{section}] must be a table, e.g. {example}")
+    subtables = [k for k, v in table.items() if isinstance(v, dict)]
+    stray = sorted(set(subtables) - set(presets)) if presets else []
+    if stray:
+        raise ValueError(
+            f"{path}: [{section}.{stray[0]}] is not a preset; name one of {sorted(presets)} "
+            f"([{section}] alone is the full preset)"
+        )
+    top = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    own = table.get(preset, {})
+    if not isinstance(own, dict):
+        raise ValueError(f"{path}: [{section}.{preset}] must be a table, e.g. {example}")
+    own = {k: v for k, v in own.items() if not isinstance(v, dict)}
+    return {**top, **own} if preset == "full" else own

@@ -242,7 +242,7 @@ def configured_split(
     if preset not in PRESET_SPLITS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESET_SPLITS)}")
     parts: dict[str, YearRange] = dict(PRESET_SPLITS[preset])
-    for part, text in config.split_years(preset).items():
+    for part, text in config.split_years(preset, presets=PRESET_SPLITS).items():
         parts[part] = parse_years(text, f"config.toml [split] {part}")
     for part, given in (("train", train), ("validate", validate), ("test", test)):
         if given is not None:

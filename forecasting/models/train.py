@@ -518,9 +518,9 @@ def configured_overrides(preset: str) -> dict:
     import dataclasses
 
     from data_sources import config as ss_config
-    from forecasting.models.tft import TFTConfig
+    from forecasting.models.tft import PRESETS, TFTConfig
 
-    table = ss_config.tft_overrides(preset)
+    table = ss_config.tft_overrides(preset, presets=PRESETS)
     known = {f.name for f in dataclasses.fields(TFTConfig)} - {"preset"}
     unknown = sorted(set(table) - known)
     if unknown:

@@ -58,3 +58,29 @@ def test_dataset_priority_and_split_tables(monkeypatch, tmp_path):
     (tmp_path / "config.toml").write_text("[split\n")
     with pytest.raises(ValueError, match="not valid TOML"):
         config.split_years()
+
+
+def test_the_full_preset_also_reads_its_own_table(monkeypatch, tmp_path):
+    """``[tft.full]`` / ``[split.full]`` were silently ignored; now they win over the top level."""
+    monkeypatch.setenv("SUPERSTORM_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text(
+        "[tft]\nmax_epochs = 5\nseed = 1\n[tft.full]\nseed = 43\n[tft.quick]\nmax_epochs = 1\n"
+        '[split]\ntrain = "1998-2010"\n[split.full]\nvalidate = "2011"\n'
+    )
+    presets = ("quick", "full")
+    assert config.tft_overrides("full", presets) == {"max_epochs": 5, "seed": 43}
+    assert config.tft_overrides("quick", presets) == {"max_epochs": 1}
+    assert config.split_years("full", presets) == {"train": "1998-2010", "validate": "2011"}
+    assert config.split_years("quick", presets) == {}
+
+
+def test_a_table_named_after_no_preset_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("SUPERSTORM_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text("[tft.ful]\nseed = 43\n")
+    with pytest.raises(
+        ValueError, match=r"\[tft.ful\] is not a preset; name one of \['full', 'quick'\]"
+    ):
+        config.tft_overrides("full", ("quick", "full"))
+    (tmp_path / "config.toml").write_text('[split.qiuck]\ntrain = "2004"\n')
+    with pytest.raises(ValueError, match=r"\[split.qiuck\] is not a preset"):
+        config.split_years("quick", ("quick", "full"))
