@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from data_sources import timeconv
-from forecasting.models import pipeline
+from forecasting.models import losses, pipeline
 from forecasting.schema import QUANTILES
 
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
@@ -96,6 +96,12 @@ class TFTConfig:
         in both presets: in the validation-year A/B (three runs with it, three without) it
         lowered the validation loss and helped at 12-24 h but lost storm-time Dst skill at
         1-3 h.
+    loss_scale
+        Training and validation loss (:mod:`forecasting.models.losses`): ``"none"`` (configs
+        saved before the option) sums the quantile losses in target units, so long-lead Dst
+        dominates; ``"persistence"`` divides each target's loss at each lead by persistence's
+        mean absolute error there on the training years, so every lead and both targets count
+        alike (early stopping and the kept snapshots follow the same loss).
     calibration_every
         Spacing of the validation-year issue times the calibrations, the decision
         probabilities and the stored blend are fitted on (pandas offset): ``"1h"`` for the
@@ -132,6 +138,7 @@ class TFTConfig:
     snapshots: int = 1
     lr_patience: int = 1000
     ema_decay: float = 0.0
+    loss_scale: str = "none"
     calibration_every: str = "6h"
 
     def __post_init__(self) -> None:
@@ -142,8 +149,8 @@ class TFTConfig:
         ValueError
             If ``dst_center``, ``kp_center`` or ``physics`` is unknown, ``physics_residual``
             is set without a physics model, ``storm_weight < 1``, ``plasma_dropout`` or
-            ``ema_decay`` is outside [0, 1), or ``calibration_every`` is not a positive whole
-            number of hours.
+            ``ema_decay`` is outside [0, 1), ``loss_scale`` is unknown, or
+            ``calibration_every`` is not a positive whole number of hours.
         """
         if self.dst_center not in pipeline.DST_CENTERS:
             raise ValueError(
@@ -165,6 +172,10 @@ class TFTConfig:
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(
                 f"ema_decay must be in [0, 1) (0 = off; e.g. 0.998), not {self.ema_decay}"
+            )
+        if self.loss_scale not in losses.LOSS_SCALES:
+            raise ValueError(
+                f"loss_scale must be one of {losses.LOSS_SCALES}, not {self.loss_scale!r}"
             )
         timeconv.hour_spacing(self.calibration_every, "calibration_every")
 
@@ -288,25 +299,30 @@ def get_config(preset: str, **overrides: Any) -> TFTConfig:
     return replace(PRESETS[preset], **overrides)
 
 
-def make_loss(quantiles: Sequence[float] = QUANTILES) -> Any:
+def make_loss(
+    quantiles: Sequence[float] = QUANTILES, lead_scales: Sequence[Sequence[float]] | None = None
+) -> Any:
     """Two quantile heads (dst, kp): ``MultiLoss([QuantileLoss(q), QuantileLoss(q)])``.
 
     Parameters
     ----------
     quantiles : Sequence[float], default :data:`forecasting.schema.QUANTILES`
         Quantile levels in (0, 1) of both heads.
+    lead_scales : sequence of sequences of float, optional
+        Per target, one scale per lead (:func:`forecasting.models.losses.persistence_scales`)
+        that divides the loss there; None: the plain loss in target units.
 
     Returns
     -------
     pytorch_forecasting.metrics.MultiLoss
         The pinball (quantile) loss of each target, summed.
     """
-    from pytorch_forecasting.metrics import MultiLoss, QuantileLoss
-
-    return MultiLoss([QuantileLoss(quantiles=list(quantiles)) for _ in pipeline.TARGETS])
+    return losses.make_loss(quantiles, len(pipeline.TARGETS), lead_scales)
 
 
-def build_network(template: Any, config: TFTConfig) -> Any:
+def build_network(
+    template: Any, config: TFTConfig, lead_scales: Sequence[Sequence[float]] | None = None
+) -> Any:
     """Build the network with ``TemporalFusionTransformer.from_dataset`` on the template.
 
     Parameters
@@ -316,6 +332,8 @@ def build_network(template: Any, config: TFTConfig) -> Any:
         target normalisers).
     config : TFTConfig
         Architecture (sizes, dropout, LSTM layers), learning rate and quantiles.
+    lead_scales : sequence of sequences of float, optional
+        The loss's per-target, per-lead scales (:func:`make_loss`).
 
     Returns
     -------
@@ -327,7 +345,7 @@ def build_network(template: Any, config: TFTConfig) -> Any:
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`.*")
-        return train_fast(_from_dataset(TemporalFusionTransformer, template, config))
+        return train_fast(_from_dataset(TemporalFusionTransformer, template, config, lead_scales))
 
 
 def train_fast(network: Any) -> Any:
@@ -354,7 +372,9 @@ def train_fast(network: Any) -> Any:
     return network
 
 
-def _from_dataset(cls: Any, template: Any, config: TFTConfig) -> Any:
+def _from_dataset(
+    cls: Any, template: Any, config: TFTConfig, lead_scales: Sequence[Sequence[float]] | None
+) -> Any:
     return cls.from_dataset(
         template,
         hidden_size=config.hidden_size,
@@ -363,7 +383,7 @@ def _from_dataset(cls: Any, template: Any, config: TFTConfig) -> Any:
         lstm_layers=config.lstm_layers,
         dropout=config.dropout,
         learning_rate=config.learning_rate,
-        loss=make_loss(config.quantiles),
+        loss=make_loss(config.quantiles, lead_scales),
         output_size=[len(config.quantiles)] * len(pipeline.TARGETS),
         log_interval=-1,
         reduce_on_plateau_patience=config.lr_patience,
@@ -553,11 +573,16 @@ def fit(
         horizon=d,
         reals_known=config.known_reals,
     )
-    network = build_network(template, config)
     source = pipeline.WindowSource(
         frame, template.get_parameters(), physics_residual=config.physics_residual
     )
     train_rows_used = train_rows[:: max(1, config.train_stride)]
+    lead_scales = (
+        losses.persistence_scales(source, train_rows_used, seed=config.seed)
+        if config.loss_scale == "persistence"
+        else None
+    )
+    network = build_network(template, config, lead_scales)
     val_rows_used = val_rows[:: max(1, config.val_stride)]
     # the windows ``limit_val_batches`` batches of ``batch_size`` would hold, in fewer, larger
     # batches (same validation loss: Lightning weights each batch's mean by its size)
@@ -654,6 +679,7 @@ def fit(
         "devices": int(devices),
         "history": keep.history,
         "best_val_loss": keep.best if np.isfinite(keep.best) else None,
+        "loss_lead_scales": lead_scales,
         "train_seconds": round(time.time() - started, 1),
     }
     snapshots = [state for _, state in keep.ranked[1:]]
