@@ -195,4 +195,6 @@ def test_evaluate_version_scores_the_stored_blend(saved, ds, tmp_path):
     assert "blend" in res.model.values and f"blend={record.version}" in res.attrs["model_versions"]
     assert np.isfinite(res.rmse.sel(target="dst", model="blend")).all()
     md = (tmp_path / "skill.md").read_text()
-    assert "| blend |" in md and "(blend)" not in md  # scored, never the "best baseline"
+    assert "| blend |" in md  # scored ...
+    best_rows = [line for line in md.splitlines() if line.startswith("| **best baseline**")]
+    assert best_rows and not any("(blend)" in line for line in best_rows)  # ... never a baseline
