@@ -2,10 +2,11 @@
 
 pytorch-forecasting computes the loss on forecasts turned back into the target's own units
 (``TemporalFusionTransformer.transform_output``), so the plain ``MultiLoss`` of two
-``QuantileLoss`` heads weighs every (target, lead) term by its size: Dst errors in nT outweigh
-Kp errors ten-fold, and 24-h errors outweigh 1-h errors five-fold. Early stopping and the kept
-snapshots then follow the long-lead Dst loss, while the model is judged lead by lead against
-its baselines.
+``QuantileLoss`` heads weighs every (target, lead) term by its size: on the training years
+1998-2012 persistence misses Dst by 2.7 nT at 1 h and 11.7 nT at 24 h, and Kp by 0.6 and 1.1,
+so Dst outweighs Kp 4- to 10-fold and 24-h Dst outweighs 1-h Dst about 4-fold. Early
+stopping and the kept snapshots then follow the long-lead Dst loss, while the model is judged
+lead by lead against its baselines.
 
 With ``lead_scales`` each term is divided by the mean absolute error of persistence at that
 lead and target on the training years (:func:`persistence_scales`), so every lead and both
