@@ -127,8 +127,9 @@ def split_years(preset: str = "full", presets: Collection[str] = ()) -> dict[str
     """The year split of ``preset`` in ``config.toml``: part -> year range text.
 
     ``[split]`` (or ``[split.full]``, which wins) holds the full preset's years and
-    ``[split.quick]`` the quick preset's (keys ``train``, ``validate``, ``test``). Values are ``"1998-2012"``, ``"2015-"``
-    (open-ended) or ``"2007"``, parsed by :func:`forecasting.splits.parse_years`.
+    ``[split.quick]`` the quick preset's (keys ``train``, ``validate``, ``test``). Values
+    are ``"1998-2012"``, ``"2015-"`` (open-ended) or ``"2007"``, parsed by
+    :func:`forecasting.splits.parse_years`.
 
     Parameters
     ----------
@@ -226,9 +227,9 @@ def tft_overrides(preset: str = "full", presets: Collection[str] = ()) -> dict[s
     """Read the TFT settings of ``preset`` from ``config.toml``: field -> value.
 
     ``[tft]`` (or ``[tft.full]``, which wins) holds the full preset's settings and
-    ``[tft.quick]`` the quick preset's; keys
-    are :class:`forecasting.models.tft.TFTConfig` fields (``max_epochs``, ``hidden_size``,
-    ``limit_train_batches`` ...), checked by :func:`forecasting.models.train.train`.
+    ``[tft.quick]`` the quick preset's; keys are :class:`forecasting.models.tft.TFTConfig`
+    fields (``max_epochs``, ``hidden_size``, ``limit_train_batches`` ...), checked by
+    :func:`forecasting.models.train.train`.
 
     Parameters
     ----------

@@ -23,8 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from forecasting.schema import QUANTILES
-
 #: ``"none"``: the plain quantile loss in target units (models saved before the option);
 #: ``"persistence"``: each (target, lead) term divided by persistence's mean absolute error.
 LOSS_SCALES = ("none", "persistence")
@@ -70,17 +68,17 @@ def _scaled_quantile_loss() -> type:
 
 
 def make_loss(
-    quantiles: Sequence[float] = QUANTILES,
-    n_targets: int = 2,
+    quantiles: Sequence[float],
+    n_targets: int,
     lead_scales: Sequence[Sequence[float]] | None = None,
 ) -> Any:
     """One quantile head per target, summed: ``MultiLoss([QuantileLoss(q), ...])``.
 
     Parameters
     ----------
-    quantiles : Sequence[float], default :data:`forecasting.schema.QUANTILES`
+    quantiles : Sequence[float]
         Quantile levels in (0, 1) of every head.
-    n_targets : int, default 2
+    n_targets : int
         Heads (targets), in the order of :data:`forecasting.models.pipeline.TARGETS`.
     lead_scales : sequence of sequences of float, optional
         Per target, one positive scale per lead (:func:`persistence_scales`); None: the
@@ -114,10 +112,10 @@ def make_loss(
 def persistence_scales(source: Any, rows: np.ndarray, *, seed: int = 0) -> list[list[float]]:
     """Mean absolute error of persistence per target and lead on training windows.
 
-    Persistence is each target normaliser's centre
-    (:func:`forecasting.models.pipeline.dst_normalizer`, :func:`~forecasting.models.pipeline.kp_normalizer`):
-    the value ``lag`` hours before the issue time (Dst: the last hour, lag 1; Kp with
-    ``"last_block"``: the last complete 3-h block, lag 3; a global Kp scaling: lag 1).
+    Persistence is the value ``lag`` hours before the issue time, with the ``lag`` of the
+    target's normaliser (:func:`forecasting.models.pipeline.kp_normalizer` with
+    ``"last_block"``: 3 h, the last complete 3-h Kp block, which cannot leak) and 1 h for a
+    normaliser without one (Dst: the last known hour).
 
     Parameters
     ----------
