@@ -1102,6 +1102,11 @@ def choose_decision_thresholds(
     which shrink toward the base rate at long leads, cost the short leads skill (validation
     2013-2014, P(G1) HSS at 1/3 h 0.43/0.34 -> 0.30/0.24).
 
+    The events of a target are chosen from the least severe up, each among the candidates at
+    or above the threshold of the nearest less severe event that has skill (``floor`` in
+    its choice), so the thresholds never fall with severity and the decisions are nested
+    (:func:`_choose_above`).
+
     An event that never occurred in ``observed`` (e.g. Kp >= 9 in quiet validation years)
     gets ``threshold`` None and ``basis`` naming the less severe event whose threshold
     :func:`decision_threshold` uses instead, so nothing falls back silently.
@@ -1125,31 +1130,60 @@ def choose_decision_thresholds(
         Event name (:attr:`Event.name`) -> the choice.
     """
     out: dict[str, dict] = {}
-    for ev in events:
-        if ev.target not in forecast or ev.target not in observed:
+    for target in dict.fromkeys(e.target for e in events):
+        if target not in forecast or target not in observed:
             continue
-        obs = timeconv.observed_for(forecast, observed, ev.target)
-        occ = ev.occurred(obs).astype(float).where(np.isfinite(obs))
-        choice = choose_decision_threshold(
-            event_probability(forecast, ev, recalibrate=False), occ, criterion=criterion
-        )
-        choice["on"] = DECISION_SCORE
-        choice["basis"] = "validation years" if choice["threshold"] is not None else None
-        out[ev.name] = choice
-    # an unchosen event inherits the nearest less severe event's threshold, recorded as such
-    for target in ("kp", "dst"):
-        last = None
-        for ev in sorted(
-            (e for e in events if e.name in out and e.target == target),
-            key=lambda e: e.threshold if not e.below else -e.threshold,
-        ):
-            c = out[ev.name]
-            if c["threshold"] is None and last is not None:
-                c["inherited_from"] = last
-                c["basis"] = f"no {ev.name} pairs to choose on: the threshold of {last}"
-            elif c["threshold"] is not None:
+        obs = timeconv.observed_for(forecast, observed, target)
+        floor: tuple[str, float] | None = None  # (less severe event, its threshold)
+        last = None  # the nearest less severe event with a threshold
+        for ev in sorted((e for e in events if e.target == target), key=_severity):
+            occ = ev.occurred(obs).astype(float).where(np.isfinite(obs))
+            choice = _choose_above(
+                event_probability(forecast, ev, recalibrate=False), occ, criterion, floor
+            )
+            choice["on"] = DECISION_SCORE
+            choice["basis"] = "validation years" if choice["threshold"] is not None else None
+            if choice["threshold"] is None and last is not None:
+                # an unchosen event inherits the nearest less severe event's threshold
+                choice["inherited_from"] = last
+                choice["basis"] = f"no {ev.name} pairs to choose on: the threshold of {last}"
+            elif choice["threshold"] is not None:
                 last = ev.name
+                if not choice.get("no_skill"):
+                    floor = (ev.name, choice["threshold"])
+            out[ev.name] = choice
     return out
+
+
+def _severity(event: Event) -> float:
+    """Sort key: less severe events first (Kp 5- before 6-, Dst -50 before -100 nT)."""
+    return -event.threshold if event.below else event.threshold
+
+
+def _choose_above(
+    prob: xr.DataArray, occurred: xr.DataArray, criterion: str, floor: tuple[str, float] | None
+) -> dict:
+    """:func:`choose_decision_threshold` among the candidates >= the less severe event's.
+
+    Probabilities from the quantiles never rise with severity (P(Kp >= 6-) <= P(Kp >= 5-)),
+    so a decision probability that never falls with severity makes the decisions nested: a
+    G2 decision always comes with the G1 decision. Chosen level by level, each alone, they
+    were not (the demo's quick model: G1 0.40, G2 0.22, G3 0.54), so a watch could name G2
+    where the G1 rule, at the same issue time, decided nothing. The choice without the floor
+    is recorded as ``unconstrained`` where it differs.
+    """
+    if floor is None:
+        return choose_decision_threshold(prob, occurred, criterion=criterion)
+    name, low = floor
+    above = CANDIDATE_PROBABILITIES[CANDIDATE_PROBABILITIES >= low]
+    choice = choose_decision_threshold(prob, occurred, criterion=criterion, candidates=above)
+    if choice["threshold"] is None:
+        return choice  # nothing to choose on: it inherits (choose_decision_thresholds)
+    free = choose_decision_threshold(prob, occurred, criterion=criterion)
+    choice["floor"] = {"event": name, "threshold": low}
+    if free["threshold"] != choice["threshold"]:
+        choice["unconstrained"] = {"threshold": free["threshold"], "score": free["score"]}
+    return choice
 
 
 def decision_threshold(model_meta: dict, event: str | Event) -> float:

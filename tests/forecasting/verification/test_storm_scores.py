@@ -211,3 +211,37 @@ def test_paired_scores_use_only_pairs_where_both_forecast():
     mask = xr.DataArray(np.zeros(len(init), bool), dims="init_time", coords={"init_time": init})
     empty = V.paired_scores(fc, b, obs, "dst", init_mask=mask)
     assert np.isnan(empty["rmse_a"]).all() and (empty["n"] == 0).all()
+
+
+def test_decision_thresholds_never_fall_with_severity():
+    # Kp 6 hours forecast two ways: sharp (P(G1) 0.86, P(G2) 0.17) and wide (P(G1) 0.47,
+    # P(G2) 0.28); the quiet Kp 3 hours near the G1 boundary (P(G1) 0.5) outnumber the wide
+    # ones, so G1's best threshold lies above 0.5 and G2's alone far below it
+    hours = pd.date_range("2020-01-01", periods=600, freq="1h")
+    blocks = np.array([6.0] * 10 + [3.0] * 20 + [2.0] * 10 + [5.0] * 10 + [6.5] * 5)
+    kp = blocks[np.arange(600) % len(blocks)]
+    obs = _obs(hours, np.full(600, -10.0), kp)
+    init = hours[1:580]
+    truth = np.stack([kp[i : i + len(init)] for i in range(1, len(LEAD) + 1)], axis=1)
+    median = np.select([truth == 6, truth == 3, truth == 5, truth == 6.5], [5.2, 4.67, 5.0, 4.5], 2)
+    spread = np.where(truth == 6.5, 2.0, 0.5)[..., None]
+    z = np.array([-1.645, -1.28, -0.674, 0, 0.674, 1.28, 1.645])
+    fc = schema.make_forecast(
+        {"kp": median[..., None] + spread * z},
+        init_time=init,
+        lead_time=LEAD,
+        model="m",
+        model_version="1",
+    )
+    table = V.choose_decision_thresholds(fc, obs)
+    g1, g2 = table["kp>=4.67"], table["kp>=5.67"]
+    assert g2["unconstrained"]["threshold"] < g1["threshold"]  # alone it would fall
+    assert g2["threshold"] >= g1["threshold"]
+    assert g2["floor"] == {"event": "kp>=4.67", "threshold": g1["threshold"]}
+    # decisions are nested: wherever G2 is decided, G1 is too (alone, they were not)
+    p1 = V.event_probability(fc, V.Event("kp", 14 / 3), recalibrate=False)
+    p2 = V.event_probability(fc, V.Event("kp", 17 / 3), recalibrate=False)
+    assert not bool(((p2 >= g2["threshold"]) & (p1 < g1["threshold"])).any())
+    alone = g2["unconstrained"]["threshold"]
+    assert bool(((p2 >= alone) & (p1 < g1["threshold"])).any())
+    assert "floor" not in g1 and table["kp>=6.67"]["inherited_from"] == "kp>=5.67"
