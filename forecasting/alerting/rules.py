@@ -199,6 +199,7 @@ def model_event_probabilities(
             if chain in table and table[chain].get("no_skill"):
                 notes.append(
                     f"{name}: no skill on the validation years"
+                    + _floor_note(table[chain])
                     + (f" (inherits {chain})" if chain != name else "")
                     + "; fixed probability"
                 )
@@ -208,6 +209,17 @@ def model_event_probabilities(
             except ValueError as exc:
                 notes.append(f"{name}: {exc}; fixed probability")
     return out, notes
+
+
+def _floor_note(choice: dict) -> str:
+    """Say when a level lost its skill to the floor of its less severe neighbour."""
+    floor, free = choice.get("floor"), choice.get("unconstrained")
+    if not floor or not free or free.get("threshold") is None:
+        return ""
+    return (
+        f" at or above {floor['event']}'s {floor['threshold']:.2f}"
+        f" (alone: {free['threshold']:.2f}, HSS {free['score']:.3f})"
+    )
 
 
 def config_for_forecast(cfg: AlertConfig, forecast: xr.Dataset | None) -> AlertConfig:

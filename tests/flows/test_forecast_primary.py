@@ -251,3 +251,15 @@ def test_model_event_probabilities_skip_no_skill_levels():
         "dst<=-250: no skill on the validation years (inherits dst<=-100); fixed probability",
     ]
     assert rules.model_event_probabilities({}, ("kp",))[0] == {}
+    # a level whose skill lay below its less severe neighbour's threshold says so
+    floored = {
+        "threshold": 0.61,
+        "no_skill": True,
+        "floor": {"event": "dst<=-50", "threshold": 0.35},
+        "unconstrained": {"threshold": 0.23, "score": 0.033},
+    }
+    meta["decision_thresholds"]["dst<=-100"] = floored
+    assert rules.model_event_probabilities(meta, ("dst",))[1][0] == (
+        "dst<=-100: no skill on the validation years at or above dst<=-50's 0.35 (alone: 0.23, "
+        "HSS 0.033); fixed probability"
+    )
