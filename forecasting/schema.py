@@ -329,6 +329,24 @@ EVENT_CALIBRATION_ATTR = "event_calibration"
 PLATT_EPS = 1e-4
 
 
+def severity(threshold: float, below: bool) -> float:
+    """Order event levels from the least severe up (Dst -50 before -100 nT, Kp 5- before 6-).
+
+    Parameters
+    ----------
+    threshold
+        Level in the target's units (nT for Dst).
+    below
+        True for ``value <= threshold`` (Dst), False for ``value >= threshold`` (Kp).
+
+    Returns
+    -------
+    float
+        A key that grows with severity: ``-threshold`` below, ``threshold`` above.
+    """
+    return -threshold if below else threshold
+
+
 def event_name(name: str, threshold: float, below: bool) -> str:
     """Name an event: ``dst<=-100``, ``kp>=5``, ``kp>=4.67`` (G1, Kp >= 5-).
 
@@ -392,7 +410,7 @@ def _event_maps(da: xr.DataArray, name: str, below: bool) -> list[tuple[float, d
             "object of event -> map; refit it with forecasting.models.event_calibration."
             "fit_event_calibration, or drop the attribute"
         ) from None
-    return sorted(found, key=lambda te: -te[0] if below else te[0])
+    return sorted(found, key=lambda te: severity(te[0], below))
 
 
 def _apply_map(p: np.ndarray, entry: dict, hours: np.ndarray, axis: int) -> np.ndarray:
@@ -429,19 +447,16 @@ def _recalibrated(
         p_below = cdf_at(values, levels, thr)
         return p_below if below else 1.0 - p_below
 
-    def severity(thr: float) -> float:
-        return -thr if below else thr
-
     chain: list[tuple[float, np.ndarray]] = []
     for thr, entry in maps:
         cal = _apply_map(raw(thr), entry, hours, axis)
         chain.append((thr, cal if not chain else np.fmin(cal, chain[-1][1])))
-    x = severity(float(threshold))
+    x = severity(float(threshold), below)
     for thr, cal in chain:
-        if abs(severity(thr) - x) <= 5e-3:  # names keep 3 significant digits (4.67 = 14/3)
+        if abs(severity(thr, below) - x) <= 5e-3:  # names keep 3 significant digits (4.67 = 14/3)
             return cal
-    less = [(thr, c) for thr, c in chain if severity(thr) < x]
-    more = [c for thr, c in chain if severity(thr) > x]
+    less = [(thr, c) for thr, c in chain if severity(thr, below) < x]
+    more = [c for thr, c in chain if severity(thr, below) > x]
     p = raw(float(threshold))
     if less:
         entry = dict(maps)[less[-1][0]]

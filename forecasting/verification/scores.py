@@ -1136,7 +1136,10 @@ def choose_decision_thresholds(
         obs = timeconv.observed_for(forecast, observed, target)
         floor: tuple[str, float] | None = None  # (less severe event, its threshold)
         last = None  # the nearest less severe event with a threshold
-        for ev in sorted((e for e in events if e.target == target), key=_severity):
+        for ev in sorted(
+            (e for e in events if e.target == target),
+            key=lambda e: schema.severity(e.threshold, e.below),
+        ):
             occ = ev.occurred(obs).astype(float).where(np.isfinite(obs))
             choice = _choose_above(
                 event_probability(forecast, ev, recalibrate=False), occ, criterion, floor
@@ -1153,11 +1156,6 @@ def choose_decision_thresholds(
                     floor = (ev.name, choice["threshold"])
             out[ev.name] = choice
     return out
-
-
-def _severity(event: Event) -> float:
-    """Sort key: less severe events first (Kp 5- before 6-, Dst -50 before -100 nT)."""
-    return -event.threshold if event.below else event.threshold
 
 
 def _choose_above(
