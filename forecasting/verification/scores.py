@@ -1170,17 +1170,16 @@ def _choose_above(
     where the G1 rule, at the same issue time, decided nothing. The choice without the floor
     is recorded as ``unconstrained`` where it differs.
     """
-    if floor is None:
-        return choose_decision_threshold(prob, occurred, criterion=criterion)
+    choice = choose_decision_threshold(prob, occurred, criterion=criterion)
+    if floor is None or choice["threshold"] is None:
+        return choice  # None: nothing to choose on, it inherits (choose_decision_thresholds)
     name, low = floor
-    above = CANDIDATE_PROBABILITIES[CANDIDATE_PROBABILITIES >= low]
-    choice = choose_decision_threshold(prob, occurred, criterion=criterion, candidates=above)
-    if choice["threshold"] is None:
-        return choice  # nothing to choose on: it inherits (choose_decision_thresholds)
-    free = choose_decision_threshold(prob, occurred, criterion=criterion)
-    choice["floor"] = {"event": name, "threshold": low}
-    if free["threshold"] != choice["threshold"]:
+    if choice["threshold"] < low:  # else the free choice is the best at or above the floor
+        free = choice
+        above = CANDIDATE_PROBABILITIES[CANDIDATE_PROBABILITIES >= low]
+        choice = choose_decision_threshold(prob, occurred, criterion=criterion, candidates=above)
         choice["unconstrained"] = {"threshold": free["threshold"], "score": free["score"]}
+    choice["floor"] = {"event": name, "threshold": low}
     return choice
 
 
