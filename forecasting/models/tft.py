@@ -33,6 +33,10 @@ from forecasting.schema import QUANTILES
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
 log = logging.getLogger(__name__)
 
+#: shortest encoder [h]: two 3-h Kp blocks, so the per-window Kp normaliser has its last
+#: complete block (lag 3 h) and both normalisers a spread
+MIN_ENCODER_H = 6
+
 
 @dataclass(frozen=True)
 class TFTConfig:
@@ -149,11 +153,23 @@ class TFTConfig:
         Raises
         ------
         ValueError
-            If ``dst_center``, ``kp_center`` or ``physics`` is unknown, ``physics_residual``
+            If ``encoder_length`` is not a whole number of hours >= :data:`MIN_ENCODER_H` or
+            ``horizon`` not one >= 1, ``dst_center``, ``kp_center`` or ``physics`` is
+            unknown, ``physics_residual``
             is set without a physics model, ``storm_weight < 1``, ``plasma_dropout`` or
             ``ema_decay`` is outside [0, 1), ``loss_scale`` is unknown, or
             ``calibration_every`` is not a positive whole number of hours.
         """
+        if not (isinstance(self.encoder_length, int) and self.encoder_length >= MIN_ENCODER_H):
+            raise ValueError(
+                f"encoder_length must be a whole number of hours >= {MIN_ENCODER_H} (the "
+                "target normalisers need the last complete 3-h Kp block and a spread), not "
+                f"{self.encoder_length!r}; e.g. 48 (both presets) or 72"
+            )
+        if not (isinstance(self.horizon, int) and self.horizon >= 1):
+            raise ValueError(
+                f"horizon must be a whole number of hours >= 1, not {self.horizon!r}; e.g. 24 or 72"
+            )
         if self.dst_center not in pipeline.DST_CENTERS:
             raise ValueError(
                 f"dst_center must be one of {pipeline.DST_CENTERS}, not {self.dst_center!r}"

@@ -228,6 +228,17 @@ def test_config_dst_center_option():
         get_config("quick", dst_center="median")
 
 
+def test_config_refuses_window_sizes_the_normalisers_cannot_use():
+    assert get_config("full").encoder_length == 48 and get_config("quick").encoder_length == 48
+    assert get_config("quick", encoder_length=6).encoder_length == 6
+    for bad in (5, 0, -5, 4.5, "48h"):
+        with pytest.raises(ValueError, match=f"encoder_length must be .* not {bad!r}; e.g. 48"):
+            get_config("full", encoder_length=bad)
+    for bad in (0, 2.5):
+        with pytest.raises(ValueError, match=f"horizon must be .* not {bad!r}"):
+            get_config("quick", horizon=bad)
+
+
 def test_72_hour_variant_forecasts_three_days(tiny, small_ds):
     """``horizon=72`` (the 3-day Kp variant): 72 lead times, schema-valid, Kp within 0..9."""
     frame = pipeline.feature_frame(small_ds)
