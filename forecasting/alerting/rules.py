@@ -214,7 +214,7 @@ def model_event_probabilities(
 def _floor_note(choice: dict) -> str:
     """Say when a level lost its skill to the floor of its less severe neighbour."""
     floor, free = choice.get("floor"), choice.get("unconstrained")
-    if not floor or not free or free.get("threshold") is None:
+    if not floor or not free:
         return ""
     return (
         f" at or above {floor['event']}'s {floor['threshold']:.2f}"
