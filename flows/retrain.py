@@ -22,7 +22,16 @@ import xarray as xr
 from prefect import flow, task
 
 from data_sources import config
-from forecasting.models.promotion import GateRule, decide, gate_issue_times, gate_scores
+from forecasting.models.promotion import (
+    GateRule,
+    decide,
+    gate_issue_times,
+    gate_scores,
+    held_out_years,
+    nothing_unseen,
+    refuse_trained_years,
+    unseen_issue_times,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +91,10 @@ def run_retrain(
         Passed to :func:`forecasting.models.train.train` (``promote=False``).
     held_out
         ``(start, end)`` of the comparison period (default: the preset's validation years).
+        A period holding any of the candidate's training years is refused; years the current
+        model trained on (after a change of split) are left out of every comparison
+        (:func:`forecasting.models.promotion.unseen_issue_times`), and the record lists the
+        ``compared_years``.
     rule
         :class:`forecasting.models.promotion.GateRule` (default: Dst, leads <= 12 h, no slack).
     train_fn
@@ -91,19 +104,30 @@ def run_retrain(
     -------
     dict
         The decision record (also appended to ``promotions.jsonl``).
+
+    Raises
+    ------
+    ValueError
+        If the comparison period holds a training year of the candidate (checked before
+        training against the preset's split, and after it against the candidate's own).
     """
     from forecasting.models import registry
     from forecasting.models.predict import TFTForecaster
-    from forecasting.models.train import default_split
+    from forecasting.models.train import default_split, split_of
     from forecasting.models.train import train as train_default
     from forecasting.splits import load_period
 
     rule = rule or GateRule()
-    version = (train_fn or train_default)(preset, data=data, overrides=overrides, promote=False)
+    split = default_split(preset)
     if held_out is None:
-        val = default_split(preset).validate
+        val = split.validate
         held_out = (f"{val[0]}-01-01", f"{(val[1] or val[0]) + 1}-01-01")
     start, end = pd.Timestamp(held_out[0]), pd.Timestamp(held_out[1])
+    years = held_out_years(start, end)
+    refuse_trained_years(split.years("train", years), start, end, f"of preset {preset!r}")
+    version = (train_fn or train_default)(preset, data=data, overrides=overrides, promote=False)
+    candidate = registry.load(version)
+    refuse_trained_years(split_of(candidate).years("train", years), start, end, version)
     full = (
         data
         if isinstance(data, xr.Dataset)
@@ -113,16 +137,23 @@ def run_retrain(
     ds = full.sel(time=slice(start - pd.Timedelta("30D"), end + pd.Timedelta("2D")))
     inits, storm = gate_issue_times(ds, start, end, rule)
     targets = tuple(rule.targets)
-    cand_fc = TFTForecaster(registry.load(version)).forecast(ds, inits, LEADS, targets=targets)
     current_version = registry.current()
-    cur_fc = (
-        TFTForecaster(registry.load("current")).forecast(ds, inits, LEADS, targets=targets)
-        if current_version
-        else None
-    )
-    base_fc = _baseline_forecasts(fit_ds, ds, inits, LEADS, targets)
-    figures = gate_scores(cand_fc, cur_fc, base_fc, ds, storm, rule)
-    decision = decide(figures, rule, has_current=current_version is not None)
+    current = registry.load("current") if current_version else None
+    seen = split_of(current).years("train", years) if current is not None else []
+    inits, storm = unseen_issue_times(inits, storm, seen)
+    if len(inits):
+        cand_fc = TFTForecaster(candidate).forecast(ds, inits, LEADS, targets=targets)
+        cur_fc = (
+            TFTForecaster(current).forecast(ds, inits, LEADS, targets=targets)
+            if current is not None
+            else None
+        )
+        base_fc = _baseline_forecasts(fit_ds, ds, inits, LEADS, targets)
+        figures = gate_scores(cand_fc, cur_fc, base_fc, ds, storm, rule)
+        decision = decide(figures, rule, has_current=current is not None)
+    else:
+        figures = {}
+        decision = nothing_unseen(years, version, current_version)
     if decision.promote:
         registry.promote(version)
     entry = {
@@ -131,6 +162,7 @@ def run_retrain(
         "current": current_version,
         "rule": asdict(rule),
         "held_out": [str(start), str(end)],
+        "compared_years": sorted(set(years) - set(seen)),
         "n_issue_times": len(inits),
         "n_storm_issue_times": int(storm.sum()),
         "figures": figures,

@@ -25,6 +25,7 @@ relative to the TFT on their shared pairs; without evidence the TFT runs uncheck
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,6 +133,107 @@ def gate_issue_times(
     every = pd.date_range(start.ceil(rule.init_every), end, freq=rule.init_every)
     init = hourly.intersection(every).union(hourly[storm.values])
     return init, scores.storm_time(init, observed, threshold=rule.storm_threshold)
+
+
+def held_out_years(start: TimeLike, end: TimeLike) -> list[int]:
+    """Give the calendar years that the period ``[start, end)`` touches.
+
+    Parameters
+    ----------
+    start, end : TimeLike
+        UTC bounds, ``end`` exclusive.
+
+    Returns
+    -------
+    list of int
+        Sorted years.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta("1ns")
+    return list(range(start.year, end.year + 1))
+
+
+def refuse_trained_years(
+    trained: Sequence[int], start: TimeLike, end: TimeLike, version: str
+) -> None:
+    """Refuse a comparison period that holds years the candidate trained on.
+
+    A candidate scored on its own training years looks better than it is, and the gate would
+    promote it on that.
+
+    Parameters
+    ----------
+    trained : sequence of int
+        Training years of the candidate (:meth:`forecasting.splits.YearSplit.years`).
+    start, end : TimeLike
+        UTC bounds of the comparison period, ``end`` exclusive.
+    version : str
+        The candidate (named in the message).
+
+    Raises
+    ------
+    ValueError
+        If the period touches any of ``trained``; the message names the years and the fix.
+    """
+    overlap = sorted(set(held_out_years(start, end)) & set(trained))
+    if overlap:
+        raise ValueError(
+            f"comparison period {pd.Timestamp(start):%Y-%m-%d} .. {pd.Timestamp(end):%Y-%m-%d} "
+            f"holds {overlap}, which candidate {version} trained on; give a period outside its "
+            "training years (by default the gate uses its validation years)"
+        )
+
+
+def unseen_issue_times(
+    init: pd.DatetimeIndex, storm_mask: xr.DataArray, trained: Sequence[int]
+) -> tuple[pd.DatetimeIndex, xr.DataArray]:
+    """Drop the issue times of years the current model trained on.
+
+    After a change of split (e.g. more validation years) the current model may have trained on
+    part of the candidate's validation years; scored there it would look better than it is.
+    The gate then compares every model on the remaining years only.
+
+    Parameters
+    ----------
+    init : pandas.DatetimeIndex
+        The gate's issue times (:func:`gate_issue_times`).
+    storm_mask : xr.DataArray
+        Boolean storm-time mask on ``init_time``.
+    trained : sequence of int
+        Training years of the current model.
+
+    Returns
+    -------
+    (pandas.DatetimeIndex, xr.DataArray)
+        The issue times outside ``trained`` and their storm-time mask.
+    """
+    keep = ~init.year.isin(list(trained))
+    return init[keep], storm_mask.isel(init_time=np.flatnonzero(keep))
+
+
+def nothing_unseen(years: Sequence[int], candidate: str, current: str | None) -> GateDecision:
+    """Keep the candidate out when every year of the period trained the current model.
+
+    Parameters
+    ----------
+    years : sequence of int
+        The comparison period's years.
+    candidate, current : str
+        The two versions (named in the reason).
+
+    Returns
+    -------
+    GateDecision
+        ``promote=False``, with the reason and the fix.
+    """
+    return GateDecision(
+        False,
+        [
+            f"every year of the comparison period ({list(years)}) is a training year of the "
+            f"current model {current}: nothing to compare on fairly; give a period neither "
+            "model trained on (held_out_start / held_out_end), or promote by hand after "
+            f"review (forecasting.models.registry.promote({candidate!r}))"
+        ],
+    )
 
 
 def _leads(fc: xr.Dataset, rule: GateRule) -> np.ndarray:

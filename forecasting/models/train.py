@@ -452,9 +452,8 @@ def train(
             f"split {split} leaves train years {train_years} and validation years {val_years} "
             f"from the data's years {available}; pass data covering both"
         )
-    keep = ds.sel(
-        time=slice(None, pd.Timestamp(f"{max(val_years) + 1}-01-01") - pd.Timedelta("1ns"))
-    )
+    last = max(train_years + val_years)  # validation years may precede the training ones
+    keep = ds.sel(time=slice(None, pd.Timestamp(f"{last + 1}-01-01") - pd.Timedelta("1ns")))
     frame = pipeline.feature_frame(keep)
     log.info("training TFT preset=%s on %s, validating on %s", preset, train_years, val_years)
     model = fit(

@@ -196,6 +196,61 @@ def test_run_retrain_gates_a_tiny_tft_on_validation_data(home, omni_2005_2006, t
     )
 
 
+def test_gate_refuses_a_period_the_candidate_trained_on(home, omni_2005_2006):
+    from flows.retrain import run_retrain
+
+    def train_fn(*args, **kwargs):
+        raise AssertionError("the period is refused before any training")
+
+    # the quick preset trains on 2004-2005: a 2005 comparison would flatter the candidate
+    with pytest.raises(ValueError, match=r"holds \[2005\], which candidate of preset 'quick'"):
+        run_retrain(
+            "quick", data=omni_2005_2006, held_out=("2005-06-01", "2005-07-01"), train_fn=train_fn
+        )
+
+
+def test_unseen_issue_times_drop_the_years_a_model_trained_on():
+    from forecasting.models.promotion import held_out_years, unseen_issue_times
+
+    init = pd.date_range("2012-12-31 20:00", "2013-01-01 03:00", freq="1h")
+    storm = xr.DataArray(np.arange(len(init)) % 2 == 0, coords={"init_time": init})
+    kept, mask = unseen_issue_times(init, storm, [2011, 2012])
+    assert list(kept) == list(init[4:])
+    assert mask.values.tolist() == storm.values[4:].tolist()
+    assert list(mask["init_time"].values) == list(kept.values)
+    assert held_out_years("2011-01-01", "2015-01-01") == [2011, 2012, 2013, 2014]
+    assert held_out_years("2011-03-01", "2011-03-02") == [2011]
+
+
+def test_gate_leaves_out_the_years_the_current_model_trained_on(home, omni_2005_2006, tiny_tft):
+    from flows.retrain import run_retrain
+    from forecasting.models import registry
+    from forecasting.models.train import train
+    from forecasting.splits import YearSplit
+
+    # the current model trained on 2006 (another split): the candidate's validation year
+    current = train(
+        "quick",
+        data=omni_2005_2006,
+        split=YearSplit(train=(2006, 2006), validate=(2005, 2005), test=(2007, None)),
+        overrides=tiny_tft,
+        promote=True,
+        metrics=False,
+        calibrate=False,
+    )
+
+    def train_fn(preset, *, data, overrides, promote):
+        return train(preset, data=data, overrides=tiny_tft, promote=promote, metrics=False)
+
+    entry = run_retrain(
+        "quick", data=omni_2005_2006, held_out=("2006-12-13", "2006-12-18"), train_fn=train_fn
+    )
+    assert entry["current"] == current and entry["compared_years"] == []
+    assert entry["n_issue_times"] == 0 and entry["figures"] == {}
+    assert entry["promoted"] is False and "training year of the current model" in entry["reason"]
+    assert registry.current() == current
+
+
 def test_primary_by_target_and_merge():
     from forecasting import schema
     from forecasting.models import promotion
