@@ -24,6 +24,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -35,6 +36,7 @@ from forecasting.models.ensemble import (  # noqa: E402
     blend_forecasts,
     fit_weights,
 )
+from forecasting.splits import DEFAULT_TEST_FIRST_YEAR  # noqa: E402
 from forecasting.verification import scores  # noqa: E402
 
 LEADS_DST = (1, 3, 6, 12, 24)
@@ -43,14 +45,15 @@ MEMBERS = {"dst": ("tft", "obrien_mcpherron"), "kp": ("tft", "persistence")}
 ALL3 = ("tft", "obrien_mcpherron", "persistence")
 
 
-def _year(fc: xr.Dataset, year: int) -> xr.Dataset:
-    return fc.sel(init_time=pd.DatetimeIndex(fc["init_time"].values).year == year)
+def _year(fc: xr.Dataset, years: int | list[int]) -> xr.Dataset:
+    keep = pd.DatetimeIndex(fc["init_time"].values).year.isin(np.atleast_1d(years))
+    return fc.sel(init_time=keep)
 
 
 def fit_fold(
-    fcs: dict, ds: xr.Dataset, year: int, members: dict, storm_weight: float
+    fcs: dict, ds: xr.Dataset, year: list[int], members: dict, storm_weight: float
 ) -> BlendWeights:
-    """Weights per target fitted on ``year`` only, over the union of members."""
+    """Weights per target fitted on the years ``year`` only, over the union of members."""
     names = list(dict.fromkeys(m for ms in members.values() for m in ms))
     table, info = {}, {}
     for target, ms in members.items():
@@ -69,12 +72,14 @@ def fit_fold(
 
 
 def cross_fit(fcs: dict, ds: xr.Dataset, members: dict, storm_weight: float, tag: str, out: Path):
-    """Out-of-sample blend over 2013-2014 (fit on one year, apply to the other)."""
+    """Out-of-sample blend over the validation years (each scored by weights fitted on the rest)."""
     parts, weights = [], {}
-    for fit_year, score_year in ((2013, 2014), (2014, 2013)):
-        w = fit_fold(fcs, ds, fit_year, members, storm_weight)
-        w.save(out / f"weights_{tag}_fit{fit_year}.json")
-        weights[fit_year] = w
+    years = sorted(set(pd.DatetimeIndex(fcs["tft"]["init_time"].values).year))
+    for score_year in years:
+        fit_years = [y for y in years if y != score_year]
+        w = fit_fold(fcs, ds, fit_years, members, storm_weight)
+        w.save(out / f"weights_{tag}_score{score_year}.json")
+        weights[score_year] = w
         parts.append(blend_forecasts({m: _year(fcs[m], score_year) for m in w.members}, w))
     blend = xr.concat(parts, dim="init_time").sortby("init_time")
     blend.attrs = parts[0].attrs | {"model": tag}
@@ -103,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ds = xr.load_dataset(args.data)
     fcs = {n: xr.load_dataset(Path(args.fc_dir) / f"fc_{n}.nc") for n in ALL3}
     years = set(pd.DatetimeIndex(fcs["tft"]["init_time"].values).year)
-    assert years <= {2013, 2014}, f"validation years only, got {years}"
+    if len(years) < 2 or max(years) >= DEFAULT_TEST_FIRST_YEAR:
+        raise SystemExit(f"give two or more validation years, never the test years; got {years}")
     blend, w2 = cross_fit(fcs, ds, MEMBERS, args.storm_weight, "blend", out)
     blend3, w3 = cross_fit(
         fcs, ds, {"dst": ALL3, "kp": ALL3[::2]}, args.storm_weight, "blend3", out

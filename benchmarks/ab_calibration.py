@@ -27,6 +27,8 @@ import xarray as xr
 # run this checkout's code, not whatever the virtualenv has installed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from forecasting.splits import DEFAULT_TEST_FIRST_YEAR  # noqa: E402
+
 LEADS = (1, 3, 6, 12, 24)
 
 
@@ -40,7 +42,7 @@ def cross_fit(
     years = sorted(int(y) for y in np.unique(init.year))
     if len(years) < 2:
         raise SystemExit(f"cross-fitting needs two or more years; the forecast has {years}")
-    if max(years) >= 2015:
+    if max(years) >= DEFAULT_TEST_FIRST_YEAR:
         raise SystemExit("validation years must not include the test years (2015+)")
     parts = []
     for year in years:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_sources import timeconv  # noqa: E402
 from forecasting import schema  # noqa: E402
 from forecasting.models import event_calibration as ec  # noqa: E402
+from forecasting.splits import DEFAULT_TEST_FIRST_YEAR  # noqa: E402
 from forecasting.verification import scores  # noqa: E402
 
 LEADS = (1, 3, 6, 12, 18, 24)
@@ -48,7 +49,7 @@ def rows(fc: xr.Dataset, ds: xr.Dataset, label: str, ev: scores.Event) -> list[s
     """The table rows of one event: BSS raw/recalibrated, decision HSS raw/recalibrated."""
     init = pd.DatetimeIndex(fc.indexes["init_time"])
     years = sorted(int(y) for y in np.unique(init.year))
-    if len(years) < 2 or max(years) >= 2015:
+    if len(years) < 2 or max(years) >= DEFAULT_TEST_FIRST_YEAR:
         raise SystemExit(f"need two or more validation years before 2015, got {years}")
     out: dict[str, list[xr.DataArray]] = {k: [] for k in ("raw", "cal", "dec_raw", "dec_cal")}
     bss: dict[str, list[tuple[xr.DataArray, xr.DataArray, float]]] = {"raw": [], "cal": []}

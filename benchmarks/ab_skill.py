@@ -31,6 +31,8 @@ import xarray as xr
 
 # run this checkout's code, not whatever the virtualenv has installed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from forecasting.splits import DEFAULT_TEST_FIRST_YEAR, FULL_SPLIT  # noqa: E402
+
 warnings.filterwarnings("ignore")
 
 #: reduced preset for the A/Bs (the full preset takes too long on 2 shared cores)
@@ -203,14 +205,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="build_dataset netCDF (train + validation years)")
     p.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "JSON"), required=True)
-    p.add_argument("--train-years", type=int, nargs="+", default=list(range(1998, 2013)))
-    p.add_argument("--val-years", type=int, nargs="+", default=[2013, 2014])
+    (t0, t1), (v0, v1) = FULL_SPLIT["train"], FULL_SPLIT["validate"]
+    p.add_argument("--train-years", type=int, nargs="+", default=list(range(t0, t1 + 1)))
+    p.add_argument("--val-years", type=int, nargs="+", default=list(range(v0, v1 + 1)))
     p.add_argument("--every", type=int, default=3, help="non-storm issue-time step [h]")
     p.add_argument("--out", required=True)
     p.add_argument("--save-dir", default=None)
     p.add_argument("--degraded", action="store_true", help="also score with the plasma removed")
     args = p.parse_args(argv)
-    if max(args.val_years) >= 2015:
+    if max(args.val_years) >= DEFAULT_TEST_FIRST_YEAR:
         raise SystemExit("validation years must not include the test years (2015+)")
     ds = xr.open_dataset(args.data).load()
     results = []

@@ -13,8 +13,8 @@ The same file configures the merged dataset and the year split::
     dst = ["kyoto_dst", "local_omni2_stormai_csv", "omni2"]
 
     [split]                     # the full preset; [split.quick] the quick one
-    train = "1998-2012"
-    validate = "2013-2014"
+    train = "1998-2010"
+    validate = "2011-2014"
     test = "2015-"
 
     [tft.quick]                 # TFT settings of a preset ([tft] the full one), e.g. a

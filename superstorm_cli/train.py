@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="quick: < 2 min demo model; full: the real model (< 1 h on 2 cores)",
     )
     _add_data(p)
-    p.add_argument("--train-years", metavar="YEARS", help="e.g. 1998-2012 (whole years)")
-    p.add_argument("--val-years", metavar="YEARS", help="e.g. 2013-2014")
+    p.add_argument("--train-years", metavar="YEARS", help="e.g. 1998-2010 (whole years)")
+    p.add_argument("--val-years", metavar="YEARS", help="e.g. 2011-2014")
     p.add_argument("--test-years", metavar="YEARS", help="e.g. 2015- (open-ended) or 2007")
     p.add_argument("--promote", action="store_true", help="make the new version `current`")
     p.add_argument(

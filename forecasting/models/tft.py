@@ -261,7 +261,7 @@ class TFTConfig:
 
 
 #: ``quick``: seconds-to-a-minute model for tests and the demo (train 2004-2005, val 2006).
-#: ``full``: the real model (default split train 1998-2012, validate 2013-2014, test 2015+).
+#: ``full``: the real model (default split train 1998-2010, validate 2011-2014, test 2015+).
 PRESETS: dict[str, TFTConfig] = {
     "quick": TFTConfig(),
     "full": TFTConfig(

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def default_split(preset: str) -> splits.YearSplit:
     """Give the preset's :class:`forecasting.splits.YearSplit` after ``config.toml`` overrides.
 
-    full: 1998-2012 / 2013-2014 / 2015-; quick: 2004-2005 / 2006 / 2007
+    full: 1998-2010 / 2011-2014 / 2015-; quick: 2004-2005 / 2006 / 2007
     (:func:`forecasting.splits.configured_split`).
 
     Parameters
@@ -434,7 +434,7 @@ def train(
     Raises
     ------
     ValueError
-        If the store lacks the split's years ("no solar wind in the store for 1998-2012: run
+        If the store lacks the split's years ("no solar wind in the store for 1998-2010: run
         `superstorm ingest ...`"), ``data`` is neither a dataset nor None, or ``config.toml``
         names a TFT setting that does not exist.
     """

@@ -43,7 +43,7 @@ def test_parse_years_rejects_with_the_forms(text):
 
 
 def test_configured_split_preset_config_and_arguments(home):
-    assert configured_split("full") == YearSplit((1998, 2012), (2013, 2014), (2015, None))
+    assert configured_split("full") == YearSplit((1998, 2010), (2011, 2014), (2015, None))
     assert configured_split("quick") == YearSplit((2004, 2005), (2006, 2006), (2007, 2007))
     home.mkdir(parents=True)
     (home / "config.toml").write_text(

@@ -16,8 +16,8 @@ LEAD = pd.to_timedelta(np.arange(1, 7), unit="h")
 
 def test_year_split_validation():
     s = YearSplit()
-    assert s.train == (1998, 2012) and s.test == (2015, None)
-    assert s.bounds("validate") == (pd.Timestamp("2013-01-01"), pd.Timestamp("2015-01-01"))
+    assert s.train == (1998, 2010) and s.validate == (2011, 2014) and s.test == (2015, None)
+    assert s.bounds("validate") == (pd.Timestamp("2011-01-01"), pd.Timestamp("2015-01-01"))
     assert s.years("test", [2014, 2015, 2017, 2024]) == [2015, 2017, 2024]
     with pytest.raises(ValueError, match="overlaps"):
         YearSplit(train=(2000, 2010), validate=(2010, 2011), test=(2012, None))
