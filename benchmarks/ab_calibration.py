@@ -43,7 +43,9 @@ def cross_fit(
     if len(years) < 2:
         raise SystemExit(f"cross-fitting needs two or more years; the forecast has {years}")
     if max(years) >= DEFAULT_TEST_FIRST_YEAR:
-        raise SystemExit("validation years must not include the test years (2015+)")
+        raise SystemExit(
+            f"validation years must not include the test years ({DEFAULT_TEST_FIRST_YEAR}+)"
+        )
     parts = []
     for year in years:
         fit = (init.year != year) & (init.hour % fit_every == 0)

@@ -50,7 +50,9 @@ def rows(fc: xr.Dataset, ds: xr.Dataset, label: str, ev: scores.Event) -> list[s
     init = pd.DatetimeIndex(fc.indexes["init_time"])
     years = sorted(int(y) for y in np.unique(init.year))
     if len(years) < 2 or max(years) >= DEFAULT_TEST_FIRST_YEAR:
-        raise SystemExit(f"need two or more validation years before 2015, got {years}")
+        raise SystemExit(
+            f"need two or more validation years before {DEFAULT_TEST_FIRST_YEAR}, got {years}"
+        )
     out: dict[str, list[xr.DataArray]] = {k: [] for k in ("raw", "cal", "dec_raw", "dec_cal")}
     bss: dict[str, list[tuple[xr.DataArray, xr.DataArray, float]]] = {"raw": [], "cal": []}
     for year in years:

@@ -214,7 +214,9 @@ def main(argv=None) -> int:
     p.add_argument("--degraded", action="store_true", help="also score with the plasma removed")
     args = p.parse_args(argv)
     if max(args.val_years) >= DEFAULT_TEST_FIRST_YEAR:
-        raise SystemExit("validation years must not include the test years (2015+)")
+        raise SystemExit(
+            f"validation years must not include the test years ({DEFAULT_TEST_FIRST_YEAR}+)"
+        )
     ds = xr.open_dataset(args.data).load()
     results = []
     for name, js in args.variant:

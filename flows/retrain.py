@@ -124,10 +124,10 @@ def run_retrain(
         held_out = (f"{val[0]}-01-01", f"{(val[1] or val[0]) + 1}-01-01")
     start, end = pd.Timestamp(held_out[0]), pd.Timestamp(held_out[1])
     years = held_out_years(start, end)
-    refuse_trained_years(split.years("train", years), start, end, f"of preset {preset!r}")
+    refuse_trained_years(split, start, end, f"of preset {preset!r}")
     version = (train_fn or train_default)(preset, data=data, overrides=overrides, promote=False)
     candidate = registry.load(version)
-    refuse_trained_years(split_of(candidate).years("train", years), start, end, version)
+    refuse_trained_years(split_of(candidate), start, end, version)
     full = (
         data
         if isinstance(data, xr.Dataset)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ import xarray as xr
 
 from data_sources.timeconv import TimeLike
 from forecasting.verification import scores
+
+if TYPE_CHECKING:
+    from forecasting.splits import YearSplit
 
 
 @dataclass(frozen=True)
@@ -147,14 +151,22 @@ def held_out_years(start: TimeLike, end: TimeLike) -> list[int]:
     -------
     list of int
         Sorted years.
+
+    Raises
+    ------
+    ValueError
+        If ``end`` is not after ``start``.
     """
-    start, end = pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta("1ns")
-    return list(range(start.year, end.year + 1))
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if end <= start:
+        raise ValueError(
+            f"comparison period {start:%Y-%m-%d} .. {end:%Y-%m-%d}: the end must be after the "
+            "start (it is exclusive), e.g. 2011-01-01 .. 2015-01-01"
+        )
+    return list(range(start.year, (end - pd.Timedelta("1ns")).year + 1))
 
 
-def refuse_trained_years(
-    trained: Sequence[int], start: TimeLike, end: TimeLike, version: str
-) -> None:
+def refuse_trained_years(split: YearSplit, start: TimeLike, end: TimeLike, version: str) -> None:
     """Refuse a comparison period that holds years the candidate trained on.
 
     A candidate scored on its own training years looks better than it is, and the gate would
@@ -162,8 +174,8 @@ def refuse_trained_years(
 
     Parameters
     ----------
-    trained : sequence of int
-        Training years of the candidate (:meth:`forecasting.splits.YearSplit.years`).
+    split : forecasting.splits.YearSplit
+        The candidate's split (its training years are refused).
     start, end : TimeLike
         UTC bounds of the comparison period, ``end`` exclusive.
     version : str
@@ -172,9 +184,9 @@ def refuse_trained_years(
     Raises
     ------
     ValueError
-        If the period touches any of ``trained``; the message names the years and the fix.
+        If the period touches a training year; the message names the years and the fix.
     """
-    overlap = sorted(set(held_out_years(start, end)) & set(trained))
+    overlap = split.years("train", held_out_years(start, end))
     if overlap:
         raise ValueError(
             f"comparison period {pd.Timestamp(start):%Y-%m-%d} .. {pd.Timestamp(end):%Y-%m-%d} "
