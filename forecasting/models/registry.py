@@ -35,7 +35,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import torch
@@ -191,7 +191,8 @@ def save(
         The superstorm home folder; ``None``: ``$SUPERSTORM_HOME`` or ``~/.superstorm``
         (:func:`data_sources.config.home`).
     version : str, optional
-        Version name; ``None``: ``<UTC now as YYYYmmddTHHMMSS>-<preset>``.
+        Version name; ``None``: ``<UTC now as YYYYmmddTHHMMSS>-<preset>`` (the next free
+        second when a model was saved in the same second).
     metrics : dict, optional
         Validation metrics stored in ``metadata.json``; ``None`` keeps
         ``model.metadata["metrics"]`` (or ``{}``).
@@ -211,7 +212,11 @@ def save(
     base = root(home)
     base.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
-    version = version or f"{created:%Y%m%dT%H%M%S}-{model.config.preset}"
+    auto, stamp = version is None, created
+    version = version or f"{stamp:%Y%m%dT%H%M%S}-{model.config.preset}"
+    while auto and version_folder(version, home).exists():  # two saves within one second
+        stamp += timedelta(seconds=1)
+        version = f"{stamp:%Y%m%dT%H%M%S}-{model.config.preset}"
     final = version_folder(version, home)
     if final.exists():
         raise ValueError(f"model version {version!r} already exists in {base}; pick another name")

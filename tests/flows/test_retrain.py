@@ -338,3 +338,15 @@ def test_a_promoted_model_gets_its_blend_and_a_failed_fit_is_logged(home, monkey
     decisions = iter([{"candidate": "v3", "promoted": True, "reason": "better"}])
     out = retrain.retrain_flow.fn(preset="quick")
     assert out["blend"].endswith("v3/blend.json") and seen == ["v1", "v3"]
+
+
+def test_gate_refuses_a_comparison_period_that_ends_before_it_starts(home, omni_2005_2006):
+    from flows.retrain import run_retrain
+
+    def train_fn(*args, **kwargs):
+        raise AssertionError("the period is refused before any training")
+
+    with pytest.raises(ValueError, match="2006-12-18 .. 2006-12-13: the end must be after"):
+        run_retrain(
+            "quick", data=omni_2005_2006, held_out=("2006-12-18", "2006-12-13"), train_fn=train_fn
+        )

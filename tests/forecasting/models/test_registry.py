@@ -242,3 +242,22 @@ def test_current_pointer_outside_registry_is_refused(saved, tmp_path):
         current.unlink(missing_ok=True)
         if saved_text is not None:
             current.write_text(saved_text)
+
+
+def test_two_saves_in_one_second_get_their_own_versions(saved, monkeypatch):
+    from datetime import UTC, datetime
+
+    home, version = saved
+    model = registry.load(version, home=home)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 2, 10, 0, 0, tzinfo=UTC)
+
+    monkeypatch.setattr(registry, "datetime", Frozen)
+    first = registry.save(model, home=home)
+    second = registry.save(model, home=home)
+    preset = model.config.preset
+    assert (first, second) == (f"20261202T100000-{preset}", f"20261202T100001-{preset}")
+    assert registry.load(second, home=home).version == second
