@@ -77,13 +77,15 @@ def test_regime_is_causal_dst_and_kp_block():
     known = obs.copy(deep=True)
     known["dst"].loc[t - pd.Timedelta("1h")] = -150.0
     assert cal.issue_regime(known, [t])[0] == 2 and base[0] < 2
-    # the last COMPLETE Kp block (21-24 UT) is known: Kp 7 there raises the regime
+    # the last COMPLETE Kp block (21-24 UT) is known: a G1 (Kp 5-) there raises the regime
+    # by one, a G2 (Kp 6-) by two, with Kp in thirds stored as float32 as the store holds it
     kp = obs.copy(deep=True)
     kp["dst"].values[:] = -5.0
     kp["kp"].values[:] = 1.0
     assert cal.issue_regime(kp, [t])[0] == 0
-    kp["kp"].loc["2001-01-09T21:00":"2001-01-09T23:00"] = 7.0
-    assert cal.issue_regime(kp, [t])[0] == 1
+    for kp_block, regime in ((4.333, 0), (14 / 3, 1), (17 / 3, 2), (9.0, 2)):
+        kp["kp"].loc["2001-01-09T21:00":"2001-01-09T23:00"] = np.float32(kp_block)
+        assert cal.issue_regime(kp, [t])[0] == regime, kp_block
     # nothing known in the window: -1 (the pooled offsets are used)
     empty = obs.copy(deep=True)
     empty["dst"].values[:] = np.nan
