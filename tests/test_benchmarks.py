@@ -30,3 +30,36 @@ def test_bench_train_projects_a_training_run(preset):
     assert line.startswith(f"{preset} preset: {train} training windows")
     minutes = float(line.split(" min on 2 quiet cores")[0].rsplit(" ", 1)[1])
     assert minutes > 0
+
+
+def test_ab_calibration_shows_each_held_out_years_coverage():
+    """Cross-fitting two years whose errors differ 3x: the quiet year, calibrated on the
+    noisy one, over-covers and the noisy year under-covers; the per-year rows say so."""
+    from statistics import NormalDist
+
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from data_sources import timeconv
+    from forecasting import schema
+
+    ab = _bench("ab_calibration")
+    rng = np.random.default_rng(0)
+    time = pd.date_range("2011-01-01", "2012-12-31T23:00", freq="1h")
+    obs = xr.Dataset({"dst": ("time", -10 + 5 * rng.standard_normal(len(time)))}, {"time": time})
+    init = time[48:-48:6]
+    lead = pd.to_timedelta(list(ab.LEADS), "h")
+    levels = np.asarray(schema.QUANTILES)
+    make = dict(init_time=init, lead_time=lead, model="tft", model_version="synthetic")
+    stub = schema.make_forecast({"dst": np.zeros((len(init), len(lead), len(levels)))}, **make)
+    truth = timeconv.observed_for(stub, obs, "dst").values
+    sigma = np.where(init.year == 2011, 2.0, 6.0)[:, None, None]
+    z = np.asarray([NormalDist().inv_cdf(q) for q in levels])
+    median = truth[..., None] + sigma * rng.standard_normal(truth.shape)[..., None]
+    fc = schema.make_forecast({"dst": median + 0.5 * sigma * z}, **make)
+    after, years = ab.cross_fit(fc, obs, 6, {"dst_edges": [], "kp_edges": []})
+    rows = {r.split("|")[1].strip(): r for r in ab.per_year(after, obs).splitlines()[2:]}
+    assert years == [2011, 2012] and set(rows) == {"2011", "2012"}
+    cov = {y: [float(v) for v in rows[y].split("|")[3].split("/")] for y in rows}
+    assert min(cov["2011"]) > 0.95 and max(cov["2012"]) < 0.7, cov
