@@ -118,7 +118,7 @@ def issue_regime(
             continue
         activity = _known_extreme(observed[name].to_series(), name, init, window_h, worst)
         # Kp thirds stored as float32 count at their G level (schema.exceeds)
-        count = schema.exceeds(name, activity[:, None], np.asarray(edges, float)[None, :]).sum(1)
+        count = np.sum([schema.exceeds(name, activity, float(e)) for e in edges], axis=0)
         known = np.isfinite(activity)
         levels[known] = np.maximum(levels[known], count[known])
     if len(vbs_edges) and {"v_sw", "bz_gsm"} <= set(observed.data_vars):
