@@ -51,7 +51,10 @@ from forecasting.verification import scores  # noqa: E402
 
 LEADS = pd.to_timedelta(np.arange(1, 25), unit="h")
 SHOW = (1, 3, 6, 12, 24)
-BLEND_MEMBERS = {"dst": ("tft_cal", "obrien_mcpherron"), "kp": ("tft_cal", "persistence")}
+#: the best baseline in storm time at every lead on the validation and test years (the
+#: storm-time table of every model against every baseline shows it)
+BEST_BASELINE = "obrien_mcpherron"
+BLEND_MEMBERS = {"dst": ("tft_cal", BEST_BASELINE), "kp": ("tft_cal", "persistence")}
 DECISION = {
     "G1": scores.Event("kp", schema.G_SCALE["G1"]),
     "D100": scores.Event("dst", -100.0),
@@ -176,6 +179,37 @@ def _head(first: str, cols: list[str]) -> list[str]:
     return [f"| {first} | " + " | ".join(cols) + " |", "|---" * (1 + len(cols)) + "|"]
 
 
+def regime_table(fcs: dict, ds: xr.Dataset, storm: np.ndarray, model: str = "tft_cal") -> list[str]:
+    """Storm-time Dst RMSE of ``model`` against the best baseline, by the regime known at issue.
+
+    The regime is the calibration's (:func:`forecasting.models.calibration.issue_regime` with
+    its default edges and the solar-wind driver): 0 = quiet at issue (the storm has not yet
+    shown in Dst, Kp or VBs), higher = a storm under way. It tells a loss at a storm's onset,
+    which no input known at issue can foresee, from a loss inside a storm.
+    """
+    init = fcs[model]["init_time"].values
+    regime = calibration.issue_regime(ds, init, vbs_edges=calibration.VBS_EDGES)
+    base = BEST_BASELINE
+    lines = [
+        "",
+        f"Storm-time Dst RMSE [nT] by the regime known at issue, {model} / {base} (ratio):",
+        "",
+    ]
+    lines += _head("regime at issue (issue times)", [f"{h} h" for h in SHOW])
+    for r in range(int(regime.max(initial=0)) + 1):
+        mask = storm.copy(data=storm.values & (regime == r))
+        if not mask.values.any():
+            continue
+        cut = scores.common_pairs({model: fcs[model], base: fcs[base]}, ds, "dst", init_mask=mask)
+        sm, sb = (scores.score(cut[k], ds, "dst")["rmse"] for k in (model, base))
+        cells = [
+            f"{_at(sm, h):.1f} / {_at(sb, h):.1f} ({_at(sm, h) / _at(sb, h):.2f})" for h in SHOW
+        ]
+        label = "0, quiet at issue" if r == 0 else str(r)
+        lines.append(f"| {label} ({int(mask.values.sum())}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def tables(fcs: dict, ds: xr.Dataset, base_rates: dict, chosen: dict) -> str:
     """The markdown tables of one part."""
     init = pd.DatetimeIndex(fcs["tft"]["init_time"].values)
@@ -205,6 +239,7 @@ def tables(fcs: dict, ds: xr.Dataset, base_rates: dict, chosen: dict) -> str:
         ]
         for m in models
     }
+    lines += regime_table(fcs, ds, storm)
     lines += ["", "Storm-time pairs forecast (persistence n vs model n):", ""]
     lines += _head("n", [f"{h} h" for h in SHOW])
     lines.append(_row("persistence", [_at(n_p, h) for h in SHOW], "{:.0f}"))

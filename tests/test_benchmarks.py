@@ -63,3 +63,39 @@ def test_ab_calibration_shows_each_held_out_years_coverage():
     assert years == [2011, 2012] and set(rows) == {"2011", "2012"}
     cov = {y: [float(v) for v in rows[y].split("|")[3].split("/")] for y in rows}
     assert min(cov["2011"]) > 0.95 and max(cov["2012"]) < 0.7, cov
+
+
+def test_storm_report_splits_storm_time_by_the_regime_known_at_issue():
+    """A storm whose onset no issue time saw: rows for quiet-at-issue and in-storm issue
+    times, each the model's RMSE against the best baseline's on the same pairs."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from data_sources import timeconv
+    from forecasting import schema
+    from forecasting.verification import scores
+
+    report = _bench("storm_report")
+    time = pd.date_range("2012-03-01", periods=24 * 12, freq="1h")
+    dst = np.full(len(time), -10.0)
+    dst[24 * 6 : 24 * 7] = -150.0  # a day of storm, no precursor in Dst or Kp
+    obs = xr.Dataset({"dst": ("time", dst)}, {"time": time})
+    init = time[30:-30]
+    lead = pd.to_timedelta(list(report.SHOW), "h")
+    levels = np.asarray(schema.QUANTILES)
+    make = dict(init_time=init, lead_time=lead, model_version="synthetic")
+    stub = schema.make_forecast(
+        {"dst": np.zeros((len(init), len(lead), len(levels)))}, model="x", **make
+    )
+    truth = timeconv.observed_for(stub, obs, "dst").values[..., None] + 0 * levels
+    fcs = {
+        "tft_cal": schema.make_forecast({"dst": truth + 3.0}, model="tft", **make),
+        report.BEST_BASELINE: schema.make_forecast({"dst": truth - 6.0}, model="om", **make),
+    }
+    storm = scores.storm_time(init, obs)
+    rows = [r for r in report.regime_table(fcs, obs, storm) if r.startswith("| ") and "(" in r]
+    labels = [r.split("|")[1].strip() for r in rows[1:]]
+    assert labels[0].startswith("0, quiet at issue") and labels[-1].startswith("2 ("), labels
+    for row in rows[1:]:
+        assert row.count("(0.50)") == len(report.SHOW), row
