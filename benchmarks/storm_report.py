@@ -210,6 +210,24 @@ def regime_table(fcs: dict, ds: xr.Dataset, storm: np.ndarray, model: str = "tft
     return lines
 
 
+def common_pairs_table(fcs: dict, ds: xr.Dataset, models: list[str], base: str) -> list[str]:
+    """All-hours Dst RMSE of each model against ``base`` on the pairs where both forecast.
+
+    The own-pairs table can compare different hours: where the solar wind is missing for a
+    whole year the TFT does not forecast, persistence still does.
+    """
+    lines = ["", f"All-hours Dst RMSE [nT], pairs where both forecast (model / {base}, ratio):", ""]
+    lines += _head("model vs baseline", [f"{h} h" for h in SHOW])
+    for m in models:
+        cut = scores.common_pairs({m: fcs[m], base: fcs[base]}, ds, "dst")
+        sm, sb = (scores.score(cut[k], ds, "dst")["rmse"] for k in (m, base))
+        cells = [
+            f"{_at(sm, h):.2f} / {_at(sb, h):.2f} ({_at(sm, h) / _at(sb, h):.2f})" for h in SHOW
+        ]
+        lines.append(f"| {m} vs {base} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def tables(fcs: dict, ds: xr.Dataset, base_rates: dict, chosen: dict) -> str:
     """The markdown tables of one part."""
     init = pd.DatetimeIndex(fcs["tft"]["init_time"].values)
@@ -252,6 +270,7 @@ def tables(fcs: dict, ds: xr.Dataset, base_rates: dict, chosen: dict) -> str:
     lines += _head("model", [f"{h} h" for h in SHOW])
     for k in every:
         lines.append(_row(k, [_at(allh[k]["rmse"], h) for h in SHOW]))
+    lines += common_pairs_table(fcs, ds, [m for m in models if m in fcs], "persistence")
     for target in ("dst", "kp"):
         for label, mask in (("all hours", None), ("storm time", storm)):
             lines += ["", f"{target} 80 % interval coverage, {label}:", ""]

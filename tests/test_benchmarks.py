@@ -99,3 +99,37 @@ def test_storm_report_splits_storm_time_by_the_regime_known_at_issue():
     assert labels[0].startswith("0, quiet at issue") and labels[-1].startswith("2 ("), labels
     for row in rows[1:]:
         assert row.count("(0.50)") == len(report.SHOW), row
+
+
+def test_storm_report_all_hours_ratio_is_on_common_pairs():
+    """A model silent for half the period (no solar wind) is compared with persistence on
+    the other half only, not with persistence's errors where the model gave nothing."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from data_sources import timeconv
+    from forecasting import schema
+
+    report = _bench("storm_report")
+    time = pd.date_range("2016-01-01", periods=24 * 20, freq="1h")
+    obs = xr.Dataset({"dst": ("time", np.full(len(time), -10.0))}, {"time": time})
+    init = time[30:-30]
+    lead = pd.to_timedelta(list(report.SHOW), "h")
+    levels = np.asarray(schema.QUANTILES)
+    make = dict(init_time=init, lead_time=lead, model_version="synthetic")
+    stub = schema.make_forecast(
+        {"dst": np.zeros((len(init), len(lead), len(levels)))}, model="x", **make
+    )
+    truth = timeconv.observed_for(stub, obs, "dst").values[..., None] + 0 * levels
+    first = (np.arange(len(init)) < len(init) // 2)[:, None, None]
+    tft = np.where(first, np.nan, truth + 1.0)
+    persistence = truth + np.where(first, 10.0, 2.0)
+    fcs = {
+        "tft": schema.make_forecast({"dst": tft}, model="tft", **make),
+        "persistence": schema.make_forecast({"dst": persistence}, model="persistence", **make),
+    }
+    (row,) = [
+        r for r in report.common_pairs_table(fcs, obs, ["tft"], "persistence") if "tft vs" in r
+    ]
+    assert row.count("1.00 / 2.00 (0.50)") == len(report.SHOW), row
