@@ -22,6 +22,26 @@ def _bench(name: str):
     return module
 
 
+def _exact_forecasts(obs, init, leads_h):
+    """Dst the forecasts verify against at ``init`` x ``leads_h``, per quantile level, and a
+    maker of Dst forecasts (values, model name) on that grid."""
+    import numpy as np
+    import pandas as pd
+
+    from data_sources import timeconv
+    from forecasting import schema
+
+    lead = pd.to_timedelta(list(leads_h), "h")
+    levels = np.asarray(schema.QUANTILES)
+    grid = dict(init_time=init, lead_time=lead, model_version="synthetic")
+
+    def forecast(values, model):
+        return schema.make_forecast({"dst": values}, model=model, **grid)
+
+    stub = forecast(np.zeros((len(init), len(lead), len(levels))), "x")
+    return timeconv.observed_for(stub, obs, "dst").values[..., None] + 0 * levels, forecast
+
+
 @pytest.mark.parametrize("preset", ["quick", "full"])
 def test_bench_train_projects_a_training_run(preset):
     config = get_config(preset)
@@ -72,8 +92,6 @@ def test_storm_report_splits_storm_time_by_the_regime_known_at_issue():
     import pandas as pd
     import xarray as xr
 
-    from data_sources import timeconv
-    from forecasting import schema
     from forecasting.verification import scores
 
     report = _bench("storm_report")
@@ -82,16 +100,10 @@ def test_storm_report_splits_storm_time_by_the_regime_known_at_issue():
     dst[24 * 6 : 24 * 7] = -150.0  # a day of storm, no precursor in Dst or Kp
     obs = xr.Dataset({"dst": ("time", dst)}, {"time": time})
     init = time[30:-30]
-    lead = pd.to_timedelta(list(report.SHOW), "h")
-    levels = np.asarray(schema.QUANTILES)
-    make = dict(init_time=init, lead_time=lead, model_version="synthetic")
-    stub = schema.make_forecast(
-        {"dst": np.zeros((len(init), len(lead), len(levels)))}, model="x", **make
-    )
-    truth = timeconv.observed_for(stub, obs, "dst").values[..., None] + 0 * levels
+    truth, forecast = _exact_forecasts(obs, init, report.SHOW)
     fcs = {
-        "tft_cal": schema.make_forecast({"dst": truth + 3.0}, model="tft", **make),
-        report.BEST_BASELINE: schema.make_forecast({"dst": truth - 6.0}, model="om", **make),
+        "tft_cal": forecast(truth + 3.0, "tft"),
+        report.BEST_BASELINE: forecast(truth - 6.0, "om"),
     }
     storm = scores.storm_time(init, obs)
     rows = [r for r in report.regime_table(fcs, obs, storm) if r.startswith("| ") and "(" in r]
@@ -108,26 +120,17 @@ def test_storm_report_all_hours_ratio_is_on_common_pairs():
     import pandas as pd
     import xarray as xr
 
-    from data_sources import timeconv
-    from forecasting import schema
-
     report = _bench("storm_report")
     time = pd.date_range("2016-01-01", periods=24 * 20, freq="1h")
     obs = xr.Dataset({"dst": ("time", np.full(len(time), -10.0))}, {"time": time})
     init = time[30:-30]
-    lead = pd.to_timedelta(list(report.SHOW), "h")
-    levels = np.asarray(schema.QUANTILES)
-    make = dict(init_time=init, lead_time=lead, model_version="synthetic")
-    stub = schema.make_forecast(
-        {"dst": np.zeros((len(init), len(lead), len(levels)))}, model="x", **make
-    )
-    truth = timeconv.observed_for(stub, obs, "dst").values[..., None] + 0 * levels
+    truth, forecast = _exact_forecasts(obs, init, report.SHOW)
     first = (np.arange(len(init)) < len(init) // 2)[:, None, None]
     tft = np.where(first, np.nan, truth + 1.0)
     persistence = truth + np.where(first, 10.0, 2.0)
     fcs = {
-        "tft": schema.make_forecast({"dst": tft}, model="tft", **make),
-        "persistence": schema.make_forecast({"dst": persistence}, model="persistence", **make),
+        "tft": forecast(tft, "tft"),
+        "persistence": forecast(persistence, "persistence"),
     }
     (row,) = [
         r for r in report.common_pairs_table(fcs, obs, ["tft"], "persistence") if "tft vs" in r
