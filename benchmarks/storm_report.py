@@ -179,7 +179,22 @@ def _head(first: str, cols: list[str]) -> list[str]:
     return [f"| {first} | " + " | ".join(cols) + " |", "|---" * (1 + len(cols)) + "|"]
 
 
-def regime_table(fcs: dict, ds: xr.Dataset, storm: np.ndarray, model: str = "tft_cal") -> list[str]:
+def _vs_cells(
+    fcs: dict, ds: xr.Dataset, model: str, base: str, init_mask=None, digits: int = 1
+) -> list[str]:
+    """``model / base (ratio)`` Dst RMSE per shown lead, on the pairs where both forecast
+    (only the issue times of ``init_mask``, a boolean DataArray over ``init_time``, if given)."""
+    cut = scores.common_pairs({model: fcs[model], base: fcs[base]}, ds, "dst", init_mask=init_mask)
+    sm, sb = (scores.score(cut[k], ds, "dst")["rmse"] for k in (model, base))
+    return [
+        f"{_at(sm, h):.{digits}f} / {_at(sb, h):.{digits}f} ({_at(sm, h) / _at(sb, h):.2f})"
+        for h in SHOW
+    ]
+
+
+def regime_table(
+    fcs: dict, ds: xr.Dataset, storm: xr.DataArray, model: str = "tft_cal"
+) -> list[str]:
     """Storm-time Dst RMSE of ``model`` against the best baseline, by the regime known at issue.
 
     The regime is the calibration's (:func:`forecasting.models.calibration.issue_regime` with
@@ -200,11 +215,7 @@ def regime_table(fcs: dict, ds: xr.Dataset, storm: np.ndarray, model: str = "tft
         mask = storm.copy(data=storm.values & (regime == r))
         if not mask.values.any():
             continue
-        cut = scores.common_pairs({model: fcs[model], base: fcs[base]}, ds, "dst", init_mask=mask)
-        sm, sb = (scores.score(cut[k], ds, "dst")["rmse"] for k in (model, base))
-        cells = [
-            f"{_at(sm, h):.1f} / {_at(sb, h):.1f} ({_at(sm, h) / _at(sb, h):.2f})" for h in SHOW
-        ]
+        cells = _vs_cells(fcs, ds, model, base, mask)
         label = "0, quiet at issue" if r == 0 else str(r)
         lines.append(f"| {label} ({int(mask.values.sum())}) | " + " | ".join(cells) + " |")
     return lines
@@ -219,11 +230,7 @@ def common_pairs_table(fcs: dict, ds: xr.Dataset, models: list[str], base: str) 
     lines = ["", f"All-hours Dst RMSE [nT], pairs where both forecast (model / {base}, ratio):", ""]
     lines += _head("model vs baseline", [f"{h} h" for h in SHOW])
     for m in models:
-        cut = scores.common_pairs({m: fcs[m], base: fcs[base]}, ds, "dst")
-        sm, sb = (scores.score(cut[k], ds, "dst")["rmse"] for k in (m, base))
-        cells = [
-            f"{_at(sm, h):.2f} / {_at(sb, h):.2f} ({_at(sm, h) / _at(sb, h):.2f})" for h in SHOW
-        ]
+        cells = _vs_cells(fcs, ds, m, base, digits=2)
         lines.append(f"| {m} vs {base} | " + " | ".join(cells) + " |")
     return lines
 
@@ -240,14 +247,7 @@ def tables(fcs: dict, ds: xr.Dataset, base_rates: dict, chosen: dict) -> str:
     lines += _head("model vs baseline", [f"{h} h" for h in SHOW])
     for m in models:
         for b in baselines:
-            cut = scores.common_pairs({m: fcs[m], b: fcs[b]}, ds, "dst", init_mask=storm)
-            sm, sb = (scores.score(cut[k], ds, "dst") for k in (m, b))
-            cells = [
-                f"{_at(sm['rmse'], h):.1f} / {_at(sb['rmse'], h):.1f} "
-                f"({_at(sm['rmse'], h) / _at(sb['rmse'], h):.2f})"
-                for h in SHOW
-            ]
-            lines.append(f"| {m} vs {b} | " + " | ".join(cells) + " |")
+            lines.append(f"| {m} vs {b} | " + " | ".join(_vs_cells(fcs, ds, m, b, storm)) + " |")
     # every storm hour persistence forecasts
     cut = scores.common_pairs({"persistence": fcs["persistence"]}, ds, "dst", init_mask=storm)
     n_p = scores.score(cut["persistence"], ds, "dst")["n"]

@@ -53,8 +53,6 @@ DST_EDGES: tuple[float, ...] = (-50.0, -100.0)
 #: at 1/3/6/12/24 h, of Dst 0.77/0.73/0.69/0.61/0.61 -> 0.76/0.73/0.71/0.62/0.61, all hours
 #: 0.80 at every lead either way
 KP_EDGES: tuple[float, ...] = (schema.G_SCALE["G1"], schema.G_SCALE["G2"])
-#: the Kp edges of tables fitted before the rule was stored with them
-_KP_EDGES_UNSTORED: tuple[float, ...] = (5.0 - 1e-6,)
 #: default driver edges: the largest ``VBs`` [mV m-1] of the last :data:`VBS_WINDOW_H` hours
 #: known at issue (the solar wind at the bow shock now, which the recent Dst has not yet
 #: felt at a storm's onset). Chosen on the validation years 2013-2014 cross-fitted
@@ -320,7 +318,7 @@ def _rule_args(rule: dict) -> dict:
     return {
         "window_h": int(rule.get("window_h", 24)),
         "dst_edges": tuple(rule.get("dst_edges", DST_EDGES)),
-        "kp_edges": tuple(rule.get("kp_edges", _KP_EDGES_UNSTORED)),
+        "kp_edges": tuple(rule.get("kp_edges", KP_EDGES)),
         "vbs_edges": tuple(rule.get("vbs_edges", ())),  # absent in tables fitted before it
         "vbs_window_h": int(rule.get("vbs_window_h", VBS_WINDOW_H)),
     }
