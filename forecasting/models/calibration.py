@@ -255,9 +255,9 @@ def fit_calibration(
     names = [t for t in (targets or ("dst", "kp")) if t in forecast and t in observed]
     regime_rule = {
         "window_h": int(window_h),
-        "dst_edges": [float(v) for v in dst_edges],
-        "kp_edges": [float(v) for v in kp_edges],
-        "vbs_edges": [float(v) for v in vbs_edges],
+        "dst_edges": _edges("dst_edges", dst_edges, "(-50, -100) nT"),
+        "kp_edges": _edges("kp_edges", kp_edges, "(14/3, 17/3) for G1 and G2"),
+        "vbs_edges": _edges("vbs_edges", vbs_edges, "(2, 5) mV/m"),
         "vbs_window_h": int(vbs_window_h),
     }
     n_regimes = max(len(dst_edges), len(kp_edges), len(vbs_edges)) + 1
@@ -312,6 +312,17 @@ def fit_calibration(
             "pairs to calibrate on; pass observations covering the forecasts' target hours"
         )
     return out
+
+
+def _edges(name: str, values: Sequence[float], example: str) -> list[float]:
+    """``values`` as finite floats, or a ValueError naming the keyword and an example."""
+    try:
+        edges = [float(v) for v in values]
+    except (TypeError, ValueError):
+        edges = [np.nan]
+    if not all(np.isfinite(edges)):
+        raise ValueError(f"{name}={values!r}: give finite numbers, e.g. {name}={example}")
+    return edges
 
 
 def _rule_args(rule: dict) -> dict:

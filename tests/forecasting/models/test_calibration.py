@@ -194,6 +194,16 @@ def test_calibrated_quantiles_are_monotone_and_kp_in_range():
     assert (fc["dst"].values == _forecast(obs, init)["dst"].values).all()  # input untouched
 
 
+def test_fit_refuses_regime_edges_that_are_not_numbers():
+    obs = _observed(24 * 30)
+    fc = _forecast(obs, pd.DatetimeIndex(obs.indexes["time"])[48:-48:6])
+    for bad in (["G2"], [5.0, np.nan], None):
+        with pytest.raises(ValueError, match=r"kp_edges=.*give finite numbers, e.g. kp_edges="):
+            cal.fit_calibration(fc, obs, kp_edges=bad)
+    with pytest.raises(ValueError, match=r"dst_edges=\['-50x'\]: give finite"):
+        cal.fit_calibration(fc, obs, dst_edges=["-50x"])
+
+
 def test_apply_refuses_mismatched_leads_or_levels():
     obs = _observed(24 * 30)
     fc = _forecast(obs, pd.date_range("2001-01-03", periods=50, freq="3h"))
